@@ -1,0 +1,5 @@
+"""infer.py — not implemented yet (see the project's issues)."""
+import sys
+
+if __name__ == "__main__":
+    sys.exit("infer.py: not implemented yet")

@@ -1,0 +1,84 @@
+"""``python -m mlel.ratings``: rate a directory of merged logs (SPEC §7)."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_REFERENCE, SCALES, RatingOptions
+from mlel.report import format_table, rate_directory
+from mlel.settings import SettingsError, load_boundaries, load_weights
+
+EXIT_OK, EXIT_NOTHING_RATED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mlel.ratings",
+        description="Rate every model in a directory of merged logs A–E: each metric is indexed "
+                    "against a reference model of the same task and environment, rated by "
+                    "boundaries on that index, and compounded by weights.",
+        epilog="Example: python -m mlel.ratings --directory ../shared/reference/mlee-2022/results "
+               "--task inference --json > rated.json\n"
+               "Files in DIR that are not readable merged logs are reported on stderr and skipped; "
+               "the exit code is 1 only when nothing could be rated.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--directory", "-d", default="results", help="directory of merged logs (default: results)")
+    parser.add_argument("--reference", default=DEFAULT_REFERENCE,
+                        help=f"reference model of the index scale (default: {DEFAULT_REFERENCE})")
+    parser.add_argument("--scale", choices=SCALES, default="reference",
+                        help="index against the reference model (2022) or the best model of each "
+                             "environment (STREP; boundaries then default to calibrated ones)")
+    parser.add_argument("--boundaries", metavar="FILE", help="JSON {metric: [b0, b1, b2, b3]} on the index scale")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="boundaries from the quantiles 0.8/0.6/0.4/0.2 of the rated models' indices")
+    parser.add_argument("--weights", metavar="FILE", help="JSON {metric: weight} or {task: {metric: weight}}")
+    parser.add_argument("--mode", choices=COMPOUND_MODES, default=DEFAULT_MODE, metavar="MODE",
+                        help=f"compound rating mode: {', '.join(COMPOUND_MODES)} (default: {DEFAULT_MODE})")
+    parser.add_argument("--task", choices=("inference", "training"), help="rate only this task")
+    parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    return parser
+
+
+def _json_safe(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def ratings_main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        options = RatingOptions(
+            reference=args.reference, scale=args.scale, calibrate=args.calibrate, mode=args.mode,
+            boundaries=load_boundaries(args.boundaries) if args.boundaries else None,
+            weights=load_weights(args.weights) if args.weights else None)
+        report = rate_directory(args.directory, options, task=args.task)
+    except (SettingsError, FileNotFoundError, NotADirectoryError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    for problem in report.problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        json.dump(_json_safe(report.rated), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    elif report.rated:
+        sys.stdout.write(format_table(report.rated))
+    if not report.rated:
+        print(f"error: nothing could be rated in {args.directory} "
+              f"({len(report.problems)} file(s) skipped)", file=sys.stderr)
+        return EXIT_NOTHING_RATED
+    print(f"rated {len(report.rated)} (task, environment, model) from {len(report.runs)} log(s); "
+          f"{len(report.problems)} file(s) skipped", file=sys.stderr)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(ratings_main())

@@ -1,0 +1,93 @@
+"""Environment keys: ``"<hardware> - <backend name> <backend version>"`` (SPEC §5).
+
+Pure functions over the ``execution_platform``, ``config.backend`` and ``requirements`` parts of a
+merged log. Known hardware names map to the short names of the 2022 study; others go through a
+general rule that drops vendor words, clock and form-factor suffixes.
+"""
+from __future__ import annotations
+
+import re
+
+KNOWN_HARDWARE = {
+    "NVIDIA A100-SXM4-40GB": "A100",
+    "Quadro RTX 5000": "RTX 5000",
+    "Intel(R) Xeon(R) W-2155 CPU @ 3.30GHz": "Xeon(R) W-2155",
+    "AMD EPYC 7742 64-Core Processor": "EPYC 7742",
+}
+
+# config.backend -> (display name, distributions whose version names the environment, first found wins)
+BACKENDS = {
+    "tensorflow": ("TensorFlow", ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-macos")),
+    "pytorch": ("PyTorch", ("torch",)),
+    "onnx_tensorflow": ("ONNX TF Export", ("onnxruntime", "onnxruntime-gpu")),
+    "onnx_pytorch": ("ONNX PT Export", ("onnxruntime", "onnxruntime-gpu")),
+}
+BACKEND_ALIASES = {"torch": "pytorch", "onnx_torch": "onnx_pytorch", "tf": "tensorflow",
+                   "onnx_tf": "onnx_tensorflow"}
+
+_GPU_VENDOR_WORDS = re.compile(r"\b(NVIDIA|Tesla|Quadro|GeForce)\s+", re.I)
+_GPU_FORM_FACTOR = re.compile(r"-(SXM\d*|PCIE|PCIe|NVL|HBM\w*|\d+GB)\b.*$")
+_CPU_CLOCK = re.compile(r"\s+(CPU\s+)?@\s*[\d.]+\s*[GM]Hz.*$", re.I)
+_CPU_CORES = re.compile(r"\s+\d+-Core\s+Processor.*$", re.I)
+_CPU_VENDOR = re.compile(r"^(Intel\(R\)\s+|AMD\s+)")
+
+
+def canonical_backend(backend: str) -> str:
+    """Map a config backend (``torch``, ``onnx_torch``, …) to the 2022 name (``pytorch``, …)."""
+    key = backend.strip().lower()
+    return BACKEND_ALIASES.get(key, key)
+
+
+def gpu_short_name(name: str) -> str:
+    if name in KNOWN_HARDWARE:
+        return KNOWN_HARDWARE[name]
+    short = _GPU_VENDOR_WORDS.sub("", name.strip())
+    return _GPU_FORM_FACTOR.sub("", short).strip() or name.strip()
+
+
+def cpu_short_name(name: str) -> str:
+    if name in KNOWN_HARDWARE:
+        return KNOWN_HARDWARE[name]
+    short = _CPU_CORES.sub("", _CPU_CLOCK.sub("", name.strip()))
+    short = re.sub(r"\s+(CPU|Processor)$", "", short)
+    return _CPU_VENDOR.sub("", short).strip() or name.strip() or "unknown CPU"
+
+
+def hardware_name(platform: dict) -> str:
+    """The first GPU's short name (`` xN`` for N > 1 GPUs), else the CPU's short name."""
+    gpus = platform.get("GPU") or {}
+    if gpus:
+        first = gpus.get("0") or gpus[sorted(gpus)[0]]
+        short = gpu_short_name(str(first.get("Name", "unknown GPU")))
+        return f"{short} x{len(gpus)}" if len(gpus) > 1 else short
+    return cpu_short_name(str(platform.get("Processor") or ""))
+
+
+def _normalise_dist(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def package_versions(requirements: list[str]) -> dict[str, str]:
+    """``name==version`` lines -> {normalised name: version}; comments and other pins skipped."""
+    versions = {}
+    for line in requirements:
+        if line.startswith("#") or "==" not in line:
+            continue
+        name, _, version = line.partition("==")
+        versions[_normalise_dist(name.strip())] = version.strip()
+    return versions
+
+
+def backend_name(backend: str, requirements: list[str]) -> str:
+    """``"PyTorch 1.10.2+cu113"``; an unknown backend keeps its own name, version if installed."""
+    canonical = canonical_backend(backend)
+    display, dists = BACKENDS.get(canonical, (backend, (canonical,)))
+    versions = package_versions(requirements)
+    for dist in dists:
+        if _normalise_dist(dist) in versions:
+            return f"{display} {versions[_normalise_dist(dist)]}"
+    return display
+
+
+def environment_key(platform: dict, backend: str, requirements: list[str]) -> str:
+    return f"{hardware_name(platform)} - {backend_name(backend, requirements)}"

@@ -1,0 +1,107 @@
+"""The metric table (SPEC §4) and the pure computation of metric values from one run record."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from mlel.logs import RunLog
+
+DEFAULT_SAMPLES = 50_000  # 2022 logs ran the full ImageNet validation set and did not record it
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    tasks: tuple[str, ...]
+    unit: str
+    higher_is_better: bool
+    label: str  # short human text, for tables, axes and labels
+
+
+METRICS: dict[str, Metric] = {m.key: m for m in (
+    Metric("parameters", ("inference", "training"), "M", False, "Parameters"),
+    Metric("gflops", ("inference", "training"), "GFLOPs / sample", False, "Operations"),
+    Metric("fsize", ("inference", "training"), "B", False, "Model file size"),
+    Metric("inference_power_draw", ("inference",), "Ws / sample", False, "Inference power draw"),
+    Metric("inference_time", ("inference",), "ms / sample", False, "Inference runtime"),
+    Metric("top1_val", ("inference", "training"), "fraction", True, "Top-1 accuracy"),
+    Metric("top5_val", ("inference", "training"), "fraction", True, "Top-5 accuracy"),
+    Metric("train_power_draw_epoch", ("training",), "kWh / epoch", False, "Training power draw per epoch"),
+    Metric("train_power_draw", ("training",), "kWh", False, "Full training power draw"),
+    Metric("train_time_epoch", ("training",), "h / epoch", False, "Training runtime per epoch"),
+    Metric("train_time", ("training",), "h", False, "Full training runtime"),
+)}
+TASKS = ("inference", "training")
+
+# The metrics on each task's label: weight 1 by default, all others 0 (SPEC §5).
+LABEL_METRICS = {
+    "inference": ("inference_power_draw", "inference_time", "top1_val", "parameters"),
+    "training": ("train_power_draw", "train_time", "top1_val", "parameters"),
+}
+
+
+def task_metrics(task: str) -> list[str]:
+    return [key for key, metric in METRICS.items() if task in metric.tasks]
+
+
+# Full-training epochs of the models' reference recipes; keys are normalised names.
+_FULL_TRAINING_EPOCHS = {
+    **dict.fromkeys(("resnet50", "resnet101", "resnet152", "vgg16", "vgg19", "densenet121",
+                     "densenet169", "densenet201"), 90),
+    **dict.fromkeys(("regnetx400mf", "regnetx8gf", "regnetx32gf", "resnext50", "resnext101",
+                     "inceptionv3", "nasnetmobile"), 100),
+    "inceptionresnetv2": 200,
+    "mobilenetv2": 300,
+    **dict.fromkeys(("mobilenetv3small", "mobilenetv3large", "quicknetsmall", "quicknet",
+                     "quicknetlarge"), 600),
+}
+
+
+def normalise_model_name(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def full_training_epochs(model: str) -> int | None:
+    """Reference-recipe epochs of a known model; None where unknown (EfficientNet, Xception, …)."""
+    return _FULL_TRAINING_EPOCHS.get(normalise_model_name(model))
+
+
+def _measured(value: float | None) -> float | None:
+    # 0 for a lower-is-better count means "not measured" (e.g. FLOPs of some 2022 PyTorch runs).
+    return None if value is None or value == 0 else float(value)
+
+
+def _scaled(value: float | None, factor: float) -> float | None:
+    return None if value is None else value * factor
+
+
+def _per(numerator: float | None, denominator: float | None, factor: float = 1.0) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator * factor
+
+
+def _training_total(per_epoch: float | None, run: RunLog) -> float | None:
+    epochs = run.full_epochs if run.full_epochs else full_training_epochs(run.model)
+    return None if per_epoch is None or epochs is None else per_epoch * epochs
+
+
+_COMPUTE: dict[str, Callable[[RunLog], float | None]] = {
+    "parameters": lambda r: _scaled(_measured(r.params), 1e-6),
+    "gflops": lambda r: _scaled(_measured(r.flops), 1e-9),
+    "fsize": lambda r: _measured(r.fsize),
+    "inference_power_draw": lambda r: _per(r.energy_ws, r.n_samples or DEFAULT_SAMPLES),
+    "inference_time": lambda r: _per(r.duration_s, r.n_samples or DEFAULT_SAMPLES, 1000.0),
+    "top1_val": lambda r: r.accuracy,
+    "top5_val": lambda r: r.top5_accuracy,
+    "train_power_draw_epoch": lambda r: _per(r.energy_ws, r.epochs, 1 / 3.6e6),
+    "train_time_epoch": lambda r: _per(r.duration_s, r.epochs, 1 / 3600),
+}
+_COMPUTE["train_power_draw"] = lambda r: _training_total(_COMPUTE["train_power_draw_epoch"](r), r)
+_COMPUTE["train_time"] = lambda r: _training_total(_COMPUTE["train_time_epoch"](r), r)
+
+
+def compute_metrics(run: RunLog) -> dict[str, float | None]:
+    """Metric values of one run. Training accuracy comes from the inference runs (see ratings)."""
+    return {key: _COMPUTE[key](run) for key in task_metrics(run.task)}

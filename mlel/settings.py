@@ -1,0 +1,74 @@
+"""Boundaries and weights files (JSON): read, validate, write. Errors name the file and field."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from mlel.metrics import METRICS, TASKS
+from mlel.ratings import check_boundaries
+
+
+class SettingsError(ValueError):
+    """A boundaries or weights file that cannot be used; the message names file and field."""
+
+
+def _read_json(path: str | os.PathLike, what: str):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as error:
+        raise SettingsError(f"{what} file {path}: {error.strerror or error}") from None
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"{what} file {path}: not valid JSON ({error})") from None
+
+
+def parse_boundaries(data, source: str = "boundaries") -> dict[str, list[float]]:
+    """``{metric: [b0, b1, b2, b3]}`` -> validated copy. Unknown metrics are an error."""
+    if not isinstance(data, dict):
+        raise SettingsError(f"{source}: expected an object {{metric: [b0, b1, b2, b3]}}")
+    unknown = sorted(set(data) - set(METRICS))
+    if unknown:
+        raise SettingsError(f"{source}: unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+    try:
+        check_boundaries(data)
+    except ValueError as error:
+        raise SettingsError(f"{source}: {error}") from None
+    return {key: [float(b) for b in bounds] for key, bounds in data.items()}
+
+
+def parse_weights(data, source: str = "weights") -> dict:
+    """``{metric: w}`` or ``{task: {metric: w}}`` with non-negative numbers -> validated copy."""
+    if not isinstance(data, dict):
+        raise SettingsError(f"{source}: expected an object {{metric: weight}} or {{task: {{metric: weight}}}}")
+    per_task = any(key in TASKS for key in data)
+    groups = data.items() if per_task else [("", data)]
+    for task, weights in groups:
+        where = f"{task}." if task else ""
+        if task and task not in TASKS:
+            raise SettingsError(f"{source}: unknown task '{task}'; known: {', '.join(TASKS)}")
+        if not isinstance(weights, dict):
+            raise SettingsError(f"{source}: '{task}' must map metrics to weights")
+        for key, weight in weights.items():
+            if key not in METRICS:
+                raise SettingsError(f"{source}: unknown metric '{where}{key}'; known: {', '.join(METRICS)}")
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+                raise SettingsError(f"{source}: weight '{where}{key}' must be a non-negative number, got {weight!r}")
+    return json.loads(json.dumps(data))
+
+
+def load_boundaries(path: str | os.PathLike) -> dict[str, list[float]]:
+    return parse_boundaries(_read_json(path, "boundaries"), f"boundaries file {Path(path).name}")
+
+
+def load_weights(path: str | os.PathLike) -> dict:
+    return parse_weights(_read_json(path, "weights"), f"weights file {Path(path).name}")
+
+
+def save_json(data, path: str | os.PathLike) -> None:
+    """Write atomically (temp file + rename): an interrupted write never leaves half a file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2)
+    os.replace(tmp, path)

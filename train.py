@@ -1,0 +1,5 @@
+"""train.py — not implemented yet (see the project's issues)."""
+import sys
+
+if __name__ == "__main__":
+    sys.exit("train.py: not implemented yet")
