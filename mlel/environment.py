@@ -26,7 +26,7 @@ BACKEND_ALIASES = {"torch": "pytorch", "onnx_torch": "onnx_pytorch", "tf": "tens
                    "onnx_tf": "onnx_tensorflow"}
 
 _GPU_VENDOR_WORDS = re.compile(r"\b(NVIDIA|Tesla|Quadro|GeForce)\s+", re.I)
-_GPU_FORM_FACTOR = re.compile(r"-(SXM\d*|PCIE|PCIe|NVL|HBM\w*|\d+GB)\b.*$")
+_GPU_FORM_FACTOR = re.compile(r"([- ](SXM\d*|PCIE|PCIe|NVL|HBM\w*|\d+GB)\b.*$)")
 _CPU_CLOCK = re.compile(r"\s+(CPU\s+)?@\s*[\d.]+\s*[GM]Hz.*$", re.I)
 _CPU_CORES = re.compile(r"\s+\d+-Core\s+Processor.*$", re.I)
 _CPU_VENDOR = re.compile(r"^(Intel\(R\)\s+|AMD\s+)")
