@@ -7,6 +7,7 @@ general rule that drops vendor words, clock and form-factor suffixes.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 KNOWN_HARDWARE = {
     "NVIDIA A100-SXM4-40GB": "A100",
@@ -78,15 +79,26 @@ def package_versions(requirements: list[str]) -> dict[str, str]:
     return versions
 
 
+@lru_cache(maxsize=None)
+def _pin_pattern(dists: tuple[str, ...]) -> re.Pattern:
+    names = "|".join(re.escape(d).replace(r"\-", "[-_.]") for d in dists)
+    return re.compile(rf"^\s*({names})\s*==\s*(\S+)\s*$", re.I | re.M)
+
+
+def _installed_version(requirements: list[str], dists: tuple[str, ...]) -> str | None:
+    """Version of the first of ``dists`` pinned in ``requirements`` (checked in the order of dists)."""
+    # One regex scan over the joined lines: this runs once per log, over ~100 lines.
+    found = {_normalise_dist(m.group(1)): m.group(2)
+             for m in _pin_pattern(dists).finditer("\n".join(requirements))}
+    return next((found[_normalise_dist(d)] for d in dists if _normalise_dist(d) in found), None)
+
+
 def backend_name(backend: str, requirements: list[str]) -> str:
     """``"PyTorch 1.10.2+cu113"``; an unknown backend keeps its own name, version if installed."""
     canonical = canonical_backend(backend)
     display, dists = BACKENDS.get(canonical, (backend, (canonical,)))
-    versions = package_versions(requirements)
-    for dist in dists:
-        if _normalise_dist(dist) in versions:
-            return f"{display} {versions[_normalise_dist(dist)]}"
-    return display
+    version = _installed_version(requirements, dists)
+    return f"{display} {version}" if version else display
 
 
 def environment_key(platform: dict, backend: str, requirements: list[str]) -> str:
