@@ -1,0 +1,134 @@
+"""NVIDIA GPUs through NVML (``nvidia-ml-py``, imported as ``pynvml``).
+
+One device per visible GPU, keyed by its NVML index, honouring ``CUDA_VISIBLE_DEVICES`` (indices or
+UUID prefixes, stopping at the first invalid entry as CUDA does). Per sample: ``power_usage`` (W),
+``energy`` (J since monitoring began, from ``nvmlDeviceGetTotalEnergyConsumption`` on Volta and
+newer; absent otherwise), temperature, utilisation and memory. Energy comes from the counter where
+there is one, else from integrating power; both are kept in the summary.
+"""
+from __future__ import annotations
+
+import os
+
+
+def load_nvml():
+    """The pynvml module (tests put a simulated one in sys.modules['pynvml'])."""
+    import pynvml
+    return pynvml
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def visible_indices(nvml, env=None) -> list[int]:
+    env = os.environ if env is None else env
+    count = nvml.nvmlDeviceGetCount()
+    spec = env.get("CUDA_VISIBLE_DEVICES")
+    if spec is None:
+        return list(range(count))
+    uuids = None
+    out = []
+    for token in spec.split(","):
+        token = token.strip()
+        if token.lstrip("-").isdigit():
+            index = int(token)
+            if not 0 <= index < count:
+                break
+        elif token.startswith(("GPU-", "MIG-")):
+            if uuids is None:
+                uuids = [_text(nvml.nvmlDeviceGetUUID(nvml.nvmlDeviceGetHandleByIndex(i)))
+                         for i in range(count)]
+            matches = [i for i, u in enumerate(uuids) if u.startswith(token)]
+            if len(matches) != 1:
+                break
+            index = matches[0]
+        else:
+            break
+        if index not in out:
+            out.append(index)
+    return out
+
+
+class NvmlMeter:
+    source = "pynvml"
+    estimated = False
+
+    def __init__(self, nvml, indices: list[int]):
+        self.nvml = nvml
+        self.indices = indices
+        self.handles = {i: nvml.nvmlDeviceGetHandleByIndex(i) for i in indices}
+        self.devices = {}
+        self._energy0 = {}
+        for i, h in self.handles.items():
+            try:
+                self._energy0[i] = nvml.nvmlDeviceGetTotalEnergyConsumption(h)
+            except nvml.NVMLError:
+                pass  # pre-Volta: power integration only
+            self.devices[str(i)] = {"name": _text(nvml.nvmlDeviceGetName(h)),
+                                    "uuid": _text(nvml.nvmlDeviceGetUUID(h)),
+                                    "energy_counter": i in self._energy0}
+
+    def meta(self) -> dict:
+        return {"power_keys": ["power_usage"], "energy_key": "energy", "estimated": False,
+                "method": "NVML energy counter where available, else power integration",
+                "devices": self.devices,
+                "units": {"power_usage": "W", "energy": "J since start", "temperature": "C",
+                          "util.gpu": "%", "util.memory": "%", "memory.used": "bytes",
+                          "memory.free": "bytes"}}
+
+    def _call(self, fn, *args):
+        try:
+            return fn(*args)
+        except self.nvml.NVMLError:
+            return None
+
+    def sample(self, now: float) -> dict:
+        nv = self.nvml
+        out = {}
+        for i, h in self.handles.items():
+            rec = {}
+            power = self._call(nv.nvmlDeviceGetPowerUsage, h)
+            rec["power_usage"] = None if power is None else power / 1000.0
+            if i in self._energy0:
+                mj = self._call(nv.nvmlDeviceGetTotalEnergyConsumption, h)
+                rec["energy"] = None if mj is None else (mj - self._energy0[i]) / 1000.0
+            rec["temperature"] = self._call(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU)
+            util = self._call(nv.nvmlDeviceGetUtilizationRates, h)
+            rec["util.gpu"] = getattr(util, "gpu", None)
+            rec["util.memory"] = getattr(util, "memory", None)
+            mem = self._call(nv.nvmlDeviceGetMemoryInfo, h)
+            rec["memory.used"] = getattr(mem, "used", None)
+            rec["memory.free"] = getattr(mem, "free", None)
+            out[str(i)] = rec
+        return out
+
+    def close(self) -> None:
+        try:
+            self.nvml.nvmlShutdown()
+        except Exception:
+            pass
+
+
+def open_meter(env=None):
+    """(NvmlMeter or None, note). None without the library, a driver or a visible GPU."""
+    try:
+        nvml = load_nvml()
+    except ImportError:
+        return None, "GPU power not measured: nvidia-ml-py (pynvml) is not installed"
+    try:
+        nvml.nvmlInit()
+    except Exception as exc:  # NVMLError_LibraryNotFound, DriverNotLoaded, ...
+        return None, f"GPU power not measured: no NVML ({exc})"
+    try:
+        indices = visible_indices(nvml, env)
+        if not indices:
+            nvml.nvmlShutdown()
+            return None, "GPU power not measured: no visible GPU (CUDA_VISIBLE_DEVICES)"
+        return NvmlMeter(nvml, indices), f"GPU power measured by NVML for GPUs {indices}"
+    except nvml.NVMLError as exc:
+        try:
+            nvml.nvmlShutdown()
+        except Exception:
+            pass
+        return None, f"GPU power not measured: NVML error ({exc})"

@@ -1,0 +1,165 @@
+"""Monitoring series -> the summary form of SPEC §3 (one implementation, used by the monitor and merge).
+
+A monitoring file (``[<prefix>]monitoring_<source>.json``) is the 2022 raw form, one entry per device::
+
+    {"<device>": {"timestamp": [ms since epoch, ...], "<quantity>": [...], ...}, ...,
+     "_meta": {...}}          # optional, ours: source, estimated, power_keys, energy_key, units, notes
+
+Energy of a device (``total_power_draw``, in Ws = J) is taken, in this order of preference, from
+
+1. a cumulative energy counter (``_meta.energy_key``, e.g. NVML's): last - first reading;
+2. interval-average powers with a ``duration`` per sample (RAPL counter deltas, the estimate):
+   sum of power × duration — exactly the counter difference over the window;
+3. instantaneous powers only: trapezoid over the timestamps.
+
+Sources without power keys (psutil) get ``total_power_draw = -1`` as in 2022.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+META_KEY = "_meta"
+NO_POWER = -1
+# Power quantities recognised when a file carries no _meta (the 2022 files): NVML and RAPL names.
+_POWER_KEY = re.compile(r"^(power_usage|package-\d+(\.dram)?)$")
+# Quantities that are bookkeeping rather than measurements: no min/max/mean/std for them.
+_NO_STATS = {"timestamp"}
+
+
+class MonitoringFileError(ValueError):
+    """A monitoring file exists but cannot be read as a series (the message says why)."""
+
+
+def utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def stats(values) -> dict:
+    """min, max, mean, std (population, like numpy's default) of the finite numbers in values."""
+    xs = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
+    if not xs:
+        return {"min": None, "max": None, "mean": None, "std": None}
+    mean = math.fsum(xs) / len(xs)
+    var = math.fsum((x - mean) ** 2 for x in xs) / len(xs)
+    return {"min": min(xs), "max": max(xs), "mean": mean, "std": math.sqrt(var)}
+
+
+def trapezoid(times_s, powers_w) -> float:
+    """Energy (J) of instantaneous power samples, linear between samples."""
+    pts = [(t, p) for t, p in zip(times_s, powers_w) if p is not None]  # None: a failed reading
+    return math.fsum((t1 - t0) * (p0 + p1) / 2.0 for (t0, p0), (t1, p1) in zip(pts, pts[1:]))
+
+
+def interval_energy(durations_s, powers_w) -> float:
+    """Energy (J) of interval-average powers: each sample covers the `duration` before it."""
+    return math.fsum(d * p for d, p in zip(durations_s, powers_w) if d is not None and p is not None)
+
+
+def power_keys(device: dict, meta: dict) -> list[str]:
+    if "power_keys" in meta:
+        return [k for k in meta["power_keys"] if k in device]
+    return [k for k in device if _POWER_KEY.match(k)]
+
+
+def device_energy(device: dict, meta: dict) -> tuple[float, str | None]:
+    """(energy in J, method) of one device's series; (-1, None) where it measures no power."""
+    energy_key = meta.get("energy_key")
+    if energy_key and len(device.get(energy_key) or []) >= 1:
+        counter = [v for v in device[energy_key] if v is not None]
+        if counter:
+            return float(counter[-1] - counter[0]), "counter"
+    keys = power_keys(device, meta)
+    if not keys:
+        return NO_POWER, None
+    if "duration" in device:
+        return math.fsum(interval_energy(device["duration"], device[k]) for k in keys), "interval"
+    times = [t / 1000.0 for t in device["timestamp"]]
+    return math.fsum(trapezoid(times, device[k]) for k in keys), "trapezoid"
+
+
+def summarize_device(device: dict, meta: dict) -> dict | None:
+    ts = device.get("timestamp") or []
+    if not ts:
+        return None
+    end = max(ts) / 1000.0
+    start = min(ts) / 1000.0
+    if device.get("duration"):
+        # interval samples: the first one covers the `duration` before its timestamp
+        start -= device["duration"][0]
+    out = {"start_unix": start, "end_unix": end, "start_utc": utc(start), "end_utc": utc(end),
+           "total_duration": end - start, "nr_measurements": len(ts)}
+    skip = _NO_STATS | {meta.get("energy_key")}
+    for key, values in device.items():
+        if key not in skip and isinstance(values, list):
+            out[key] = stats(values)
+    energy, method = device_energy(device, meta)
+    out["total_power_draw"] = energy
+    if method == "counter":
+        keys = power_keys(device, meta)
+        if keys:  # both recorded: the counter wins, the integral is kept for comparison
+            times = [t / 1000.0 for t in ts]
+            out["total_power_draw_integrated"] = math.fsum(trapezoid(times, device[k]) for k in keys)
+    if method:
+        out["energy_method"] = method
+    if "estimated" in meta:
+        out["estimated"] = bool(meta["estimated"])
+    return out
+
+
+def summarize(data: dict) -> dict | None:
+    """Raw series (the content of a monitoring file) -> SPEC §3 summary; None when it holds no samples."""
+    if not isinstance(data, dict):
+        raise MonitoringFileError(f"expected a JSON object, got {type(data).__name__}")
+    meta = data.get(META_KEY) or {}
+    result = {}
+    for dev, series in data.items():
+        if dev == META_KEY:
+            continue
+        if not isinstance(series, dict) or not isinstance(series.get("timestamp", []), list):
+            raise MonitoringFileError(f"device {dev!r}: expected an object of lists with 'timestamp'")
+        summary = summarize_device(series, meta)
+        if summary is not None:
+            result[str(dev)] = summary
+    if not result:
+        return None
+    devices = list(result.values())
+    energies = [d["total_power_draw"] for d in devices]
+    total_energy = NO_POWER if all(e == NO_POWER for e in energies) else \
+        math.fsum(e for e in energies if e != NO_POWER)
+    start = min(d["start_unix"] for d in devices)
+    end = max(d["end_unix"] for d in devices)
+    result["total"] = {"start_unix": start, "end_unix": end,
+                       "nr_measurements": sum(d["nr_measurements"] for d in devices),
+                       "total_power_draw": total_energy, "start_utc": utc(start), "end_utc": utc(end),
+                       "total_duration": end - start}
+    if "estimated" in meta:
+        result["total"]["estimated"] = bool(meta["estimated"])
+    return result
+
+
+def read_series(path) -> dict | None:
+    """The raw content of a monitoring file; None if it does not exist."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            return json.loads(fh.read())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MonitoringFileError(f"{path.name}: {exc}") from exc
+
+
+def summarize_file(path) -> dict | None:
+    """Monitoring file -> SPEC §3 summary. None if the file is missing or holds no samples;
+    MonitoringFileError (a ValueError) if it exists but does not parse."""
+    data = read_series(path)
+    if data is None:
+        return None
+    try:
+        return summarize(data)
+    except (TypeError, KeyError) as exc:
+        raise MonitoringFileError(f"{Path(path).name}: malformed series ({exc})") from exc

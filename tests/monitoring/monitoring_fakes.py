@@ -1,0 +1,151 @@
+"""Simulated devices for the monitoring tests: a powercap sysfs tree and an NVML module.
+
+Both expose the simulated truth (energy actually 'consumed') so tests compare the real monitoring
+code's figures against it.
+"""
+from __future__ import annotations
+
+import math
+import time
+import types
+from collections import namedtuple
+from pathlib import Path
+
+
+class FakePowercap:
+    """A powercap tree in a directory: per socket package-N with core and dram subzones, plus a
+    psys zone. Counters (µJ) advance at known watts and wrap at max_energy_range_uj."""
+
+    def __init__(self, root, watts: dict, sockets: int = 1, max_range_uj: int = 10**12,
+                 psys_watts: float = 500.0, start_uj: int = 0):
+        self.root = Path(root)
+        self.max_range_uj = max_range_uj
+        self.watts = dict(watts)      # zone key -> W, keys like "package-0", "package-0.dram", "package-0.core"
+        self.watts.setdefault("psys", psys_watts)
+        self.joules = {k: 0.0 for k in self.watts}  # truth since creation
+        self.start_uj = start_uj
+        self.paths = {}
+        self.t = None
+        for s in range(sockets):
+            zone = self.root / f"intel-rapl:{s}"
+            self._zone(zone, f"package-{s}", f"package-{s}")
+            for j, sub in enumerate(("core", "uncore", "dram")):
+                key = f"package-{s}.{sub}"
+                if key in self.watts:
+                    subdir = zone / f"intel-rapl:{s}:{j}"
+                    self._zone(subdir, sub, key)
+                    (self.root / subdir.name).symlink_to(subdir)  # sysfs lists subzones flat too
+        self._zone(self.root / f"intel-rapl:{sockets}", "psys", "psys")
+        (self.root / "intel-rapl-mmio:0").mkdir()  # a duplicate interface some laptops have
+        (self.root / "intel-rapl-mmio:0" / "name").write_text("package-0\n")
+        self._write()
+
+    def _zone(self, path: Path, name: str, key: str):
+        path.mkdir(parents=True)
+        (path / "name").write_text(name + "\n")
+        (path / "max_energy_range_uj").write_text(f"{self.max_range_uj}\n")
+        self.paths[key] = path / "energy_uj"
+        self.watts.setdefault(key, 0.0)
+
+    def _write(self):
+        for key, path in self.paths.items():
+            uj = (self.start_uj + round(self.joules.get(key, 0.0) * 1e6)) % self.max_range_uj
+            path.write_text(f"{uj}\n")
+
+    def advance(self, seconds: float):
+        for key in self.joules:
+            self.joules[key] += self.watts[key] * seconds
+        self._write()
+
+    def sync(self, now: float) -> float:
+        """Advance to wall-clock time `now` (a clock for the monitor that drives the counters)."""
+        if self.t is not None and now > self.t:
+            self.advance(now - self.t)
+        self.t = now if self.t is None else max(self.t, now)
+        return now
+
+    def clock(self) -> float:
+        return self.sync(time.time())
+
+
+# --- NVML ------------------------------------------------------------------------------------------
+
+Utilization = namedtuple("Utilization", "gpu memory")
+Memory = namedtuple("Memory", "total used free")
+
+
+class FakeGPU:
+    """Power model: base + amp·sin(2πt/period) W, t in wall-clock seconds; counter in mJ since
+    an arbitrary driver start (offset), as NVML's."""
+
+    def __init__(self, name, uuid, base, amp, period=0.7, counter=True, offset_mj=123_456_789):
+        self.name, self.uuid = name, uuid
+        self.base, self.amp, self.period = base, amp, period
+        self.counter, self.offset_mj = counter, offset_mj
+
+    def power(self, t):
+        return self.base + self.amp * math.sin(2 * math.pi * t / self.period)
+
+    def energy(self, t0, t1):
+        """Truth: J between wall-clock times t0 and t1."""
+        w = 2 * math.pi / self.period
+        return self.base * (t1 - t0) - self.amp / w * (math.cos(w * t1) - math.cos(w * t0))
+
+    def counter_mj(self, t):
+        return self.offset_mj + int(self.energy(0.0, t) * 1000)
+
+
+def fake_nvml(gpus, *, library=True):
+    """A module with pynvml's API over simulated GPUs (inject as sys.modules['pynvml'])."""
+    m = types.ModuleType("pynvml")
+    m.NVML_TEMPERATURE_GPU = 0
+    m.calls = {"init": 0, "shutdown": 0}
+
+    class NVMLError(Exception):
+        pass
+
+    class NVMLError_NotSupported(NVMLError):
+        pass
+
+    class NVMLError_LibraryNotFound(NVMLError):
+        pass
+
+    m.NVMLError, m.NVMLError_NotSupported, m.NVMLError_LibraryNotFound = \
+        NVMLError, NVMLError_NotSupported, NVMLError_LibraryNotFound
+
+    def nvmlInit():
+        if not library:
+            raise NVMLError_LibraryNotFound("NVML Shared Library Not Found")
+        m.calls["init"] += 1
+
+    def nvmlShutdown():
+        m.calls["shutdown"] += 1
+
+    def handle(i):
+        if not 0 <= i < len(gpus):
+            raise NVMLError("Invalid Argument")
+        return gpus[i]
+
+    m.nvmlInit, m.nvmlShutdown = nvmlInit, nvmlShutdown
+    m.nvmlDeviceGetCount = lambda: len(gpus)
+    m.nvmlDeviceGetHandleByIndex = handle
+    m.nvmlDeviceGetName = lambda h: h.name
+    m.nvmlDeviceGetUUID = lambda h: h.uuid
+    m.nvmlDeviceGetPowerUsage = lambda h: int(round(h.power(time.time()) * 1000))  # mW
+
+    def energy(h):
+        if not h.counter:
+            raise NVMLError_NotSupported("Not Supported")
+        return h.counter_mj(time.time())
+
+    m.nvmlDeviceGetTotalEnergyConsumption = energy
+    m.nvmlDeviceGetTemperature = lambda h, sensor: 40 + int(h.power(time.time()) / 20)
+    m.nvmlDeviceGetUtilizationRates = lambda h: Utilization(min(100, int(h.power(time.time()) / 3)), 20)
+    m.nvmlDeviceGetMemoryInfo = lambda h: Memory(40 * 2**30, 10 * 2**30, 30 * 2**30)
+    return m
+
+
+TWO_GPUS = lambda: [  # noqa: E731 - a fresh pair per test
+    FakeGPU("NVIDIA A100-SXM4-40GB", "GPU-aaaa1111-0000", base=250.0, amp=80.0, counter=True),
+    FakeGPU("Tesla P100-PCIE-16GB", "GPU-bbbb2222-0000", base=120.0, amp=40.0, period=0.9, counter=False),
+]
