@@ -196,3 +196,33 @@ def load_logs(paths: Iterable[str | os.PathLike] | str | os.PathLike) -> tuple[l
         except (OSError, ValueError) as error:  # LogFormatError is a ValueError
             problems.append(Problem(Path(path).name, str(error)))
     return runs, problems
+
+
+@dataclass(frozen=True)
+class PlatformInfo:
+    """What a merged log says about its machine and software, for tables of environments."""
+
+    environment: str
+    cpu: str
+    gpus: tuple[str, ...]
+    python: str
+    packages: dict[str, str]  # normalised distribution name -> version
+
+
+def read_platform(path: str | os.PathLike) -> PlatformInfo:
+    """The platform part of one merged log (raises like :func:`read_log`)."""
+    from mlel.environment import package_versions
+
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        data = _json.loads(raw)
+    except _JSONError:
+        data = json.loads(raw)
+    platform = _require(data, "execution_platform")
+    config = _require(data, "config")
+    requirements = data.get("requirements") or []
+    gpus = tuple(str(gpu.get("Name", "")) for _, gpu in sorted((platform.get("GPU") or {}).items()))
+    python = next((line.lstrip("# ").split()[0] for line in requirements if line.startswith("#")), "")
+    return PlatformInfo(environment_key(platform, config.get("backend", ""), requirements),
+                        str(platform.get("Processor") or ""), gpus, python, package_versions(requirements))

@@ -17,6 +17,8 @@ from mlel.resources import default_boundaries
 from mlel.metrics import LABEL_METRICS, METRICS, TASKS, compute_metrics, task_metrics
 
 RATINGS = ("A", "B", "C", "D", "E")
+# The EU energy label's colours (SPEC §6), shared by labels, ELEx and the paper's figures.
+RATING_COLORS = {"A": "#639B30", "B": "#B8AC2B", "C": "#F8B830", "D": "#EF7D29", "E": "#E52421"}
 COMPOUND_MODES = ("optimistic median", "pessimistic median", "optimistic mean", "pessimistic mean",
                   "best", "worst", "majority")
 DEFAULT_MODE = "optimistic median"

@@ -1,0 +1,51 @@
+"""create_paper_results.py on the 2022 logs: tables hold the figures of the method (SPEC §4–§5)."""
+import subprocess
+import sys
+
+import pytest
+
+from mlel.paper import format_index, format_value, tex
+
+
+def test_formatting():
+    assert format_value("inference_power_draw", 0.85894234) == "0.859"
+    assert format_value("parameters", 44.707176) == "44.7"
+    assert format_value("top1_val", None) == "n.a."
+    assert format_index(1.27626) == "1.28"
+    assert tex("a_b & 50%") == r"a\_b \& 50\%"
+
+
+@pytest.fixture(scope="module")
+def paper_dir(reference_dir, tmp_path_factory, repo_root):
+    out = tmp_path_factory.mktemp("paper")
+    result = subprocess.run([sys.executable, "create_paper_results.py", "--directory", str(reference_dir),
+                             "--output-dir", str(out)], capture_output=True, text=True, cwd=repo_root)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_indexing_table_holds_hand_computed_figures(paper_dir):
+    table = (paper_dir / "indexing-results.tex").read_text()
+    rows = {tuple(line.split(" & ")[:2]): line for line in table.splitlines() if " & " in line}
+    # ResNet101, A100 x8 TF (infer_2022_03_03_17_21_20.json): 42947.117 Ws / 50,000; 78.927 s / 50,000
+    ref = rows[("A100 x8 - TensorFlow 2.8.0", "ResNet101")]
+    assert ref.split(" & ")[2:] == [
+        "0.859", r"\cellcolor[HTML]{F8B830}1.00", "1.579", r"\cellcolor[HTML]{F8B830}1.00",
+        "44.7", r"\cellcolor[HTML]{EF7D29}1.00", "0.718", r"\cellcolor[HTML]{F8B830}1.00 \\"]
+    # EfficientNetB0 (infer_2022_03_03_17_30_03.json): 33650.799 Ws / 50,000 = 0.673, index 1.28 -> B
+    eff = rows[("A100 x8 - TensorFlow 2.8.0", "EfficientNetB0")].split(" & ")
+    assert eff[2:4] == ["0.673", r"\cellcolor[HTML]{B8AC2B}1.28"]
+    assert eff[6:8] == ["5.3", r"\cellcolor[HTML]{B8AC2B}8.39"]  # index == b0 exactly: B, not A
+    assert eff[8:10] == ["0.681", r"\cellcolor[HTML]{EF7D29}0.95 \\"]
+    assert len(rows) == 2 + 16  # two header rows + 8 environments x 2 models
+
+
+def test_exec_envs_and_figures(paper_dir):
+    envs = (paper_dir / "exec-envs.tex").read_text()
+    assert r"A100 x8 - TensorFlow 2.8.0 & AMD EPYC 7742 64-Core Processor & 8 x NVIDIA A100-SXM4-40GB" in envs
+    assert envs.count(r"\\") == 9  # header + 8 environments
+    assert "& 26 & 21 \\\\" in envs  # A100 TF: 26 inference and 21 training runs
+    for name in ("parameters_vs_runtime", "ratings_inference", "ratings_training",
+                 "scatter_inference_A100_x8___TensorFlow_2_8_0"):
+        for suffix in (".pdf", ".png"):
+            assert (paper_dir / f"{name}{suffix}").stat().st_size > 1000
