@@ -107,19 +107,25 @@ class Recorder:
             if self.path is not None and now >= self._next_flush:
                 self.flush()
 
-    def start(self) -> None:
-        self.record()
+    def start(self, first_sample: bool = True) -> None:
+        if first_sample:
+            self.record()
         if self.path is not None:
             self.flush()
         self._thread = threading.Thread(target=self._run, name=f"mlel-monitor-{self.meter.source}",
                                         daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the thread (no final sample yet)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.record()
+
+    def stop(self, last_sample: bool = True) -> None:
+        self.halt()
+        if last_sample:
+            self.record()
         self.meta["complete"] = True
         if self.path is not None:
             self.flush()
@@ -220,9 +226,14 @@ class Measurement:
             self._measure_idle()
         self.recorders = [Recorder(meter, interval, self._path(meter.source), self.flush_every)
                           for meter, interval in self._meters]
+        # first samples back to back, power meters first, threads and files after: the window
+        # starts at the block
+        self.recorders.sort(key=lambda rec: not rec.meta.get("power_keys"))
         self.start = _clock()
         for rec in self.recorders:
-            rec.start()
+            rec.record(self.start if rec.meta.get("power_keys") else None)
+        for rec in self.recorders:
+            rec.start(first_sample=False)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -233,8 +244,12 @@ class Measurement:
 
     def stop(self) -> None:
         for rec in self.recorders:
-            rec.stop()
+            rec.halt()
         self.end = _clock()
+        for rec in self.recorders:  # last samples back to back: the window ends at the block
+            rec.record(self.end if rec.meta.get("power_keys") else None)
+        for rec in self.recorders:
+            rec.stop(last_sample=False)
         for meter, _ in self._meters:
             try:
                 meter.close()

@@ -6,6 +6,8 @@ code's figures against it.
 from __future__ import annotations
 
 import math
+import os
+import threading
 import time
 import types
 from collections import namedtuple
@@ -26,6 +28,7 @@ class FakePowercap:
         self.start_uj = start_uj
         self.paths = {}
         self.t = None
+        self._lock = threading.RLock()  # the monitor's threads all call clock()
         for s in range(sockets):
             zone = self.root / f"intel-rapl:{s}"
             self._zone(zone, f"package-{s}", f"package-{s}")
@@ -50,7 +53,9 @@ class FakePowercap:
     def _write(self):
         for key, path in self.paths.items():
             uj = (self.start_uj + round(self.joules.get(key, 0.0) * 1e6)) % self.max_range_uj
-            path.write_text(f"{uj}\n")
+            tmp = path.with_name("energy_uj.tmp")
+            tmp.write_text(f"{uj}\n")
+            os.replace(tmp, path)  # sysfs reads are atomic: never let the reader see a half write
 
     def advance(self, seconds: float):
         for key in self.joules:
@@ -59,13 +64,15 @@ class FakePowercap:
 
     def sync(self, now: float) -> float:
         """Advance to wall-clock time `now` (a clock for the monitor that drives the counters)."""
-        if self.t is not None and now > self.t:
-            self.advance(now - self.t)
-        self.t = now if self.t is None else max(self.t, now)
+        with self._lock:
+            if self.t is not None and now > self.t:
+                self.advance(now - self.t)
+            self.t = now if self.t is None else max(self.t, now)
         return now
 
     def clock(self) -> float:
-        return self.sync(time.time())
+        with self._lock:  # read the time under the lock, so time and counters move together
+            return self.sync(time.time())
 
 
 # --- NVML ------------------------------------------------------------------------------------------
