@@ -154,5 +154,5 @@ def fake_nvml(gpus, *, library=True):
 
 TWO_GPUS = lambda: [  # noqa: E731 - a fresh pair per test
     FakeGPU("NVIDIA A100-SXM4-40GB", "GPU-aaaa1111-0000", base=250.0, amp=80.0, counter=True),
-    FakeGPU("Tesla P100-PCIE-16GB", "GPU-bbbb2222-0000", base=120.0, amp=40.0, period=0.9, counter=False),
+    FakeGPU("Tesla P100-PCIE-16GB", "GPU-bbbb2222-0000", base=120.0, amp=40.0, period=2.0, counter=False),
 ]
