@@ -2,11 +2,12 @@
 
 Each meter (nvml.NvmlMeter, rapl.RaplMeter, process.ProcessMeter, estimate.EstimateMeter) has
 ``source``, ``estimated``, ``meta()``, ``sample(now) -> {device: {quantity: value}} | None`` and
-``close()``. A meter runs in its own thread so that a slow one (NVML can take milliseconds) does not
-delay the others. The first and last samples are taken in the caller's thread at block entry and
-exit, so the measured window is the block. Files are rewritten whole (temp file + os.replace) at
-least every ``flush_every`` seconds — a SIGKILLed run leaves files that parse — unless writing takes
-longer than 1 % of that time, in which case flushes are spaced to keep the cost at 1 %.
+``close()``. Meters sharing an interval share a thread (GPU and CPU intervals apart, so a slow NVML
+never delays the CPU meters). The first and last samples of the power meters are taken in the
+caller's thread at block entry and exit, stamped with ``m.start`` and ``m.end``: the measured window
+is the block. Files are rewritten whole (temp file + os.replace) at least every ``flush_every``
+seconds — a SIGKILLed run leaves files that parse — unless a write costs more than 1 % of that
+time in CPU, in which case flushes are spaced to keep that cost at 1 % (long runs, big series).
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def write_atomic(path, data: bytes) -> None:
 
 
 class Recorder:
-    """One meter's series, its file, and the thread that samples it."""
+    """One meter's series and its file (sampled by a Sampler thread)."""
 
     def __init__(self, meter, interval: float, path=None, flush_every: float = 2.0):
         self.meter = meter
@@ -58,13 +59,13 @@ class Recorder:
         self.series: dict = {}
         self.meta = {"source": meter.source, "estimated": bool(meter.estimated),
                      "interval": interval, "complete": False, "errors": 0, **meter.meta()}
-        self._stop = threading.Event()
-        self._thread = None
+        self.disabled = False
         self._next_flush = 0.0
         self._errors_in_row = 0
 
-    # sampling ---------------------------------------------------------------------------------------
     def record(self, now: float | None = None) -> None:
+        if self.disabled:
+            return
         now = _clock() if now is None else now
         try:
             sample = self.meter.sample(now)
@@ -75,7 +76,7 @@ class Recorder:
             if self._errors_in_row == MAX_CONSECUTIVE_ERRORS:
                 log.warning("monitoring %s: %d failed samples in a row (%s); stopping it",
                             self.meter.source, self._errors_in_row, exc)
-                self._stop.set()
+                self.disabled = True
             return
         self._errors_in_row = 0
         if not sample:
@@ -96,36 +97,11 @@ class Recorder:
                 if len(column) < n + 1:  # a quantity missing from this sample
                     column.append(None)
 
-    def _run(self) -> None:
-        next_t = time.monotonic() + self.interval
-        while not self._stop.wait(max(0.0, next_t - time.monotonic())):
-            self.record()
-            now = time.monotonic()
-            next_t += self.interval
-            if next_t < now:  # fell behind (suspended, overloaded): skip, don't burst
-                next_t = now + self.interval
-            if self.path is not None and now >= self._next_flush:
-                self.flush()
-
-    def start(self, first_sample: bool = True) -> None:
-        if first_sample:
-            self.record()
-        if self.path is not None:
+    def flush_if_due(self, now_monotonic: float) -> None:
+        if self.path is not None and now_monotonic >= self._next_flush:
             self.flush()
-        self._thread = threading.Thread(target=self._run, name=f"mlel-monitor-{self.meter.source}",
-                                        daemon=True)
-        self._thread.start()
 
-    def halt(self) -> None:
-        """Stop the thread (no final sample yet)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-    def stop(self, last_sample: bool = True) -> None:
-        self.halt()
-        if last_sample:
-            self.record()
+    def finish(self) -> None:
         self.meta["complete"] = True
         if self.path is not None:
             self.flush()
@@ -135,17 +111,67 @@ class Recorder:
         return {**self.series, META_KEY: self.meta}
 
     def flush(self) -> None:
-        t0 = time.monotonic()
+        # the cost is this thread's CPU time: waiting for the GIL or the disk costs the workload nothing
+        t0 = time.thread_time()
         try:
             write_atomic(self.path, _dumps(self.content()))
         except OSError as exc:
             self.meta["last_error"] = f"write failed: {exc}"
             log.warning("monitoring %s: cannot write %s (%s)", self.meter.source, self.path, exc)
-        cost = time.monotonic() - t0
+        cost = time.thread_time() - t0
         self._next_flush = time.monotonic() + max(self.flush_every, cost / MAX_FLUSH_COST)
 
     def summary(self) -> dict | None:
         return summarize(self.content())
+
+
+class Sampler:
+    """One background thread sampling the recorders that share an interval (a thread wake-up
+    costs ~0.1 ms of CPU in a VM: one per interval, not one per meter)."""
+
+    def __init__(self, recorders: list, interval: float):
+        self.recorders = recorders
+        self.interval = interval
+        self.cpu_s = 0.0  # the thread's CPU time: what monitoring cost
+        self._stop = threading.Event()
+        self._thread = None
+
+    def _run(self) -> None:
+        next_t = time.monotonic() + self.interval
+        while not self._stop.wait(max(0.0, next_t - time.monotonic())):
+            for rec in self.recorders:
+                rec.record()
+            now = time.monotonic()
+            next_t += self.interval
+            if next_t < now:  # fell behind (suspended, overloaded): skip, don't burst
+                next_t = now + self.interval
+            for rec in self.recorders:
+                rec.flush_if_due(now)
+        self.cpu_s = time.thread_time()
+
+    def start(self) -> None:
+        names = "+".join(rec.meter.source for rec in self.recorders)
+        self._thread = threading.Thread(target=self._run, name=f"mlel-monitor-{names}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        for rec in self.recorders:
+            rec.meta["sampler_cpu_s"] = self.cpu_s
+
+
+def start_samplers(recorders: list) -> list:
+    """Flush every recorder's first file, then one Sampler thread per distinct interval."""
+    groups: dict = {}
+    for rec in recorders:
+        rec.flush_if_due(time.monotonic())
+        groups.setdefault(rec.interval, []).append(rec)
+    samplers = [Sampler(recs, interval) for interval, recs in groups.items()]
+    for sampler in samplers:
+        sampler.start()
+    return samplers
 
 
 def discover_meters(gpu_interval: float, cpu_interval: float, cpu_tdp=None):
@@ -202,6 +228,7 @@ class Measurement:
         self._meters = meters  # [(meter, interval)]: instead of discovery (tests, custom meters)
         self.notes: list[str] = []
         self.recorders: list[Recorder] = []
+        self.samplers: list[Sampler] = []
         self.start = self.end = None
         self.energy_ws = 0.0
         self.energy_by_source: dict = {}
@@ -232,8 +259,7 @@ class Measurement:
         self.start = _clock()
         for rec in self.recorders:
             rec.record(self.start if rec.meta.get("power_keys") else None)
-        for rec in self.recorders:
-            rec.start(first_sample=False)
+        self.samplers = start_samplers(self.recorders)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -243,13 +269,13 @@ class Measurement:
         return False
 
     def stop(self) -> None:
-        for rec in self.recorders:
-            rec.halt()
+        for sampler in self.samplers:
+            sampler.stop()
         self.end = _clock()
         for rec in self.recorders:  # last samples back to back: the window ends at the block
             rec.record(self.end if rec.meta.get("power_keys") else None)
         for rec in self.recorders:
-            rec.stop(last_sample=False)
+            rec.finish()
         for meter, _ in self._meters:
             try:
                 meter.close()
@@ -268,10 +294,13 @@ class Measurement:
         """Run the meters for idle_seconds before the workload: baseline power per source."""
         idle = [Recorder(meter, interval) for meter, interval in self._meters]
         for rec in idle:
-            rec.start()
+            rec.record()
+        samplers = start_samplers(idle)
         time.sleep(self.idle_seconds)
+        for sampler in samplers:
+            sampler.stop()
         for rec in idle:
-            rec.stop()
+            rec.record()
         for rec in idle:
             summary = rec.summary()
             if summary and summary["total"]["total_power_draw"] != -1 and summary["total"]["total_duration"] > 0:

@@ -9,6 +9,10 @@ import os
 
 # Finding children walks every pid on the machine (~1.5 ms); rescan this often, not every sample.
 CHILD_RESCAN_S = 2.0
+# USS/PSS come from /proc/<pid>/smaps_rollup, a page-table walk whose cost grows with the process's
+# memory (0.2 ms here, milliseconds for a large model) and which takes the process's mmap lock:
+# read them this often; the samples between carry None (left out of the statistics).
+USS_EVERY_S = 2.0
 
 
 class ProcessMeter:
@@ -23,6 +27,7 @@ class ProcessMeter:
         self.root = psutil.Process(self.pid)
         self._procs = {self.pid: self.root}
         self._next_scan = 0.0
+        self._next_uss = 0.0
         self.root.cpu_percent()  # prime: psutil's first cpu_percent of a Process is always 0
         self._rescan(0.0)
 
@@ -43,16 +48,17 @@ class ProcessMeter:
     def sample(self, now: float) -> dict | None:
         if now >= self._next_scan:
             self._rescan(now)
-        totals = {"cpu_percent": 0.0, "mem_rss": 0, "mem_vms": 0, "mem_uss": 0, "mem_pss": 0,
-                  "num_threads": 0}
+        full = now >= self._next_uss
+        if full:
+            self._next_uss = now + USS_EVERY_S
+        totals = {"cpu_percent": 0.0, "mem_rss": 0, "mem_vms": 0, "mem_uss": 0, "mem_pss": 0}
         alive = 0
         cpu_num = -1
         for pid, proc in list(self._procs.items()):
             try:
                 with proc.oneshot():
                     totals["cpu_percent"] += proc.cpu_percent()
-                    mem = proc.memory_full_info()
-                    totals["num_threads"] += proc.num_threads()
+                    mem = proc.memory_full_info() if full else proc.memory_info()
                     if pid == self.pid and hasattr(proc, "cpu_num"):
                         cpu_num = proc.cpu_num()
             except (self._psutil.NoSuchProcess, self._psutil.ZombieProcess):
@@ -67,6 +73,8 @@ class ProcessMeter:
             totals["mem_pss"] += getattr(mem, "pss", 0)
         if not alive:
             return None
+        if not full:
+            totals["mem_uss"] = totals["mem_pss"] = None
         return {str(self.pid): {"cpu_num": cpu_num, **totals, "num_processes": alive}}
 
     def close(self) -> None:
