@@ -1,0 +1,173 @@
+"""ELEx page layout: controls on the left, scatter, bars, label and table on the right.
+
+Component ids are module constants so callbacks and browser tests name the same things.
+"""
+from __future__ import annotations
+
+import json
+
+from dash import dash_table, dcc, html
+
+from mlel.metrics import METRICS, task_metrics
+from mlel.ratings import COMPOUND_MODES
+from mlel.elex.state import MAX_UPLOAD_BYTES, ElexData, default_settings
+
+SETTINGS, SELECTED = "elex-settings", "elex-selected"
+TASK, ENVIRONMENTS, X, Y, SCALE, REFERENCE, MODE = (
+    "elex-task", "elex-environments", "elex-x", "elex-y", "elex-scale", "elex-reference", "elex-mode")
+X_WEIGHT, Y_WEIGHT, X_BOUNDS, Y_BOUNDS = "elex-x-weight", "elex-y-weight", "elex-x-bounds", "elex-y-bounds"
+X_BOUNDS_TEXT, Y_BOUNDS_TEXT = "elex-x-bounds-text", "elex-y-bounds-text"
+X_AXIS_NAME, Y_AXIS_NAME = "elex-x-axis-name", "elex-y-axis-name"
+CALIBRATE, RESET, MESSAGE = "elex-calibrate", "elex-reset", "elex-message"
+UPLOAD_BOUNDARIES, UPLOAD_WEIGHTS = "elex-upload-boundaries", "elex-upload-weights"
+SAVE_BOUNDARIES, SAVE_WEIGHTS = "elex-save-boundaries", "elex-save-weights"
+SCATTER, BARS, TABLE = "elex-scatter", "elex-bars", "elex-table"
+LABEL, SUMMARY, DETAIL_MESSAGE = "elex-label", "elex-summary", "elex-detail-message"
+GET_LABEL, GET_SUMMARY, GET_LOG = "elex-get-label", "elex-get-summary", "elex-get-log"
+DOWNLOAD, DOWNLOAD_SETTINGS = "elex-download", "elex-download-settings"
+
+# The axes the 2022 tool opened with: efficiency against quality.
+DEFAULT_AXES = {"inference": ("inference_power_draw", "top1_val"),
+                "training": ("train_power_draw", "top1_val")}
+
+
+def metric_options(task: str) -> list[dict]:
+    return [{"label": f"{METRICS[k].label} [{METRICS[k].unit}]", "value": k} for k in task_metrics(task)]
+
+
+def axis_defaults(task: str, x: str | None = None, y: str | None = None) -> tuple[str, str]:
+    """Keep the chosen axes where the task has them, else the task's defaults."""
+    keys = task_metrics(task)
+    dx, dy = DEFAULT_AXES[task]
+    return (x if x in keys else dx), (y if y in keys else dy)
+
+
+def _control(title: str, *children, **kwargs) -> html.Div:
+    return html.Div([html.Label(title, className="elex-control-title"), *children],
+                    className="elex-control", **kwargs)
+
+
+def _axis_controls(axis: str, metric_id: str, weight_id: str, bounds_id: str, text_id: str,
+                   name_id: str, task: str, metric: str) -> html.Div:
+    return html.Div([
+        html.Div([html.Span(f"{axis} axis", className="elex-axis-letter"),
+                  dcc.Dropdown(id=metric_id, options=metric_options(task), value=metric, clearable=False,
+                               className="elex-axis-dropdown")], className="elex-axis-head"),
+        html.Div([html.Span("weight", className="elex-small"),
+                  dcc.Input(id=weight_id, type="number", min=0, step=0.1, debounce=True,
+                            className="elex-weight"),
+                  html.Span(id=name_id, className="elex-small elex-muted")], className="elex-weight-row"),
+        html.Div("boundaries (index, log scale): E | D | C | B | A", className="elex-small elex-muted"),
+        dcc.RangeSlider(id=bounds_id, min=-1, max=1, step=0.001, value=[-0.3, -0.1, 0.1, 0.3],
+                        allowCross=False, pushable=0, updatemode="mouseup", allow_direct_input=False,
+                        tooltip={"placement": "bottom", "always_visible": False,
+                                 "transform": "elexPow10"}),
+        html.Div(id=text_id, className="elex-bounds-text"),
+    ], className="elex-axis", id=f"{metric_id}-box")
+
+
+def build_layout(data: ElexData) -> html.Div:
+    task = data.tasks[0] if data.tasks else "inference"
+    table = data.tables.get(task)
+    environments = list(table.environments) if table else []
+    models = table.model_names if table else []
+    settings = default_settings(data)
+    x, y = axis_defaults(task)
+    source = f"{data.directory}" if data.directory else "results given to create_app"
+    info = (f"{data.n_logs} logs · " + " · ".join(f"{len(data.tables[t])} {t} results" for t in data.tasks)
+            + f" · from {source}")
+    if data.problems:
+        info += f" · {len(data.problems)} file(s) skipped"
+    controls = html.Aside([
+        _control("Task", dcc.RadioItems(id=TASK, options=[{"label": t.title(), "value": t} for t in data.tasks],
+                                        value=task, inline=True, className="elex-radio")),
+        _control("Environments", dcc.Checklist(id=ENVIRONMENTS, options=environments, value=environments,
+                                               className="elex-checklist")),
+        _control("Scale", dcc.RadioItems(id=SCALE, options=[
+            {"label": "Index", "value": "index"}, {"label": "Real values", "value": "real"}],
+            value="index", inline=True, className="elex-radio")),
+        _control("Reference model", dcc.Dropdown(id=REFERENCE, options=models, value=settings["reference"],
+                                                 clearable=False)),
+        _control("Compound rating", dcc.Dropdown(id=MODE, options=list(COMPOUND_MODES),
+                                                 value=settings["mode"], clearable=False)),
+        _axis_controls("X", X, X_WEIGHT, X_BOUNDS, X_BOUNDS_TEXT, X_AXIS_NAME, task, x),
+        _axis_controls("Y", Y, Y_WEIGHT, Y_BOUNDS, Y_BOUNDS_TEXT, Y_AXIS_NAME, task, y),
+        html.Div([html.Button("Calibrate boundaries", id=CALIBRATE, className="elex-button",
+                              title="boundaries = quantiles 0.8/0.6/0.4/0.2 of all indices of this task"),
+                  html.Button("Reset", id=RESET, className="elex-button elex-secondary",
+                              title="default boundaries and weights")], className="elex-buttons"),
+        html.Div([
+            dcc.Upload(html.Button("Upload boundaries", className="elex-button elex-secondary"),
+                       id=UPLOAD_BOUNDARIES, accept=".json,application/json", max_size=MAX_UPLOAD_BYTES,
+                       multiple=False),
+            dcc.Upload(html.Button("Upload weights", className="elex-button elex-secondary"),
+                       id=UPLOAD_WEIGHTS, accept=".json,application/json", max_size=MAX_UPLOAD_BYTES,
+                       multiple=False),
+        ], className="elex-buttons"),
+        html.Div([html.Button("Download boundaries", id=SAVE_BOUNDARIES, className="elex-button elex-secondary"),
+                  html.Button("Download weights", id=SAVE_WEIGHTS, className="elex-button elex-secondary")],
+                 className="elex-buttons"),
+        html.Div(id=MESSAGE, role="status", className="elex-message"),
+    ], className="elex-controls")
+    detail = html.Div([
+        html.Img(id=LABEL, alt="energy label of the selected model", className="elex-label"),
+        html.Div([
+            html.Div(id=SUMMARY, className="elex-summary",
+                     children=html.P("Hover over or click a model to see its label.", className="elex-muted")),
+            html.Div([html.Button("Label PDF", id=GET_LABEL, className="elex-button"),
+                      html.Button("Summary JSON", id=GET_SUMMARY, className="elex-button elex-secondary"),
+                      html.Button("Merged log", id=GET_LOG, className="elex-button elex-secondary")],
+                     className="elex-buttons"),
+            html.Div(id=DETAIL_MESSAGE, role="status", className="elex-message"),
+        ], className="elex-detail-text"),
+    ], className="elex-detail")
+    return html.Div([
+        dcc.Store(id=SETTINGS, storage_type="memory", data=settings),
+        dcc.Store(id=SELECTED, storage_type="memory"),
+        dcc.Download(id=DOWNLOAD), dcc.Download(id=DOWNLOAD_SETTINGS),
+        html.Header([html.H1(["ELEx", html.Span(" Energy Label Exploration", className="elex-subtitle")]),
+                     html.Div(info, className="elex-info", id="elex-info")], className="elex-header"),
+        html.Div([
+            controls,
+            html.Main([
+                dcc.Graph(id=SCATTER, className="elex-scatter", config={"displaylogo": False},
+                          clear_on_unhover=False),
+                html.Div([dcc.Graph(id=BARS, className="elex-bars", config={"displayModeBar": False}), detail],
+                         className="elex-row"),
+                html.H2("All rated models", className="elex-h2"),
+                dash_table.DataTable(
+                    id=TABLE, sort_action="native", filter_action="native", page_action="native",
+                    page_size=15, merge_duplicate_headers=True, sort_mode="multi",
+                    style_table={"overflowX": "auto"},
+                    style_cell={"fontFamily": "Helvetica, Arial, sans-serif", "fontSize": 12,
+                                "padding": "3px 6px", "minWidth": 60},
+                    style_header={"fontWeight": "bold", "backgroundColor": "#f2f2f2"},
+                    filter_options={"case": "insensitive"}),
+            ], className="elex-main"),
+        ], className="elex-body"),
+    ], className="elex")
+
+
+def summary_view(summary: dict) -> list:
+    """The selected model's summary: compound rating, environment, then each metric."""
+    rows = [html.Tr([html.Th("metric"), html.Th("value"), html.Th("index"), html.Th("rating")])]
+    for key, metric in summary["metrics"].items():
+        value, index = metric["value"], metric["index"]
+        rows.append(html.Tr([
+            html.Td(METRICS[key].label), html.Td("n.a." if value is None else f"{value:.4g} {METRICS[key].unit}"),
+            html.Td("—" if index is None else f"{index:.3f}"),
+            html.Td(metric["rating"], className=f"elex-rating elex-rating-{metric['rating']}")]))
+    energy = summary.get("energy") or {}
+    sources = ", ".join(f"{k} ({v})" for k, v in (energy.get("sources") or {}).items()) or "none"
+    return [
+        html.H3([summary["model"], " ", html.Span(summary["compound"],
+                                                 className=f"elex-rating elex-rating-{summary['compound']}")],
+                className="elex-summary-title"),
+        html.Div(f"{summary['task'].title()} · {summary['environment']} · reference {summary['reference']}",
+                 className="elex-small"),
+        html.Div(f"energy sources: {sources}" + (" — estimated" if energy.get("estimated") else ""),
+                 className="elex-small elex-muted"),
+        html.Table(rows, className="elex-summary-table"),
+        html.Details([html.Summary("logs"), html.Pre(json.dumps(summary["logs"], indent=1))],
+                     className="elex-small"),
+    ]
