@@ -1,0 +1,241 @@
+"""merge_results.py / mlel.merge: run folders -> merged logs, safe, idempotent, 2022-compatible."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from merge_helpers import make_run
+from mlel import merge
+from mlel.logs import parse_log, read_log
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO / ".." / "shared" / "reference" / "mlee-2022" / "results"
+
+
+@pytest.fixture
+def no_devices(monkeypatch, tmp_path):
+    monkeypatch.setenv("MLEL_POWERCAP_ROOT", str(tmp_path / "no-powercap"))
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+
+
+@pytest.fixture
+def runs(tmp_path, no_devices):
+    """Two complete inference runs, one training run and one interrupted inference run."""
+    d = tmp_path / "runs"
+    make_run(d, "infer_2024_01_01_10_00_00", model="ResNet101", accuracy=0.77)
+    make_run(d, "infer_2024_01_01_10_05_00", model="MobileNetV2", accuracy=0.71)
+    make_run(d, "train_2024_01_01_09_00_00", model="MobileNetV2")
+    make_run(d, "infer_2024_01_01_10_10_00", model="VGG16", complete=False, reason="KeyboardInterrupt")
+    return d
+
+
+def cli(*args, cwd=REPO):
+    return subprocess.run([sys.executable, str(REPO / "merge_results.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_inference_folder_merges_to_2022_layout_plus_ours(runs):
+    log = merge.merge_run_folder(runs / "infer_2024_01_01_10_00_00")
+    assert list(log)[:6] == ["directory_name", "config", "execution_platform", "requirements", "train",
+                             "validation"]
+    assert log["train"] == {"monitoring_pynvml": None, "monitoring_pyrapl": None, "monitoring_psutil": None,
+                            "results": None, "duration": None}
+    val = log["validation"]
+    assert val["monitoring_pynvml"] is None and val["monitoring_pyrapl"] is None  # absent sources: null
+    assert val["monitoring_estimate"]["total"]["estimated"] is True
+    assert val["monitoring_psutil"]["total"]["total_power_draw"] == -1
+    results = val["results"]
+    assert val["duration"] == pytest.approx(results["end"] - results["start"])
+    assert val["energy"]["energy_ws"] == pytest.approx(val["monitoring_estimate"]["total"]["total_power_draw"])
+    assert log["requirements"][0] == "# 3.11.7 (main)" and "torch==2.14.1" in log["requirements"]
+    assert "incomplete" not in log
+    run = parse_log(log, "x.json")  # the rating core reads it
+    assert run.sources == {"estimate": "estimated"}
+    assert run.energy_ws == pytest.approx(val["energy"]["energy_ws"])
+
+
+def test_training_folder_has_the_keys_at_top_level(runs):
+    log = merge.merge_run_folder(runs / "train_2024_01_01_09_00_00")
+    for key in ("monitoring_pynvml", "monitoring_pyrapl", "monitoring_psutil", "monitoring_estimate",
+                "results", "duration", "energy"):
+        assert key in log
+    assert "validation" not in log and "train" not in log
+    assert parse_log(log, "t.json").epochs == 2
+
+
+def _reference(prefix):
+    files = sorted(REFERENCE.glob(f"{prefix}_*.json"))
+    assert files, f"2022 reference logs missing under {REFERENCE}"
+    return [json.loads(f.read_text()) for f in files]
+
+
+def _device_keys(summary):
+    return {k for dev, v in summary.items() if dev != "total" for k in v}
+
+
+def test_schema_matches_the_2022_logs(runs):
+    """Same keys as the 2022 logs at the places readers use (ours may add keys, never drop one)."""
+    ours_inf = merge.merge_run_folder(runs / "infer_2024_01_01_10_00_00")
+    ours_train = merge.merge_run_folder(runs / "train_2024_01_01_09_00_00")
+    for ref in _reference("infer"):
+        assert set(ref) <= set(ours_inf)
+        assert set(ref["validation"]) <= set(ours_inf["validation"])
+        assert set(ref["train"]) == set(ours_inf["train"])
+        for source in ("monitoring_pynvml", "monitoring_pyrapl", "monitoring_psutil"):
+            if ref["validation"][source] is not None:
+                assert set(ref["validation"][source]["total"]) <= set(ours_inf["validation"]["monitoring_estimate"]["total"])
+        assert set(ref["validation"]["results"]) - {"metrics", "model", "start", "end"} == set()
+        assert set(ref["validation"]["results"]["metrics"]) <= set(ours_inf["validation"]["results"]["metrics"])
+        assert {"Processor", "GPU"} <= set(ref["execution_platform"]) and \
+            {"Processor", "GPU"} <= set(ours_inf["execution_platform"])
+    ref_ps = _reference("infer")[0]["validation"]["monitoring_psutil"]
+    ours_ps = ours_inf["validation"]["monitoring_psutil"]
+    # the process summary: the 2022 scalar fields, the memory and CPU quantities readers plot
+    assert {"start_unix", "end_unix", "start_utc", "end_utc", "total_duration", "nr_measurements",
+            "cpu_percent", "mem_rss", "mem_vms", "mem_uss", "mem_pss", "cpu_num",
+            "total_power_draw"} <= _device_keys(ref_ps) & _device_keys(ours_ps)
+    for ref in _reference("train"):
+        assert set(ref) <= set(ours_train)
+        assert set(ref["results"]) - {"history", "model", "start", "end"} == set()
+
+
+def test_our_logs_load_like_the_2022_ones(runs, tmp_path):
+    out = tmp_path / "results"
+    merge.merge_directory(runs, out)
+    ref = read_log(next(REFERENCE.glob("infer_*.json")))
+    ours = read_log(out / "infer_2024_01_01_10_00_00.json")
+    assert type(ref) is type(ours)
+    assert ours.task == "inference" and ours.energy_ws > 0 and ours.accuracy == 0.77
+    assert ours.environment.startswith("Xeon(R) W-2155 - PyTorch")
+
+
+def test_cli_merges_then_is_a_no_op_then_refuses_to_overwrite(runs, tmp_path):
+    out = tmp_path / "results"
+    res = cli("--directory", runs, "--output-dir", out)
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{p.name}.json" for p in runs.iterdir())
+    # the summary table: one row per run, with model, energy and its source
+    for name in ("ResNet101", "MobileNetV2", "VGG16", "estimated", "incomplete"):
+        assert name in res.stdout
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()}
+    again = cli("--directory", runs, "--output-dir", out)
+    assert again.returncode == 0 and again.stdout.count("unchanged") >= 4
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()} == before
+
+    changed = runs / "infer_2024_01_01_10_00_00" / "validation_results.json"
+    data = json.loads(changed.read_text())
+    data["metrics"]["accuracy"] = 0.5
+    changed.write_text(json.dumps(data))
+    refused = cli("--directory", runs, "--output-dir", out)
+    assert refused.returncode == 1 and "--force" in refused.stderr
+    assert (out / "infer_2024_01_01_10_00_00.json").read_bytes() == before["infer_2024_01_01_10_00_00.json"][1]
+    forced = cli("--directory", runs, "--output-dir", out, "--force")
+    assert forced.returncode == 0 and "overwritten" in forced.stdout
+    assert json.loads((out / "infer_2024_01_01_10_00_00.json").read_text())["validation"]["results"]["metrics"]["accuracy"] == 0.5
+
+
+def test_incomplete_run_is_merged_with_its_reason(runs, tmp_path):
+    log = merge.merge_run_folder(runs / "infer_2024_01_01_10_10_00")
+    assert log["incomplete"] is True and log["incomplete_reason"] == "KeyboardInterrupt"
+    assert log["validation"]["results"] is None and log["validation"]["duration"] is None
+    assert log["validation"]["monitoring_estimate"]["total"]["total_power_draw"] > 0  # kept what it measured
+    no_reason = make_run(runs, "train_2024_01_02_00_00_00", complete=False)
+    log = merge.merge_run_folder(no_reason)
+    assert log["incomplete"] is True and "results.json" in log["incomplete_reason"]
+
+
+def test_broken_folders_are_reported_and_good_runs_still_merged(runs, tmp_path):
+    bad_config = make_run(runs, "infer_2024_02_01_00_00_00")
+    text = (bad_config / "config.json").read_text()
+    (bad_config / "config.json").write_text(text[: len(text) // 2])  # truncated
+    bad_mon = make_run(runs, "infer_2024_02_02_00_00_00")
+    text = (bad_mon / "validation_monitoring_psutil.json").read_text()
+    (bad_mon / "validation_monitoring_psutil.json").write_text(text[:-20])
+    bad_results = make_run(runs, "train_2024_02_03_00_00_00")
+    (bad_results / "results.json").write_text('{"start": 1, "end": ')
+    no_mon = make_run(runs, "infer_2024_02_04_00_00_00")
+    (no_mon / "validation_monitoring_psutil.json").unlink()  # missing: null, as in 2022
+    no_platform = make_run(runs, "infer_2024_02_05_00_00_00")
+    (no_platform / "execution_platform.json").unlink()
+    (runs / "notes").mkdir()  # not a run folder: ignored
+    (runs / "notes" / "readme.txt").write_text("hello")
+
+    out = tmp_path / "results"
+    res = cli("--directory", runs, "--output-dir", out)
+    assert res.returncode == 1
+    for folder, file in ((bad_config, "config.json"), (bad_mon, "validation_monitoring_psutil.json"),
+                         (bad_results, "results.json"), (no_platform, "execution_platform.json")):
+        line = next(ln for ln in res.stderr.splitlines() if folder.name in ln)
+        assert "FAILED" in line and file in line
+        assert not (out / f"{folder.name}.json").exists()
+    merged = sorted(p.name for p in out.iterdir())
+    assert merged == sorted(f"{n}.json" for n in (
+        "infer_2024_01_01_10_00_00", "infer_2024_01_01_10_05_00", "train_2024_01_01_09_00_00",
+        "infer_2024_01_01_10_10_00", no_mon.name))
+    assert json.loads((out / f"{no_mon.name}.json").read_text())["validation"]["monitoring_psutil"] is None
+    assert not list(out.glob(".*"))  # no temp files left behind
+
+
+def test_training_log_is_embedded(runs, tmp_path):
+    train = runs / "train_2024_01_01_09_00_00"
+    make_run(runs, "infer_2024_03_01_00_00_00", model="MobileNetV2", infer_model=str(train))
+    log = merge.merge_run_folder(runs / "infer_2024_03_01_00_00_00")
+    assert log["training"] == merge.merge_run_folder(train)
+    # found by name under --train-dirs when the path is not valid here (runs moved)
+    elsewhere = tmp_path / "elsewhere"
+    make_run(elsewhere, "infer_2024_03_02_00_00_00", model="MobileNetV2",
+             infer_model="/old/cluster/path/train_2024_01_01_09_00_00")
+    out = tmp_path / "results"
+    res = cli("--directory", elsewhere, "--output-dir", out, "--train-dirs", runs)
+    assert res.returncode == 0, res.stderr
+    embedded = json.loads((out / "infer_2024_03_02_00_00_00.json").read_text())["training"]
+    assert embedded["directory_name"] == "train_2024_01_01_09_00_00" and embedded["results"]["history"]
+
+
+def test_output_log_dir_keeps_archives(runs, tmp_path):
+    archives = tmp_path / "raw"
+    res = cli("--directory", runs, "--output-dir", tmp_path / "results", "--output-log-dir", archives)
+    assert res.returncode == 0, res.stderr
+    with tarfile.open(archives / "infer_2024_01_01_10_00_00.tar.gz") as tar:
+        names = tar.getnames()
+    assert "infer_2024_01_01_10_00_00/validation_monitoring_estimate.json" in names
+    assert "infer_2024_01_01_10_00_00/config.json" in names
+
+
+def test_atomic_write_leaves_old_file_on_crash(tmp_path, monkeypatch):
+    target = tmp_path / "x.json"
+    target.write_text("old")
+
+    def crash(*_):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(merge.os, "replace", crash)
+    with pytest.raises(OSError):
+        merge.write_atomic(target, b"new content")
+    assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
+
+
+def test_usage_errors(tmp_path):
+    assert cli("--directory", tmp_path / "absent").returncode == 2
+    (tmp_path / "empty").mkdir()
+    assert cli("--directory", tmp_path / "empty", "--output-dir", tmp_path / "o").returncode == 3
+
+
+def test_ratings_rate_merged_logs_and_skip_incomplete(runs, tmp_path):
+    out = tmp_path / "results"
+    assert merge.main(["--directory", str(runs), "--output-dir", str(out)]) == 0
+    res = subprocess.run([sys.executable, "-m", "mlel.ratings", "--directory", str(out), "--reference",
+                          "ResNet101", "--json"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert res.returncode == 0, res.stderr
+    rated = json.loads(res.stdout)
+    models = {(r["task"], r["model"]) for r in rated}
+    assert ("inference", "ResNet101") in models and ("inference", "MobileNetV2") in models
+    assert ("inference", "VGG16") not in models  # incomplete: skipped ...
+    assert "infer_2024_01_01_10_10_00" in res.stderr  # ... with a line naming it
+    resnet = next(r for r in rated if r["model"] == "ResNet101")
+    assert resnet["metrics"]["inference_power_draw"]["index"] == pytest.approx(1.0)
