@@ -228,7 +228,8 @@ def views(data: ElexData, settings: dict, task: str, environments: list, x: str,
 
 def selection(data: ElexData, task: str, row) -> dict | None:
     """A row number from a click or the table -> {task, environment, model}; None if not valid."""
-    if task not in data.tables or not isinstance(row, (int, float)) or isinstance(row, bool):
+    if not isinstance(task, str) or task not in data.tables or isinstance(row, bool) \
+            or not isinstance(row, (int, float)):
         return None
     table = data.table(task)
     row = int(row)
@@ -240,7 +241,8 @@ def selection(data: ElexData, task: str, row) -> dict | None:
 def selected_summary(data: ElexData, settings: dict, selected) -> dict | None:
     """The selected model's summary under this session's settings (None when nothing is selected).
     The store is client data: the model is looked up, never trusted."""
-    if not isinstance(selected, dict) or selected.get("task") not in data.tables:
+    if not isinstance(selected, dict) or not isinstance(selected.get("task"), str) \
+            or selected["task"] not in data.tables:
         return None
     rating = state.rate(data, selected["task"], settings)
     row = rating.table.row(str(selected.get("environment")), str(selected.get("model")))

@@ -1,0 +1,175 @@
+"""ELEx figures and callback helpers, without a browser."""
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlel.ratings import RATING_COLORS, RATINGS
+from mlel.elex import callbacks, figures, state
+from mlel.elex import layout as ids
+
+X, Y = "inference_power_draw", "top1_val"
+
+
+def _points(figure):
+    return [t for t in figure["data"] if t.get("legendgroup") == "environments"]
+
+
+def test_scatter_colours_are_compound_ratings_and_symbols_environments(elex_data, settings):
+    rating = state.rate(elex_data, "inference", settings)
+    environments = list(rating.table.environments)
+    figure = figures.scatter_figure(rating, X, Y, environments, "index")
+    traces = _points(figure)
+    assert len(traces) == len(environments)
+    assert len({t["marker"]["symbol"] for t in traces}) == len(environments)
+    assert sum(len(t["x"]) for t in traces) == 176
+    for trace in traces:
+        for row, colour, x in zip(trace["customdata"], trace["marker"]["color"], trace["x"]):
+            assert colour == RATING_COLORS[rating.letter(row)]
+            assert x == pytest.approx(rating.indices[row, rating.table.column(X)])
+    rects = [s for s in figure["layout"]["shapes"] if s["type"] == "rect"]
+    assert len(rects) == 25 and {r["fillcolor"] for r in rects} <= set(RATING_COLORS.values())
+    json.dumps(figure)  # plain JSON: nothing plotly-specific to serialise
+
+
+def test_scatter_follows_environments_axes_and_scale(elex_data, settings):
+    rating = state.rate(elex_data, "inference", settings)
+    one = [rating.table.environments[0]]
+    figure = figures.scatter_figure(rating, "parameters", "inference_time", one, "real")
+    assert len(_points(figure)) == 1 and len(_points(figure)[0]["x"]) == 22
+    assert "Parameters [M]" in figure["layout"]["xaxis"]["title"]["text"]
+    assert any(s["type"] == "rect" for s in figure["layout"]["shapes"])  # one environment: bands
+    several = figures.scatter_figure(rating, X, Y, list(rating.table.environments[:2]), "real")
+    assert not several["layout"]["shapes"]
+    assert "exactly one environment" in several["layout"]["annotations"][0]["text"]
+    assert _points(figures.scatter_figure(rating, X, Y, [], "index")) == []
+
+
+def test_band_edges_index_and_real_scale():
+    bounds = [2.0, 1.0, 0.5, 0.25]
+    bands = figures.band_edges(bounds, None, True, 0.1, 10)
+    assert [b[2] for b in bands] == ["E", "D", "C", "B", "A"]
+    assert [b[0] for b in bands] == [0.1, 0.25, 0.5, 1.0, 2.0]
+    # lower is better, reference value 10: A lies below 10/2 = 5, E above 10/0.25 = 40
+    real = figures.band_edges(bounds, 10.0, False, 1, 100)
+    assert [b[2] for b in real] == ["A", "B", "C", "D", "E"]
+    assert [b[0] for b in real] == [1, 5, 10, 20, 40]
+
+
+def test_bars_and_table(elex_data, settings):
+    rating = state.rate(elex_data, "training", settings)
+    counts = state.rating_counts(rating)
+    bars = figures.bar_figure(counts)
+    assert [t["name"] for t in bars["data"]] == list(RATINGS)
+    assert sum(sum(t["x"]) for t in bars["data"]) == 56
+    rows = figures.table_rows(rating)
+    columns = {c["id"] for c in figures.table_columns(rating)}
+    assert len(rows) == 56 and set(rows[0]) - {"id"} == columns
+    assert all(r["compound"] == rating.letter(r["id"]) for r in rows)
+
+
+def test_placeholder_label_is_an_svg_with_the_model(elex_data, settings):
+    rating = state.rate(elex_data, "inference", settings)
+    summary = state.summary(rating, 0)
+    uri = figures.placeholder_label(summary)
+    svg = base64.b64decode(uri.split(",", 1)[1]).decode()
+    assert uri.startswith("data:image/svg+xml;base64,") and summary["model"] in svg
+
+
+def test_selection_and_summary_never_trust_the_browser(elex_data, settings):
+    assert callbacks.selection(elex_data, "inference", 0)["task"] == "inference"
+    for row in (None, -1, 10**6, True, "3", [1]):
+        assert callbacks.selection(elex_data, "inference", row) is None
+    assert callbacks.selection(elex_data, "cooking", 0) is None
+    for forged in (None, "x", {"task": "inference", "environment": "../../etc", "model": "passwd"},
+                   {"task": ["inference"]}):
+        assert callbacks.selected_summary(elex_data, settings, forged) is None
+
+
+def test_downloads(elex_data, settings, reference_dir):
+    selected = {"task": "inference", "environment": "A100 x8 - TensorFlow 2.8.0", "model": "ResNet50"}
+    summary = callbacks.selected_summary(elex_data, settings, selected)
+    sent = callbacks.download(elex_data, summary, ids.GET_SUMMARY)
+    assert json.loads(sent["content"])["model"] == "ResNet50" and sent["filename"].endswith(".json")
+    log = callbacks.download(elex_data, summary, ids.GET_LOG)
+    raw = base64.b64decode(log["content"]) if log["base64"] else log["content"].encode()
+    assert raw == (Path(reference_dir) / summary["logs"][0]).read_bytes()
+    several = dict(summary, logs=summary["logs"] * 2)
+    archive = callbacks.download(elex_data, several, ids.GET_LOG)
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(archive["content"]))) as handle:
+        assert handle.namelist() == summary["logs"] * 2 or len(handle.namelist()) == 2
+    if callbacks.EnergyLabel is None:
+        with pytest.raises(RuntimeError, match="not installed"):
+            callbacks.download(elex_data, summary, ids.GET_LABEL)
+    else:
+        pdf = callbacks.download(elex_data, summary, ids.GET_LABEL)
+        assert base64.b64decode(pdf["content"]).startswith(b"%PDF")
+    from_summaries = state.ElexData.load([summary])
+    with pytest.raises(ValueError, match="results directory"):
+        callbacks.download(from_summaries, summary, ids.GET_LOG)
+
+
+def test_bad_upload_event_changes_nothing(elex_data, settings):
+    values = dict.fromkeys(("reference", "mode", "x", "y", "x_bounds", "y_bounds", "x_weight", "y_weight",
+                            "weights_file", "weights_name"))
+    values.update(boundaries_file="data:application/json;base64," + base64.b64encode(b"{oops").decode(),
+                  boundaries_name="b.json")
+    new, message = callbacks.apply_event(elex_data, settings, ids.UPLOAD_BOUNDARIES, "inference", values)
+    assert new == settings and message.startswith("Error:") and "nothing was changed" in message
+
+
+def test_slider_event_changes_ratings(elex_data, settings):
+    rating = state.rate(elex_data, "inference", settings)
+    spec = state.slider_spec(rating, X)
+    moved = list(spec.value)
+    moved[3] = spec.max  # b0 to the top of the range: fewer A
+    values = dict(x=X, y=Y, x_bounds=moved)
+    new, message = callbacks.apply_event(elex_data, settings, ids.X_BOUNDS, "inference", values)
+    assert not message and new["boundaries"]["inference"][X][0] > settings["boundaries"]["inference"][X][0]
+    after = state.rate(elex_data, "inference", new)
+    column = rating.table.column(X)
+    assert (after.levels[:, column] == 0).sum() < (rating.levels[:, column] == 0).sum()
+
+
+def _fresh_elex():
+    spec = importlib.util.spec_from_file_location("elex_under_test", Path(__file__).parents[2] / "elex.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_elex_cli_defaults_are_safe(monkeypatch, reference_dir):
+    elex = _fresh_elex()
+    calls = {}
+    monkeypatch.setattr("dash.Dash.run", lambda self, **kwargs: calls.update(kwargs))
+    assert elex.main(["--directory", str(reference_dir)]) == 0
+    assert calls == {"host": "127.0.0.1", "port": 8888, "debug": False}
+    assert elex.main(["--directory", str(reference_dir / "no-such-dir")]) == 1
+
+
+def test_module_level_server_for_wsgi(monkeypatch, reference_dir):
+    monkeypatch.setenv("ELEX_DIRECTORY", str(reference_dir))
+    elex = _fresh_elex()
+    server = elex.server
+    assert server is elex.server  # built once per process
+    client = server.test_client()
+    assert client.get("/").status_code == 200
+    big = client.post("/_dash-update-component", data=b"x" * (1 << 21), content_type="application/json")
+    assert big.status_code == 413
+    assert server.config["MAX_CONTENT_LENGTH"] < 1 << 21
+    with pytest.raises(AttributeError):
+        elex.nothing_here
+
+
+def test_rows_numpy_types_are_plain(elex_data, settings):
+    rating = state.rate(elex_data, "inference", settings)
+    rows = figures.table_rows(rating, np.arange(3))
+    json.dumps(rows)
+    assert all(type(r["id"]) is int for r in rows)
