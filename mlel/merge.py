@@ -128,7 +128,8 @@ def find_training_folder(ref, base: Path, train_dirs=()) -> Path | None:
         return None
     ref_path = Path(ref)
     candidates = [ref_path] if ref_path.is_absolute() else [base / ref_path, Path.cwd() / ref_path]
-    candidates += [Path(d) / ref_path.name for d in train_dirs]
+    # runs move between machines: look for the folder by name beside the inference run, and in train_dirs
+    candidates += [base / ref_path.name] + [Path(d) / ref_path.name for d in train_dirs]
     for cand in candidates:
         if cand.is_dir() and (cand / "config.json").is_file() and run_task(cand) == "training":
             return cand
