@@ -342,9 +342,18 @@ class Measurement:
         return rec
 
 
-def measure(output_dir=None, interval: float = 0.2, **kwargs) -> Measurement:
-    """Measure the energy of a block: ``with measure(run_dir) as m: work()``; see Measurement."""
-    return Measurement(output_dir, interval, **kwargs)
+def measure(output_dir=None, interval: float = 0.2, *, gpu_interval=None, cpu_interval=None,
+            prefix: str = "", idle_seconds: float = 0.0, cpu_tdp=None, country=None,
+            flush_every: float = 2.0) -> Measurement:
+    """Measure the energy of a block: ``with measure(run_dir) as m: work()``; see Measurement.
+
+    output_dir: where ``<prefix>monitoring_<source>.json`` and ``<prefix>energy.json`` go (None: no
+    files); interval: seconds between samples, or per class ``gpu_interval``/``cpu_interval`` (0 turns
+    that class off); idle_seconds: measure a baseline first; cpu_tdp: W for the estimate; country:
+    ISO code of the grid for gCO2e; flush_every: seconds between file rewrites."""
+    return Measurement(output_dir, interval, gpu_interval=gpu_interval, cpu_interval=cpu_interval,
+                       prefix=prefix, idle_seconds=idle_seconds, cpu_tdp=cpu_tdp, country=country,
+                       flush_every=flush_every)
 
 
 def measured(output_dir=None, interval: float = 0.2, **kwargs):

@@ -5,6 +5,10 @@ UUID prefixes, stopping at the first invalid entry as CUDA does). Per sample: ``
 ``energy`` (J since monitoring began, from ``nvmlDeviceGetTotalEnergyConsumption`` on Volta and
 newer; absent otherwise), temperature, utilisation and memory. Energy comes from the counter where
 there is one, else from integrating power; both are kept in the summary.
+
+Numeric ``CUDA_VISIBLE_DEVICES`` entries are read as NVML (PCI bus order) indices. CUDA numbers
+GPUs fastest first unless ``CUDA_DEVICE_ORDER=PCI_BUS_ID``; on machines with identical GPUs (the
+usual case) the two agree, elsewhere UUIDs are the unambiguous choice.
 """
 from __future__ import annotations
 

@@ -149,3 +149,13 @@ def test_process_meter_sums_the_tree(tmp_path):
     finally:
         child.kill()
         child.wait()
+
+
+def test_carbon_intensity_offline():
+    from mlel.monitoring import carbon
+    deu = carbon.carbon_intensity("DEU")
+    assert deu[1] == "DEU" and 200 < deu[0] < 800
+    assert carbon.carbon_intensity("de")[:2] == deu[:2] == carbon.carbon_intensity("Germany")[:2]
+    world, code, source = carbon.carbon_intensity("XX-unknown")
+    assert code is None and "world average" in source and world == carbon.world_average()
+    assert carbon.gco2e(3.6e6, 400.0) == pytest.approx(400.0)  # 1 kWh at 400 g/kWh
