@@ -182,7 +182,10 @@ def discover_meters(gpu_interval: float, cpu_interval: float, cpu_tdp=None):
 
     meters, notes = [], []
     if gpu_interval > 0:
-        meter, note = nvml.open_meter()
+        try:
+            meter, note = nvml.open_meter()
+        except Exception as exc:  # a broken driver must not stop the experiment
+            meter, note = None, f"GPU power not measured: NVML failed ({type(exc).__name__}: {exc})"
         notes.append(note)
         if meter is not None:
             meters.append((meter, gpu_interval))
@@ -192,7 +195,7 @@ def discover_meters(gpu_interval: float, cpu_interval: float, cpu_tdp=None):
             notes.extend(meter.notes)
             notes.append(f"CPU power measured by RAPL ({', '.join(z.key for z in meter.zones)})")
             meters.append((meter, cpu_interval))
-        except rapl.RaplUnavailable as exc:
+        except (rapl.RaplUnavailable, OSError) as exc:
             # the estimate takes over the CPU; never counted on top of a real sensor
             estimate = EstimateMeter(cpu_tdp)
             notes.append(f"CPU power ESTIMATED (no RAPL: {exc}); TDP {estimate.tdp_w:g} W "
@@ -269,6 +272,8 @@ class Measurement:
         return False
 
     def stop(self) -> None:
+        if self.end is not None or self.start is None:
+            return  # already stopped, or never started
         for sampler in self.samplers:
             sampler.stop()
         self.end = _clock()

@@ -109,3 +109,16 @@ def test_failing_readings_do_not_break_the_series(gpus, tmp_path, monkeypatch):
         time.sleep(0.4)
     s = m.summaries["pynvml"]["1"]  # the integrated GPU bridges the gaps
     assert s["total_power_draw"] == pytest.approx(devices[1].energy(m.start, m.end), rel=0.01)
+
+
+def test_broken_driver_does_not_stop_the_experiment(gpus, tmp_path, monkeypatch):
+    _, module = gpus
+
+    def broken():
+        raise RuntimeError("driver/library version mismatch")
+
+    monkeypatch.setattr(module, "nvmlDeviceGetCount", broken)
+    with measure(tmp_path, interval=0.05) as m:
+        pass
+    assert "pynvml" not in m.sources and m.sources == {"estimate": "estimated"}
+    assert any("version mismatch" in n for n in m.notes)
