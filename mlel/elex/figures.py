@@ -82,6 +82,12 @@ def _log_range(values: np.ndarray, bounds: Sequence[float]) -> tuple[float, floa
     return low / 1.12, high * 1.12
 
 
+def _log_ticks(extent: tuple[float, float]) -> dict:
+    """Over several decades label only 1-2-5 (plotly's default labels every digit); inside about
+    one decade plotly's own ticks read best."""
+    return {"dtick": "D2"} if extent[1] / extent[0] > 15 else {}
+
+
 def _reference_value(rating: Rating, environment: str, metric: str) -> float | None:
     row = rating.table.row(environment, rating.reference)
     if row is None:
@@ -149,20 +155,27 @@ def scatter_figure(rating: Rating, x: str, y: str, environments: Sequence[str], 
         mine = env_of_rows == code
         env_rows = rows[mine]
         compound = rating.compound[env_rows]
+        symbol = SYMBOLS[code % len(SYMBOLS)]
+        group = f"environment {code}"
+        # the points themselves are coloured by rating, so a grey twin carries the legend entry
+        traces.append({"type": "scatter", "mode": "markers", "x": [None], "y": [None],
+                       "name": table.environments[code], "legendgroup": group, "hoverinfo": "skip",
+                       "marker": {"color": "#9a9a9a", "symbol": symbol, "size": 10,
+                                  "line": {"color": "#222222", "width": 1}}})
         traces.append({
-            "type": kind, "mode": "markers", "name": table.environments[code],
-            "legendgroup": "environments", "legendgrouptitle": {"text": "Environment"},
+            "type": kind, "mode": "markers", "name": table.environments[code], "legendgroup": group,
+            "showlegend": False,
             "x": xs[mine].tolist(), "y": ys[mine].tolist(), "customdata": env_rows.tolist(),
             "text": [f"{m} ({c})" for m, c in zip(models[env_rows], letters[compound])],
             "hovertemplate": ("<b>%{text}</b><br>%{fullData.name}<br>"
                               f"{METRICS[x].label}: %{{x:.4g}}<br>{METRICS[y].label}: %{{y:.4g}}"
                               "<extra></extra>"),
-            "marker": {"color": colours[compound].tolist(), "symbol": SYMBOLS[code % len(SYMBOLS)],
+            "marker": {"color": colours[compound].tolist(), "symbol": symbol,
                        "size": size, "line": {"color": "#222222", "width": 1}, "opacity": 0.95},
         })
     for letter in RATINGS:  # legend of the colours: the compound rating
-        traces.append({"type": "scatter", "mode": "markers", "x": [None], "y": [None], "name": letter,
-                       "legendgroup": "ratings", "legendgrouptitle": {"text": "Compound rating"},
+        traces.append({"type": "scatter", "mode": "markers", "x": [None], "y": [None],
+                       "name": f"rating {letter}", "legendgroup": "ratings",
                        "marker": {"color": RATING_COLORS[letter], "size": 11, "symbol": "circle",
                                   "line": {"color": "#222222", "width": 1}},
                        "hoverinfo": "skip", "showlegend": True})
@@ -190,18 +203,21 @@ def scatter_figure(rating: Rating, x: str, y: str, environments: Sequence[str], 
         "data": traces,
         "layout": {
             "template": "plotly_white", "font": {"family": FONT, "size": 12},
-            "margin": {"l": 70, "r": 10, "t": 40, "b": 60}, "hovermode": "closest",
+            "margin": {"l": 70, "r": 10, "t": 58 if note else 40, "b": 60}, "hovermode": "closest",
             "title": {"text": f"{len(rows)} {table.task} result(s) — reference {rating.reference}, "
-                              f"{rating.mode}", "font": {"size": 14}, "x": 0.01},
+                              f"{rating.mode}" + (f"<br><span style='font-size:11px;color:#a33'>"
+                                                  f"{'; '.join(note)}</span>" if note else ""),
+                      "font": {"size": 14}, "x": 0.01},
             "xaxis": {"title": {"text": axis_title(x, scale)}, "type": "log",
-                      "range": [math.log10(x_range[0]), math.log10(x_range[1])], "showgrid": False},
+                      "range": [math.log10(x_range[0]), math.log10(x_range[1])], "showgrid": False,
+                      **_log_ticks(x_range)},
             "yaxis": {"title": {"text": axis_title(y, scale)}, "type": "log",
-                      "range": [math.log10(y_range[0]), math.log10(y_range[1])], "showgrid": False},
+                      "range": [math.log10(y_range[0]), math.log10(y_range[1])], "showgrid": False,
+                      **_log_ticks(y_range)},
             "shapes": shapes,
-            "legend": {"font": {"size": 11}, "groupclick": "toggleitem", "itemsizing": "constant"},
-            "annotations": [{"text": "; ".join(note), "xref": "paper", "yref": "paper", "x": 0,
-                             "y": -0.16, "showarrow": False, "font": {"size": 11, "color": "#a33"},
-                             "xanchor": "left"}] if note else [],
+            "legend": {"font": {"size": 11}, "itemsizing": "constant", "tracegroupgap": 4,
+                       "title": {"text": "symbol: environment<br>colour: compound rating",
+                                 "font": {"size": 11}}},
             "uirevision": f"{table.task}|{x}|{y}|{scale}",  # keep zoom while sliders move
         },
     }
@@ -216,11 +232,12 @@ def bar_figure(counts: dict[str, list[int]]) -> dict:
               for i, letter in enumerate(RATINGS)]
     return {"data": traces, "layout": {
         "template": "plotly_white", "barmode": "stack", "font": {"family": FONT, "size": 11},
-        "margin": {"l": 10, "r": 10, "t": 36, "b": 30},
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 30},
         "title": {"text": "Compound ratings per environment", "font": {"size": 14}, "x": 0.01},
         "yaxis": {"automargin": True, "autorange": "reversed"},
-        "xaxis": {"title": {"text": "models"}},
-        "legend": {"orientation": "h", "y": -0.15, "traceorder": "normal"},
+        "xaxis": {"title": {"text": ""}},
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom",
+                   "traceorder": "normal", "font": {"size": 11}, "entrywidth": 30, "itemwidth": 30},
         "uirevision": "bars"}}
 
 

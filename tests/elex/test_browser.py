@@ -23,7 +23,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 POINTS_JS = """
 const graph = document.querySelector('#elex-scatter .js-plotly-plot');
 if (!graph || !graph.data) return null;
-return graph.data.filter(t => t.legendgroup === 'environments').reduce((n, t) => n + t.x.length, 0);
+return graph.data.filter(t => t.customdata).reduce((n, t) => n + t.x.length, 0);
 """
 TITLE_JS = "const g = document.querySelector('#elex-scatter .js-plotly-plot'); " \
            "return g && g.layout ? [g.layout.title.text, g.layout.xaxis.title.text] : null;"
@@ -105,7 +105,10 @@ def test_hover_and_click_show_the_label_then_a_bad_upload_shows_an_error(elex, t
     assert model.split()[0] in driver.find_element("css selector", "#elex-label").get_attribute("src") or \
         driver.find_element("css selector", "#elex-label").get_attribute("src").startswith("data:image/")
     ActionChains(driver).move_to_element(point).click().perform()
+    driver.set_window_size(1400, 1500)  # the whole page, table included, for a person to look at
+    time.sleep(0.8)
     screenshot(driver, "elex_label.png")
+    driver.set_window_size(1400, 1000)
 
     before = text(driver, "#elex-x-bounds-text")
     bad = tmp_path / "boundaries.json"
