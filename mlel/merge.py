@@ -182,7 +182,11 @@ class Outcome:
 
 
 def find_run_folders(directory) -> list[Path]:
-    """Run folders under directory (any depth): folders with a config.json or a run-folder name."""
+    """Run folders under directory (any depth): folders with a config.json or a run-folder name.
+    A directory that is itself a run folder is merged alone."""
+    directory = Path(directory)
+    if (directory / "config.json").is_file():
+        return [directory]
     found = []
     for root, dirs, files in os.walk(directory):
         root = Path(root)

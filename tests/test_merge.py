@@ -239,3 +239,17 @@ def test_ratings_rate_merged_logs_and_skip_incomplete(runs, tmp_path):
     assert "infer_2024_01_01_10_10_00" in res.stderr  # ... with a line naming it
     resnet = next(r for r in rated if r["model"] == "ResNet101")
     assert resnet["metrics"]["inference_power_draw"]["index"] == pytest.approx(1.0)
+
+
+def test_training_folder_found_beside_the_inference_run(runs):
+    make_run(runs, "infer_2024_03_03_00_00_00", model="MobileNetV2",
+             infer_model="some/old/place/train_2024_01_01_09_00_00")
+    log = merge.merge_run_folder(runs / "infer_2024_03_03_00_00_00")
+    assert log["training"]["directory_name"] == "train_2024_01_01_09_00_00"
+
+
+def test_directory_that_is_a_run_folder_is_merged_alone(runs, tmp_path):
+    outcomes = merge.merge_directory(runs / "infer_2024_01_01_10_05_00", tmp_path / "out")
+    assert [o.status for o in outcomes] == ["merged"]
+    assert (tmp_path / "out" / "infer_2024_01_01_10_05_00.json").is_file()
+
