@@ -122,3 +122,13 @@ def test_broken_driver_does_not_stop_the_experiment(gpus, tmp_path, monkeypatch)
         pass
     assert "pynvml" not in m.sources and m.sources == {"estimate": "estimated"}
     assert any("version mismatch" in n for n in m.notes)
+
+
+def test_the_fake_speaks_the_real_pynvml_api():
+    """Every name nvml.py uses through the fake exists in the installed nvidia-ml-py."""
+    real = pytest.importorskip("pynvml")
+    fake = fake_nvml(TWO_GPUS())
+    names = [n for n in vars(fake) if n.startswith(("nvml", "NVML"))]
+    assert len(names) > 10
+    missing = [n for n in names if not hasattr(real, n)]
+    assert not missing
