@@ -1,0 +1,186 @@
+"""PyTorch backend: torchvision classification models, eager mode, on CPU or one CUDA GPU."""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+
+from .base import (PRETRAINED, RANDOM, Backend, BackendError, EvalMetrics, ModelSpec,
+                   check_weights_file, metrics_from_sums)
+
+MEAN = (0.485, 0.456, 0.406)  # torchvision's ImageNet normalisation, for every classification model
+STD = (0.229, 0.224, 0.225)
+
+
+def pretrained_file(builder: str) -> tuple[Path, str]:
+    """Where torch.hub caches the default ImageNet weights of a torchvision model, and their URL."""
+    weights = torchvision.models.get_model_weights(builder).DEFAULT
+    name = os.path.basename(urlparse(weights.url).path)
+    return Path(torch.hub.get_dir()) / "checkpoints" / name, weights.url
+
+
+def _logits(out):
+    # Inception and GoogLeNet return (logits, aux) named tuples in training mode
+    return out.logits if hasattr(out, "logits") else out
+
+
+class TorchBackend(Backend):
+    name = "pytorch"
+    framework = "torch"
+    model_suffix = "model.pth"
+
+    def __init__(self, device: str = "auto"):
+        super().__init__(device)
+        self.model: torch.nn.Module | None = None
+        self.optimizer = None
+        self._mean = torch.tensor(MEAN, device=self.device).view(1, 3, 1, 1) * 255
+        self._std = torch.tensor(STD, device=self.device).view(1, 3, 1, 1) * 255
+
+    def resolve_device(self, device: str) -> str:
+        if device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise BackendError("--device cuda: PyTorch sees no CUDA GPU here; use --device cpu")
+        return device
+
+    def seed(self, seed: int) -> None:
+        torch.manual_seed(seed)  # seeds CUDA too
+
+    @classmethod
+    def framework_models(cls) -> dict[str, str]:
+        from .models import normalize
+        return {normalize(n): n for n in torchvision.models.list_models(module=torchvision.models)}
+
+    # models ---------------------------------------------------------------------------------------
+    def _create(self, spec: ModelSpec, num_classes: int) -> torch.nn.Module:
+        kwargs = {"weights": None, "num_classes": num_classes}
+        if spec.torch in ("inception_v3", "googlenet"):
+            kwargs.update(aux_logits=False, init_weights=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return torchvision.models.get_model(spec.torch, **kwargs)
+
+    def build(self, spec, num_classes, input_size, weights=RANDOM):
+        self._set_model(spec, num_classes, input_size)
+        model = self._create(spec, num_classes)
+        loaded = RANDOM
+        if weights == PRETRAINED:
+            path, url = pretrained_file(spec.torch)
+            if not path.is_file():
+                raise BackendError(
+                    f"pretrained weights of {spec.name} are not in the local torch cache ({path}). "
+                    f"MLEE never downloads: copy the file there (from {url}) or pass --weights FILE")
+            loaded = str(path)
+        elif weights != RANDOM:
+            loaded = str(check_weights_file(weights))
+        if loaded != RANDOM:
+            state = torch.load(loaded, map_location="cpu", weights_only=True)
+            state = state.get("model", state) if isinstance(state, dict) else state
+            try:
+                model.load_state_dict(state, strict=spec.torch not in ("inception_v3", "googlenet"))
+            except RuntimeError as exc:
+                raise BackendError(f"weights {loaded} do not fit {spec.name} with {num_classes} "
+                                   f"classes: {str(exc).splitlines()[0]}") from None
+        self.model = model.to(self.device).eval()
+        return loaded
+
+    def load(self, model_file, spec, num_classes, input_size):
+        self.build(spec, num_classes, input_size, weights=str(model_file))
+        self.model_file = Path(model_file)
+
+    def save(self, folder: Path) -> Path:
+        path = Path(folder) / self.model_suffix
+        torch.save(self.model.state_dict(), path)
+        return path
+
+    # data and work --------------------------------------------------------------------------------
+    def prepare(self, x: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(x).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
+        return ((t - self._mean) / self._std).contiguous()
+
+    def predict(self, x) -> np.ndarray:
+        with torch.inference_mode():
+            return self.model(x).float().cpu().numpy()
+
+    def _labels(self, y):
+        return torch.from_numpy(np.asarray(y, dtype=np.int64)).to(self.device, non_blocking=True)
+
+    def _accumulate(self, sums, out, y):
+        # on the device: no host round trip per batch
+        out = out.float()
+        yt = self._labels(y)
+        top = out.topk(min(5, out.shape[1]), dim=1).indices == yt[:, None]
+        sums[0] += F.cross_entropy(out, yt, reduction="sum")
+        sums[1] += top[:, 0].sum()
+        sums[2] += top.any(dim=1).sum()
+
+    def evaluate(self, batches, progress=None) -> EvalMetrics:
+        self.model.eval()
+        sums = torch.zeros(3, dtype=torch.float64, device=self.device)
+        n = labelled = 0
+        with torch.inference_mode():
+            for x, y in batches:
+                out = self.model(x)
+                n += out.shape[0]
+                if y is not None:
+                    self._accumulate(sums, out, y)
+                    labelled += len(y)
+                if progress is not None:
+                    progress(1)
+            loss, top1, top5 = sums.tolist()  # waits for the device
+        return metrics_from_sums(n, labelled, loss, top1, top5)
+
+    # training -------------------------------------------------------------------------------------
+    def configure_training(self, opt, lr, momentum, weight_decay):
+        params = self.model.parameters()
+        if opt == "sgd":
+            self.optimizer = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+        elif opt == "adam":
+            self.optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        elif opt == "rmsprop":  # the torchvision reference recipe's settings
+            self.optimizer = torch.optim.RMSprop(params, lr=lr, momentum=momentum,
+                                                 weight_decay=weight_decay, alpha=0.9, eps=0.0316)
+        else:
+            raise BackendError(f"unknown optimizer {opt!r}; valid: sgd, adam, rmsprop")
+
+    def set_lr(self, lr):
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def train_epoch(self, batches, progress=None) -> EvalMetrics:
+        self.model.train()
+        sums = torch.zeros(3, dtype=torch.float64, device=self.device)
+        n = 0
+        for x, y in batches:
+            yt = self._labels(y)
+            out = _logits(self.model(x))
+            loss = F.cross_entropy(out, yt)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            with torch.no_grad():
+                self._accumulate(sums, out.detach(), y)
+            n += len(y)
+            if progress is not None:
+                progress(1)
+        self.model.eval()
+        loss, top1, top5 = sums.tolist()
+        return metrics_from_sums(n, n, loss, top1, top5)
+
+    # statistics -----------------------------------------------------------------------------------
+    def count_params(self) -> int:
+        return int(sum(p.numel() for p in self.model.parameters()))
+
+    def count_flops(self) -> float | None:
+        from torch.utils.flop_counter import FlopCounterMode
+        x = torch.zeros(1, 3, self.input_size, self.input_size, device=self.device)
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            self.model.eval()(x)
+        return counter.get_total_flops() / 2  # multiply-accumulates (see ModelStats)
