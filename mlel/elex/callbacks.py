@@ -222,6 +222,7 @@ def views(data: ElexData, settings: dict, task: str, environments: list, x: str,
     marked = (selected["environment"], selected["model"]) if selected and selected.get("task") == task else None
     scatter = figures.scatter_figure(rating, x, y, environments, scale, marked)
     counts = state.rating_counts(rating, figures.selected_rows(rating, environments))
+    counts = {env: c for env, c in counts.items() if env in set(environments)}  # the chosen ones only
     return (scatter, figures.bar_figure(counts), bounds_text(rating.boundaries, x),
             bounds_text(rating.boundaries, y))
 

@@ -232,12 +232,13 @@ def bar_figure(counts: dict[str, list[int]]) -> dict:
               for i, letter in enumerate(RATINGS)]
     return {"data": traces, "layout": {
         "template": "plotly_white", "barmode": "stack", "font": {"family": FONT, "size": 11},
-        "margin": {"l": 10, "r": 10, "t": 40, "b": 30},
+        "margin": {"l": 10, "r": 10, "t": 36, "b": 50},
         "title": {"text": "Compound ratings per environment", "font": {"size": 14}, "x": 0.01},
-        "yaxis": {"automargin": True, "autorange": "reversed"},
+        # at least six bar slots, so one or two environments do not become slabs
+        "yaxis": {"automargin": True, "range": [max(len(environments), 6) - 0.5, -0.5]},
         "xaxis": {"title": {"text": ""}},
-        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom",
-                   "traceorder": "normal", "font": {"size": 11}, "entrywidth": 30, "itemwidth": 30},
+        "legend": {"orientation": "h", "x": 0.5, "xanchor": "center", "y": -0.07, "yanchor": "top",
+                   "traceorder": "normal", "font": {"size": 11}},
         "uirevision": "bars"}}
 
 
