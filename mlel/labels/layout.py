@@ -1,0 +1,135 @@
+"""Where everything on the label goes: named constants in PDF points (1/72 in).
+
+Positions are measured from the page's *top* edge (``*_TOP``, ``*_BASELINE``), as one reads the
+label; ``render`` converts them to PDF coordinates (origin bottom left). Change the look here.
+"""
+from __future__ import annotations
+
+from mlel.ratings import RATING_COLORS, RATINGS
+
+# --- page -------------------------------------------------------------------------------------
+PAGE_WIDTH = 288.0  # 4 in x 7.67 in: the tall, narrow proportions of the EU label
+PAGE_HEIGHT = 552.0
+MARGIN = 16.0  # content inset from the page edge
+CONTENT_LEFT = MARGIN
+CONTENT_RIGHT = PAGE_WIDTH - MARGIN
+CONTENT_WIDTH = CONTENT_RIGHT - CONTENT_LEFT
+BORDER_INSET = 6.0
+BORDER_RADIUS = 9.0
+BORDER_WIDTH = 1.4
+RULE_WIDTH = 0.7
+
+# --- fonts (PDF base-14: nothing to embed or load, any viewer has them) ------------------------
+FONT = "Helvetica"
+FONT_BOLD = "Helvetica-Bold"
+
+# --- colours ----------------------------------------------------------------------------------
+BLACK = "#000000"
+WHITE = "#FFFFFF"
+TEXT = "#1A1A1A"
+MUTED = "#5F6368"  # captions, units, footer
+FRAME = "#B5B5B5"  # pictogram cell outlines
+ESTIMATED = "#B3261E"  # the word "estimated" stands out
+COLORS = RATING_COLORS  # A #639B30, B #B8AC2B, C #F8B830, D #EF7D29, E #E52421 (SPEC §6)
+
+# --- header: title, colour strip, subtitle, QR code --------------------------------------------
+TITLE = "ENERGY"
+TITLE_SIZE = 34.0
+TITLE_BASELINE = 50.0
+STRIP_TOP = 57.0  # the five rating colours under the title, as a mark of the scale below
+STRIP_HEIGHT = 5.0
+SUBTITLE = "Machine learning energy efficiency"
+SUBTITLE_SIZE = 7.5
+SUBTITLE_BASELINE = 74.0
+QR_SIZE = 62.0
+QR_TOP = 17.0
+QR_LEFT = CONTENT_RIGHT - QR_SIZE
+QR_CAPTION_SIZE = 5.5
+QR_CAPTION_BASELINE = QR_TOP + QR_SIZE + 7.0
+HEADER_RULE = 92.0
+
+# --- model, task and dataset ------------------------------------------------------------------
+MODEL_BASELINE = 118.0
+MODEL_SIZE = 20.0  # largest size; long names shrink down to MODEL_MIN_SIZE, then are cut with "…"
+MODEL_MIN_SIZE = 6.0
+TASK_BASELINE = 134.0
+TASK_SIZE = 10.0
+TASK_MIN_SIZE = 6.0
+TASK_SEPARATOR = "  \u00b7  "  # middle dot, in WinAnsi so the base-14 fonts have it
+MODEL_RULE = 144.0
+
+# --- the A-E scale ----------------------------------------------------------------------------
+SCALE_TOP = 154.0
+ARROW_HEIGHT = 22.0
+ARROW_GAP = 5.0
+ARROW_LEFT = CONTENT_LEFT
+ARROW_MIN_LENGTH = 92.0  # arrow A; each further rating is ARROW_STEP longer
+ARROW_STEP = 21.0
+ARROW_TIP = ARROW_HEIGHT / 2  # depth of the pointed end
+ARROW_LETTER_SIZE = 16.0
+ARROW_LETTER_INSET = 8.0
+POINTER_WIDTH = 62.0  # the black arrow with the compound rating, pointing left at its row
+POINTER_HEIGHT = 30.0
+POINTER_TIP = POINTER_HEIGHT / 2
+POINTER_RIGHT = CONTENT_RIGHT
+POINTER_LEFT = POINTER_RIGHT - POINTER_WIDTH
+POINTER_LETTER_SIZE = 24.0
+SCALE_BOTTOM = SCALE_TOP + len(RATINGS) * ARROW_HEIGHT + (len(RATINGS) - 1) * ARROW_GAP
+
+# --- environment ------------------------------------------------------------------------------
+ENV_RULE = SCALE_BOTTOM + 12.0
+ENV_CAPTION = "Environment"
+ENV_CAPTION_SIZE = 7.0
+ENV_CAPTION_BASELINE = ENV_RULE + 13.0
+ENV_SIZE = 11.0
+ENV_MIN_SIZE = 5.5
+ENV_BASELINE = ENV_RULE + 27.0
+
+# --- 2x2 pictogram grid -----------------------------------------------------------------------
+GRID_TOP = ENV_BASELINE + 12.0
+GRID_GAP = 8.0
+CELL_WIDTH = (CONTENT_WIDTH - GRID_GAP) / 2
+CELL_HEIGHT = 90.0
+CELL_RADIUS = 5.0
+CELL_LINE_WIDTH = 0.7
+CELL_PAD = 7.0
+ICON_SIZE = 30.0  # tinted disc with a white symbol, at the cell's top left
+ICON_CAPTION_SIZE = 8.0  # "Power draw", next to the icon
+ICON_CAPTION_BASELINE = 13.0  # from the cell's top
+ICON_DETAIL_SIZE = 6.3  # "Sources: GPU, CPU", under the caption
+ICON_DETAIL_BASELINE = 24.0
+ICON_DETAIL_MIN_SIZE = 4.5
+BADGE_SIZE = 12.0  # the metric's own rating letter, top right of the cell
+BADGE_RADIUS = 2.5
+BADGE_LETTER_SIZE = 8.5
+VALUE_SIZE = 15.0  # the main figure
+VALUE_MIN_SIZE = 7.0
+VALUE_BASELINE = 57.0
+NOTE_SIZE = 7.0  # what the main figure is ("per sample", "full training")
+NOTE_BASELINE = 67.0
+SECOND_SIZE = 8.0  # the second figure (per epoch, top-5, GFLOPs)
+SECOND_MIN_SIZE = 5.0
+SECOND_BASELINE = 81.0
+GRID_BOTTOM = GRID_TOP + 2 * CELL_HEIGHT + GRID_GAP
+
+# --- footer -----------------------------------------------------------------------------------
+FOOTER_SIZE = 5.8
+FOOTER_MIN_SIZE = 4.0
+FOOTER_BASELINE = GRID_BOTTOM + 11.0
+
+
+def arrow_row_top(rating: str) -> float:
+    """Top of the scale row of a rating (A first), from the page's top."""
+    return SCALE_TOP + RATINGS.index(rating) * (ARROW_HEIGHT + ARROW_GAP)
+
+
+def arrow_length(rating: str) -> float:
+    """Arrows grow with the rating: A is the shortest, E the longest (tip included)."""
+    return ARROW_MIN_LENGTH + RATINGS.index(rating) * ARROW_STEP
+
+
+def cell_origin(position: int) -> tuple[float, float]:
+    """(left, top) of pictogram cell 0..3, row by row: power, runtime / accuracy, size."""
+    row, column = divmod(position, 2)
+    return (CONTENT_LEFT + column * (CELL_WIDTH + GRID_GAP),
+            GRID_TOP + row * (CELL_HEIGHT + GRID_GAP))
