@@ -253,3 +253,34 @@ def test_directory_that_is_a_run_folder_is_merged_alone(runs, tmp_path):
     assert [o.status for o in outcomes] == ["merged"]
     assert (tmp_path / "out" / "infer_2024_01_01_10_05_00.json").is_file()
 
+
+# --- round trip with the real experiment scripts ---------------------------------------------------
+
+def _script(*args, cwd):
+    res = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                         timeout=300, env={**__import__("os").environ, "MLEL_POWERCAP_ROOT": str(cwd / "none")})
+    assert res.returncode == 0, (args, res.stdout[-2000:], res.stderr[-2000:])
+    return res
+
+
+@pytest.mark.slow
+def test_round_trip_train_infer_merge_rate(tmp_path):
+    """train.py -> infer.py on the trained folder -> merge_results.py -> python -m mlel.ratings."""
+    _script(REPO / "train.py", "--model", "MobileNetV3Small", "--backend", "torch", "--dataset", "digits",
+            "--epochs", "1", "--n-batches", "2", "-b", "8", "--input-size", "32", "--output-dir", "runs",
+            cwd=tmp_path)
+    (train,) = (tmp_path / "runs").glob("train_*")
+    _script(REPO / "infer.py", "--infer-model", f"runs/{train.name}", "--dataset", "digits",
+            "--n-batches", "1", "-b", "8", "--output-dir", "runs", cwd=tmp_path)
+    (infer,) = (tmp_path / "runs").glob("infer_*")
+    res = _script(REPO / "merge_results.py", "--directory", "runs", "--output-dir", "results", cwd=tmp_path)
+    assert "2 merged" in res.stdout and "estimated" in res.stdout
+    log = json.loads((tmp_path / "results" / f"{infer.name}.json").read_text())
+    assert log["training"] == json.loads((tmp_path / "results" / f"{train.name}.json").read_text())
+    assert log["validation"]["monitoring_estimate"]["total"]["estimated"] is True
+    assert log["validation"]["energy"]["sources"] == {"estimate": "estimated"}
+    rated = json.loads(_script("-m", "mlel.ratings", "--directory", tmp_path / "results", "--reference",
+                               "MobileNetV3Small", "--json", cwd=REPO).stdout)
+    assert {r["task"] for r in rated} == {"inference", "training"}
+    inference = next(r for r in rated if r["task"] == "inference")
+    assert inference["metrics"]["inference_power_draw"]["value"] > 0
