@@ -1,0 +1,140 @@
+"""What the label says: formatting, sources, links and the cells of a 2022 summary (no drawing)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import qrcode
+
+from mlel.labels import content as C
+from mlel.labels.qr import PROJECT_URL, label_link, paper_link, qr_runs
+
+A100_PT = "A100 x8 - PyTorch 1.10.2+cu113"
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.8765499870251905, "0.877"), (1.8700087785720825, "1.87"), (22.218044889739705, "22.2"),
+    (123.4, "123"), (99.96, "100"), (999.7, "1,000"), (12345.6, "12,346"), (0.000123, "1.23e-04"),
+    (0.0, "0"), (-2.5, "-2.5"), (None, "n.a."), (math.nan, "n.a."), (math.inf, "n.a.")])
+def test_format_number(value, text):
+    assert C.format_number(value) == text
+
+
+def test_format_value_and_percent():
+    assert C.format_value(0.24686, "kWh") == "0.247 kWh"
+    assert C.format_value(None, "kWh") == "n.a."  # never "n.a. kWh"
+    assert C.format_percent(0.7773637820512821) == "77.7 %"
+    assert C.format_percent(None) == "n.a."
+
+
+@pytest.mark.parametrize("sources, estimated, text", [
+    ({"pynvml": "measured"}, False, "Sources: GPU"),
+    ({"pyrapl": "measured", "pynvml": "measured"}, False, "Sources: GPU, CPU"),
+    ({"estimate": "estimated"}, True, "Sources: CPU (estimated)"),
+    ({"pynvml": "measured", "estimate": "estimated"}, True, "Sources: GPU, CPU (estimated)"),
+    ({"my_meter": "measured"}, False, "Sources: my_meter"),
+    ({}, False, "Sources: n.a."),
+    (None, False, "Sources: n.a."),
+])
+def test_format_sources(sources, estimated, text):
+    assert C.format_sources(sources) == (text, estimated)
+
+
+def test_summary_flag_estimated_shows_even_without_an_estimated_source():
+    assert C.format_sources({"pyrapl": "measured"}, estimated=True) == ("Sources: CPU (estimated)", True)
+
+
+@pytest.mark.parametrize("model, fragment", [
+    ("ResNet50", "1512.03385"), ("ResNext101", "1611.05431"), ("VGG19", "1409.1556"),
+    ("DenseNet201", "1608.06993"), ("EfficientNetB7", "1905.11946"), ("MobileNetV2", "1801.04381"),
+    ("MobileNetV3Small", "1905.02244"), ("RegNetX400MF", "2003.13678"), ("InceptionV3", "1512.00567"),
+    ("InceptionResNetV2", "1602.07261"), ("Xception", "1610.02357"), ("NASNetMobile", "1707.07012"),
+    ("QuickNetLarge", "2011.09398"), ("resnet-152", "1512.03385")])
+def test_known_models_link_their_paper(model, fragment):
+    assert fragment in paper_link(model)
+    assert label_link(model) == paper_link(model)
+
+
+def test_other_models_link_the_project_page():
+    assert paper_link("MyNet") is None
+    assert label_link("MyNet") == PROJECT_URL
+
+
+def test_qr_runs_cover_exactly_the_dark_modules():
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(PROJECT_URL)
+    code.make(fit=True)
+    expected = code.get_matrix()
+    size, runs = qr_runs(PROJECT_URL)
+    rebuilt = [[False] * size for _ in range(size)]
+    for row, column, length in runs:
+        for c in range(column, column + length):
+            rebuilt[row][c] = True
+    assert size == len(expected) and rebuilt == expected
+
+
+def test_inference_content_of_a_2022_log(find_summary):
+    summary = find_summary("inference", "EfficientNetB0", A100_PT)
+    content = C.label_content(summary)
+    assert (content.model, content.task, content.dataset, content.environment, content.compound) == (
+        "EfficientNetB0", "Inference", "ImageNet", A100_PT, "B")
+    power, runtime, accuracy, size = content.cells
+    assert [c.kind for c in content.cells] == ["power", "runtime", "accuracy", "size"]
+    # each pictogram takes its own metric's rating (SPEC §6)
+    assert [c.rating for c in content.cells] == [summary["metrics"][k]["rating"] for k in (
+        "inference_power_draw", "inference_time", "top1_val", "parameters")]
+    assert (power.value, power.note, power.detail, power.estimated) == ("0.877 Ws", "per sample", "Sources: GPU", False)
+    assert (runtime.value, runtime.second) == ("1.87 ms", "Throughput: 535 samples/s")
+    assert (accuracy.value, accuracy.second) == ("77.7 %", "Top-5: 93.5 %")
+    assert (size.value, size.note, size.second) == ("5.29 M", "parameters", "Operations: 0.402 GFLOPs")
+    assert content.footer_left == "Reference model: ResNet101"
+    assert content.footer_right == "infer_2022_04_01_15_15_17.json"
+    assert "1905.11946" in content.link and content.link_caption == "Model paper"
+
+
+def test_training_content_of_a_2022_log(find_summary):
+    content = C.label_content(find_summary("training", "ResNet50", A100_PT))
+    power, runtime, accuracy, size = content.cells
+    assert content.task == "Training"
+    assert (power.value, power.note, power.second) == ("22.2 kWh", "full training", "Per epoch: 0.247 kWh")
+    assert (runtime.value, runtime.note, runtime.second) == ("22.2 h", "full training", "Per epoch: 0.246 h")
+    assert (accuracy.value, size.value, size.second) == ("75.8 %", "25.6 M", "Operations: n.a.")
+
+
+def test_missing_values_read_na_and_rate_e(find_summary):
+    # EfficientNet has no reference training recipe (SPEC §4): no totals, only per-epoch figures
+    power, runtime, _, size = C.label_content(find_summary("training", "EfficientNetB0", A100_PT)).cells
+    assert (power.value, power.rating, runtime.value, runtime.rating) == ("n.a.", "E", "n.a.", "E")
+    assert power.second.startswith("Per epoch: 0.") and size.second == "Operations: n.a."
+
+
+def test_metric_absent_from_the_summary_is_na(find_summary):
+    summary = find_summary("inference", "EfficientNetB0", A100_PT)
+    del summary["metrics"]["top5_val"]
+    summary["metrics"]["inference_time"] = {"value": None, "index": None, "rating": "E"}
+    _, runtime, accuracy, _ = C.label_content(summary).cells
+    assert (runtime.value, runtime.second, accuracy.second) == ("n.a.", "Throughput: n.a.", "Top-5: n.a.")
+
+
+def test_mode_and_best_scale_in_the_footer(find_summary):
+    summary = find_summary("inference", "VGG16", A100_PT)
+    assert C.label_content({**summary, "mode": "pessimistic mean"}).footer_left == (
+        "Reference model: ResNet101  \u00b7  pessimistic mean")
+    assert C.label_content({**summary, "reference": "best"}).footer_left.startswith("Index scale: best")
+    assert C.label_content({**summary, "logs": ["a.json", "b.json"]}).footer_right == "mean of 2 runs"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"task": None}, "unknown task"), ({"compound": "F"}, "compound rating"),
+    ({"model": ...}, "missing field 'model'"), ({"metrics": ...}, "missing field 'metrics'")])
+def test_bad_summaries_are_named(find_summary, change, message):
+    summary = find_summary("inference", "VGG16", A100_PT)
+    for key, value in change.items():
+        if value is ...:
+            del summary[key]
+        else:
+            summary[key] = value
+    with pytest.raises(ValueError, match=message):
+        C.label_content(summary)
+    with pytest.raises(ValueError, match="rated summary"):
+        C.label_content(["not", "a", "dict"])
