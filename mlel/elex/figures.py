@@ -228,17 +228,19 @@ def bar_figure(counts: dict[str, list[int]]) -> dict:
     environments = list(counts)
     traces = [{"type": "bar", "orientation": "h", "name": letter, "y": environments,
                "x": [counts[env][i] for env in environments], "marker": {"color": RATING_COLORS[letter]},
+               "text": [letter] * len(environments), "textposition": "inside",
+               "insidetextanchor": "middle", "textfont": {"color": "white" if letter in "AE" else "#222"},
                "hovertemplate": f"%{{y}}<br>{letter}: %{{x}}<extra></extra>"}
               for i, letter in enumerate(RATINGS)]
     return {"data": traces, "layout": {
         "template": "plotly_white", "barmode": "stack", "font": {"family": FONT, "size": 11},
-        "margin": {"l": 10, "r": 10, "t": 36, "b": 50},
-        "title": {"text": "Compound ratings per environment", "font": {"size": 14}, "x": 0.01},
+        "margin": {"l": 10, "r": 10, "t": 36, "b": 30},
+        "title": {"text": "Compound ratings (A → E) per environment", "font": {"size": 14}, "x": 0.01},
         # at least six bar slots, so one or two environments do not become slabs
         "yaxis": {"automargin": True, "range": [max(len(environments), 6) - 0.5, -0.5]},
-        "xaxis": {"title": {"text": ""}},
-        "legend": {"orientation": "h", "x": 0.5, "xanchor": "center", "y": -0.07, "yanchor": "top",
-                   "traceorder": "normal", "font": {"size": 11}},
+        "xaxis": {"title": {"text": "models"}},
+        "showlegend": False,  # each segment carries its letter; hover gives the count
+        "uniformtext": {"mode": "hide", "minsize": 9},
         "uirevision": "bars"}}
 
 

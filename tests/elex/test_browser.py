@@ -105,6 +105,7 @@ def test_hover_and_click_show_the_label_then_a_bad_upload_shows_an_error(elex, t
     assert model.split()[0] in driver.find_element("css selector", "#elex-label").get_attribute("src") or \
         driver.find_element("css selector", "#elex-label").get_attribute("src").startswith("data:image/")
     ActionChains(driver).move_to_element(point).click().perform()
+    ActionChains(driver).move_to_element(elex.find_element("#elex-info")).perform()  # tooltip away
     driver.set_window_size(1400, 1500)  # the whole page, table included, for a person to look at
     time.sleep(0.8)
     screenshot(driver, "elex_label.png")
