@@ -26,6 +26,7 @@ from mlel.ratings import RATINGS
 
 ELLIPSIS = "\u2026"
 _PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; ELEx may render from several threads
+_A85_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=None)
@@ -299,13 +300,14 @@ def render_pdf(content: LabelContent) -> bytes:
     draw_label(canvas, content)
     # reportlab wraps compressed streams in ASCII85 by default: pure Python, a third of the time,
     # and 25 % larger files. Binary streams are standard PDF; the switch is read while saving.
-    a85 = rl_config.useA85
-    rl_config.useA85 = 0
-    try:
-        canvas.showPage()
-        canvas.save()
-    finally:
-        rl_config.useA85 = a85
+    with _A85_LOCK:  # a process-wide switch: threads (ELEx) must not restore it under each other
+        a85 = rl_config.useA85
+        rl_config.useA85 = 0
+        try:
+            canvas.showPage()
+            canvas.save()
+        finally:
+            rl_config.useA85 = a85
     return buffer.getvalue()
 
 
