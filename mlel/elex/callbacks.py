@@ -151,10 +151,13 @@ def register_callbacks(app, data: ElexData) -> None:
 
     @app.callback(
         Output(ids.TABLE, "data"), Output(ids.TABLE, "columns"), Output(ids.TABLE, "style_data_conditional"),
-        Input(ids.SETTINGS, "data"), State(ids.TASK, "value"))
-    def on_table(stored, task):
+        Output(ids.TABLE, "page_count"),
+        Input(ids.SETTINGS, "data"), Input(ids.TABLE, "page_current"), Input(ids.TABLE, "page_size"),
+        Input(ids.TABLE, "sort_by"), Input(ids.TABLE, "filter_query"), State(ids.TASK, "value"))
+    def on_table(stored, page, size, sort_by, filter_query, task):
         rating = state.rate(data, task, state.clean_settings(stored, data))
-        return figures.table_rows(rating), figures.table_columns(rating), figures.rating_cell_styles(rating)
+        rows, pages = figures.table_page(rating, page, size, sort_by, filter_query)
+        return rows, figures.table_columns(rating), figures.rating_cell_styles(rating), pages
 
     @app.callback(
         Output(ids.SELECTED, "data"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from typing import Sequence
 
 import numpy as np
@@ -282,6 +283,99 @@ def table_rows(rating: Rating, rows: np.ndarray | None = None) -> list[dict]:
             record[key] = columns[key][i]
         out.append(record)
     return out
+
+
+_FILTER = re.compile(r"\{(?P<column>[^}]+)\}\s*(?P<op>[is]?(?:contains|eq|ne|lt|le|gt|ge)\b|!=|<=|>=|=|<|>)"
+                     r"\s*(?P<value>.*)$")
+_OPERATORS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
+def parse_filter(query: str | None) -> list[tuple[str, str, object]]:
+    """DataTable's filter query (``{col} op value && …``) -> [(column, op, value)]. Clauses this
+    does not understand are dropped (the table then shows more, never fails)."""
+    clauses = []
+    for part in (query or "").split(" && "):
+        match = _FILTER.match(part.strip())
+        if not match:
+            continue
+        op = match["op"]
+        if op[0] in "is" and op[1:] in (*_OPERATORS, "contains"):  # case prefixes: always insensitive
+            op = op[1:]
+        op = _OPERATORS.get(op, op)
+        raw = match["value"].strip()
+        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"`":
+            value: object = raw[1:-1]
+        else:
+            try:
+                value = float(raw)
+            except ValueError:
+                value = raw
+        clauses.append((match["column"], op, value))
+    return clauses
+
+
+def _table_columns(rating: Rating) -> dict[str, np.ndarray]:
+    table = rating.table
+    letters = np.array(RATINGS)
+    columns = {"model": np.array(table.models, dtype=object),
+               "environment": np.array(table.environments, dtype=object)[table.env_code],
+               "compound": letters[rating.compound]}
+    for j, metric in enumerate(table.metrics):
+        columns[metric] = table.values[:, j]
+        columns[f"{metric}__rating"] = letters[rating.levels[:, j]]
+    return columns
+
+
+def _mask(column: np.ndarray, op: str, value) -> np.ndarray:
+    numeric = column.dtype.kind == "f"
+    if op == "contains":
+        needle = str(value).lower()
+        text = column if not numeric else np.array([f"{v:.4g}" for v in column], dtype=object)
+        return np.array([needle in str(v).lower() for v in text], dtype=bool)
+    if numeric:
+        if not isinstance(value, float):
+            return np.zeros(len(column), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            return {"=": np.isclose(column, value, rtol=5e-4), "!=": ~np.isclose(column, value, rtol=5e-4),
+                    "<": column < value, "<=": column <= value, ">": column > value,
+                    ">=": column >= value}[op]
+    text = np.array([str(v).lower() for v in column], dtype=object)
+    needle = (f"{value:g}" if isinstance(value, float) else str(value)).lower()
+    return {"=": text == needle, "!=": text != needle, "<": text < needle, "<=": text <= needle,
+            ">": text > needle, ">=": text >= needle}[op].astype(bool)
+
+
+def table_page(rating: Rating, page: int = 0, size: int = 15, sort_by: Sequence[dict] | None = None,
+               filter_query: str | None = None) -> tuple[list[dict], int]:
+    """One page of the table after filtering and sorting on the server (the browser never holds
+    10,000 rows). Returns (rows of the page, number of pages)."""
+    columns = _table_columns(rating)
+    keep = np.ones(len(rating.table), dtype=bool)
+    for column, op, value in parse_filter(filter_query):
+        if column in columns:
+            keep &= _mask(columns[column], op, value)
+    rows = np.flatnonzero(keep)
+    keys = []
+    for order in reversed(list(sort_by or [])):  # np.lexsort: the last key is the primary one
+        column = columns.get(order.get("column_id"))
+        if column is None:
+            continue
+        values = column[rows]
+        if values.dtype.kind == "f":
+            missing = np.isnan(values)
+            key = np.where(missing, 0.0, values)
+        else:
+            missing = np.zeros(len(values), dtype=bool)
+            key = np.unique(np.array([str(v).lower() for v in values]), return_inverse=True)[1]
+        if order.get("direction") == "desc":
+            key = -key
+        keys += [key, missing]  # missing values last in either direction
+    if keys:
+        rows = rows[np.lexsort(keys)]
+    size = max(1, int(size or 15))
+    pages = max(1, math.ceil(len(rows) / size))
+    page = min(max(0, int(page or 0)), pages - 1)
+    return table_rows(rating, rows[page * size:(page + 1) * size]), pages
 
 
 def rating_cell_styles(rating: Rating) -> list[dict]:

@@ -136,8 +136,10 @@ def build_layout(data: ElexData) -> html.Div:
                          className="elex-row"),
                 html.H2("All rated models", className="elex-h2"),
                 dash_table.DataTable(
-                    id=TABLE, sort_action="native", filter_action="native", page_action="native",
-                    page_size=15, merge_duplicate_headers=True, sort_mode="multi",
+                    # filtered, sorted and paged on the server: 10,000 rows never go to the browser
+                    id=TABLE, sort_action="custom", filter_action="custom", page_action="custom",
+                    page_current=0, page_size=15, sort_by=[], filter_query="",
+                    merge_duplicate_headers=True, sort_mode="multi",
                     style_table={"overflowX": "auto"},
                     style_cell={"fontFamily": "Helvetica, Arial, sans-serif", "fontSize": 12,
                                 "padding": "3px 6px", "minWidth": 60},

@@ -71,6 +71,10 @@ def test_page_loads_and_task_environment_axes_update_the_graph(elex):
     assert wait_for(driver, BARS_JS and (lambda d: d.execute_script(BARS_JS)), what="bars") and \
         sum(driver.execute_script(BARS_JS)) == 176
     screenshot(driver, "elex_page.png")
+    model_filter = elex.find_element("#elex-table th.dash-filter[data-dash-column='model'] input")
+    model_filter.send_keys("ResNet15" + Keys.ENTER)  # filtered on the server: ResNet152 only
+    wait_for(driver, lambda d: {c.text for c in d.find_elements(
+        "css selector", "#elex-table td[data-dash-column='model']")} == {"ResNet152"}, what="table filter")
     elex.find_elements("#elex-environments input")[0].click()  # A100 x8 - PyTorch: 22 models
     wait_for(driver, lambda d: points(d) == 154, what="one environment fewer")
     elex.select_dcc_dropdown("#elex-x", value="Parameters [M]")

@@ -173,3 +173,25 @@ def test_rows_numpy_types_are_plain(elex_data, settings):
     rows = figures.table_rows(rating, np.arange(3))
     json.dumps(rows)
     assert all(type(r["id"]) is int for r in rows)
+
+
+def test_table_page_filters_sorts_and_pages_on_the_server(elex_data, settings):
+    rating = state.rate(elex_data, "inference", settings)
+    rows, pages = figures.table_page(rating, 0, 15)
+    assert len(rows) == 15 and pages == 12  # 176 rows
+    rows, pages = figures.table_page(rating, 0, 200, None, "{model} icontains resnet && {environment} contains A100")
+    assert pages == 1 and rows and all("resnet" in r["model"].lower() and "A100" in r["environment"] for r in rows)
+    rows, _ = figures.table_page(rating, 0, 200, [{"column_id": "top1_val", "direction": "desc"}])
+    accuracies = [r["top1_val"] for r in rows]
+    present = [a for a in accuracies if a is not None]
+    assert present == sorted(present, reverse=True) and accuracies[: len(present)] == present  # missing last
+    rows, _ = figures.table_page(rating, 0, 200, [{"column_id": "compound", "direction": "asc"},
+                                                  {"column_id": "model", "direction": "asc"}], "{compound} = B")
+    assert {r["compound"] for r in rows} == {"B"} and [r["model"].lower() for r in rows] == sorted(
+        r["model"].lower() for r in rows)
+    rows, _ = figures.table_page(rating, 0, 200, None, "{parameters} < 10 && {inference_power_draw} >= 0.5")
+    assert rows and all(r["parameters"] < 10 and r["inference_power_draw"] >= 0.5 for r in rows)
+    last, pages = figures.table_page(rating, 999, 15)  # past the end: the last page
+    assert pages == 12 and len(last) == 176 - 11 * 15
+    assert figures.table_page(rating, 0, 15, [{"column_id": "nope"}], "{nope} > 1 && rubbish")[1] == 12
+    assert figures.table_page(rating, 0, 15, None, "{parameters} > lots")[0] == []
