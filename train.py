@@ -7,7 +7,7 @@ from mlel.experiment import TrainOptions, add_run_arguments, cli_main, run_train
 
 EXAMPLES = """\
 examples:
-  python train.py --model resnet18 --backend torch                  # digits, 5 epochs, on CPU
+  python train.py --model resnet18 --backend torch                  # digits (32px), 3 epochs, on CPU
   python train.py --model MobileNetV3Small --backend tensorflow --epochs 3 --opt adam --lr 0.001
   python train.py --model ResNet50 --data-path /data/imagenet --epochs 90 --full-epochs 90
 then measure the trained model's inference (also as an ONNX export):

@@ -38,7 +38,7 @@ from .backends.base import BackendError
 from .data import DataError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
-DIGITS_INPUT_SIZE = 64  # 8x8 digits: larger inputs add compute, not information
+DIGITS_INPUT_SIZE = 32  # 8x8 digits: larger inputs add compute, not information
 IMAGENET_CLASSES = 1000
 
 log = logging.getLogger("mlel.experiment")
@@ -88,7 +88,7 @@ class InferOptions(RunOptions):
 
 @dataclass
 class TrainOptions(RunOptions):
-    epochs: int = 5
+    epochs: int = 3
     opt: str = "sgd"
     lr: float = 0.01
     momentum: float = 0.9
