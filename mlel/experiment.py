@@ -395,7 +395,7 @@ def setup_inference(opts: InferOptions) -> Setup:
     num_classes = int(trained_cfg.get("num_classes") or IMAGENET_CLASSES)
     try:
         data = load_dataset(dataset, "validation", input_size, data_path=data_path,
-                            resize_size=round(input_size * spec.resize_size / spec.input_size),
+                            resize_size=backend.resize_size(spec, input_size),
                             batch_size=opts.batch_size, n_batches=opts.n_batches)
     except DataError as exc:
         raise UsageError(str(exc)) from None
@@ -430,7 +430,7 @@ def setup_training(opts: TrainOptions) -> Setup:
         raise UsageError(str(exc)) from None
     dataset = opts.dataset or default_dataset(opts.data_path, "train")
     input_size = _input_size(opts, backend, spec, dataset)
-    resize = round(input_size * spec.resize_size / spec.input_size)
+    resize = backend.resize_size(spec, input_size)
     try:
         train = load_dataset(dataset, "train", input_size, data_path=opts.data_path, resize_size=resize,
                              batch_size=opts.batch_size)
@@ -481,13 +481,18 @@ def _config(opts: RunOptions, setup: Setup, *, seed: int, timestamp: str, weight
     return {**ordered, **cfg}
 
 
-def _ended_early(run_dir: Path | None, exc: BaseException, extra: dict | None = None) -> RunResult:
+def _why(exc: BaseException) -> tuple[int, str]:
+    """(exit code, reason) of a run that ended early."""
     if isinstance(exc, Interrupted):
-        code, reason = (EXIT_SIGINT if exc.signum == signal.SIGINT else EXIT_SIGTERM), str(exc)
-    elif isinstance(exc, KeyboardInterrupt):
-        code, reason = EXIT_SIGINT, "SIGINT"
-    else:
-        code, reason = EXIT_ERROR, f"error: {type(exc).__name__}: {exc}"
+        return (EXIT_SIGINT if exc.signum == signal.SIGINT else EXIT_SIGTERM), str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_SIGINT, "SIGINT"
+    return EXIT_ERROR, f"error: {type(exc).__name__}: {exc}"
+
+
+def _ended_early(run_dir: Path | None, exc: BaseException, extra: dict | None = None) -> RunResult:
+    code, reason = _why(exc)
+    if code == EXIT_ERROR:
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     print(f"\nRun ended early ({reason}); its folder is kept, marked incomplete: {run_dir}",
           file=sys.stderr, flush=True)
@@ -500,10 +505,15 @@ def _ended_early(run_dir: Path | None, exc: BaseException, extra: dict | None = 
 def _start_run(task: str, opts: RunOptions, cfg_extra: dict, setup: Setup, seed: int,
                weights: str) -> tuple[Path, dict]:
     run_dir, stamp = create_run_dir(opts.output_dir, task, opts.suffix)
-    cfg = _config(opts, setup, seed=seed, timestamp=stamp, weights=weights, **cfg_extra)
-    write_json(run_dir / "config.json", cfg)
-    write_json(run_dir / "execution_platform.json", platform_info())
-    (run_dir / "requirements.txt").write_text("\n".join(requirements_lines()) + "\n")
+    try:
+        cfg = _config(opts, setup, seed=seed, timestamp=stamp, weights=weights, **cfg_extra)
+        write_json(run_dir / "config.json", cfg)
+        write_json(run_dir / "execution_platform.json", platform_info())
+        (run_dir / "requirements.txt").write_text("\n".join(requirements_lines()) + "\n")
+    except BaseException as exc:  # the folder exists: it must say why it has no results
+        with contextlib.suppress(OSError):
+            write_json(run_dir / "incomplete.json", {"reason": _why(exc)[1], "time": time.time()})
+        raise
     return run_dir, cfg
 
 

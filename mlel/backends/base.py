@@ -172,8 +172,18 @@ class Backend(ABC):
         own = sorted(v for k, v in self.framework_models().items() if k not in covered)
         return table + own
 
+    def native_sizes(self, spec: ModelSpec) -> tuple[int, int]:
+        """(crop, resize): the model's input side, and the shorter side images are resized to
+        before the centre crop, in this framework's standard evaluation."""
+        return spec.input_size, spec.resize_size
+
     def default_input_size(self, spec: ModelSpec) -> int:
-        return spec.input_size
+        return self.native_sizes(spec)[0]
+
+    def resize_size(self, spec: ModelSpec, input_size: int) -> int:
+        """The resize side for an input side, in the model's standard proportion."""
+        crop, resize = self.native_sizes(spec)
+        return round(input_size * resize / crop)
 
     @abstractmethod
     def build(self, spec: ModelSpec, num_classes: int, input_size: int, weights: str = RANDOM) -> str:

@@ -90,8 +90,8 @@ class OnnxBackend(Backend):
     def own_spec(self, own_name):
         return self.source.own_spec(own_name)
 
-    def default_input_size(self, spec):
-        return self.source.default_input_size(spec)
+    def native_sizes(self, spec):
+        return self.source.native_sizes(spec)
 
     # models ---------------------------------------------------------------------------------------
     def build(self, spec, num_classes, input_size, weights=RANDOM):

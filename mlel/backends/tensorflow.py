@@ -8,6 +8,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ info chatter
 
+# Loading triton (PyTorch's compiler, which torchvision pulls in) after TensorFlow segfaults the
+# process (TF 2.21, triton 3.8); loaded first, both work: PyTorch backends stay usable after this one
+with contextlib.suppress(ImportError):
+    import triton  # noqa: F401
+
 import numpy as np
 import tensorflow as tf
 import keras

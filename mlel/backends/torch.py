@@ -58,6 +58,15 @@ class TorchBackend(Backend):
         return {normalize(n): n for n in torchvision.models.list_models(module=torchvision.models)}
 
     # models ---------------------------------------------------------------------------------------
+    def native_sizes(self, spec: ModelSpec) -> tuple[int, int]:
+        """torchvision's own evaluation sizes (its weights' transforms), e.g. 288/288 for
+        EfficientNetB2 where Keras uses 260."""
+        try:
+            transforms = torchvision.models.get_model_weights(spec.torch).DEFAULT.transforms()
+            return int(transforms.crop_size[0]), int(transforms.resize_size[0])
+        except Exception:  # a model without published weights: the table's sizes
+            return super().native_sizes(spec)
+
     def _create(self, spec: ModelSpec, num_classes: int) -> torch.nn.Module:
         kwargs = {"weights": None, "num_classes": num_classes}
         if spec.torch in ("inception_v3", "googlenet"):

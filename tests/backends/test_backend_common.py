@@ -91,3 +91,12 @@ def test_unlabelled_batches_count_samples_but_leave_metrics_null():
     assert sums.result() == EvalMetrics(n_samples=4)
     assert sums.result().as_dict() == {"accuracy": None, "top_5_accuracy": None, "loss": None, "n_samples": 4}
     assert metrics_from_sums(3, 0, 0, 0, 0).accuracy is None
+
+
+def test_tensorflow_then_pytorch_in_one_process_does_not_crash():
+    """TensorFlow, then triton (pulled in by torchvision) segfaulted; the TF backend loads triton first."""
+    import subprocess
+    import sys
+    code = "import mlel.backends.tensorflow, mlel.backends.torch, torchvision; print('ok')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
