@@ -98,5 +98,7 @@ def test_tensorflow_then_pytorch_in_one_process_does_not_crash():
     import subprocess
     import sys
     code = "import mlel.backends.tensorflow, mlel.backends.torch, torchvision; print('ok')"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=repo)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
