@@ -545,7 +545,9 @@ def run_inference(opts: InferOptions) -> RunResult:
             weights = _build(setup, opts.weights or RANDOM)
             stats = setup.backend.stats()
             infer_model = opts.infer_model or opts.model
-            run_dir, _ = _start_run("infer", opts, {"infer_model": infer_model}, setup, seed, weights)
+            n_batches = setup.data.n_batches(opts.batch_size, opts.n_batches)  # resolved: what runs
+            run_dir, _ = _start_run("infer", opts, {"infer_model": infer_model, "n_batches": n_batches},
+                                    setup, seed, weights)
         except (Interrupted, KeyboardInterrupt) as exc:
             return _ended_early(run_dir, exc)
         with tee_output(run_dir / "logfile.txt"):
@@ -618,8 +620,9 @@ def run_training(opts: TrainOptions) -> RunResult:
             setup.backend.seed(seed)
             weights = _build(setup, opts.weights or RANDOM)
             setup.backend.configure_training(opts.opt, opts.lr, opts.momentum, opts.weight_decay)
-            run_dir, _ = _start_run("train", opts, {"full_epochs": opts.full_epochs or opts.epochs},
-                                    setup, seed, weights)
+            extra = {"full_epochs": opts.full_epochs or opts.epochs,
+                     "n_batches": setup.data.n_batches(opts.batch_size, opts.n_batches)}  # per epoch
+            run_dir, _ = _start_run("train", opts, extra, setup, seed, weights)
         except BackendError as exc:
             raise UsageError(str(exc)) from None
         except (Interrupted, KeyboardInterrupt) as exc:

@@ -106,6 +106,7 @@ def test_inference_writes_a_complete_run_folder(tmp_path):
     cfg = json.loads((result.run_dir / "config.json").read_text())
     assert cfg["model"] == "ResNet18" and cfg["infer_model"] == "resnet18" and cfg["backend"] == "pytorch"
     assert cfg["seed"] == 5 and cfg["dataset"] == "digits" and cfg["weights"] == "random"
+    assert cfg["n_batches"] == 3 and cfg["input_size"] == 32 and cfg["device"] == "cpu"
     assert cfg["timestamp"] in result.run_dir.name and list(cfg)[0] == "infer_model"
     res = json.loads((result.run_dir / "validation_results.json").read_text())
     assert res["metrics"]["n_samples"] == 12 and 0 <= res["metrics"]["accuracy"] <= 1

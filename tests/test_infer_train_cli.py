@@ -70,7 +70,7 @@ def test_the_default_command_works_without_gpu_data_or_weights(tmp_path):
     results = assert_complete(folder, "infer")
     cfg = load(folder, "config.json")
     assert cfg["model"] == "ResNet50" and cfg["backend"] == "pytorch" and cfg["dataset"] == "synthetic"
-    assert cfg["weights"] == "random" and cfg["infer_model"] == "resnet50"
+    assert cfg["weights"] == "random" and cfg["infer_model"] == "resnet50" and cfg["n_batches"] == 5
     assert results["metrics"] == {"accuracy": None, "top_5_accuracy": None, "loss": None, "n_samples": 160}
     assert results["model"]["params"] == 25_557_032
     assert "untrained" in (folder / "logfile.txt").read_text()
@@ -93,6 +93,23 @@ def test_inference_per_backend_and_dataset(tmp_path, backend, dataset):
         assert metrics["accuracy"] is None and metrics["loss"] is None
     else:
         assert 0 <= metrics["accuracy"] <= metrics["top_5_accuracy"] <= 1 and metrics["loss"] > 0
+
+
+def test_inference_on_an_image_folder(tmp_path):
+    """--data-path: an ImageFolder tree (here 2 classes of tiny images) is the imagenet data set."""
+    from PIL import Image
+    for cls, colour in (("n01440764", (200, 30, 30)), ("n01443537", (30, 30, 200))):
+        (tmp_path / "val" / cls).mkdir(parents=True)
+        for i in range(5):
+            Image.new("RGB", (48 + i, 40), colour).save(tmp_path / "val" / cls / f"{i}.JPEG")
+    proc = run("infer.py", "--model", "mobilenet_v3_small", "--data-path", tmp_path, "--input-size", 32,
+               "-b", 4, "--output-dir", tmp_path / "runs", *FAST_MONITORING)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    folder = only_run_dir(tmp_path / "runs", "infer")
+    results = assert_complete(folder, "infer")
+    cfg = load(folder, "config.json")
+    assert cfg["dataset"] == "imagenet" and cfg["data_path"] == str(tmp_path) and cfg["n_batches"] == 3
+    assert results["metrics"]["n_samples"] == 10 and results["metrics"]["accuracy"] is not None
 
 
 # training, then inference of the trained model -------------------------------------------------------
