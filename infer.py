@@ -1,9 +1,8 @@
 #!/usr/bin/env python
 """Measure a model's inference under power monitoring -> one run folder (see --help)."""
 import argparse
-import sys
 
-from mlel.experiment import InferOptions, add_run_arguments, cli_main, run_inference
+from mlel.experiment import InferOptions, add_run_arguments, cli_main, exit_process, run_inference
 
 EXAMPLES = """\
 examples:
@@ -45,4 +44,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -1,9 +1,8 @@
 #!/usr/bin/env python
 """Train a model under power monitoring -> one run folder with the trained model (see --help)."""
 import argparse
-import sys
 
-from mlel.experiment import TrainOptions, add_run_arguments, cli_main, run_training
+from mlel.experiment import TrainOptions, add_run_arguments, cli_main, exit_process, run_training
 
 EXAMPLES = """\
 examples:
@@ -57,4 +56,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

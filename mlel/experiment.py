@@ -750,3 +750,16 @@ def cli_main(parser, options_cls, runner, argv=None) -> int:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return result.exit_code
+
+
+def exit_process(code: int) -> None:
+    """Leave the process with ``code``. A run cut short by a signal has written everything it keeps,
+    so it skips interpreter teardown: a framework thread stopped mid-op can make C++ static
+    destructors call std::terminate (SIGABRT), which would hide the 130/143 that says why it ended."""
+    if code in (EXIT_SIGINT, EXIT_SIGTERM):
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)

@@ -1,0 +1,150 @@
+"""mlel.sweep: the grid, shared training for ONNX backends, resumability, failures, executors.
+
+The end-to-end test runs the real train.py / infer.py / merge_results.py through submitit's local
+executor (real submitit, a process per job) with a tiny model and few batches. SLURM is simulated at
+the OS boundary: fake ``srun`` / ``sbatch`` executables on PATH record what submitit would submit.
+"""
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from mlel import sweep
+from mlel.sweep import Experiment, finished_runs, grid, is_merged
+
+FAST = ("--gpu-monitor-interval", "0.1", "--cpu-monitor-interval", "0.1", "--idle-seconds", "0")
+
+
+def test_grid_puts_framework_backends_first_and_onnx_shares_their_training(tmp_path):
+    experiments = grid(["ResNet18", "MobileNetV3Small"], ["onnx_torch", "torch", "tf"], [0, 1],
+                       ["train", "infer"], tmp_path)
+    assert len(experiments) == 12
+    backends = [e.backend for e in experiments]
+    assert backends == ["pytorch"] * 4 + ["tensorflow"] * 4 + ["onnx_pytorch"] * 4
+    torch_exp = next(e for e in experiments if e.backend == "pytorch" and e.model == "ResNet18" and e.seed == 1)
+    onnx_exp = next(e for e in experiments if e.backend == "onnx_pytorch" and e.model == "ResNet18" and e.seed == 1)
+    assert onnx_exp.trainer == "pytorch"
+    assert onnx_exp.folder("train") == torch_exp.folder("train")
+    assert onnx_exp.folder("infer") != torch_exp.folder("infer")
+
+
+def test_grid_rejects_unknown_backends(tmp_path):
+    with pytest.raises(Exception, match="unknown backend 'jax'"):
+        grid(["ResNet18"], ["jax"], [0], ["infer"], tmp_path)
+
+
+def _fake_run(folder: Path, task: str, name: str, complete: bool = True) -> Path:
+    run = folder / f"{task}_{name}"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text("{}")
+    if complete:
+        (run / ("results.json" if task == "train" else "validation_results.json")).write_text("{}")
+    else:
+        (run / "incomplete.json").write_text('{"reason": "SIGTERM"}')
+    return run
+
+
+def test_only_finished_runs_count_and_merged_means_every_task(tmp_path):
+    experiment = Experiment("ResNet18", "onnx_pytorch", 0, ("train", "infer"), str(tmp_path))
+    results = tmp_path / "results"
+    results.mkdir()
+    _fake_run(experiment.folder("train"), "train", "2026_01_01_00_00_00", complete=False)
+    assert finished_runs(experiment.folder("train"), "train") == []
+    trained = _fake_run(experiment.folder("train"), "train", "2026_01_01_00_00_01")
+    inferred = _fake_run(experiment.folder("infer"), "infer", "2026_01_01_00_00_02")
+    assert finished_runs(experiment.folder("train"), "train") == [trained]
+    assert not is_merged(experiment, results)
+    (results / f"{trained.name}.json").write_text("{}")
+    assert not is_merged(experiment, results)  # the inference is not merged yet
+    (results / f"{inferred.name}.json").write_text("{}")
+    assert is_merged(experiment, results)
+
+
+def test_unknown_executor_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown executor 'ray'"):
+        sweep.run_grid([], tmp_path, executor="ray")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_local_executor_runs_the_grid_reports_failures_merges_and_resumes(tmp_path):
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    results.mkdir()
+    experiments = grid(["MobileNetV3Small", "NoSuchNet"], ["torch", "onnx_torch"], [0], ["train", "infer"],
+                       runs, train_args=("--epochs", "1", "--input-size", "32", *FAST),
+                       infer_args=("--n-batches", "2", "-b", "16", *FAST))
+    messages: list[str] = []
+    outcomes = sweep.run_grid(experiments, results, executor="local", progress=messages.append)
+
+    by_name = {o.experiment: o for o in outcomes}
+    assert len(by_name) == 4
+    failed = sorted(name for name, o in by_name.items() if not o.ok)
+    assert failed == ["train+infer_NoSuchNet_onnx_pytorch_seed0", "train+infer_NoSuchNet_pytorch_seed0"]
+    assert "NoSuchNet" in by_name[failed[0]].error and "train.py exited with" in by_name[failed[0]].error
+    assert any(m.startswith("FAILED train+infer_NoSuchNet_pytorch") for m in messages)
+    assert (runs / "submitit").is_dir()  # the jobs went through submitit
+
+    # one training for both backends, one inference each, all merged
+    assert len(finished_runs(runs / "train_MobileNetV3Small_pytorch_seed0", "train")) == 1
+    assert not (runs / "train_MobileNetV3Small_onnx_pytorch_seed0").exists()
+    merged = sorted(p.name for p in results.glob("*.json"))
+    assert len(merged) == 3, merged
+    logs = [json.loads((results / name).read_text()) for name in merged]
+    inference = [log for log in logs if "validation" in log]
+    assert sorted(log["config"]["backend"] for log in inference) == ["onnx_pytorch", "pytorch"]
+    for log in inference:  # each evaluation is linked to the one training run
+        assert log["validation"]["results"] and f"{log['training']['directory_name']}.json" in merged
+
+    # the merged results load and rate cleanly
+    from mlel.logs import load_logs
+    from mlel.ratings import rate_runs
+
+    loaded, problems = load_logs(results)
+    assert problems == [] and len(loaded) == 3
+    rated, _ = rate_runs(loaded)
+    assert rated
+
+    # rerun: nothing left to do, no new run folders
+    before = sorted(str(p) for p in runs.rglob("config.json"))
+    messages.clear()
+    again = sweep.run_grid([e for e in experiments if e.model != "NoSuchNet"], results, executor="local",
+                           progress=messages.append)
+    assert all(o.ok and o.error == "already merged" for o in again) and len(again) == 2
+    assert sorted(str(p) for p in runs.rglob("config.json")) == before
+    assert all(m.startswith("skip ") for m in messages)
+
+
+def _fake_slurm(bin_dir: Path) -> Path:
+    """srun and sbatch stand-ins: sbatch saves each script and answers with a job id."""
+    bin_dir.mkdir()
+    scripts = bin_dir / "scripts"
+    scripts.mkdir()
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "sbatch").write_text(
+        "#!/bin/sh\n"
+        f'n=$(ls "{scripts}" | wc -l); n=$((n + 100))\n'
+        f'cp "$1" "{scripts}/$n.sh"\n'
+        'echo "Submitted batch job $n"\n')
+    for tool in ("srun", "sbatch"):
+        (bin_dir / tool).chmod(stat.S_IRWXU)
+    return scripts
+
+
+def test_slurm_submits_exclusive_jobs_and_onnx_waits_for_its_training(tmp_path, monkeypatch):
+    pytest.importorskip("submitit")
+    scripts = _fake_slurm(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    experiments = grid(["ResNet18"], ["onnx_torch", "torch"], [0], ["train", "infer"], tmp_path / "runs")
+    jobs = sweep._submit_slurm(experiments, {"timeout_min": 30, "slurm_partition": "gpu"})
+
+    assert [job.job_id for job in jobs] == ["100", "101"]
+    torch_script = (scripts / "100.sh").read_text()
+    onnx_script = (scripts / "101.sh").read_text()
+    for script in (torch_script, onnx_script):
+        assert "#SBATCH --exclusive" in script and "#SBATCH --partition=gpu" in script
+    assert "dependency" not in torch_script
+    assert "#SBATCH --dependency=afterany:100" in onnx_script
