@@ -35,8 +35,10 @@ test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
+# Speed and memory goals: each benchmark prints its ratios (see README, "Benchmarks").
+BENCHES := ratings_corpus monitor_overhead harness_overhead labels elex_callbacks
 bench: install
-	$(PY) bench/ratings_corpus.py
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit $$?; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -533,16 +533,21 @@ def _energy_line(m) -> str:
     return f"energy: {m.energy_ws:.1f} J from {sources}"
 
 
+def _seed_and_build(setup: Setup, opts: RunOptions) -> tuple[int, str]:
+    """Seed the backend, then build the model: (seed, what weights were loaded)."""
+    from .backends import RANDOM
+    seed = resolve_seed(opts.seed)
+    setup.backend.seed(seed)
+    return seed, _build(setup, opts.weights or RANDOM)
+
+
 def run_inference(opts: InferOptions) -> RunResult:
     """Measure one model's inference; see the module doc for what lands in the run folder."""
-    from .backends import RANDOM
     with signals_raise():
         run_dir = None
         try:
             setup = setup_inference(opts)
-            seed = resolve_seed(opts.seed)
-            setup.backend.seed(seed)
-            weights = _build(setup, opts.weights or RANDOM)
+            seed, weights = _seed_and_build(setup, opts)
             stats = setup.backend.stats()
             infer_model = opts.infer_model or opts.model
             n_batches = setup.data.n_batches(opts.batch_size, opts.n_batches)  # resolved: what runs
@@ -611,14 +616,11 @@ def lr_at(opts: TrainOptions, epoch: int) -> float:
 
 def run_training(opts: TrainOptions) -> RunResult:
     """Train one model under measurement; saves it in the run folder for infer.py."""
-    from .backends import RANDOM
     with signals_raise():
         run_dir = None
         try:
             setup = setup_training(opts)
-            seed = resolve_seed(opts.seed)
-            setup.backend.seed(seed)
-            weights = _build(setup, opts.weights or RANDOM)
+            seed, weights = _seed_and_build(setup, opts)
             setup.backend.configure_training(opts.opt, opts.lr, opts.momentum, opts.weight_decay)
             extra = {"full_epochs": opts.full_epochs or opts.epochs,
                      "n_batches": setup.data.n_batches(opts.batch_size, opts.n_batches)}  # per epoch

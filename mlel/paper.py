@@ -229,21 +229,17 @@ def create_paper_results(directory: str | os.PathLike, output_dir: str | os.Path
     for task in ("inference", "training"):
         if any(s["task"] == task for s in rated):
             written += _save(rating_histogram(rated, task), out, f"ratings_{task}")
-    written += _write_labels(rated, out, label_models or models, messages)
+    written += _write_labels(rated, out, label_models or models)
     return written, messages
 
 
-def _write_labels(rated: list[dict], out: Path, models: Sequence[str], messages: list[str]) -> list[Path]:
-    try:
-        from mlel.labels import EnergyLabel
-    except ImportError as error:  # labels are optional for the tables and figures
-        messages.append(f"labels skipped: {error}")
-        return []
+def _write_labels(rated: list[dict], out: Path, models: Sequence[str]) -> list[Path]:
+    from mlel.labels import EnergyLabel
     written = []
     for summary in rated:
         if summary["model"] in models and summary["task"] == "inference":
             name = f"label_{_safe_name(summary['model'])}_{_safe_name(summary['environment'])}"
-            label = EnergyLabel.from_summary(summary) if hasattr(EnergyLabel, "from_summary") else EnergyLabel(summary)
+            label = EnergyLabel(summary)
             (out / f"{name}.pdf").write_bytes(label.to_pdf())
             (out / f"{name}.png").write_bytes(label.to_png())
             written += [out / f"{name}.pdf", out / f"{name}.png"]

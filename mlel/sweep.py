@@ -47,6 +47,9 @@ class Experiment:
         backend = self.trainer if task == "train" else self.backend
         return Path(self.runs_dir) / f"{task}_{self.model}_{backend}_seed{self.seed}"
 
+    def folders(self) -> list[Path]:
+        return [self.folder(task) for task in self.tasks]
+
 
 @dataclass
 class Outcome:
@@ -127,27 +130,28 @@ def _executor(kind: str, log_folder: Path, slurm_options: dict):
 
 def run_grid(experiments: list[Experiment], results: Path, executor: str = "inline",
              slurm_options: dict | None = None, progress=print) -> list[Outcome]:
-    """Run what is not merged yet, then merge. Returns one Outcome per experiment run or skipped."""
+    """Run what is not merged yet, merging each experiment as it ends. Returns one Outcome per experiment run or skipped."""
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor '{executor}'; choose from: {', '.join(EXECUTORS)}")
     todo = [e for e in experiments if not is_merged(e, results)]
     outcomes = [Outcome(e.name, True, error="already merged") for e in experiments if e not in todo]
     for outcome in outcomes:
         progress(f"skip {outcome.experiment}: already merged")
-    if executor == "slurm" and todo:
-        finished = [job.result() for job in _submit_slurm(todo, slurm_options or {})]
-    else:
-        pool = _executor("local", Path(todo[0].runs_dir) / "submitit", {}) if todo and executor == "local" else None
-        finished = []
-        for position, experiment in enumerate(todo, 1):  # one at a time: energy runs never overlap
-            progress(f"[{position}/{len(todo)}] {experiment.name}")
-            finished.append(pool.submit(run_experiment, experiment).result() if pool else run_experiment(experiment))
-    for outcome in finished:
+    def finish(outcome: Outcome, experiment: Experiment) -> Outcome:
         progress(f"{'done' if outcome.ok else 'FAILED'} {outcome.experiment}"
                  + (f": {outcome.error}" if outcome.error else ""))
-    if todo:
-        merge_runs(sorted({e.runs_dir for e in todo}), results, progress)
-    return outcomes + finished
+        merge_folders(experiment.folders(), results, progress)  # partial runs too: merged as incomplete
+        return outcome
+
+    if executor == "slurm" and todo:
+        jobs = _submit_slurm(todo, slurm_options or {})
+        return outcomes + [finish(job.result(), e) for job, e in zip(jobs, todo)]
+    pool = _executor("local", Path(todo[0].runs_dir) / "submitit", {}) if todo and executor == "local" else None
+    for position, experiment in enumerate(todo, 1):  # one at a time: energy runs never overlap
+        progress(f"[{position}/{len(todo)}] {experiment.name}")
+        outcome = pool.submit(run_experiment, experiment).result() if pool else run_experiment(experiment)
+        outcomes.append(finish(outcome, experiment))
+    return outcomes
 
 
 def _submit_slurm(todo: list[Experiment], slurm_options: dict) -> list:
@@ -165,16 +169,17 @@ def _submit_slurm(todo: list[Experiment], slurm_options: dict) -> list:
     return jobs
 
 
-def merge_runs(runs_dirs: list[str], results: Path, progress=print) -> None:
-    """Merge every experiment folder's run folders into ``results`` (already merged ones are kept)."""
-    for runs_dir in runs_dirs:
-        for folder in sorted(p for p in Path(runs_dir).iterdir() if p.is_dir() and p.name != "submitit"):
-            # merge_results.py links each inference run to its training run through the infer folder's config
-            result = subprocess.run([sys.executable, str(REPO / "merge_results.py"), "--directory",
-                                     str(folder), "--output-dir", str(results)],
-                                    cwd=REPO, capture_output=True, text=True)
-            if result.returncode != 0:
-                progress(f"merge of {folder.name} reported problems: {result.stderr.strip()[-300:]}")
+def merge_folders(folders: list[Path], results: Path, progress=print) -> None:
+    """Merge the run folders under each experiment folder into ``results`` (merged ones are kept)."""
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        # merge_results.py links each inference run to its training run through the infer folder's config
+        result = subprocess.run([sys.executable, str(REPO / "merge_results.py"), "--directory",
+                                 str(folder), "--output-dir", str(results)],
+                                cwd=REPO, capture_output=True, text=True)
+        if result.returncode != 0:
+            progress(f"merge of {folder.name} reported problems: {result.stderr.strip()[-300:]}")
 
 
 def build_parser() -> argparse.ArgumentParser:

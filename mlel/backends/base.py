@@ -190,9 +190,10 @@ class Backend(ABC):
         """Create the model; weights: 'random', 'pretrained' (local framework cache only) or a
         file. Returns what was loaded, for config.json: 'random' or the file's path."""
 
-    @abstractmethod
     def load(self, model_file: Path, spec: ModelSpec, num_classes: int, input_size: int) -> None:
-        """Rebuild a model that ``save`` wrote (a train.py run)."""
+        """Rebuild a model that ``save`` wrote (a train.py run): built with the file as its weights."""
+        self.build(spec, num_classes, input_size, weights=str(model_file))
+        self.model_file = Path(model_file)
 
     @abstractmethod
     def save(self, folder: Path) -> Path:

@@ -50,11 +50,15 @@ class OnnxBackend(Backend):
     """Builds with ``source`` (a framework backend on the CPU), exports, runs in onnxruntime."""
 
     can_train = False
-    source_class: type[Backend]
+
+    @classmethod
+    def _source(cls) -> type[Backend]:
+        """The framework backend that builds the model (imported late: its framework is heavy)."""
+        raise NotImplementedError
 
     def __init__(self, device: str = "auto"):
         super().__init__(device)
-        self.source = self.source_class(device="cpu")  # export happens on the CPU
+        self.source = self._source()(device="cpu")  # export happens on the CPU
         self.session: ort.InferenceSession | None = None
         self._input = None
         self._tmp = None
@@ -78,7 +82,7 @@ class OnnxBackend(Backend):
 
     @classmethod
     def framework_models(cls):
-        return cls.source_class.framework_models()
+        return cls._source().framework_models()
 
     @property
     def framework(self):
@@ -167,14 +171,6 @@ class OnnxTorchBackend(OnnxBackend):
         from .torch import TorchBackend
         return TorchBackend
 
-    def __init__(self, device: str = "auto"):
-        self.source_class = self._source()
-        super().__init__(device)
-
-    @classmethod
-    def framework_models(cls):
-        return cls._source().framework_models()
-
     def prepare(self, x: np.ndarray) -> np.ndarray:
         from .torch import MEAN, STD
         mean = np.asarray(MEAN, np.float32) * 255
@@ -205,14 +201,6 @@ class OnnxTensorFlowBackend(OnnxBackend):
     def _source(cls):
         from .tensorflow import TensorFlowBackend
         return TensorFlowBackend
-
-    def __init__(self, device: str = "auto"):
-        self.source_class = self._source()
-        super().__init__(device)
-
-    @classmethod
-    def framework_models(cls):
-        return cls._source().framework_models()
 
     def prepare(self, x: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(self.source.preprocess_numpy(x))

@@ -113,10 +113,6 @@ class TensorFlowBackend(Backend):
         self._compile_steps()
         return loaded
 
-    def load(self, model_file, spec, num_classes, input_size):
-        self.build(spec, num_classes, input_size, weights=str(model_file))
-        self.model_file = Path(model_file)
-
     def save(self, folder: Path) -> Path:
         path = Path(folder) / self.model_suffix
         self.model.save_weights(path)

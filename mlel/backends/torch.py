@@ -99,10 +99,6 @@ class TorchBackend(Backend):
         self.model = model.to(self.device).eval()
         return loaded
 
-    def load(self, model_file, spec, num_classes, input_size):
-        self.build(spec, num_classes, input_size, weights=str(model_file))
-        self.model_file = Path(model_file)
-
     def save(self, folder: Path) -> Path:
         path = Path(folder) / self.model_suffix
         torch.save(self.model.state_dict(), path)
