@@ -21,6 +21,15 @@ exit codes: 0 done, 1 failed (folder marked incomplete), 2 bad options, 130 Ctrl
 """
 
 
+def _bn_momentum(text: str) -> float | None:
+    if text.lower() == "model":
+        return None
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1] or 'model', got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     d = TrainOptions()
     parser = argparse.ArgumentParser(
@@ -37,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--momentum", type=float, default=d.momentum, help="sgd and rmsprop (default: %(default)s)")
     g.add_argument("--wd", "--weight-decay", dest="weight_decay", type=float, default=d.weight_decay,
                    help="default: %(default)s")
+    g.add_argument("--bn-momentum", type=_bn_momentum, default=d.bn_momentum, metavar="F|model",
+                   help="share of each batch in BatchNorm's running statistics (PyTorch's convention; "
+                        "Keras's momentum is 1 - F), set alike in every framework and model so that a short "
+                        "training evaluates on statistics of its trained weights; 'model': each model's own "
+                        "(torchvision's MobileNetV3 0.01, Keras 0.01) (default: %(default)s)")
     g.add_argument("--lr-scheduler", type=str.lower, choices=("steplr", "cosine"), default=d.lr_scheduler)
     g.add_argument("--lr-step-size", type=int, default=d.lr_step_size,
                    help="steplr: decay every N epochs (default: %(default)s)")

@@ -93,6 +93,7 @@ class TrainOptions(RunOptions):
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 1e-4
+    bn_momentum: float | None = 0.1     # PyTorch's convention; None: each model's own
     lr_scheduler: str = "steplr"
     lr_step_size: int = 30
     lr_gamma: float = 0.1
@@ -468,7 +469,7 @@ def _build(setup: Setup, weights: str) -> str:
 _CONFIG_ORDER = ("infer_model", "backend", "model", "data_path", "n_batches", "batch_size",
                  "eval_preprocessing", "output_dir", "gpu_monitor_interval", "cpu_monitor_interval",
                  "seed", "epochs", "early_patience", "early_delta", "opt", "lr", "momentum",
-                 "weight_decay", "lr_scheduler", "lr_step_size", "lr_gamma", "preprocessing", "timestamp")
+                 "weight_decay", "bn_momentum", "lr_scheduler", "lr_step_size", "lr_gamma", "preprocessing", "timestamp")
 
 
 def _config(opts: RunOptions, setup: Setup, *, seed: int, timestamp: str, weights: str, **extra) -> dict:
@@ -621,7 +622,8 @@ def run_training(opts: TrainOptions) -> RunResult:
         try:
             setup = setup_training(opts)
             seed, weights = _seed_and_build(setup, opts)
-            setup.backend.configure_training(opts.opt, opts.lr, opts.momentum, opts.weight_decay)
+            setup.backend.configure_training(opts.opt, opts.lr, opts.momentum, opts.weight_decay,
+                                             bn_momentum=opts.bn_momentum)
             extra = {"full_epochs": opts.full_epochs or opts.epochs,
                      "n_batches": setup.data.n_batches(opts.batch_size, opts.n_batches)}  # per epoch
             run_dir, _ = _start_run("train", opts, extra, setup, seed, weights)

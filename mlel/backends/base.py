@@ -226,7 +226,10 @@ class Backend(ABC):
                 progress(1)
         return sums.result()
 
-    def configure_training(self, opt: str, lr: float, momentum: float, weight_decay: float) -> None:
+    def configure_training(self, opt: str, lr: float, momentum: float, weight_decay: float,
+                           bn_momentum: float | None = None) -> None:
+        """Optimizer and BatchNorm settings. bn_momentum: the share of each batch in the running
+        statistics (PyTorch's convention), for every BatchNorm layer; None keeps the model's own."""
         raise BackendError(f"backend {self.name} cannot train")
 
     def set_lr(self, lr: float) -> None:

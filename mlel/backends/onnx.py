@@ -7,6 +7,7 @@ a train.py run folder is read, never written to.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -44,6 +45,16 @@ def count_macs(model: onnx.ModelProto) -> float | None:
             k = a[0] if (node.op_type == "Gemm" and trans_a) else a[-1]
             macs += float(np.prod(out)) * k
     return macs
+
+
+def onnx_files(path: Path) -> list[Path]:
+    """The .onnx file and the external-data files its initialisers name: the exporters move the
+    weights out of the graph file for large models, and the model's size is all of them."""
+    from onnx.external_data_helper import uses_external_data
+    graph = onnx.load(str(path), load_external_data=False).graph
+    names = {entry.value for tensor in graph.initializer if uses_external_data(tensor)
+             for entry in tensor.external_data if entry.key == "location"}
+    return [path, *(path.parent / name for name in sorted(names))]
 
 
 class OnnxBackend(Backend):
@@ -139,7 +150,10 @@ class OnnxBackend(Backend):
     def save(self, folder: Path) -> Path:
         path = Path(folder) / "model.onnx"
         if self.model_file is not None:
-            path.write_bytes(Path(self.model_file).read_bytes())
+            for file in onnx_files(Path(self.model_file)):  # external weights keep their relative names
+                shutil.copyfile(file, Path(folder) / file.relative_to(Path(self.model_file).parent))
+            if Path(self.model_file).name != path.name:
+                (Path(folder) / Path(self.model_file).name).rename(path)
         else:
             self.export(path)
         return path
@@ -160,7 +174,8 @@ class OnnxBackend(Backend):
 
     def stats(self):
         from .base import ModelStats
-        return ModelStats(self.count_params(), self.count_flops(), file_size(self.model_file))
+        fsize = sum(file_size(file) for file in onnx_files(Path(self.model_file)))
+        return ModelStats(self.count_params(), self.count_flops(), fsize)
 
 
 class OnnxTorchBackend(OnnxBackend):

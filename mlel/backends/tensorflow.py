@@ -50,6 +50,14 @@ def preprocess_function(keras_name: str):
     return module.preprocess_input
 
 
+def _all_layers(model):
+    """Every layer, nested models' included."""
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
+
+
 class TensorFlowBackend(Backend):
     name = "tensorflow"
     framework = "tensorflow"
@@ -176,7 +184,11 @@ class TensorFlowBackend(Backend):
         return metrics_from_sums(n, labelled, loss, top1, top5)
 
     # training -------------------------------------------------------------------------------------
-    def configure_training(self, opt, lr, momentum, weight_decay):
+    def configure_training(self, opt, lr, momentum, weight_decay, bn_momentum=None):
+        if bn_momentum is not None:  # before the train step is traced: it reads the value then
+            for layer in _all_layers(self.model):
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.momentum = 1.0 - bn_momentum
         # Keras applies weight decay decoupled from the gradient (PyTorch: L2 in the gradient)
         wd = weight_decay or None
         if opt == "sgd":

@@ -142,7 +142,11 @@ class TorchBackend(Backend):
         return metrics_from_sums(n, labelled, loss, top1, top5)
 
     # training -------------------------------------------------------------------------------------
-    def configure_training(self, opt, lr, momentum, weight_decay):
+    def configure_training(self, opt, lr, momentum, weight_decay, bn_momentum=None):
+        if bn_momentum is not None:
+            for module in self.model.modules():
+                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                    module.momentum = bn_momentum
         params = self.model.parameters()
         if opt == "sgd":
             self.optimizer = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)

@@ -92,3 +92,31 @@ def test_cuda_without_the_cuda_provider_fails_clearly():
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         with pytest.raises(BackendError, match="onnxruntime-gpu"):
             get_backend("onnx_torch")(device="cuda")
+
+
+def test_size_and_save_include_external_weights(tmp_path):
+    # a graph whose weights live beside it (as the exporters write large models): both count
+    from mlel.backends.onnx import onnx_files
+    m = helper.make_tensor("m", TensorProto.FLOAT, [256, 10], np.ones(2560, np.float32).tobytes(), raw=True)
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "m"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 256])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 10])], [m])
+    model = helper.make_model(graph)
+    source = tmp_path / "src"
+    source.mkdir()
+    onnx.save_model(model, str(source / "net.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
+    files = onnx_files(source / "net.onnx")
+    assert [f.name for f in files] == ["net.onnx", "weights.bin"]
+    assert (source / "weights.bin").stat().st_size >= 2560 * 4
+
+    b = get_backend("onnx_torch")(device="cpu")
+    b._open(source / "net.onnx")
+    assert b.stats().fsize == sum(f.stat().st_size for f in files)
+    (tmp_path / "out").mkdir()
+    saved = b.save(tmp_path / "out")
+    assert saved.name == "model.onnx" and (saved.parent / "weights.bin").is_file()
+    x = np.ones((2, 256), np.float32)
+    copy = get_backend("onnx_torch")(device="cpu")
+    copy._open(saved)
+    np.testing.assert_allclose(copy.predict(x), np.full((2, 10), 256.0))

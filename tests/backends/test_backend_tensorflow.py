@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
+import keras  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras internals on numpy 2
 
 from mlel.backends import BackendError, UnknownModel, get_backend  # noqa: E402
@@ -101,3 +102,21 @@ def test_pretrained_never_downloads(monkeypatch, tmp_path):
     with pytest.raises(BackendError) as err:
         b.build(b.resolve_model("MobileNetV3Small"), 1000, 224, weights="pretrained")
     assert "never downloads" in str(err.value) and str(tmp_path) in str(err.value)
+
+
+def test_bn_momentum_uses_the_keras_convention_in_every_layer():
+    b = get_backend("tensorflow")(device="cpu")
+    b.build(b.resolve_model("MobileNetV3Small"), 10, 32)
+    norms = [layer for layer in b.model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    own = {layer.momentum for layer in norms}
+    b.configure_training("sgd", 0.01, 0.9, 0.0, bn_momentum=None)
+    assert norms and {layer.momentum for layer in norms} == own
+    b.configure_training("sgd", 0.0, 0.9, 0.0, bn_momentum=0.1)  # lr 0: the weights stay
+    assert all(layer.momentum == pytest.approx(0.9) for layer in norms)
+    # one training step moves the moving mean by 10% of the batch mean (from 0)
+    norm = norms[0]
+    norm.moving_mean.assign(np.zeros(norm.moving_mean.shape, np.float32))
+    x = b.prepare(raw(8, seed=4))
+    b.train_epoch([(x, np.arange(8) % 10)])
+    batch_mean = keras.Model(b.model.inputs, norm.input)(x, training=False).numpy().mean(axis=(0, 1, 2))
+    np.testing.assert_allclose(norm.moving_mean.numpy(), 0.1 * batch_mean, rtol=1e-3, atol=1e-5)

@@ -124,3 +124,20 @@ def test_input_size_below_the_model_minimum_is_refused():
     b = get_backend("torch")(device="cpu")
     with pytest.raises(BackendError, match="--input-size"):
         b.build(b.resolve_model("InceptionV3"), 10, 32)
+
+
+def test_bn_momentum_is_set_on_every_batchnorm_and_none_keeps_the_models_own():
+    b = get_backend("torch")(device="cpu")
+    b.build(b.resolve_model("mobilenet_v3_small"), num_classes=10, input_size=32)
+    norms = [m for m in b.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert norms and {m.momentum for m in norms} == {0.01}  # torchvision's MobileNetV3 recipe
+    b.configure_training("sgd", 0.01, 0.9, 0.0, bn_momentum=None)
+    assert {m.momentum for m in norms} == {0.01}
+    b.configure_training("sgd", 0.01, 0.9, 0.0, bn_momentum=0.1)
+    assert {m.momentum for m in norms} == {0.1}
+    # one training step moves the running mean (from 0) by 10% of the batch's mean
+    norm, seen = norms[0], []
+    norm.reset_running_stats()
+    norm.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].detach().mean((0, 2, 3))))
+    b.train_epoch([(b.prepare(raw(8, seed=5)), np.arange(8) % 10)])
+    torch.testing.assert_close(norm.running_mean, 0.1 * seen[0], rtol=1e-4, atol=1e-6)
