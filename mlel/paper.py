@@ -151,6 +151,12 @@ def value_scatter(rated: Sequence[dict], x: str, y: str, title: str = ""):
     return fig
 
 
+def _shown_environment(env: str, summaries: Sequence[dict]) -> str:
+    """The environment's name, marked where any of its energy figures is an estimate (no sensor)."""
+    estimated = any(s.get("energy", {}).get("estimated") for s in summaries)
+    return f"{env} (energy estimated)" if estimated else env
+
+
 def rating_histogram(rated: Sequence[dict], task: str):
     """Stacked bars: how many models of each environment got each compound rating."""
     import matplotlib
@@ -161,14 +167,16 @@ def rating_histogram(rated: Sequence[dict], task: str):
     envs = sorted({s["environment"] for s in rated if s["task"] == task})
     counts = {env: Counter(s["compound"] for s in rated if s["task"] == task and s["environment"] == env)
               for env in envs}
+    names = [_shown_environment(env, [s for s in rated if s["task"] == task and s["environment"] == env])
+             for env in envs]
     fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(envs) + 1.5))
     left = [0] * len(envs)
     for rating in RATINGS:
         widths = [counts[env][rating] for env in envs]
-        ax.barh(envs, widths, left=left, color=RATING_COLORS[rating], label=rating)
+        ax.barh(names, widths, left=left, color=RATING_COLORS[rating], label=rating)
         left = [a + b for a, b in zip(left, widths)]
     ax.set_xlabel(f"{task} models")
-    ax.legend(ncol=5, fontsize=7, loc="lower right")
+    ax.legend(ncol=5, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)  # above the bars
     ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
     return fig
@@ -220,7 +228,8 @@ def create_paper_results(directory: str | os.PathLike, output_dir: str | os.Path
     for task, y in (("inference", "inference_power_draw"), ("training", "train_power_draw")):
         for env in sorted({s["environment"] for s in rated if s["task"] == task}):
             subset = [s for s in rated if s["task"] == task and s["environment"] == env]
-            fig = index_scatter(subset, y, "top1_val", bounds, title=f"{task}: {env} (reference {reference})")
+            title = f"{task}: {_shown_environment(env, subset)} (reference {reference})"
+            fig = index_scatter(subset, y, "top1_val", bounds, title=title)
             written += _save(fig, out, f"scatter_{task}_{_safe_name(env)}")
     inference = [s for s in rated if s["task"] == "inference"]
     if inference:

@@ -49,3 +49,12 @@ def test_exec_envs_and_figures(paper_dir):
                  "scatter_inference_A100_x8___TensorFlow_2_8_0"):
         for suffix in (".pdf", ".png"):
             assert (paper_dir / f"{name}{suffix}").stat().st_size > 1000
+
+
+def test_figures_say_when_energy_is_estimated():
+    from mlel.paper import _shown_environment
+    estimated = {"energy": {"estimated": True}}
+    measured = {"energy": {"estimated": False}}
+    assert _shown_environment("EPYC - PyTorch 2.14.1", [measured, estimated]) == \
+        "EPYC - PyTorch 2.14.1 (energy estimated)"
+    assert _shown_environment("A100 x8 - TensorFlow 2.8.0", [measured]) == "A100 x8 - TensorFlow 2.8.0"
