@@ -286,23 +286,44 @@ def tee_output(path):
         logfile.close()
 
 
+_signals_received: list[int] = []  # signals are process-wide; the handler records them here too
+
+
 @contextlib.contextmanager
 def signals_raise():
-    """SIGTERM raises Interrupted in the main thread, so the run unwinds (monitoring flushes,
-    incomplete.json is written) instead of dying mid-write. SIGINT stays KeyboardInterrupt."""
+    """SIGTERM and SIGINT raise Interrupted in the main thread, so the run unwinds (monitoring
+    flushes, incomplete.json is written) instead of dying mid-write. The signal is also recorded:
+    an exception raised where Python ignores it (a finaliser, a callback) would be lost, so the
+    batch loops check the record too (``raise_if_signalled``)."""
     import threading
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum, frame):
+        _signals_received.append(signum)
         raise Interrupted(signum)
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    _signals_received.clear()
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def raise_if_signalled() -> None:
+    if _signals_received:
+        raise Interrupted(_signals_received[-1])
+
+
+def _ticker(bar):
+    """A batch-progress callback: advances the bar, then stops the run if a signal came."""
+    def tick(n=1):
+        bar.update(n)
+        raise_if_signalled()
+    return tick
 
 
 def progress(total: int | None, desc: str):
@@ -592,7 +613,7 @@ def _infer(opts: InferOptions, setup: Setup, run_dir: Path, seed: int, weights: 
         with _measure(run_dir, opts, "validation_") as m:
             bar = progress(n_batches, "inference")  # after the monitoring's notes
             start = time.time()
-            metrics = backend.evaluate(feed, progress=bar.update)
+            metrics = backend.evaluate(feed, progress=_ticker(bar))
             end = time.time()
     finally:
         if bar is not None:
@@ -657,9 +678,9 @@ def _train(opts: TrainOptions, setup: Setup, run_dir: Path, seed: int, weights: 
             try:
                 fit = backend.train_epoch(
                     train.batches(opts.batch_size, opts.n_batches, shuffle=True, seed=seed + epoch,
-                                  transform=backend.prepare), progress=bar.update)
+                                  transform=backend.prepare), progress=_ticker(bar))
                 ev = backend.evaluate(val.batches(opts.batch_size, transform=backend.prepare),
-                                      progress=bar.update)
+                                      progress=_ticker(bar))
             finally:
                 bar.close()
             for key, value in (("loss", fit.loss), ("accuracy", fit.accuracy),

@@ -138,3 +138,29 @@ def test_a_run_that_ends_early_is_marked_incomplete(tmp_path, monkeypatch, exc, 
     assert json.loads((result.run_dir / "incomplete.json").read_text())["reason"] == reason
     monitoring = json.loads((result.run_dir / "validation_monitoring_psutil.json").read_text())
     assert monitoring["_meta"]["complete"] is True           # flushed on the way out
+
+
+def test_a_signal_whose_exception_was_swallowed_still_stops_the_next_batch():
+    import os
+    import signal as signals
+
+    from mlel.experiment import Interrupted, _ticker, signals_raise
+
+    class Bar:
+        n = 0
+
+        def update(self, n):
+            self.n += n
+
+    bar = Bar()
+    with signals_raise():
+        tick = _ticker(bar)
+        tick(1)
+        try:  # the handler's exception lands where it is ignored (as in a finaliser)
+            os.kill(os.getpid(), signals.SIGINT)
+        except Interrupted:
+            pass
+        with pytest.raises(Interrupted) as caught:
+            tick(1)
+    assert bar.n == 2 and caught.value.signum == signals.SIGINT
+    assert signals.getsignal(signals.SIGINT) is signals.default_int_handler  # restored
