@@ -305,7 +305,9 @@ def signals_raise():
         raise Interrupted(signum)
 
     _signals_received.clear()
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    # a signal the parent ignores stays ignored (nohup, background jobs), as Python itself does for SIGINT
+    wanted = [sig for sig in (signal.SIGTERM, signal.SIGINT) if signal.getsignal(sig) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, handler) for sig in wanted}
     try:
         yield
     finally:

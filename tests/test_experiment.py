@@ -153,6 +153,7 @@ def test_a_signal_whose_exception_was_swallowed_still_stops_the_next_batch():
             self.n += n
 
     bar = Bar()
+    before = signals.signal(signals.SIGINT, signals.default_int_handler)  # not ignored (nohup)
     with signals_raise():
         tick = _ticker(bar)
         tick(1)
@@ -164,3 +165,18 @@ def test_a_signal_whose_exception_was_swallowed_still_stops_the_next_batch():
             tick(1)
     assert bar.n == 2 and caught.value.signum == signals.SIGINT
     assert signals.getsignal(signals.SIGINT) is signals.default_int_handler  # restored
+    signals.signal(signals.SIGINT, before)
+
+
+def test_an_ignored_signal_stays_ignored():
+    import signal as signals
+
+    from mlel.experiment import signals_raise
+
+    before = signals.signal(signals.SIGINT, signals.SIG_IGN)
+    try:
+        with signals_raise():
+            assert signals.getsignal(signals.SIGINT) is signals.SIG_IGN
+            assert signals.getsignal(signals.SIGTERM) not in (signals.SIG_IGN, signals.SIG_DFL)
+    finally:
+        signals.signal(signals.SIGINT, before)

@@ -233,7 +233,9 @@ def test_an_interrupted_training_is_kept_and_merged_as_incomplete(tmp_path, sig,
     out = tmp_path / "runs"
     proc = subprocess.Popen([sys.executable, str(REPO / "train.py"), "--model", "resnet18", "--epochs", "50",
                              "--output-dir", str(out), *FAST_MONITORING], cwd=REPO, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            # as from a terminal: under nohup the child would inherit an ignored SIGINT
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         wait_for("train_*/monitoring_psutil.json", out)
         time.sleep(2)
