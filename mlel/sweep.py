@@ -171,15 +171,13 @@ def _submit_slurm(todo: list[Experiment], slurm_options: dict) -> list:
 
 def merge_folders(folders: list[Path], results: Path, progress=print) -> None:
     """Merge the run folders under each experiment folder into ``results`` (merged ones are kept)."""
+    from mlel.merge import merge_directory
+
     for folder in folders:
-        if not folder.is_dir():
-            continue
-        # merge_results.py links each inference run to its training run through the infer folder's config
-        result = subprocess.run([sys.executable, str(REPO / "merge_results.py"), "--directory",
-                                 str(folder), "--output-dir", str(results)],
-                                cwd=REPO, capture_output=True, text=True)
-        if result.returncode != 0:
-            progress(f"merge of {folder.name} reported problems: {result.stderr.strip()[-300:]}")
+        if folder.is_dir():  # an inference run names its training folder in its config: found from there
+            for outcome in merge_directory(folder, results):
+                if not outcome.ok:
+                    progress(f"merge of {outcome.folder.name}: {outcome.status}: {outcome.message}")
 
 
 def build_parser() -> argparse.ArgumentParser:

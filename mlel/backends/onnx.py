@@ -150,10 +150,10 @@ class OnnxBackend(Backend):
     def save(self, folder: Path) -> Path:
         path = Path(folder) / "model.onnx"
         if self.model_file is not None:
-            for file in onnx_files(Path(self.model_file)):  # external weights keep their relative names
-                shutil.copyfile(file, Path(folder) / file.relative_to(Path(self.model_file).parent))
-            if Path(self.model_file).name != path.name:
-                (Path(folder) / Path(self.model_file).name).rename(path)
+            graph, *weights = onnx_files(Path(self.model_file))
+            shutil.copyfile(graph, path)
+            for file in weights:  # external weights keep the names the graph gives them
+                shutil.copyfile(file, Path(folder) / file.relative_to(graph.parent))
         else:
             self.export(path)
         return path
