@@ -1,0 +1,91 @@
+"""Atomic file writing and JSON I/O — the one home of both.
+
+Readers of a file we write see the old content or the new, never a part: every write goes to a
+temp file in the same directory, is flushed, and replaces the target with ``os.replace``. A failed
+write leaves no temp file behind. Files get the mode the umask gives (0644 by default), not the
+0600 of ``mkstemp``.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mlel.errors import OutputError
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _umask_mode()
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, *, fsync: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically. Raises :class:`OutputError` naming the path on failure."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.chmod(tmp, _FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise
+    return path
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if hasattr(obj, "item"):  # numpy scalars
+        value = obj.item()
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def dumps(obj: Any, *, indent: bool = True) -> bytes:
+    """JSON bytes via orjson: NaN/Infinity become null, numpy and paths are converted, keys kept in
+    insertion order. Non-string dict keys are stringified."""
+    option = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+    if indent:
+        option |= orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+    return orjson.dumps(obj, default=_default, option=option)
+
+
+def write_json(path: str | os.PathLike, obj: Any, *, indent: bool = True, fsync: bool = False) -> Path:
+    """Serialise ``obj`` (see :func:`dumps`) and write it atomically."""
+    return write_atomic(path, dumps(obj, indent=indent), fsync=fsync)
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file; ``NaN``/``Infinity`` literals (Python's json writes them) are accepted."""
+    data = Path(path).read_bytes()
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        import json  # orjson rejects NaN/Infinity literals that older logs may hold
+
+        return json.loads(data)
