@@ -1,0 +1,140 @@
+"""The boundary check of merged logs: real logs pass untouched, every hostile field is named."""
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from hostile_logs import INFERENCE_LOG, REFERENCE_RESULTS, hostile_cases, load, training_log_path
+from mlel.errors import InputError
+from mlel.validation import FieldProblem, InvalidLogError, check_merged_log, parse_json
+
+pytestmark = pytest.mark.skipif(not REFERENCE_RESULTS.is_dir(), reason="../shared reference logs missing")
+
+
+def _outcome(raw: bytes) -> tuple[str, str]:
+    """('value', problems) when the log is usable, ('skip', reason) when it is not."""
+    try:
+        checked = check_merged_log(parse_json(raw))
+    except (InputError, ValueError) as error:
+        return "skip", str(error)
+    return "value", "; ".join(str(p) for p in checked.problems)
+
+
+def test_the_232_reference_logs_have_no_problem():
+    for path in sorted(REFERENCE_RESULTS.glob("*.json")):
+        checked = check_merged_log(parse_json(path.read_bytes()))
+        assert checked.problems == (), path.name
+        assert checked.invalid == frozenset()
+
+
+def test_checked_values_are_the_logs_own():
+    log = load()
+    checked = check_merged_log(log)
+    assert checked.task == "inference" and checked.model == "VGG16" and checked.backend == "tensorflow"
+    assert checked.values["params"] == log["validation"]["results"]["model"]["params"]
+    assert checked.values["accuracy"] == log["validation"]["results"]["metrics"]["accuracy"]
+    assert checked.values["n_samples"] is None  # the 2022 logs did not record it
+    assert [s.name for s in checked.sources] == ["pynvml"]
+    assert checked.sources[0].energy_j == log["validation"]["monitoring_pynvml"]["total"]["total_power_draw"]
+
+
+@pytest.mark.parametrize("name,path,raw", list(hostile_cases()), ids=[c[0] for c in hostile_cases()])
+def test_every_hostile_log_is_named_never_a_traceback(name, path, raw):
+    kind, message = _outcome(raw)
+    assert message, f"{name}: accepted without a word"
+    if path is not None:
+        assert path in message, f"{name}: {message}"
+
+
+@pytest.mark.parametrize("field,value,invalid", [
+    ("n_samples", 0, "n_samples"),  # once silently 50,000 (EfficientNetB0 D -> A)
+    ("accuracy", 67.05, "accuracy"),  # a percentage once lifted a model from B to A
+    ("n_samples", float("inf"), "n_samples"),
+])
+def test_an_invalid_value_is_dropped_and_marked_not_defaulted(field, value, invalid):
+    log = copy.deepcopy(load())
+    log["validation"]["results"]["metrics"][field] = value
+    checked = check_merged_log(log)
+    assert checked.values[field] is None
+    assert invalid in checked.invalid
+    assert any(p.path.endswith(field) for p in checked.problems)
+
+
+@pytest.mark.parametrize("energy", [-1.0, float("nan"), float("inf"), "37442"])
+def test_an_invalid_energy_marks_energy_invalid(energy):
+    log = copy.deepcopy(load())
+    log["validation"]["monitoring_pynvml"]["total"]["total_power_draw"] = energy
+    checked = check_merged_log(log)
+    assert checked.sources == () and "energy" in checked.invalid
+
+
+def test_psutil_minus_one_means_no_power_not_a_problem():
+    checked = check_merged_log(load(training_log_path()))
+    assert "psutil" not in [s.name for s in checked.sources] and checked.problems == ()
+
+
+def test_nan_literals_of_2022_training_logs_parse():
+    assert math.isnan(parse_json(b'{"a": NaN}')["a"])
+
+
+def test_structure_errors_raise_with_every_problem():
+    log = copy.deepcopy(load())
+    log["requirements"] = ["torch==1", 5]
+    with pytest.raises(InvalidLogError) as caught:
+        check_merged_log(log)
+    assert caught.value.problems == (FieldProblem("requirements[1]", "5", "Expected `str`, got `int`"),)
+    assert caught.value.exit_code == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# generated mutations of real logs: never a traceback, always named
+
+_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(10 ** 30), max_value=10 ** 400),
+                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
+                    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node[:3]):
+            yield from _paths(value, (*prefix, index))
+
+
+_BASE_LOGS = [load(INFERENCE_LOG), load(training_log_path())]
+_ALL_PATHS = [[p for p in _paths(log) if p] for log in _BASE_LOGS]
+
+
+@st.composite
+def mutated_logs(draw):
+    which = draw(st.integers(0, 1))
+    log = copy.deepcopy(_BASE_LOGS[which])
+    path = draw(st.sampled_from(_ALL_PATHS[which]))
+    parent = log
+    for part in path[:-1]:
+        parent = parent[part]
+    action = draw(st.sampled_from(["replace", "delete", "retype"]))
+    if action == "delete" and isinstance(parent, dict):
+        del parent[path[-1]]
+    elif action == "retype":
+        old = parent[path[-1]]
+        parent[path[-1]] = list(old.values()) if isinstance(old, dict) else {"v": old}
+    else:
+        parent[path[-1]] = draw(_LEAVES)
+    raw = json.dumps(log).encode()
+    if draw(st.booleans()) and draw(st.integers(0, 9)) == 0:
+        raw = raw[: draw(st.integers(0, len(raw) - 1))]  # truncation
+    return raw
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_logs())
+def test_mutated_real_logs_never_raise_unexpectedly(raw):
+    _outcome(raw)  # only InputError / ValueError may leave the check, each with a message
