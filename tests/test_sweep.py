@@ -6,6 +6,7 @@ the OS boundary: fake ``srun`` / ``sbatch`` executables on PATH record what subm
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mlel import sweep
-from mlel.sweep import Experiment, finished_runs, grid, is_merged
+from mlel.sweep import Experiment, finished_runs, grid, is_merged, merged_keys
 
 FAST = ("--gpu-monitor-interval", "0.1", "--cpu-monitor-interval", "0.1", "--idle-seconds", "0")
 
@@ -48,20 +49,89 @@ def _fake_run(folder: Path, task: str, name: str, complete: bool = True) -> Path
     return run
 
 
-def test_only_finished_runs_count_and_merged_means_every_task(tmp_path):
+def _merged_log(results: Path, task: str, model: str, backend: str, seed: int = 0,
+                incomplete: bool = False) -> Path:
+    """A merged log as merge writes it, reduced to what "already merged" reads."""
+    name = f"{task}_2026_01_01_00_00_0{len(list(results.glob('*.json')))}_{model}_{backend}_seed{seed}"
+    log = {"directory_name": name, "config": {"model": model, "backend": backend, "seed": seed}}
+    if incomplete:
+        log.update(incomplete=True, incomplete_reason="SIGTERM")
+    path = results / f"{name}.json"
+    path.write_text(json.dumps(log))
+    return path
+
+
+def test_only_finished_runs_count(tmp_path):
     experiment = Experiment("ResNet18", "onnx_pytorch", 0, ("train", "infer"), str(tmp_path))
-    results = tmp_path / "results"
-    results.mkdir()
     _fake_run(experiment.folder("train"), "train", "2026_01_01_00_00_00", complete=False)
     assert finished_runs(experiment.folder("train"), "train") == []
     trained = _fake_run(experiment.folder("train"), "train", "2026_01_01_00_00_01")
-    inferred = _fake_run(experiment.folder("infer"), "infer", "2026_01_01_00_00_02")
     assert finished_runs(experiment.folder("train"), "train") == [trained]
-    assert not is_merged(experiment, results)
-    (results / f"{trained.name}.json").write_text("{}")
-    assert not is_merged(experiment, results)  # the inference is not merged yet
-    (results / f"{inferred.name}.json").write_text("{}")
-    assert is_merged(experiment, results)
+
+
+def test_merged_is_decided_from_results_alone_every_task_complete(tmp_path):
+    """Issue 14 item 2: a fresh clone has results/ but no runs/ — what is merged there is done."""
+    experiment = Experiment("ResNet18", "onnx_pytorch", 3, ("train", "infer"), str(tmp_path / "no-runs"))
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "notes.json").write_text("[1, 2]")  # foreign JSON marks nothing
+    _merged_log(results, "train", "ResNet18", "pytorch", seed=3)  # the ONNX model's training
+    assert not is_merged(experiment, merged_keys(results))  # its inference is not merged yet
+    _merged_log(results, "infer", "ResNet18", "onnx_pytorch", seed=3, incomplete=True)
+    assert not is_merged(experiment, merged_keys(results))  # an incomplete log is not done
+    _merged_log(results, "infer", "ResNet18", "onnx_pytorch", seed=4)
+    _merged_log(results, "infer", "ResNet18", "pytorch", seed=3)
+    assert not is_merged(experiment, merged_keys(results))  # other seed, other backend
+    _merged_log(results, "infer", "ResNet18", "onnx_pytorch", seed=3)
+    assert is_merged(experiment, merged_keys(results))
+    assert not (tmp_path / "no-runs").exists()
+
+
+def test_rerun_in_a_fresh_clone_runs_only_what_results_lack(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    results.mkdir()
+    experiments = grid(["ResNet18", "MobileNetV2"], ["torch"], [0], ["train", "infer"], tmp_path / "runs")
+    _merged_log(results, "train", "ResNet18", "pytorch")
+    _merged_log(results, "infer", "ResNet18", "pytorch")
+    ran: list[str] = []
+    monkeypatch.setattr(sweep, "run_experiment", lambda e: ran.append(e.name) or sweep.Outcome(e.name, True))
+    outcomes = sweep.run_grid(experiments, results, progress=lambda message: None)
+    assert ran == ["train+infer_MobileNetV2_pytorch_seed0"]
+    assert [o.error for o in outcomes] == ["already merged", ""]
+
+
+def test_progress_bar_names_the_current_experiment_and_an_eta(tmp_path, monkeypatch):
+    seen: list[str] = []
+    stream = io.StringIO()
+
+    def fake_run(experiment):
+        seen.append(stream.getvalue())  # what the bar showed while this experiment ran
+        return sweep.Outcome(experiment.name, True)
+
+    monkeypatch.setattr(sweep, "run_experiment", fake_run)
+    results = tmp_path / "results"
+    results.mkdir()
+    experiments = grid(["ResNet18", "MobileNetV2"], ["torch"], [0], ["infer"], tmp_path / "runs")
+    sweep.run_grid(experiments, results, progress=lambda message: None, bar_stream=stream)
+    assert "0/2" in seen[0] and "infer_ResNet18_pytorch_seed0" in seen[0]
+    assert "1/2" in seen[1] and "infer_MobileNetV2_pytorch_seed0" in seen[1]
+    assert "ETA" in seen[1]
+    assert "2/2" in stream.getvalue()
+
+
+def test_cli_spells_directory_and_output_dir_and_keeps_old_spellings_hidden(capsys):
+    parser = sweep.build_parser()
+    new = parser.parse_args(["--models", "M", "-d", "res", "--output-dir", "out"])
+    old = parser.parse_args(["--models", "M", "--results", "res", "--runs-dir", "out"])
+    assert (new.results, new.runs_dir) == (old.results, old.runs_dir) == ("res", "out")
+    defaults = parser.parse_args(["--models", "M"])
+    assert (defaults.results, defaults.runs_dir, defaults.mlflow) == ("results", "runs", None)
+    assert parser.parse_args(["--models", "M", "--mlflow"]).mlflow == ""
+    help_text = parser.format_help()
+    assert "--directory" in help_text and "--output-dir" in help_text and "Exit codes" in help_text
+    assert "--runs-dir" not in help_text and "--results" not in help_text
+    options = sweep._slurm_options(parser.parse_args(["--models", "M", "--slurm-gpus-per-node", "4"]))
+    assert options["gpus_per_node"] == 4
 
 
 def test_unknown_executor_is_refused(tmp_path):
