@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 
+from mlel.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_USAGE, MleeError
+from mlel.io import dumps
+from mlel.properties import read_property_set
 from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_REFERENCE, SCALES, RatingOptions
 from mlel.report import format_table, rate_directory
 from mlel.settings import SettingsError, load_boundaries, load_weights
 
-EXIT_OK, EXIT_NOTHING_RATED, EXIT_USAGE = 0, 1, 2
+EXIT_NOTHING_RATED = EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: python -m mlel.ratings --directory ../shared/reference/mlee-2022/results "
                "--task inference --json > rated.json\n"
                "Files in DIR that are not readable merged logs are reported on stderr and skipped; "
-               "the exit code is 1 only when nothing could be rated.",
+               "the exit code is 1 only when nothing could be rated.\n" + EXIT_CODES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--directory", "-d", default="results", help="directory of merged logs (default: results)")
     parser.add_argument("--reference", default=DEFAULT_REFERENCE,
@@ -36,19 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--weights", metavar="FILE", help="JSON {metric: weight} or {task: {metric: weight}}")
     parser.add_argument("--mode", choices=COMPOUND_MODES, default=DEFAULT_MODE, metavar="MODE",
                         help=f"compound rating mode: {', '.join(COMPOUND_MODES)} (default: {DEFAULT_MODE})")
+    parser.add_argument("--properties", metavar="FILE", action="append", default=[],
+                        help="a property-set JSON file (SPEC §9) replacing the built-in set of its task: "
+                             "names, units, directions, default weights and boundaries (repeatable)")
     parser.add_argument("--task", choices=("inference", "training"), help="rate only this task")
     parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
     return parser
-
-
-def _json_safe(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def ratings_main(argv: list[str] | None = None) -> int:
@@ -57,8 +51,12 @@ def ratings_main(argv: list[str] | None = None) -> int:
         options = RatingOptions(
             reference=args.reference, scale=args.scale, calibrate=args.calibrate, mode=args.mode,
             boundaries=load_boundaries(args.boundaries) if args.boundaries else None,
-            weights=load_weights(args.weights) if args.weights else None)
+            weights=load_weights(args.weights) if args.weights else None,
+            property_sets={s.task: s for s in map(read_property_set, args.properties)} or None)
         report = rate_directory(args.directory, options, task=args.task)
+    except MleeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
     except (SettingsError, FileNotFoundError, NotADirectoryError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -66,19 +64,20 @@ def ratings_main(argv: list[str] | None = None) -> int:
         print(f"skipped {problem}", file=sys.stderr)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if args.json:
-        json.dump(_json_safe(report.rated), sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    elif report.rated:
-        sys.stdout.write(format_table(report.rated))
-    if not report.rated:
+    if args.json:  # orjson: NaN/Infinity -> null on the way out, no pre-pass over the summaries
+        sys.stdout.flush()
+        sys.stdout.buffer.write(dumps([record.to_dict() for record in report.records]))
+        sys.stdout.buffer.flush()
+    elif report.records:
+        sys.stdout.write(format_table(report.records, options))
+    if not report.records:
         print(f"error: nothing could be rated in {args.directory} "
               f"({len(report.problems)} file(s) skipped)", file=sys.stderr)
         return EXIT_NOTHING_RATED
-    print(f"rated {len(report.rated)} (task, environment, model) from {len(report.runs)} log(s); "
+    print(f"rated {len(report.records)} (task, environment, model) from {len(report.runs)} log(s); "
           f"{len(report.problems)} file(s) skipped", file=sys.stderr)
     return EXIT_OK
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover - `python -m mlel.ratings` is the documented entry
     sys.exit(ratings_main())

@@ -1,4 +1,7 @@
-"""The metric table (SPEC §4) and the pure computation of metric values from one run record."""
+"""The metrics of merged logs (SPEC §4): what each one means comes from the built-in property sets
+(``mlel/resources/tasks/inference.json``, ``training.json``); how each is computed from one run
+record is code, here, keyed by the property key.
+"""
 from __future__ import annotations
 
 import re
@@ -6,8 +9,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from mlel.logs import RunLog
+from mlel.properties import load_property_set
 
 DEFAULT_SAMPLES = 50_000  # 2022 logs ran the full ImageNet validation set and did not record it
+TASKS = ("inference", "training")  # the tasks of merged logs
 
 
 @dataclass(frozen=True)
@@ -19,34 +24,25 @@ class Metric:
     label: str  # short human text, for tables, axes and labels
 
 
-METRICS: dict[str, Metric] = {m.key: m for m in (
-    Metric("parameters", ("inference", "training"), "M", False, "Parameters"),
-    Metric("gflops", ("inference", "training"), "GFLOPs / sample", False, "Operations"),
-    Metric("fsize", ("inference", "training"), "B", False, "Model file size"),
-    Metric("inference_power_draw", ("inference",), "Ws / sample", False, "Inference power draw"),
-    Metric("inference_time", ("inference",), "ms / sample", False, "Inference runtime"),
-    Metric("top1_val", ("inference", "training"), "fraction", True, "Top-1 accuracy"),
-    Metric("top5_val", ("inference", "training"), "fraction", True, "Top-5 accuracy"),
-    Metric("train_power_draw_epoch", ("training",), "kWh / epoch", False, "Training power draw per epoch"),
-    Metric("train_power_draw", ("training",), "kWh", False, "Full training power draw"),
-    Metric("train_time_epoch", ("training",), "h / epoch", False, "Training runtime per epoch"),
-    Metric("train_time", ("training",), "h", False, "Full training runtime"),
-)}
-TASKS = ("inference", "training")
+def _metric_table() -> dict[str, Metric]:
+    sets = [load_property_set(task) for task in TASKS]
+    table: dict[str, Metric] = {}
+    for prop_set in sets:
+        for prop in prop_set.properties:
+            if prop.key not in table:
+                tasks = tuple(s.task for s in sets if s.get(prop.key) is not None)
+                table[prop.key] = Metric(prop.key, tasks, prop.unit, prop.higher_is_better, prop.name)
+    return table
 
+
+METRICS: dict[str, Metric] = _metric_table()
 # The metrics on each task's label: weight 1 by default, all others 0 (SPEC §5).
-LABEL_METRICS = {
-    "inference": ("inference_power_draw", "inference_time", "top1_val", "parameters"),
-    "training": ("train_power_draw", "train_time", "top1_val", "parameters"),
-}
-
-
-_TASK_METRICS = {task: tuple(k for k, m in METRICS.items() if task in m.tasks) for task in TASKS}
+LABEL_METRICS = {task: load_property_set(task).label_tiles for task in TASKS}
 
 
 def task_metrics(task: str) -> tuple[str, ...]:
     """The metric keys of one task, in table order."""
-    return _TASK_METRICS[task]
+    return load_property_set(task).keys
 
 
 # Full-training epochs of the models' reference recipes; keys are normalised names.

@@ -1,51 +1,60 @@
-"""Rate a directory of merged logs: the I/O edge around the pure rating core, and the text table."""
+"""Rate a directory of merged logs: the I/O edge around the rating core, and the text table."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from mlel.logs import Problem, RunLog, load_logs
-from mlel.metrics import METRICS, task_metrics
-from mlel.ratings import RatingOptions, rate_runs
+from mlel.metrics import TASKS
+from mlel.properties import load_property_set
+from mlel.rated import MetricRating, RatedResult
+from mlel.ratings import RatingOptions, aggregate_runs, rate_entries
 
 
 @dataclass
 class RatingReport:
-    rated: list[dict]  # one summary per (task, environment, model), SPEC §7
+    records: list[RatedResult]  # one per (task, environment, model)
     problems: list[Problem] = field(default_factory=list)  # files skipped, with the reason
     warnings: list[str] = field(default_factory=list)  # e.g. a reference model absent somewhere
     runs: list[RunLog] = field(default_factory=list)
+
+    @cached_property
+    def rated(self) -> list[dict]:
+        """The records as rated summaries (SPEC §7 dicts)."""
+        return [record.to_dict() for record in self.records]
 
 
 def rate_directory(directory: str | os.PathLike, options: RatingOptions | None = None,
                    task: str | None = None) -> RatingReport:
     """Load every merged log in ``directory`` and rate it. Unreadable files become problems."""
     runs, problems = load_logs(directory)
-    rated, warnings = rate_runs(runs, options)  # all tasks: training takes accuracy from inference
+    records, warnings = rate_entries(aggregate_runs(runs), options)  # training takes inference's accuracy
     if task:
-        rated = [summary for summary in rated if summary["task"] == task]
+        records = [record for record in records if record.task == task]
         warnings = [w for w in warnings if f" {task} " in w]
-    return RatingReport(rated, problems, warnings, runs)
+    return RatingReport(records, problems, warnings, runs)
 
 
-def _cell(metric: dict) -> str:
-    value = metric["value"]
-    if value is None:
+def _cell(metric: MetricRating) -> str:
+    if metric.value is None:
         return "n.a. (E)"
-    return f"{value:.4g} ({metric['rating']})"
+    return f"{metric.value:.4g} ({metric.rating})"
 
 
-def format_table(rated: list[dict]) -> str:
+def format_table(records: list[RatedResult], options: RatingOptions | None = None) -> str:
     """A readable table per task: model, environment, compound, then each metric's value (rating)."""
+    sets = (options.property_sets if options else None) or {}
     lines = []
-    for task in ("inference", "training"):
-        rows = [r for r in rated if r["task"] == task]
+    tasks = list(TASKS) + sorted({r.task for r in records} - set(TASKS))
+    for task in tasks:
+        rows = [r for r in records if r.task == task]
         if not rows:
             continue
-        keys = task_metrics(task)
-        header = ["model", "environment", "rating"] + [f"{k} [{METRICS[k].unit}]" for k in keys]
-        body = [[r["model"], r["environment"] + (" (estimated)" if r["energy"]["estimated"] else ""),
-                 r["compound"]] + [_cell(r["metrics"][k]) for k in keys] for r in rows]
+        prop_set = sets.get(task) or load_property_set(task)
+        header = ["model", "environment", "rating"] + [f"{p.key} [{p.unit}]" for p in prop_set.properties]
+        body = [[r.model, r.environment + (" (estimated)" if r.estimated else ""), r.compound]
+                + [_cell(r.metrics[k]) for k in prop_set.keys] for r in rows]
         widths = [max(len(str(row[i])) for row in [header] + body) for i in range(len(header))]
         lines.append(f"{task} — {len(rows)} rated")
         for row in [header] + body:

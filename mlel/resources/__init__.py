@@ -1,19 +1,14 @@
-"""Data shipped with the package: the 2022 study's default boundaries (SPEC §5 table)."""
+"""Data shipped with the package: the built-in property sets in ``tasks/*.json`` (SPEC §5, §9)."""
 from __future__ import annotations
-
-import json
-from functools import lru_cache
-from pathlib import Path
-
-DEFAULT_BOUNDARIES_FILE = Path(__file__).with_name("default_boundaries.json")
-
-
-@lru_cache(maxsize=1)
-def _default_boundaries() -> tuple[tuple[str, tuple[float, ...]], ...]:
-    with open(DEFAULT_BOUNDARIES_FILE, encoding="utf-8") as handle:
-        return tuple((key, tuple(bounds)) for key, bounds in json.load(handle).items())
 
 
 def default_boundaries() -> dict[str, list[float]]:
-    """A fresh copy of the default boundaries: metric -> [b0, b1, b2, b3] on the index scale."""
-    return {key: list(bounds) for key, bounds in _default_boundaries()}
+    """A fresh copy of the 2022 default boundaries of the merged-log metrics: metric -> [b0..b3]
+    on the index scale, as the built-in inference and training property sets hold them."""
+    from mlel.properties import load_property_set
+
+    bounds: dict[str, list[float]] = {}
+    for task in ("inference", "training"):
+        for key, values in load_property_set(task).default_boundaries().items():
+            bounds.setdefault(key, values)
+    return bounds

@@ -1,0 +1,123 @@
+"""Typed records of the rating core: an entry to rate, and a rated result.
+
+An *entry* (:class:`ModelResult`) is generic — (task, environment, model, {property key: value},
+sources, ...) — so results of merged logs and results imported from other tools rate alike.
+A :class:`RatedResult` is what the engine made of one entry; its :meth:`RatedResult.to_dict` is
+the one place the rated-summary JSON of SPEC §7 is built.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from mlel.engine import RATINGS
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """One (task, environment, model) to rate: its runs' property values averaged (SPEC §5)."""
+
+    task: str
+    environment: str
+    model: str
+    logs: list[str]
+    values: dict[str, float | None]
+    spread: dict[str, float] = field(default_factory=dict)  # std over runs, where > 1 run
+    dataset: str = ""
+    backend: str = ""
+    sources: dict[str, str] = field(default_factory=dict)  # source -> measured | estimated | ...
+    energy_ws: float | None = None
+    dynamic_energy_ws: float | None = None
+    gco2e: float | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.task, self.environment, self.model
+
+    @property
+    def estimated(self) -> bool:
+        return "estimated" in self.sources.values()
+
+
+@dataclass(frozen=True)
+class MetricRating:
+    value: float | None
+    index: float | None
+    rating: str  # "A".."E"
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "index": self.index, "rating": self.rating}
+
+
+def _number(value) -> float | None:
+    """A float, or None for a missing one (NaN in the engine's arrays)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class RatedResult:
+    """One rated entry: per-property value / index / rating, the compound rating, and how it was
+    rated (reference; and, where asked for, mode, weights and boundaries)."""
+
+    entry: ModelResult
+    metrics: Mapping[str, MetricRating]
+    compound: str
+    reference: str
+    mode: str = ""
+    weights: Mapping[str, float] = field(default_factory=dict)
+    boundaries: Mapping[str, Sequence[float]] = field(default_factory=dict)
+
+    task = property(lambda self: self.entry.task)
+    environment = property(lambda self: self.entry.environment)
+    model = property(lambda self: self.entry.model)
+    logs = property(lambda self: self.entry.logs)
+    spread = property(lambda self: self.entry.spread)
+    sources = property(lambda self: self.entry.sources)
+    estimated = property(lambda self: self.entry.estimated)
+
+    @classmethod
+    def build(cls, entry: ModelResult, keys: Sequence[str], indices: Sequence[float],
+              levels: Sequence[int], compound: int, reference: str, **how) -> "RatedResult":
+        """From one row of the engine's arrays (``indices`` NaN where missing, ``levels`` 0..4)."""
+        metrics = {key: MetricRating(_number(entry.values.get(key)), _number(index), RATINGS[level])
+                   for key, index, level in zip(keys, indices, levels)}
+        return cls(entry, metrics, RATINGS[compound], reference, **how)
+
+    def to_dict(self, settings: bool = False) -> dict:
+        """The rated summary of SPEC §7 (plus energy and spread); ``settings`` adds the mode,
+        weights and boundaries it was rated with (what ELEx and its label downloads show)."""
+        entry = self.entry
+        out = {
+            "task": entry.task, "environment": entry.environment, "model": entry.model,
+            "logs": list(entry.logs), "metrics": {k: m.to_dict() for k, m in self.metrics.items()},
+            "compound": self.compound, "dataset": entry.dataset, "backend": entry.backend,
+            "reference": self.reference,
+            "energy": {"total_ws": entry.energy_ws, "dynamic_ws": entry.dynamic_energy_ws,
+                       "sources": dict(entry.sources), "estimated": entry.estimated,
+                       "gco2e": entry.gco2e},
+            "spread": dict(entry.spread),
+        }
+        if settings:
+            out.update(mode=self.mode, weights=dict(self.weights),
+                       boundaries={k: list(b) for k, b in self.boundaries.items()})
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "RatedResult":
+        """A rated summary (SPEC §7 JSON) back to a record."""
+        energy = data.get("energy") or {}
+        metrics = {k: MetricRating(m.get("value"), m.get("index"), m.get("rating", "E"))
+                   for k, m in (data.get("metrics") or {}).items()}
+        entry = ModelResult(
+            task=data["task"], environment=data["environment"], model=data["model"],
+            logs=list(data.get("logs") or []), values={k: m.value for k, m in metrics.items()},
+            spread=dict(data.get("spread") or {}), dataset=data.get("dataset", ""),
+            backend=data.get("backend", ""), sources=dict(energy.get("sources") or {}),
+            energy_ws=energy.get("total_ws"), dynamic_energy_ws=energy.get("dynamic_ws"),
+            gco2e=energy.get("gco2e"))
+        return cls(entry, metrics, data.get("compound", "E"), data.get("reference", ""),
+                   data.get("mode", ""), dict(data.get("weights") or {}), dict(data.get("boundaries") or {}))
