@@ -9,11 +9,10 @@ from __future__ import annotations
 import base64
 from typing import Mapping
 
-from mlel.labels.content import LabelContent, format_number, format_percent, format_value, label_content
+from mlel.labels.content import LabelContent, label_content
 from mlel.labels.render import rasterise, render_pdf
 
-__all__ = ["EnergyLabel", "LabelContent", "label_content", "format_number", "format_percent",
-           "format_value"]
+__all__ = ["EnergyLabel", "LabelContent", "label_content"]
 
 
 class EnergyLabel:
@@ -26,12 +25,6 @@ class EnergyLabel:
     def __init__(self, summary: Mapping, link: str | None = None):
         self.content: LabelContent = label_content(summary, link)
         self._pdf: bytes | None = None
-
-    @classmethod
-    def from_content(cls, content: LabelContent) -> "EnergyLabel":
-        label = cls.__new__(cls)
-        label.content, label._pdf = content, None
-        return label
 
     def __repr__(self) -> str:
         c = self.content

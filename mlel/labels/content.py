@@ -4,16 +4,19 @@ Pure functions, no drawing: the texts can be tested and reused (ELEx, reports) o
 """
 from __future__ import annotations
 
+import functools
+import importlib
 import math
 from dataclasses import dataclass
 from typing import Mapping
 
+from mlel.formatting import NA, format_percent, format_quantity
 from mlel.labels.qr import PROJECT_URL, label_link, paper_link
 from mlel.logs import SOURCE_DEVICES
 from mlel.metrics import LABEL_METRICS
 from mlel.ratings import RATINGS
+from mlel.units import MS_PER_S, j_to_wh
 
-NA = "n.a."
 _DEVICE_ORDER = ("GPU", "CPU")  # the accelerator first, as on the 2022 labels
 
 
@@ -45,87 +48,103 @@ class LabelContent:
     footer_right: str
 
 
-def format_number(value: float | None) -> str:
-    """Three significant digits, no exponent for everyday magnitudes; missing -> "n.a."."""
-    if value is None or not math.isfinite(value):
-        return NA
-    magnitude = abs(value)
-    if magnitude >= 999.5:
-        return f"{value:,.0f}"
-    if magnitude >= 99.95:
-        return f"{value:.0f}"
-    if 0 < magnitude < 1e-3:
-        return f"{value:.2e}"
-    return f"{value:.3g}"
+# Hook for the error of estimated energy: a record's own figure (summary["energy"]["error_pct"]),
+# else the estimator's constant where mlel.monitoring.estimate defines one.
+ERROR_FIELD = "error_pct"
+_ESTIMATE_MODULE, _ESTIMATE_CONSTANT = "mlel.monitoring.estimate", "ESTIMATE_ERROR_PCT"
 
 
-def format_value(value: float | None, unit: str = "") -> str:
-    """A figure with its unit; a missing one reads just "n.a."."""
-    text = format_number(value)
-    return text if text == NA or not unit else f"{text} {unit}"
+def _number(value) -> float | None:
+    """A finite float from a JSON value; anything else (None, bool, text, NaN, 10**400) -> None."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
-def format_percent(fraction: float | None) -> str:
-    if fraction is None or not math.isfinite(fraction):
-        return NA
-    return f"{fraction * 100:.1f} %"
+@functools.lru_cache(maxsize=1)
+def _estimator_error_pct() -> float | None:
+    try:  # imported on first need only: labels do not otherwise depend on the monitoring layer
+        module = importlib.import_module(_ESTIMATE_MODULE)
+    except ImportError:
+        return None
+    return _number(getattr(module, _ESTIMATE_CONSTANT, None))
 
 
-def format_sources(sources: Mapping[str, str] | None, estimated: bool = False) -> tuple[str, bool]:
-    """("Sources: GPU, CPU" | "Sources: CPU (estimated)", any estimated) from energy.sources."""
+def estimate_error_pct(energy: Mapping) -> float | None:
+    """The relative error (%) of estimated energy: the record's figure, else the estimator's."""
+    own = _number(energy.get(ERROR_FIELD))
+    return own if own is not None and own >= 0 else _estimator_error_pct()
+
+
+def format_sources(sources: Mapping[str, str] | None, estimated: bool = False,
+                   error_pct: float | None = None) -> tuple[str, bool]:
+    """("Sources: GPU, CPU" | "Sources: CPU (estimated ± 15 %)", any estimated) from energy.sources."""
+    word = "estimated" if error_pct is None else f"estimated \u00b1 {error_pct:g} %"
     parts, any_estimated = [], bool(estimated)
-    for name, status in (sources or {}).items():
-        device = SOURCE_DEVICES.get(name, name)
+    for name, status in (sources if isinstance(sources, Mapping) else {}).items():
+        device = SOURCE_DEVICES.get(name, str(name))
         is_estimated = status == "estimated" or name == "estimate"
         any_estimated |= is_estimated
-        parts.append((device, f"{device} (estimated)" if is_estimated else device))
+        parts.append((device, f"{device} ({word})" if is_estimated else device))
     parts.sort(key=lambda p: (_DEVICE_ORDER.index(p[0]) if p[0] in _DEVICE_ORDER else len(_DEVICE_ORDER), p[1]))
     texts = list(dict.fromkeys(text for _, text in parts))  # e.g. two GPU sources: one "GPU"
     if not texts:
         return f"Sources: {NA}", any_estimated
     if any_estimated and not any("estimated" in t for t in texts):
-        texts[-1] += " (estimated)"  # the summary says estimated though no source does
+        texts[-1] += f" ({word})"  # the summary says estimated though no source does
     return "Sources: " + ", ".join(texts), any_estimated
 
 
 def _metric(summary: Mapping, key: str) -> tuple[float | None, str]:
-    entry = (summary.get("metrics") or {}).get(key) or {}
-    value = entry.get("value")
+    metrics = summary.get("metrics")
+    entry = metrics.get(key) if isinstance(metrics, Mapping) else None
+    entry = entry if isinstance(entry, Mapping) else {}
     rating = entry.get("rating")
-    value = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-    return value, rating if rating in RATINGS else "E"  # SPEC §5: missing -> E
+    return _number(entry.get("value")), rating if rating in RATINGS else "E"  # SPEC §5: missing -> E
+
+
+def _energy_cell(summary: Mapping, task: str, key: str) -> Cell:
+    energy = summary.get("energy")
+    energy = energy if isinstance(energy, Mapping) else {}
+    named = energy.get("sources") if isinstance(energy.get("sources"), Mapping) else {}
+    estimated = bool(energy.get("estimated")) or "estimate" in named or "estimated" in named.values()
+    error = estimate_error_pct(energy) if estimated else None
+    sources, estimated = format_sources(named, estimated, error)
+    power, rating = _metric(summary, key)
+    if task == "inference":
+        total_j = _number(energy.get("total_ws"))  # Ws = J
+        run_total = format_quantity(None if total_j is None else j_to_wh(total_j), "Wh")
+        return Cell("power", rating, "Power draw", format_quantity(power, "Ws"), "per sample",
+                    f"Whole run: {run_total}", sources, estimated)
+    epoch_energy, _ = _metric(summary, "train_power_draw_epoch")
+    return Cell("power", rating, "Power draw", format_quantity(power, "kWh"), "full training",
+                f"Per epoch: {format_quantity(epoch_energy, 'kWh')}", sources, estimated)
 
 
 def _cells(summary: Mapping, task: str) -> tuple[Cell, Cell, Cell, Cell]:
-    power_key, time_key, accuracy_key, size_key = LABEL_METRICS[task]
-    energy = summary.get("energy") or {}
-    sources, estimated = format_sources(energy.get("sources"), bool(energy.get("estimated")))
-    power, power_rating = _metric(summary, power_key)
+    _, time_key, accuracy_key, size_key = LABEL_METRICS[task]
     runtime, time_rating = _metric(summary, time_key)
     top1, accuracy_rating = _metric(summary, accuracy_key)
     top5, _ = _metric(summary, "top5_val")
     parameters, size_rating = _metric(summary, size_key)
     gflops, _ = _metric(summary, "gflops")
     if task == "inference":
-        total_ws = energy.get("total_ws")
-        run_total = format_value(total_ws / 3600 if isinstance(total_ws, (int, float)) else None, "Wh")
-        throughput = 1000 / runtime if runtime else None
-        power_cell = Cell("power", power_rating, "Power draw", format_value(power, "Ws"), "per sample",
-                          f"Whole run: {run_total}", sources, estimated)
-        time_cell = Cell("runtime", time_rating, "Runtime", format_value(runtime, "ms"), "per sample",
-                         f"Throughput: {format_value(throughput, 'samples/s')}")
+        throughput = MS_PER_S / runtime if runtime else None  # runtime is ms per sample
+        time_cell = Cell("runtime", time_rating, "Runtime", format_quantity(runtime, "ms"), "per sample",
+                         f"Throughput: {format_quantity(throughput, 'samples/s')}")
     else:
-        epoch_energy, _ = _metric(summary, "train_power_draw_epoch")
         epoch_time, _ = _metric(summary, "train_time_epoch")
-        power_cell = Cell("power", power_rating, "Power draw", format_value(power, "kWh"), "full training",
-                          f"Per epoch: {format_value(epoch_energy, 'kWh')}", sources, estimated)
-        time_cell = Cell("runtime", time_rating, "Runtime", format_value(runtime, "h"), "full training",
-                         f"Per epoch: {format_value(epoch_time, 'h')}")
+        time_cell = Cell("runtime", time_rating, "Runtime", format_quantity(runtime, "h"), "full training",
+                         f"Per epoch: {format_quantity(epoch_time, 'h')}")
     accuracy_cell = Cell("accuracy", accuracy_rating, "Accuracy", format_percent(top1), "top-1",
                          f"Top-5: {format_percent(top5)}")
-    size_cell = Cell("size", size_rating, "Model size", format_value(parameters, "M"), "parameters",
-                     f"Operations: {format_value(gflops, 'GFLOPs')}")
-    return power_cell, time_cell, accuracy_cell, size_cell
+    size_cell = Cell("size", size_rating, "Model size", format_quantity(parameters, "M"), "parameters",
+                     f"Operations: {format_quantity(gflops, 'GFLOPs')}")
+    return _energy_cell(summary, task, LABEL_METRICS[task][0]), time_cell, accuracy_cell, size_cell
 
 
 def label_content(summary: Mapping, link: str | None = None) -> LabelContent:

@@ -25,6 +25,11 @@ from mlel.labels.qr import qr_runs
 from mlel.ratings import RATINGS
 
 ELLIPSIS = "\u2026"
+MISSING_GLYPH = "\ufffd"  # Unicode's replacement character: visibly not part of the name
+MISSING_GLYPH_WINANSI = "[?]"  # the same, where only the base-14 fonts are there
+MAX_TEXT_CHARS = 1000  # more than any line of the label shows at its smallest size (~340 "i"s)
+MAX_META_CHARS = 200  # the PDF's title and subject
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core
 _PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; ELEx may render from several threads
 _A85_LOCK = threading.Lock()
 
@@ -39,21 +44,20 @@ def _y(top: float) -> float:
     return L.PAGE_HEIGHT - top
 
 
-def _font_dirs() -> list[Path]:
-    dirs = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/TTF"),
-            Path("/usr/local/share/fonts"), Path.home() / ".fonts"]
+def _font_dirs() -> tuple[Path, ...]:
+    dirs = [FONT_DIR, Path("/usr/share/fonts/TTF"), Path("/usr/local/share/fonts"), Path.home() / ".fonts"]
     spec = importlib.util.find_spec("matplotlib")  # ships DejaVu Sans; found without importing it
     if spec and spec.submodule_search_locations:
         dirs.append(Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf")
-    return dirs
+    return tuple(dirs)
 
 
 @lru_cache(maxsize=None)
-def _unicode_font(font: str) -> tuple[str, frozenset[int]] | None:
+def _unicode_font(font: str, dirs: tuple[Path, ...] | None = None) -> tuple[str, frozenset[int]] | None:
     """A TrueType stand-in (DejaVu Sans) for text outside WinAnsi, registered once per process;
     (font name, code points it covers), or None where no such font is installed."""
     file = "DejaVuSans-Bold.ttf" if font == L.FONT_BOLD else "DejaVuSans.ttf"
-    for directory in _font_dirs():
+    for directory in _font_dirs() if dirs is None else dirs:
         if (directory / file).is_file():
             name = "MLEE-" + file[:-4]
             ttf = TTFont(name, str(directory / file))
@@ -62,37 +66,53 @@ def _unicode_font(font: str) -> tuple[str, frozenset[int]] | None:
     return None
 
 
-def _printable(text: str, font: str) -> tuple[str, str]:
-    """(text, font) that can draw it. The base-14 fonts cover WinAnsi (cp1252) only: other text
-    uses DejaVu Sans where installed; characters no font has become "?" instead of blanks."""
+def printable(text: str, font: str, dirs: tuple[Path, ...] | None = None) -> tuple[str, str]:
+    """(text, font) that can draw it. The base-14 fonts cover WinAnsi (cp1252) only: other text is
+    drawn in DejaVu Sans where installed. What no font can draw is replaced visibly — "\ufffd" in
+    DejaVu, "[?]" in Helvetica — never by a "?" that reads as part of the name."""
     try:
         text.encode("cp1252")
         return text, font
     except UnicodeEncodeError:
         pass
-    fallback = _unicode_font(font)
+    fallback = _unicode_font(font, dirs)
     if fallback is None:
-        return "".join(ch if ch.encode("cp1252", "ignore") else "?" for ch in text), font
+        return "".join(ch if ch.encode("cp1252", "ignore") else MISSING_GLYPH_WINANSI for ch in text), font
     name, covered = fallback
-    return "".join(ch if ord(ch) in covered else "?" for ch in text), name
+    return "".join(ch if ord(ch) in covered else MISSING_GLYPH for ch in text), name
+
+
+def _cut(text: str, font: str, size: float, width: float) -> str:
+    """The longest prefix that fits ``width`` with "…" after it. Widths only grow with the prefix,
+    so a binary search needs log2(len) measurements, each of at most MAX_TEXT_CHARS characters."""
+    low, high = 0, len(text)  # the answer lies in [low, high]
+    while low < high:
+        middle = (low + high + 1) // 2
+        if stringWidth(text[:middle].rstrip() + ELLIPSIS, font, size) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low].rstrip() + ELLIPSIS
 
 
 def fit_text(text: str, font: str, size: float, min_size: float, width: float) -> tuple[str, float]:
-    """(text, font size) that fits ``width``: shrink down to ``min_size``, then cut with "…"."""
+    """(text, font size) that fits ``width``: shrink down to ``min_size``, then cut with "…".
+    Text beyond MAX_TEXT_CHARS is always cut: no line of the label can show that much, and the
+    work per label stays bounded whatever a log's model name holds."""
+    if len(text) > MAX_TEXT_CHARS:
+        return _cut(text[:MAX_TEXT_CHARS], font, min_size, width), min_size
     natural = stringWidth(text, font, size)
     if natural <= width:
         return text, size
     fitted = int(size * width / natural * 10) / 10  # round down to 0.1 pt
     if fitted >= min_size:
         return text, fitted
-    while text and stringWidth(text + ELLIPSIS, font, min_size) > width:
-        text = text[:-1]
-    return text.rstrip() + ELLIPSIS, min_size
+    return _cut(text, font, min_size, width), min_size
 
 
 def _text(canvas: Canvas, x: float, baseline: float, text: str, font: str, size: float,
           min_size: float, width: float, color: str = L.TEXT, align: str = "left") -> None:
-    text, font = _printable(text, font)
+    text, font = printable(text[:MAX_TEXT_CHARS + 1], font)  # one more: fit_text sees it is cut
     text, size = fit_text(text, font, size, min_size, width)
     canvas.setFont(font, size)
     canvas.setFillColor(_color(color))
@@ -290,13 +310,18 @@ def draw_label(canvas: Canvas, content: LabelContent) -> None:
     _footer(canvas, content)
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_META_CHARS else text[:MAX_META_CHARS] + ELLIPSIS
+
+
 def render_pdf(content: LabelContent) -> bytes:
-    """One portrait page, vectors and base-14 fonts only; the same content gives the same bytes."""
+    """One portrait page of vectors (base-14 fonts; DejaVu Sans embedded for text outside WinAnsi);
+    the same content gives the same bytes."""
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(L.PAGE_WIDTH, L.PAGE_HEIGHT), pageCompression=1, invariant=1)
-    canvas.setTitle(f"Energy label: {content.model} ({content.task.lower()})")
+    canvas.setTitle(f"Energy label: {_short(content.model)} ({content.task.lower()})")
     canvas.setAuthor("MLEE")
-    canvas.setSubject(f"{content.environment}; compound rating {content.compound}")
+    canvas.setSubject(f"{_short(content.environment)}; compound rating {content.compound}")
     draw_label(canvas, content)
     # reportlab wraps compressed streams in ASCII85 by default: pure Python, a third of the time,
     # and 25 % larger files. Binary streams are standard PDF; the switch is read while saving.
