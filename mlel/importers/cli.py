@@ -1,0 +1,122 @@
+"""``python -m mlel.importers <kind> SOURCE --output-dir DIR``: turn another tool's measurements into
+``mlee-result/1`` records, one file per entry, that ``python -m mlel.ratings --directory DIR`` rates.
+
+Prints what it wrote (counts per task) on stdout, every skipped row (file, row, field, reason) on
+stderr. Exit 0 when at least one record was imported, 1 when none could be, 2 for a usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mlel.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, MleeError, UsageError
+from mlel.importers.common import ImportReport, write_records
+
+_MAP_HELP = ("PROPERTY=COLUMN[:UNIT] (repeatable): the column holding a property of the task, and the "
+             "unit of its values when it differs from the property's (e.g. inference_time=metrics.running_time:s)")
+
+
+def _add_table_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="column naming the model (e.g. params.model)")
+    parser.add_argument("--environment", help="column(s) naming the environment, hardware first: COLUMN[,COLUMN...]")
+    parser.add_argument("--task", help="task of the records (a built-in property set, or with --properties)")
+    parser.add_argument("--map", action="append", default=[], metavar="PROPERTY=COLUMN[:UNIT]", help=_MAP_HELP)
+    parser.add_argument("--mapping", metavar="FILE", help="a JSON mapping file (options given here override it)")
+    parser.add_argument("--properties", metavar="FILE", help="your own property set for the task")
+    parser.add_argument("--name", metavar="COLUMN", help="column naming the entry (default: the model)")
+    parser.add_argument("--dataset", metavar="COLUMN", help="column naming the dataset")
+    parser.add_argument("--configuration", metavar="COLUMN[,COLUMN...]", help="columns kept as the configuration")
+    parser.add_argument("--source", choices=("reported", "measured", "estimated", "computed"),
+                        help="how the values were obtained (default: reported)")
+    parser.add_argument("--include-unfinished", action="store_true",
+                        help="import runs whose status is not FINISHED, marked as unfinished")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mlel.importers", description=__doc__.split("\n\n")[0],
+                                     epilog=EXIT_CODES_EPILOG)
+    kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+    mlenergy = kinds.add_parser("mlenergy", help="ML.ENERGY leaderboard data (tasks/<task>.json, index.json)")
+    mlenergy.add_argument("source", metavar="DIR")
+    mlenergy.add_argument("--best-under-latency", type=float, metavar="MS",
+                          help="keep per model and environment only the lowest-energy configuration whose "
+                               "latency (median ITL; diffusion: batch latency) is at most MS")
+    codecarbon = kinds.add_parser("codecarbon", help="CodeCarbon emissions.csv")
+    codecarbon.add_argument("source", metavar="EMISSIONS_CSV")
+    codecarbon.add_argument("--task", default="generic", help="task of the records (default: generic)")
+    codecarbon.add_argument("--model", help="model name for every run (default: the project name)")
+    codecarbon.add_argument("--samples", type=int, help="samples per run: adds energy and runtime per sample")
+    codecarbon.add_argument("--cpu-source", choices=("measured", "estimated"),
+                            help="how CodeCarbon got CPU power (the CSV does not say; default: estimated)")
+    codecarbon.add_argument("--codecarbon-log", metavar="FILE",
+                            help="CodeCarbon's log: its 'CPU Tracking Method' line decides the CPU source")
+    for kind, text in (("mlflow", "MLflow runs: an mlruns folder, a tracking URI or a search_runs() CSV"),
+                       ("csv", "any CSV table, with --map options or a --mapping file")):
+        sub = kinds.add_parser(kind, help=text)
+        sub.add_argument("source", metavar="SOURCE")
+        _add_table_options(sub)
+    for sub in kinds.choices.values():
+        sub.add_argument("--output-dir", "-o", required=True, metavar="DIR", help="where the records go")
+        sub.epilog = EXIT_CODES_EPILOG
+    return parser
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (text or "").split(",") if p.strip())
+
+
+def _table_mapping(args):
+    from mlel.importers.table import ColumnMap, TableMapping, mapping_from_file
+
+    maps = tuple(ColumnMap.parse(m) for m in args.map)
+    options = {"task": args.task, "model": args.model, "environment": _split(args.environment),
+               "properties": maps, "name": args.name, "dataset": args.dataset,
+               "configuration": _split(args.configuration), "source": args.source}
+    if args.mapping:
+        return mapping_from_file(args.mapping, **options)
+    missing = [f"--{k}" for k in ("task", "model", "environment") if not options[k]]
+    if missing:
+        raise UsageError(f"{args.kind}: {', '.join(missing)} required (or a --mapping file)")
+    options["source"] = options["source"] or "reported"
+    return TableMapping(**options)
+
+
+def run_import(args) -> ImportReport:
+    if args.kind == "mlenergy":
+        from mlel.importers.mlenergy import import_mlenergy
+        return import_mlenergy(args.source, args.best_under_latency)
+    if args.kind == "codecarbon":
+        from mlel.importers.codecarbon import import_codecarbon
+        return import_codecarbon(args.source, task=args.task, cpu_source=args.cpu_source,
+                                 log_file=args.codecarbon_log, model=args.model, samples=args.samples)
+    mapping = _table_mapping(args)
+    if args.kind == "mlflow":
+        from mlel.importers.mlflow_runs import import_mlflow
+        return import_mlflow(args.source, mapping, properties_file=args.properties,
+                             include_unfinished=args.include_unfinished)
+    from mlel.importers.table import import_csv
+    return import_csv(args.source, mapping, properties_file=args.properties,
+                      include_unfinished=args.include_unfinished)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        report = run_import(args)
+        for problem in report.problems:
+            print(f"skipped: {problem}", file=sys.stderr)
+        for note in report.notes:
+            print(f"note: {note}", file=sys.stderr)
+        if not report.records:
+            print(f"nothing imported from {args.source}", file=sys.stderr)
+            return EXIT_FAILED
+        summary = write_records(report.records, args.output_dir)
+    except MleeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    counts = ", ".join(f"{task} {n}" for task, n in report.counts_by_task().items())
+    print(f"imported {len(report.records)} records ({counts}) into {args.output_dir}: "
+          f"{len(summary.written)} written, {len(summary.unchanged)} unchanged; "
+          f"{len(report.problems)} skipped")
+    return EXIT_OK

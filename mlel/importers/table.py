@@ -1,0 +1,246 @@
+"""Import any table (a CSV, or MLflow runs as ``mlflow.search_runs()`` names their fields) with a
+small mapping: which column names the model, which the environment, and which columns hold which
+property of the task, in which unit.
+
+A mapping entry ``PROPERTY=COLUMN[:UNIT]`` converts the column's values from UNIT to the unit of the
+task's property (``inference_time=metrics.running_time:s`` -> ms / sample); a cell may also carry
+its own unit (``"12.5 kWh"``), which wins. An empty cell leaves the property without a value (n.a.).
+A row whose model or environment cell is empty, or with a cell that is not a number or whose unit
+cannot be converted, is skipped and reported by file, row and field; the other rows are imported.
+Runs whose ``status`` column is not FINISHED are skipped and reported, or, with
+``include_unfinished``, imported and marked in the record's notes.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from mlel.errors import InputError, UsageError
+from mlel.importers.common import ImportReport, parse_number
+from mlel.importers.property_units import UnitError, convert, parse_unit
+from mlel.io import read_json
+from mlel.properties import PropertySet, load_property_set, read_property_set
+from mlel.results import SOURCES, Environment, PropertyValue, Provenance, ResultRecord
+
+_CELL_WITH_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s+(\S.*?)\s*$")
+OPEN_TASKS = ("generic",)  # tasks whose mapping may name properties beyond the built-in set
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    property: str
+    column: str
+    unit: str | None = None  # unit of the column's values; None: already the property's unit
+
+    @classmethod
+    def parse(cls, text: str) -> "ColumnMap":
+        """``PROPERTY=COLUMN[:UNIT]``; raises UsageError."""
+        key, sep, rest = text.partition("=")
+        if not sep or not key.strip() or not rest.strip():
+            raise UsageError(f"--map {text!r}: expected PROPERTY=COLUMN[:UNIT]")
+        column, colon, unit = rest.rpartition(":")
+        if not colon:
+            column, unit = rest, ""
+        return cls(key.strip(), column.strip(), unit.strip() or None)
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    task: str
+    model: str  # column naming the model
+    environment: tuple[str, ...]  # columns: hardware first, then software parts
+    properties: tuple[ColumnMap, ...]
+    name: str | None = None  # column naming the entry (default: the model)
+    dataset: str | None = None  # column naming the dataset
+    configuration: tuple[str, ...] = ()  # columns kept as the entry's configuration
+    source: str = "reported"  # how the values were obtained (see mlel.results.SOURCES)
+
+    def __post_init__(self):
+        if not self.properties:
+            raise UsageError("no property mapped: give at least one --map PROPERTY=COLUMN")
+        if not self.environment:
+            raise UsageError("no environment column: give --environment COLUMN[,COLUMN...]")
+        if self.source not in SOURCES:
+            raise UsageError(f"--source must be one of {', '.join(SOURCES)}")
+
+
+def mapping_from_file(path: str | os.PathLike, **overrides: Any) -> TableMapping:
+    """A mapping file (JSON): ``{"task", "model", "environment": [..], "properties": {PROPERTY:
+    "COLUMN" | {"column", "unit"}}, "name", "dataset", "configuration": [..], "source"}``; keyword
+    arguments that are not None override the file."""
+    try:
+        data = read_json(path)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"mapping file {path}: {error}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("properties"), dict):
+        raise UsageError(f"mapping file {path}: expected an object with a 'properties' object")
+    maps = []
+    for key, spec in data["properties"].items():
+        spec = {"column": spec} if isinstance(spec, str) else spec
+        if not isinstance(spec, dict) or not isinstance(spec.get("column"), str):
+            raise UsageError(f"mapping file {path}: properties.{key} must name a column")
+        maps.append(ColumnMap(key, spec["column"], spec.get("unit")))
+    environment = data.get("environment") or ()
+    values = {"task": data.get("task"), "model": data.get("model"),
+              "environment": tuple([environment] if isinstance(environment, str) else environment),
+              "properties": tuple(maps), "name": data.get("name"), "dataset": data.get("dataset"),
+              "configuration": tuple(data.get("configuration") or ()), "source": data.get("source", "reported")}
+    values.update({k: v for k, v in overrides.items() if v not in (None, (), [])})
+    if not values["task"] or not values["model"]:
+        raise UsageError(f"mapping file {path}: 'task' and 'model' are required (or --task/--model)")
+    return TableMapping(**values)
+
+
+def resolve_property_set(task: str, properties_file: str | os.PathLike | None) -> PropertySet | None:
+    """The property set values are converted to: the user's file, or the built-in set of the task.
+    None only for an open task without a built-in set."""
+    if properties_file is not None:
+        return read_property_set(properties_file)
+    try:
+        return load_property_set(task)
+    except UsageError:
+        if task in OPEN_TASKS:
+            return None
+        raise
+
+
+def _target_units(mapping: TableMapping, property_set: PropertySet | None) -> dict[str, str]:
+    """Property -> the unit its values are stored in; UsageError for a property the task lacks or
+    a mapping unit that is not a unit at all."""
+    targets = {}
+    for column_map in mapping.properties:
+        known = property_set.get(column_map.property) if property_set is not None else None
+        if known is None and mapping.task not in OPEN_TASKS:
+            keys = ", ".join(property_set.keys) if property_set is not None else ""
+            raise UsageError(f"--map {column_map.property}: task '{mapping.task}' has no such property"
+                             f" (its properties: {keys})")
+        if column_map.unit is not None:
+            try:
+                parse_unit(column_map.unit)
+            except UnitError as error:
+                raise UsageError(f"--map {column_map.property}: {error}") from None
+        targets[column_map.property] = known.unit if known is not None else (column_map.unit or "")
+    return targets
+
+
+def _cell_value(raw: Any, unit: str | None, target: str) -> float | None:
+    """A cell's number in the target unit; ValueError / UnitError say why not."""
+    if isinstance(raw, str):
+        match = _CELL_WITH_UNIT.match(raw)
+        if match:
+            raw, unit = match.group(1), match.group(2)
+    value = parse_number(raw)
+    if value is None or unit is None or not target:
+        return value
+    return convert(value, unit, target)
+
+
+def _text_cell(row: Mapping, column: str) -> str:
+    value = row.get(column)
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    text = str(value).strip()
+    return "" if text.lower() == "nan" else text
+
+
+@dataclass
+class _Context:
+    mapping: TableMapping
+    targets: dict[str, str]
+    file: str
+    tool: str
+    include_unfinished: bool
+    report: ImportReport = field(default_factory=ImportReport)
+
+
+def _row_record(row: Mapping, number: int, ctx: _Context) -> ResultRecord | None:
+    mapping, report = ctx.mapping, ctx.report
+    status = _text_cell(row, "status")
+    notes = ""
+    if status and status.upper() != "FINISHED":
+        if not ctx.include_unfinished:
+            report.skip(ctx.file, f"run status {status} (not FINISHED; --include-unfinished imports it)",
+                        "status", number)
+            return None
+        notes = f"unfinished run (status {status})"
+    model = _text_cell(row, mapping.model)
+    if not model:
+        report.skip(ctx.file, "no model name (empty or missing)", mapping.model, number)
+        return None
+    parts = [_text_cell(row, column) for column in mapping.environment]
+    missing = [c for c, p in zip(mapping.environment, parts) if not p]
+    if missing:
+        report.skip(ctx.file, "no environment value (empty or missing)", missing[0], number)
+        return None
+    properties = {}
+    for column_map in mapping.properties:
+        target = ctx.targets[column_map.property]
+        try:
+            value = _cell_value(row.get(column_map.column), column_map.unit, target)
+        except (UnitError, ValueError, TypeError) as error:
+            report.skip(ctx.file, f"{column_map.property}: {error}", column_map.column, number)
+            return None
+        properties[column_map.property] = PropertyValue(value, target, mapping.source)
+    if all(p.value is None for p in properties.values()):
+        report.skip(ctx.file, "none of the mapped columns has a value",
+                    ",".join(m.column for m in mapping.properties), number)
+        return None
+    configuration = {c: row.get(c) for c in mapping.configuration if _text_cell(row, c)}
+    return ResultRecord(
+        task=mapping.task, model=model,
+        environment=Environment(parts[0], " ".join(parts[1:]), " - ".join(parts)),
+        properties=properties, provenance=Provenance(ctx.tool, ctx.file, number),
+        name=_text_cell(row, mapping.name) if mapping.name else "",
+        dataset=_text_cell(row, mapping.dataset) if mapping.dataset else "",
+        configuration=configuration, notes=notes)
+
+
+def import_rows(rows: Iterable[Mapping], columns: Iterable[str], mapping: TableMapping, *, file: str,
+                tool: str, property_set: PropertySet | None, include_unfinished: bool = False,
+                malformed: Mapping[int, str] | None = None) -> ImportReport:
+    """Records from table rows (0-based row numbers in reports); ``columns`` is the table's header:
+    a mapped column it lacks is reported once, by file and field. ``malformed``: row number -> why
+    the reader could not split that row (skipped and reported)."""
+    ctx = _Context(mapping, _target_units(mapping, property_set), file, tool, include_unfinished)
+    header = set(columns)
+    for column in (mapping.model, *mapping.environment, *(m.column for m in mapping.properties)):
+        if column not in header:
+            ctx.report.skip(file, "column not in the table", column)
+    malformed = malformed or {}
+    for number, row in enumerate(rows):
+        if number in malformed:
+            ctx.report.skip(file, malformed[number], None, number)
+            continue
+        record = _row_record(row, number, ctx)
+        if record is not None:
+            ctx.report.records.append(record)
+    return ctx.report
+
+
+def import_csv(path: str | os.PathLike, mapping: TableMapping, *, properties_file=None,
+               include_unfinished: bool = False, tool: str = "CSV") -> ImportReport:
+    """Records from a CSV file (any table; e.g. one written by ``mlflow.search_runs().to_csv()``)."""
+    property_set = resolve_property_set(mapping.task, properties_file)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            columns = reader.fieldnames or []
+            malformed = {n: f"malformed row: {_width(row)} fields, the header has {len(columns)}"
+                         for n, row in enumerate(rows) if None in row or None in row.values()}
+    except OSError as error:
+        raise UsageError(f"{path}: {error.strerror or error}") from None
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: not a readable CSV ({error})") from None
+    return import_rows(rows, columns, mapping, file=Path(path).name, tool=tool, property_set=property_set,
+                       include_unfinished=include_unfinished, malformed=malformed)
+
+
+def _width(row: Mapping) -> int:
+    # DictReader puts surplus cells in a list under the key None, and fills missing ones with None
+    extra = len(row.get(None) or ())
+    return sum(1 for k, v in row.items() if k is not None and v is not None) + extra

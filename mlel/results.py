@@ -1,0 +1,284 @@
+"""The generic result record ``mlee-result/1`` (SPEC §9): what an importer or a user's own experiment
+writes, one JSON object per rated entry, and the reader that finds such records in a directory.
+
+A record names one entry (a model in one configuration) of one task in one environment, its
+property values with unit and source, and where they came from::
+
+    {"schema": "mlee-result/1", "task": "lm-arena-chat", "model": "Qwen/Qwen3-14B",
+     "name": "Qwen/Qwen3-14B (max_num_seqs 8)", "dataset": "...",
+     "configuration": {"max_num_seqs": 8}, "environment": {"hardware": "1 x B200",
+     "software": "vLLM", "name": "1 x B200 - vLLM"},
+     "properties": {"energy_per_token": {"value": 0.699, "unit": "J/token", "source": "reported"}},
+     "runs": 1, "provenance": {"tool": "ML.ENERGY leaderboard", "file": "tasks/lm-arena-chat.json", "row": 0}}
+
+``name`` (the entry's distinguishing name; defaults to ``model``) and ``notes`` are optional.
+Validation errors name the field (``properties.energy_per_token.source``).
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping
+
+import orjson
+
+from mlel.errors import InputError
+
+SCHEMA = "mlee-result/1"
+SOURCES = ("measured", "estimated", "reported", "computed")
+_SCHEMA_MARK = b'"mlee-result/'  # cheap pre-check before parsing a candidate file
+
+
+class RecordError(InputError):
+    """A record that is not a valid ``mlee-result/1`` object; ``field`` is the dotted path at fault."""
+
+    def __init__(self, field_path: str, reason: str):
+        super().__init__(f"{field_path}: {reason}")
+        self.field = field_path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that could not be read or imported: which file, row and field, and why."""
+
+    file: str
+    reason: str
+    field: str | None = None
+    row: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file + (f", row {self.row}" if self.row is not None else "")
+        return f"{where}: {self.field + ': ' if self.field else ''}{self.reason}"
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "row": self.row, "field": self.field, "reason": self.reason}
+
+
+def _text(data: Mapping, key: str, where: str, required: bool = True) -> str:
+    value = data.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise RecordError(f"{where}{key}", f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _object(data: Mapping, key: str, where: str) -> Mapping:
+    value = data.get(key)
+    if not isinstance(value, Mapping):
+        raise RecordError(f"{where}{key}", f"must be an object, got {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class PropertyValue:
+    value: float | None  # None: not available (shown as n.a., rated E)
+    unit: str
+    source: str  # one of SOURCES
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise RecordError("source", f"must be one of {', '.join(SOURCES)}, got {self.source!r}")
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "unit": self.unit, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "") -> "PropertyValue":
+        if not isinstance(data, Mapping):
+            raise RecordError(where.rstrip("."), "must be an object {value, unit, source}")
+        value = data.get("value")
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise RecordError(f"{where}value", f"must be a finite number or null, got {value!r}")
+            value = float(value)
+        unit = data.get("unit", "")
+        if not isinstance(unit, str):
+            raise RecordError(f"{where}unit", f"must be a string, got {unit!r}")
+        source = data.get("source")
+        if source not in SOURCES:
+            raise RecordError(f"{where}source", f"must be one of {', '.join(SOURCES)}, got {source!r}")
+        return cls(value, unit, source)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    tool: str  # e.g. "ML.ENERGY leaderboard", "CodeCarbon", "MLflow"
+    file: str  # the source file (or tracking URI) as the user named it
+    row: int | None = None  # 0-based entry in that file; None where the source has no rows
+
+    def to_dict(self) -> dict:
+        return {"tool": self.tool, "file": self.file, "row": self.row}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "provenance.") -> "Provenance":
+        if not isinstance(data, Mapping):
+            raise RecordError(where.rstrip("."), "must be an object {tool, file, row}")
+        row = data.get("row")
+        if row is not None and (isinstance(row, bool) or not isinstance(row, int) or row < 0):
+            raise RecordError(f"{where}row", f"must be a non-negative integer or null, got {row!r}")
+        return cls(_text(data, "tool", where), _text(data, "file", where, required=False), row)
+
+
+@dataclass(frozen=True)
+class Environment:
+    hardware: str
+    software: str = ""
+    name: str = ""  # defaults to "<hardware> - <software>" (or the hardware alone)
+
+    def __post_init__(self):
+        if not self.name:
+            default = f"{self.hardware} - {self.software}" if self.software else self.hardware
+            object.__setattr__(self, "name", default)
+
+    def to_dict(self) -> dict:
+        return {"hardware": self.hardware, "software": self.software, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "environment.") -> "Environment":
+        if not isinstance(data, Mapping):
+            raise RecordError(where.rstrip("."), "must be an object {hardware, software, name}")
+        return cls(_text(data, "hardware", where), _text(data, "software", where, required=False),
+                   _text(data, "name", where, required=False))
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    """One entry of one task in one environment, with its property values."""
+
+    task: str
+    model: str
+    environment: Environment
+    properties: Mapping[str, PropertyValue]
+    provenance: Provenance
+    name: str = ""  # the entry's distinguishing name (model + configuration); defaults to model
+    dataset: str = ""
+    configuration: Mapping[str, Any] = field(default_factory=dict)
+    runs: int = 1
+    notes: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "properties", _frozen(self.properties))
+        object.__setattr__(self, "configuration", _frozen(self.configuration))
+        if not self.name:
+            object.__setattr__(self, "name", self.model)
+        for key, value in self.properties.items():
+            if not isinstance(value, PropertyValue):
+                raise RecordError(f"properties.{key}", "must be a PropertyValue")
+
+    def value(self, key: str) -> float | None:
+        prop = self.properties.get(key)
+        return None if prop is None else prop.value
+
+    def to_dict(self) -> dict:
+        out = {"schema": SCHEMA, "task": self.task, "dataset": self.dataset, "model": self.model,
+               "name": self.name, "configuration": dict(self.configuration),
+               "environment": self.environment.to_dict(),
+               "properties": {k: v.to_dict() for k, v in self.properties.items()},
+               "runs": self.runs, "provenance": self.provenance.to_dict()}
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "ResultRecord":
+        """Validate and build; raises :class:`RecordError` naming the first field at fault."""
+        if not isinstance(data, Mapping):
+            raise RecordError("(record)", "must be a JSON object")
+        if data.get("schema") != SCHEMA:
+            raise RecordError("schema", f"must be {SCHEMA!r}, got {data.get('schema')!r}")
+        properties = {str(k): PropertyValue.from_dict(v, f"properties.{k}.")
+                      for k, v in _object(data, "properties", "").items()}
+        configuration = data.get("configuration") or {}
+        if not isinstance(configuration, Mapping):
+            raise RecordError("configuration", "must be an object")
+        runs = data.get("runs", 1)
+        if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+            raise RecordError("runs", f"must be a positive integer, got {runs!r}")
+        return cls(task=_text(data, "task", ""), model=_text(data, "model", ""),
+                   environment=Environment.from_dict(data.get("environment")),
+                   properties=properties, provenance=Provenance.from_dict(data.get("provenance")),
+                   name=_text(data, "name", "", required=False),
+                   dataset=_text(data, "dataset", "", required=False),
+                   configuration=configuration, runs=runs,
+                   notes=_text(data, "notes", "", required=False))
+
+
+def _slug(text: str, limit: int) -> str:
+    return re.sub(r"[^A-Za-z0-9._]+", "-", text).strip("-._")[:limit] or "x"
+
+
+def record_file_name(record: ResultRecord, occurrence: int = 0) -> str:
+    """A file-safe, stable file name for a record: readable slugs of task, name and environment,
+    plus a short hash of the full identity, so entries that slug alike never collide and the same
+    entry always gets the same name (re-import overwrites, never duplicates). ``occurrence`` tells
+    apart repeated measurements of one entry in one source (the 2nd is 1, ...)."""
+    parts = [record.task, record.name, record.model, record.environment.name, dict(record.configuration)]
+    identity = orjson.dumps(parts + [occurrence] if occurrence else parts, option=orjson.OPT_SORT_KEYS)
+    digest = hashlib.sha1(identity).hexdigest()[:10]
+    return (f"{_slug(record.task, 40)}__{_slug(record.name, 80)}__"
+            f"{_slug(record.environment.name, 40)}__{digest}.json")
+
+
+@dataclass(frozen=True)
+class RecordScan:
+    """What :func:`read_result_records` found: valid records (with their file), problems with files
+    that claim the schema, and files that are not result records at all (left to other readers)."""
+
+    records: tuple[tuple[Path, ResultRecord], ...]
+    problems: tuple[Problem, ...]
+    foreign: tuple[Path, ...]
+
+
+def iter_result_records(directory: str | os.PathLike) -> Iterator[tuple[Path, ResultRecord | Problem | None]]:
+    """Each ``*.json`` in ``directory`` (sorted, not recursive) with its record, a :class:`Problem`,
+    or None where the file is not an ``mlee-result`` file (e.g. a merged log)."""
+    for path in sorted(Path(directory).glob("*.json")):
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            yield path, Problem(path.name, f"cannot read: {error.strerror or error}")
+            continue
+        if _SCHEMA_MARK not in data:
+            yield path, None
+            continue
+        yield path, _parse_record(path, data)
+
+
+def _parse_record(path: Path, data: bytes) -> ResultRecord | Problem | None:
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        return Problem(path.name, f"not valid JSON ({error})")
+    schema = obj.get("schema") if isinstance(obj, dict) else None
+    if not isinstance(schema, str) or not schema.startswith("mlee-result/"):
+        return None
+    if schema != SCHEMA:
+        return Problem(path.name, f"unsupported schema {schema!r} (this version reads {SCHEMA!r})", "schema")
+    try:
+        return ResultRecord.from_dict(obj)
+    except RecordError as error:
+        return Problem(path.name, error.reason, error.field)
+
+
+def read_result_records(directory: str | os.PathLike) -> RecordScan:
+    """Every ``mlee-result/1`` record in ``directory``; invalid ones become named problems."""
+    records, problems, foreign = [], [], []
+    for path, found in iter_result_records(directory):
+        if isinstance(found, ResultRecord):
+            records.append((path, found))
+        elif isinstance(found, Problem):
+            problems.append(found)
+        else:
+            foreign.append(path)
+    return RecordScan(tuple(records), tuple(problems), tuple(foreign))
