@@ -4,6 +4,8 @@ from __future__ import annotations
 import functools
 import json
 
+from mlel.units import J_PER_KWH
+
 from .estimate import codecarbon_data
 
 # CodeCarbon's world average (carbon_intensity_per_source.json), used if its data is missing.
@@ -63,5 +65,5 @@ def carbon_intensity(country: str | None) -> tuple[float, str | None, str]:
     return world_average(), None, "world average (no country given)"
 
 
-def gco2e(energy_ws: float, g_per_kwh: float) -> float:
-    return energy_ws / 3.6e6 * g_per_kwh
+def gco2e(energy_j: float, g_per_kwh: float) -> float:
+    return energy_j / J_PER_KWH * g_per_kwh

@@ -12,7 +12,12 @@ usual case) the two agree, elsewhere UUIDs are the unambiguous choice.
 """
 from __future__ import annotations
 
+import logging
 import os
+
+from mlel.units import mj_to_j, mw_to_w
+
+log = logging.getLogger("mlel.monitoring")
 
 
 def load_nvml():
@@ -93,10 +98,10 @@ class NvmlMeter:
         for i, h in self.handles.items():
             rec = {}
             power = self._call(nv.nvmlDeviceGetPowerUsage, h)
-            rec["power_usage"] = None if power is None else power / 1000.0
+            rec["power_usage"] = None if power is None else mw_to_w(power)
             if i in self._energy0:
                 mj = self._call(nv.nvmlDeviceGetTotalEnergyConsumption, h)
-                rec["energy"] = None if mj is None else (mj - self._energy0[i]) / 1000.0
+                rec["energy"] = None if mj is None else mj_to_j(mj - self._energy0[i])
             rec["temperature"] = self._call(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU)
             util = self._call(nv.nvmlDeviceGetUtilizationRates, h)
             rec["util.gpu"] = getattr(util, "gpu", None)
@@ -108,10 +113,15 @@ class NvmlMeter:
         return out
 
     def close(self) -> None:
-        try:
-            self.nvml.nvmlShutdown()
-        except Exception:
-            pass
+        _shutdown(self.nvml)
+
+
+def _shutdown(nvml) -> None:
+    """nvmlShutdown, whose failure (a driver gone meanwhile) is logged, never raised."""
+    try:
+        nvml.nvmlShutdown()
+    except nvml.NVMLError as exc:
+        log.info("monitoring: nvmlShutdown failed (%s)", exc)
 
 
 def open_meter(env=None):
@@ -127,12 +137,9 @@ def open_meter(env=None):
     try:
         indices = visible_indices(nvml, env)
         if not indices:
-            nvml.nvmlShutdown()
+            _shutdown(nvml)
             return None, "GPU power not measured: no visible GPU (CUDA_VISIBLE_DEVICES)"
         return NvmlMeter(nvml, indices), f"GPU power measured by NVML for GPUs {indices}"
     except nvml.NVMLError as exc:
-        try:
-            nvml.nvmlShutdown()
-        except Exception:
-            pass
+        _shutdown(nvml)
         return None, f"GPU power not measured: NVML error ({exc})"

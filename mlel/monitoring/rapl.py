@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlel.units import uj_to_j
+
 DEFAULT_ROOT = "/sys/class/powercap"
 ENV_ROOT = "MLEL_POWERCAP_ROOT"
 _ZONE = re.compile(r"^(intel|amd)-rapl:(\d+)$")
@@ -132,7 +134,7 @@ class RaplMeter:
         dt = now - last[0]
         out = {"duration": dt}
         for zone, c0, c1 in zip(self.zones, last[1], reading[1]):
-            joules = counter_delta(c0, c1, zone.max_range_uj) / 1e6
+            joules = uj_to_j(counter_delta(c0, c1, zone.max_range_uj))
             out[zone.key] = joules / dt if dt > 0 else 0.0
         return {"0": out}
 

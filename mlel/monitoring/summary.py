@@ -16,22 +16,23 @@ Sources without power keys (psutil) get ``total_power_draw = -1`` as in 2022.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-META_KEY = "_meta"
+from mlel.units import MS_PER_S
+
+from .energy import EnergySum, is_number, sum_energy
+from .series import META_KEY, MonitoringFileError, read_series
+
 NO_POWER = -1
 # Power quantities recognised when a file carries no _meta (the 2022 files): NVML and RAPL names.
 _POWER_KEY = re.compile(r"^(power_usage|package-\d+(\.dram)?)$")
 # Quantities that are bookkeeping rather than measurements: no min/max/mean/std for them.
 _NO_STATS = {"timestamp"}
 
-
-class MonitoringFileError(ValueError):
-    """A monitoring file exists but cannot be read as a series (the message says why)."""
+__all__ = ["META_KEY", "NO_POWER", "MonitoringFileError", "read_series", "summarize", "summarize_file"]
 
 
 def utc(ts: float) -> str:
@@ -43,20 +44,34 @@ def stats(values) -> dict:
     xs = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
     if not xs:
         return {"min": None, "max": None, "mean": None, "std": None}
-    mean = math.fsum(xs) / len(xs)
-    var = math.fsum((x - mean) ** 2 for x in xs) / len(xs)
+    n = len(xs)
+    try:
+        mean = math.fsum(xs) / n
+    except OverflowError:  # values near the float limit: scale first
+        mean = math.fsum(x / n for x in xs)
+    var = math.fsum((x - mean) * (x - mean) for x in xs) / n  # inf, never OverflowError, if huge
     return {"min": min(xs), "max": max(xs), "mean": mean, "std": math.sqrt(var)}
 
 
+def trapezoid_terms(times_s, powers_w) -> list:
+    """Energies (J) between consecutive instantaneous power samples, linear between samples."""
+    pts = [(t, p) for t, p in zip(times_s, powers_w) if is_number(p)]  # None: a failed reading
+    return [(t1 - t0) * (p0 / 2.0 + p1 / 2.0) for (t0, p0), (t1, p1) in zip(pts, pts[1:])]
+
+
+def interval_terms(durations_s, powers_w) -> list:
+    """Energies (J) of interval-average powers: each sample covers the `duration` before it."""
+    return [d * p for d, p in zip(durations_s, powers_w) if is_number(d) and is_number(p)]
+
+
 def trapezoid(times_s, powers_w) -> float:
-    """Energy (J) of instantaneous power samples, linear between samples."""
-    pts = [(t, p) for t, p in zip(times_s, powers_w) if p is not None]  # None: a failed reading
-    return math.fsum((t1 - t0) * (p0 + p1) / 2.0 for (t0, p0), (t1, p1) in zip(pts, pts[1:]))
+    """Energy (J) of instantaneous power samples (non-finite terms left out)."""
+    return sum_energy(trapezoid_terms(times_s, powers_w)).total_j or 0.0
 
 
 def interval_energy(durations_s, powers_w) -> float:
-    """Energy (J) of interval-average powers: each sample covers the `duration` before it."""
-    return math.fsum(d * p for d, p in zip(durations_s, powers_w) if d is not None and p is not None)
+    """Energy (J) of interval-average powers (non-finite terms left out)."""
+    return sum_energy(interval_terms(durations_s, powers_w)).total_j or 0.0
 
 
 def power_keys(device: dict, meta: dict) -> list[str]:
@@ -65,28 +80,41 @@ def power_keys(device: dict, meta: dict) -> list[str]:
     return [k for k in device if _POWER_KEY.match(k)]
 
 
-def device_energy(device: dict, meta: dict) -> tuple[float, str | None]:
-    """(energy in J, method) of one device's series; (-1, None) where it measures no power."""
+def device_energy(device: dict, meta: dict) -> tuple[EnergySum | None, str | None]:
+    """(energy sum in J, method) of one device's series; (None, None) where it measures no power."""
     energy_key = meta.get("energy_key")
     if energy_key and len(device.get(energy_key) or []) >= 1:
-        counter = [v for v in device[energy_key] if v is not None]
+        counter = [v for v in device[energy_key] if is_number(v)]
         if counter:
-            return float(counter[-1] - counter[0]), "counter"
+            return sum_energy([counter[-1] - counter[0]]), "counter"
     keys = power_keys(device, meta)
     if not keys:
-        return NO_POWER, None
+        return None, None
     if "duration" in device:
-        return math.fsum(interval_energy(device["duration"], device[k]) for k in keys), "interval"
-    times = [t / 1000.0 for t in device["timestamp"]]
-    return math.fsum(trapezoid(times, device[k]) for k in keys), "trapezoid"
+        terms = [t for k in keys for t in interval_terms(device["duration"], device[k])]
+        return sum_energy(terms), "interval"
+    times = [t / MS_PER_S for t in device["timestamp"]]
+    return sum_energy([t for k in keys for t in trapezoid_terms(times, device[k])]), "trapezoid"
+
+
+def _energy_fields(energy: EnergySum | None) -> dict:
+    """total_power_draw (J; -1 without power; 0.0 for a window too short to integrate) and, where
+    terms were left out, the reasons."""
+    if energy is None:
+        return {"total_power_draw": NO_POWER}
+    total = energy.total_j if energy.total_j is not None or energy.rejected else 0.0
+    out = {"total_power_draw": total}
+    if energy.rejected:
+        out["energy_problems"] = sorted(set(energy.rejected))
+    return out
 
 
 def summarize_device(device: dict, meta: dict) -> dict | None:
     ts = device.get("timestamp") or []
     if not ts:
         return None
-    end = max(ts) / 1000.0
-    start = min(ts) / 1000.0
+    end = max(ts) / MS_PER_S
+    start = min(ts) / MS_PER_S
     if device.get("duration"):
         # interval samples: the first one covers the `duration` before its timestamp
         start -= device["duration"][0]
@@ -97,12 +125,13 @@ def summarize_device(device: dict, meta: dict) -> dict | None:
         if key not in skip and isinstance(values, list):
             out[key] = stats(values)
     energy, method = device_energy(device, meta)
-    out["total_power_draw"] = energy
+    out.update(_energy_fields(energy))
     if method == "counter":
         keys = power_keys(device, meta)
         if keys:  # both recorded: the counter wins, the integral is kept for comparison
-            times = [t / 1000.0 for t in ts]
-            out["total_power_draw_integrated"] = math.fsum(trapezoid(times, device[k]) for k in keys)
+            times = [t / MS_PER_S for t in ts]
+            out["total_power_draw_integrated"] = sum_energy(
+                [t for k in keys for t in trapezoid_terms(times, device[k])]).total_j
     if method:
         out["energy_method"] = method
     if "estimated" in meta:
@@ -127,30 +156,21 @@ def summarize(data: dict) -> dict | None:
     if not result:
         return None
     devices = list(result.values())
-    energies = [d["total_power_draw"] for d in devices]
-    total_energy = NO_POWER if all(e == NO_POWER for e in energies) else \
-        math.fsum(e for e in energies if e != NO_POWER)
+    energies = [d["total_power_draw"] for d in devices if d["total_power_draw"] != NO_POWER]
+    total = sum_energy(energies) if energies else None  # None entries: devices whose sum failed
     start = min(d["start_unix"] for d in devices)
     end = max(d["end_unix"] for d in devices)
     result["total"] = {"start_unix": start, "end_unix": end,
                        "nr_measurements": sum(d["nr_measurements"] for d in devices),
-                       "total_power_draw": total_energy, "start_utc": utc(start), "end_utc": utc(end),
-                       "total_duration": end - start}
+                       "total_power_draw": NO_POWER if total is None else total.total_j,
+                       "start_utc": utc(start), "end_utc": utc(end), "total_duration": end - start}
+    problems = list(total.rejected if total is not None else ()) + \
+        [p for d in devices for p in d.get("energy_problems", [])]
+    if problems:
+        result["total"]["energy_problems"] = sorted(set(problems))
     if "estimated" in meta:
         result["total"]["estimated"] = bool(meta["estimated"])
     return result
-
-
-def read_series(path) -> dict | None:
-    """The raw content of a monitoring file; None if it does not exist."""
-    path = Path(path)
-    if not path.is_file():
-        return None
-    try:
-        with open(path, "rb") as fh:
-            return json.loads(fh.read())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MonitoringFileError(f"{path.name}: {exc}") from exc
 
 
 def summarize_file(path) -> dict | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlel.monitoring import measure, monitor, rapl
+from mlel.monitoring import measure, rapl, recorder
 from monitoring_fakes import FakePowercap
 
 WATTS = {"package-0": 42.0, "package-0.dram": 6.0, "package-0.core": 30.0, "package-0.uncore": 3.0,
@@ -45,7 +45,7 @@ def test_measure_with_rapl_matches_truth(tmp_path, monkeypatch):
                         max_range_uj=10_000_000)
     monkeypatch.setenv("MLEL_POWERCAP_ROOT", str(root))
     monkeypatch.setitem(sys.modules, "pynvml", None)
-    monkeypatch.setattr(monitor, "_clock", tree.clock)  # counters advance with the monitor's clock
+    monkeypatch.setattr(recorder, "_clock", tree.clock)  # counters advance with the monitor's clock
     with measure(tmp_path / "run", interval=0.04) as m:
         time.sleep(0.5)
     truth = (42.0 + 6.0) * (m.end - m.start)
