@@ -1,9 +1,9 @@
-"""ELEx — explore rated results and their energy labels in the browser.
+"""ELEx — explore rated results and their energy labels in the browser (see mlel/elex/__main__.py).
 
     python elex.py [--directory results] [--host 127.0.0.1] [--port 8888]
+    (the same tool as ``python -m mlel.elex`` and ``mlee-elex``)
 
-Binds 127.0.0.1 by default (``--host 0.0.0.0`` to share on a network) and never runs Dash's debug
-mode. For a public URL use a production WSGI server; the directory comes from ``ELEX_DIRECTORY``:
+For a public URL use a production WSGI server; the directory comes from ``ELEX_DIRECTORY``:
 
     ELEX_DIRECTORY=results gunicorn --workers 2 --bind 0.0.0.0:8888 elex:server
 
@@ -12,9 +12,12 @@ never share settings.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+
+from mlel.elex.__main__ import main
+
+__all__ = ["create_server", "main"]
 
 
 def create_server(directory: str | None = None):
@@ -33,23 +36,5 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="ELEx: interactive Energy Label Exploration.")
-    parser.add_argument("--directory", default="results", help="directory of merged logs (default: results)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
-    parser.add_argument("--port", type=int, default=8888, help="port (default: 8888)")
-    args = parser.parse_args(argv)
-    from mlel.elex import create_app
-
-    try:
-        app = create_app(args.directory)
-    except (OSError, ValueError) as error:
-        print(f"elex.py: {error}", file=sys.stderr)
-        return 1
-    print(f"ELEx serving {args.directory} at http://{args.host}:{args.port}/", file=sys.stderr)
-    app.run(host=args.host, port=args.port, debug=False)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="elex.py"))

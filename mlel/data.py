@@ -20,6 +20,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from mlel.errors import UsageError
+
 DATASETS = ("imagenet", "digits", "synthetic")
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
 SYNTHETIC_POOL = 4      # distinct random batches, cycled (random data need not be fresh)
@@ -27,7 +29,7 @@ SYNTHETIC_BATCHES = 5   # synthetic batches when --n-batches is not given
 DIGITS_SPLIT_SEED = 0
 
 
-class DataError(Exception):
+class DataError(UsageError):
     """A data set that cannot be used as asked (the CLIs exit with code 2)."""
 
 

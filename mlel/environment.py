@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from mlel.names import backend_key
+
 KNOWN_HARDWARE = {
     "NVIDIA A100-SXM4-40GB": "A100",
     "Quadro RTX 5000": "RTX 5000",
@@ -23,8 +25,6 @@ BACKENDS = {
     "onnx_tensorflow": ("ONNX TF Export", ("onnxruntime", "onnxruntime-gpu")),
     "onnx_pytorch": ("ONNX PT Export", ("onnxruntime", "onnxruntime-gpu")),
 }
-BACKEND_ALIASES = {"torch": "pytorch", "onnx_torch": "onnx_pytorch", "tf": "tensorflow",
-                   "onnx_tf": "onnx_tensorflow"}
 
 _GPU_VENDOR_WORDS = re.compile(r"\b(NVIDIA|Tesla|Quadro|GeForce)\s+", re.I)
 _GPU_FORM_FACTOR = re.compile(r"([- ](SXM\d*|PCIE|PCIe|NVL|HBM\w*|\d+GB)\b.*$)")
@@ -33,10 +33,9 @@ _CPU_CORES = re.compile(r"\s+\d+-Core\s+Processor.*$", re.I)
 _CPU_VENDOR = re.compile(r"^(Intel\(R\)\s+|AMD\s+)")
 
 
-def canonical_backend(backend: str) -> str:
-    """Map a config backend (``torch``, ``onnx_torch``, …) to the 2022 name (``pytorch``, …)."""
-    key = backend.strip().lower()
-    return BACKEND_ALIASES.get(key, key)
+# naming an environment passes an unknown backend through (mlel.names explains the two rules);
+# the old name is kept for mlel.logs until it imports backend_key from mlel.names
+canonical_backend = backend_key
 
 
 def gpu_short_name(name: str) -> str:
@@ -95,7 +94,7 @@ def _installed_version(requirements: list[str], dists: tuple[str, ...]) -> str |
 
 def backend_name(backend: str, requirements: list[str]) -> str:
     """``"PyTorch 1.10.2+cu113"``; an unknown backend keeps its own name, version if installed."""
-    canonical = canonical_backend(backend)
+    canonical = backend_key(backend)
     display, dists = BACKENDS.get(canonical, (backend, (canonical,)))
     version = _installed_version(requirements, dists)
     return f"{display} {version}" if version else display

@@ -1,25 +1,27 @@
 """Boundaries and weights files (JSON): read, validate, write. Errors name the file and field."""
 from __future__ import annotations
 
-import json
+import copy
 import os
 from pathlib import Path
 
+from mlel.errors import UsageError
+from mlel.io import read_json
 from mlel.metrics import METRICS, TASKS
 from mlel.ratings import check_boundaries
 
 
-class SettingsError(ValueError):
-    """A boundaries or weights file that cannot be used; the message names file and field."""
+class SettingsError(UsageError, ValueError):
+    """A boundaries or weights file that cannot be used (a bad input the user named: exit 2); the
+    message names file and field. Still a ValueError for callers that catch those."""
 
 
 def _read_json(path: str | os.PathLike, what: str):
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        return read_json(path)
     except OSError as error:
         raise SettingsError(f"{what} file {path}: {error.strerror or error}") from None
-    except json.JSONDecodeError as error:
+    except ValueError as error:  # json's and orjson's decode errors are ValueErrors
         raise SettingsError(f"{what} file {path}: not valid JSON ({error})") from None
 
 
@@ -54,7 +56,7 @@ def parse_weights(data, source: str = "weights") -> dict:
                 raise SettingsError(f"{source}: unknown metric '{where}{key}'; known: {', '.join(METRICS)}")
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
                 raise SettingsError(f"{source}: weight '{where}{key}' must be a non-negative number, got {weight!r}")
-    return json.loads(json.dumps(data))
+    return copy.deepcopy(data)
 
 
 def load_boundaries(path: str | os.PathLike) -> dict[str, list[float]]:
@@ -64,11 +66,3 @@ def load_boundaries(path: str | os.PathLike) -> dict[str, list[float]]:
 def load_weights(path: str | os.PathLike) -> dict:
     return parse_weights(_read_json(path, "weights"), f"weights file {Path(path).name}")
 
-
-def save_json(data, path: str | os.PathLike) -> None:
-    """Write atomically (temp file + rename): an interrupted write never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2)
-    os.replace(tmp, path)

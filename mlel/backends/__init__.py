@@ -8,34 +8,24 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from mlel.names import BACKEND_CHOICES, UnknownBackend, runnable_backend
+
 from .base import (PRETRAINED, RANDOM, Backend, BackendError, EvalMetrics, ModelStats,
                    UnknownModel)
 from .models import MODELS, ModelSpec, lookup
 
-# canonical name -> (module, class)
+# 2022 name (mlel.names.BACKEND_NAMES) -> (module, class)
 BACKENDS = {
     "pytorch": ("torch", "TorchBackend"),
     "tensorflow": ("tensorflow", "TensorFlowBackend"),
     "onnx_pytorch": ("onnx", "OnnxTorchBackend"),
     "onnx_tensorflow": ("onnx", "OnnxTensorFlowBackend"),
 }
-ALIASES = {"torch": "pytorch", "tf": "tensorflow", "onnx_torch": "onnx_pytorch",
-           "onnx_tf": "onnx_tensorflow"}
-CHOICES = ["torch", "pytorch", "tensorflow", "tf", "onnx_torch", "onnx_pytorch", "onnx_tensorflow",
-           "onnx_tf"]
+CHOICES = list(BACKEND_CHOICES)  # the aliases live in mlel.names (tests check both tables agree)
 
-
-class UnknownBackend(BackendError):
-    pass
-
-
-def canonical_backend(name: str) -> str:
-    """``torch`` -> ``pytorch`` (the config.json name); UnknownBackend listing the choices."""
-    key = name.strip().lower().replace("-", "_")
-    key = ALIASES.get(key, key)
-    if key not in BACKENDS:
-        raise UnknownBackend(f"unknown backend {name!r}; valid choices: {', '.join(CHOICES)}")
-    return key
+# kept for callers of the old name: the runner's rule (an unknown name raises UnknownBackend, a
+# UsageError listing the choices)
+canonical_backend = runnable_backend
 
 
 def get_backend(name: str) -> type[Backend]:
@@ -49,4 +39,4 @@ def get_backend(name: str) -> type[Backend]:
 
 __all__ = ["BACKENDS", "CHOICES", "MODELS", "PRETRAINED", "RANDOM", "Backend", "BackendError",
            "EvalMetrics", "ModelSpec", "ModelStats", "UnknownBackend", "UnknownModel",
-           "canonical_backend", "get_backend", "lookup"]
+           "canonical_backend", "get_backend", "lookup", "runnable_backend"]

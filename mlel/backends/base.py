@@ -24,13 +24,16 @@ from typing import Any, Callable, ClassVar, Iterable
 
 import numpy as np
 
-from .models import NOT_OFFERED, ModelSpec, lookup, normalize
+from mlel.errors import UsageError
+from mlel.names import normalise_model_name
+
+from .models import NOT_OFFERED, ModelSpec, lookup
 
 # Weights choices besides a file path.
 RANDOM, PRETRAINED = "random", "pretrained"
 
 
-class BackendError(Exception):
+class BackendError(UsageError):
     """A problem with what the user asked for (exit code 2 in the CLIs), not a crash."""
 
 
@@ -148,12 +151,12 @@ class Backend(ABC):
                                    f"this backend: "
                                    f"{', '.join(self.model_choices())}")
             return spec
-        own = self.framework_models().get(normalize(name))
+        own = self.framework_models().get(normalise_model_name(name))
         if own is not None:
             return self.own_spec(own)
         hint = ""
-        if normalize(name) in NOT_OFFERED:
-            hint = f" ({NOT_OFFERED[normalize(name)]} is a larq model of the 2022 study, not offered here)"
+        if normalise_model_name(name) in NOT_OFFERED:
+            hint = f" ({NOT_OFFERED[normalise_model_name(name)]} is a larq model of the 2022 study, not offered here)"
         raise UnknownModel(f"unknown model {name!r} for backend {self.name}{hint}. Valid choices "
                            f"(case-insensitive): {', '.join(self.model_choices())}")
 
@@ -165,10 +168,10 @@ class Backend(ABC):
     def model_choices(self) -> list[str]:
         from .models import MODELS
         table = [s.name for s in MODELS.values() if self.builder_name(s) is not None]
-        covered = {normalize(n) for n in table}
+        covered = {normalise_model_name(n) for n in table}
         for spec in MODELS.values():
             if self.builder_name(spec):
-                covered.add(normalize(self.builder_name(spec)))
+                covered.add(normalise_model_name(self.builder_name(spec)))
         own = sorted(v for k, v in self.framework_models().items() if k not in covered)
         return table + own
 

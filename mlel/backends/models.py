@@ -1,13 +1,14 @@
 """Model names: the 2022 study's names, mapped to torchvision and keras.applications builders.
 
-A name is matched case-insensitively, ignoring ``_``, ``-`` and spaces, so ``ResNet50``,
+A name is matched case-insensitively, ignoring every character but letters and digits, so ``ResNet50``,
 ``resnet50`` and ``mobilenet_v3_small`` all resolve. Beyond this table each backend accepts its
 framework's own classification models (see ``Backend.framework_models``).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from mlel.names import normalise_model_name
 
 
 @dataclass(frozen=True)
@@ -66,16 +67,14 @@ _ALIASES = {
 NOT_OFFERED = {"quicknet": "QuickNet", "quicknetsmall": "QuickNetSmall", "quicknetlarge": "QuickNetLarge"}
 
 
-def normalize(name: str) -> str:
-    return re.sub(r"[\s_\-]", "", name).lower()
 
 
-_BY_KEY = {normalize(spec.name): spec for spec in _TABLE}
-_BY_KEY.update({normalize(spec.torch): spec for spec in _TABLE if spec.torch})
-_BY_KEY.update({normalize(spec.keras): spec for spec in _TABLE if spec.keras})
+_BY_KEY = {normalise_model_name(spec.name): spec for spec in _TABLE}
+_BY_KEY.update({normalise_model_name(spec.torch): spec for spec in _TABLE if spec.torch})
+_BY_KEY.update({normalise_model_name(spec.keras): spec for spec in _TABLE if spec.keras})
 _BY_KEY.update({key: MODELS[name] for key, name in _ALIASES.items()})
 
 
 def lookup(name: str) -> ModelSpec | None:
     """The table entry for a model name, or None."""
-    return _BY_KEY.get(normalize(name))
+    return _BY_KEY.get(normalise_model_name(name))

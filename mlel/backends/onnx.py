@@ -18,13 +18,16 @@ import onnxruntime as ort
 
 from .base import PRETRAINED, RANDOM, Backend, BackendError, file_size
 
+log = logging.getLogger(__name__)
+
 
 def count_macs(model: onnx.ModelProto) -> float | None:
     """Multiply-accumulates per sample of Conv, Gemm and MatMul nodes, from inferred shapes
     (symbolic dimensions, the batch among them, count as 1)."""
     try:
         model = onnx.shape_inference.infer_shapes(model)
-    except Exception:
+    except Exception as exc:  # a graph onnx cannot infer: FLOPs "n.a." rather than a failed run
+        log.info("ONNX shape inference failed, FLOPs not counted: %s", exc)
         return None
     shapes = {}
     for info in [*model.graph.input, *model.graph.output, *model.graph.value_info]:

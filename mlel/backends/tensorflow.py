@@ -17,6 +17,8 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+from mlel.names import normalise_model_name
+
 from .base import (PRETRAINED, RANDOM, Backend, BackendError, EvalMetrics, ModelSpec,
                    check_weights_file, metrics_from_sums)
 
@@ -89,8 +91,7 @@ class TensorFlowBackend(Backend):
 
     @classmethod
     def framework_models(cls) -> dict[str, str]:
-        from .models import normalize
-        return {normalize(n): n for n in dir(keras.applications)
+        return {normalise_model_name(n): n for n in dir(keras.applications)
                 if n[:1].isupper() and callable(getattr(keras.applications, n))}
 
     # models ---------------------------------------------------------------------------------------

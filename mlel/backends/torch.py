@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
+from mlel.names import normalise_model_name
+
 from .base import (PRETRAINED, RANDOM, Backend, BackendError, EvalMetrics, ModelSpec,
                    check_weights_file, metrics_from_sums)
 
@@ -54,8 +56,7 @@ class TorchBackend(Backend):
 
     @classmethod
     def framework_models(cls) -> dict[str, str]:
-        from .models import normalize
-        return {normalize(n): n for n in torchvision.models.list_models(module=torchvision.models)}
+        return {normalise_model_name(n): n for n in torchvision.models.list_models(module=torchvision.models)}
 
     # models ---------------------------------------------------------------------------------------
     def native_sizes(self, spec: ModelSpec) -> tuple[int, int]:

@@ -7,7 +7,8 @@ import pytest
 from mlel.backends import (BACKENDS, CHOICES, MODELS, BackendError, UnknownBackend, canonical_backend,
                            lookup)
 from mlel.backends.base import EvalMetrics, MetricSums, metrics_from_sums
-from mlel.backends.models import normalize
+from mlel.errors import UsageError
+from mlel.names import normalise_model_name as normalize
 
 
 @pytest.mark.parametrize("alias,canonical", [
@@ -22,7 +23,7 @@ def test_backend_aliases_map_to_the_2022_config_names(alias, canonical):
 def test_unknown_backend_lists_the_choices():
     with pytest.raises(UnknownBackend) as err:
         canonical_backend("mxnet")
-    assert isinstance(err.value, BackendError)
+    assert isinstance(err.value, UsageError)  # the CLIs exit 2
     for name in CHOICES:
         assert name in str(err.value)
 

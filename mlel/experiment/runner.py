@@ -1,0 +1,191 @@
+"""The measured part of a run: inference or training under mlel.monitoring -> results files."""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+
+from mlel.errors import EXIT_OK
+from mlel.io import write_json
+from mlel.units import MS_PER_S, PER_GIGA
+
+from .console import progress, tee_output
+from .options import InferOptions, RunOptions, RunResult, TrainOptions, lr_at
+from .rundir import ended_early, start_run
+from .setup import Setup, seed_and_build, setup_inference, setup_training
+from .signals import Interrupted, SignalWatch, signals_raise
+
+HISTORY_KEYS = ("loss", "accuracy", "top_5_accuracy", "val_loss", "val_accuracy", "val_top_5_accuracy",
+                "lr", "timestamp")
+EARLY_END = (Exception, Interrupted, KeyboardInterrupt)  # what a started run survives to record
+
+
+def _measure(run_dir: Path, opts: RunOptions, prefix: str):
+    from mlel.monitoring import measure
+    return measure(run_dir, gpu_interval=opts.gpu_monitor_interval, cpu_interval=opts.cpu_monitor_interval,
+                   prefix=prefix, idle_seconds=opts.idle_seconds, cpu_tdp=opts.cpu_tdp,
+                   country=opts.country)
+
+
+def _energy_line(m) -> str:
+    if not m.sources:
+        return "energy: no power source could be read"
+    sources = ", ".join(f"{s} ({kind})" for s, kind in m.sources.items())
+    return f"energy: {m.energy_ws:.1f} J from {sources}"
+
+
+def _resolved(setup: Setup, seed: int, weights: str, **extra) -> dict:
+    """What config.json records beyond the options: the setup as resolved."""
+    return dict(model=setup.spec.name, backend=setup.backend.name, dataset=setup.dataset,
+                data_path=setup.data_path if setup.dataset == "imagenet" else None,
+                input_size=setup.input_size, num_classes=setup.num_classes,
+                device=setup.backend.device, seed=seed, weights=weights, **extra)
+
+
+def _describe(setup: Setup, opts: RunOptions, seed: int, weights: str, n_batches: int) -> str:
+    what = f"{setup.spec.name} ({setup.input_size}px, {setup.num_classes} classes)"
+    if setup.trained_run is not None:
+        what += f" trained in {setup.trained_run}"
+    note = " - untrained: accuracy is meaningless" if weights == "random" and isinstance(opts, InferOptions) else ""
+    return (f"{what} on {setup.backend.name} ({setup.backend.device}); data: {setup.dataset}, "
+            f"{n_batches} batches of {opts.batch_size}; weights: {weights}{note}; seed {seed}")
+
+
+def run_inference(opts: InferOptions) -> RunResult:
+    """Measure one model's inference; see the package doc for what lands in the run folder."""
+    with signals_raise() as watch:
+        run_dir = None
+        try:
+            setup = setup_inference(opts)
+            seed, weights = seed_and_build(setup, opts)
+            n_batches = setup.data.n_batches(opts.batch_size, opts.n_batches)  # resolved: what runs
+            extra = {"infer_model": opts.infer_model or opts.model, "n_batches": n_batches}
+            run_dir, _ = start_run("infer", opts, _resolved(setup, seed, weights, **extra))
+        except (Interrupted, KeyboardInterrupt) as exc:
+            return ended_early(run_dir, exc)
+        with tee_output(run_dir / "logfile.txt"):
+            try:
+                return _infer(opts, setup, run_dir, seed, weights, watch)
+            except EARLY_END as exc:
+                return ended_early(run_dir, exc)
+
+
+def _feeds(opts: InferOptions, setup: Setup):
+    """(measured batches, warm-up batch). In-memory data is converted once, outside the
+    measurement, so the loop measures the model."""
+    data, prepare = setup.data, setup.backend.prepare
+    if data.in_memory:
+        feed = data.materialize(opts.batch_size, opts.n_batches, prepare)
+        return feed, feed[:1]
+    return (data.batches(opts.batch_size, opts.n_batches, transform=prepare),
+            list(data.batches(opts.batch_size, 1, transform=prepare)))
+
+
+def _infer(opts: InferOptions, setup: Setup, run_dir: Path, seed: int, weights: str,
+           watch: SignalWatch) -> RunResult:
+    backend, stats = setup.backend, setup.backend.stats()
+    n_batches = setup.data.n_batches(opts.batch_size, opts.n_batches)
+    print(f"MLEE inference -> {run_dir}\n  " + _describe(setup, opts, seed, weights, n_batches), flush=True)
+    print(f"  model: {stats.params:,} parameters, "
+          f"{'n.a.' if stats.flops is None else f'{stats.flops * PER_GIGA:.3g} GFLOPs'} per sample, "
+          f"{stats.fsize:,} bytes", flush=True)
+    feed, first = _feeds(opts, setup)
+    if opts.warmup > 0:
+        backend.evaluate(first * opts.warmup)
+    bar = None
+    try:
+        with _measure(run_dir, opts, "validation_") as m:
+            bar = progress(n_batches, "inference")  # after the monitoring's notes
+            start = time.time()
+            metrics = backend.evaluate(feed, progress=watch.ticker(bar))
+            end = time.time()
+    finally:
+        if bar is not None:
+            bar.close()
+    results = {"start": start, "end": end, "metrics": metrics.as_dict(), "model": dataclasses.asdict(stats)}
+    write_json(run_dir / "validation_results.json", results)
+    rate = metrics.n_samples / (end - start) if end > start else float("nan")
+    acc = "n.a. (no labels)" if metrics.accuracy is None else \
+        f"{metrics.accuracy:.4f} (top-5 {metrics.top_5_accuracy:.4f}, loss {metrics.loss:.4f})"
+    print(f"done: {metrics.n_samples} samples in {end - start:.2f} s ({rate:.1f} samples/s); "
+          f"accuracy {acc}; {_energy_line(m)}\n  results: {run_dir}", flush=True)
+    return RunResult(run_dir, EXIT_OK, results=results)
+
+
+def run_training(opts: TrainOptions) -> RunResult:
+    """Train one model under measurement; saves it in the run folder for infer.py."""
+    with signals_raise() as watch:
+        run_dir = None
+        try:
+            setup = setup_training(opts)
+            seed, weights = seed_and_build(setup, opts)
+            setup.backend.configure_training(opts.opt, opts.lr, opts.momentum, opts.weight_decay,
+                                             bn_momentum=opts.bn_momentum)
+            extra = {"full_epochs": opts.full_epochs or opts.epochs,
+                     "n_batches": setup.data.n_batches(opts.batch_size, opts.n_batches)}  # per epoch
+            run_dir, _ = start_run("train", opts, _resolved(setup, seed, weights, **extra))
+        except (Interrupted, KeyboardInterrupt) as exc:
+            return ended_early(run_dir, exc)
+        history = {key: [] for key in HISTORY_KEYS}
+        with tee_output(run_dir / "logfile.txt"):
+            try:
+                return _train(opts, setup, run_dir, seed, weights, history, watch)
+            except EARLY_END as exc:
+                return ended_early(run_dir, exc, {"history": history})
+
+
+def _epoch(opts: TrainOptions, setup: Setup, epoch: int, seed: int, watch: SignalWatch, history: dict):
+    """Train one epoch, evaluate, append to the history; returns the evaluation."""
+    backend, train, val = setup.backend, setup.data, setup.val_data
+    lr = lr_at(opts, epoch)
+    backend.set_lr(lr)
+    # one bar per epoch (no nested bars: the logfile keeps each epoch's last state)
+    bar = progress(train.n_batches(opts.batch_size, opts.n_batches) + val.n_batches(opts.batch_size),
+                   f"epoch {epoch + 1}/{opts.epochs}")
+    try:
+        fit = backend.train_epoch(train.batches(opts.batch_size, opts.n_batches, shuffle=True, seed=seed + epoch,
+                                                transform=backend.prepare), progress=watch.ticker(bar))
+        ev = backend.evaluate(val.batches(opts.batch_size, transform=backend.prepare), progress=watch.ticker(bar))
+    finally:
+        bar.close()
+    for key, value in zip(HISTORY_KEYS, (fit.loss, fit.accuracy, fit.top_5_accuracy, ev.loss, ev.accuracy,
+                                         ev.top_5_accuracy, lr, time.time() * MS_PER_S)):
+        history[key].append(value)
+    print(f"  loss {fit.loss:.4f} acc {fit.accuracy:.4f} top5 {fit.top_5_accuracy:.4f} | "
+          f"val_loss {ev.loss:.4f} val_acc {ev.accuracy:.4f} val_top5 {ev.top_5_accuracy:.4f} "
+          f"| lr {lr:.3g}", flush=True)
+    return ev
+
+
+def _train(opts: TrainOptions, setup: Setup, run_dir: Path, seed: int, weights: str, history: dict,
+           watch: SignalWatch) -> RunResult:
+    backend = setup.backend
+    n_train = setup.data.n_batches(opts.batch_size, opts.n_batches)
+    print(f"MLEE training -> {run_dir}\n  " + _describe(setup, opts, seed, weights, n_train)
+          + f"; {opts.epochs} epochs, {opts.opt} lr {opts.lr} ({opts.lr_scheduler})", flush=True)
+    best, waited, stopped = math.inf, 0, None
+    with _measure(run_dir, opts, "") as m:
+        start = time.time()
+        for epoch in range(opts.epochs):
+            ev = _epoch(opts, setup, epoch, seed, watch, history)
+            if ev.loss < best - opts.early_delta:
+                best, waited = ev.loss, 0
+                continue
+            waited += 1
+            if waited >= opts.early_patience:
+                stopped = epoch + 1
+                print(f"early stop: val_loss did not improve by {opts.early_delta} for {waited} epochs",
+                      flush=True)
+                break
+        end = time.time()
+    model_file = backend.save(run_dir)
+    backend.model_file = model_file
+    stats = backend.stats()
+    results = {"start": start, "end": end, "history": history, "model": dataclasses.asdict(stats),
+               "early_stopped_epoch": stopped, "model_file": model_file.name}
+    write_json(run_dir / "results.json", results)
+    print(f"done: {len(history['loss'])} epochs in {end - start:.1f} s; val accuracy "
+          f"{history['val_accuracy'][-1]:.4f}; {_energy_line(m)}\n  trained model: {model_file}\n"
+          f"  measure its inference: python -m mlel.infer --infer-model {run_dir}", flush=True)
+    return RunResult(run_dir, EXIT_OK, results=results)
