@@ -1,25 +1,35 @@
 """Estimated CPU and DRAM power, for machines without a power sensor (no RAPL, or RAPL not readable).
 
-Model (pure functions below, constants calibrated on the 2022 RAPL logs of the Xeon W-2155
-workstation in ../shared/reference: package ~13 W idle of a 140 W TDP, ~TDP at full load;
-DRAM ~2 W idle, ~12 W at full load with 62 GB installed):
+CPU package power (``estimate_cpu_power_w``, pure):
 
-    cpu_power  = TDP × (IDLE_FRACTION + (1 − IDLE_FRACTION) × u)
+    n          = u × logical CPUs                      busy hardware threads (u: machine utilisation)
+    activity   = (min(n, C) + smt_gain × max(0, n − C)) / (C × (1 + smt_gain × (T − 1)))
+    cpu_power  = TDP × (idle_share + (1 − idle_share) × activity ** exponent)
+
+with C physical cores and T threads per core. A second thread on a busy core adds little
+(``smt_gain``): a job on as many threads as physical cores — PyTorch's default — already draws most of
+the TDP at 50% logical utilisation, where TDP × utilisation said half. ``exponent`` > 1: at partial load
+the cores run at lower clocks and voltage. Intel's curve is calibrated on the 2022 RAPL logs of the
+Xeon W-2155 in ../shared/reference (``bench/estimate_error.py``, ``estimate_calibration.py``: fit on half
+of the models, scored on the other half): its expected error is ``EXPECTED_ERROR["intel"]``; other
+vendors keep the uncalibrated TDP × (0.1 + 0.9 u), expected error ``EXPECTED_ERROR["other"]`` (that
+model's error on the same data).
+
     dram_power = installed GB × (DRAM_W_PER_GB_IDLE + DRAM_W_PER_GB_LOAD × u)
 
-where u ∈ [0, 1] is the machine's CPU utilisation over the sampling interval (from /proc/stat
-deltas, not psutil.cpu_percent, whose shared state user code may reset). TDP comes from the
-`cpu_tdp` argument, else a small table of common CPUs, else CodeCarbon's bundled CPU table (offline),
-else DEFAULT_W_PER_CPU × logical CPUs. The source is flagged ``estimated`` everywhere it appears.
+u ∈ [0, 1] is the machine's CPU utilisation over the sampling interval (from /proc/stat deltas, not
+psutil.cpu_percent, whose shared state user code may reset). TDP comes from the `cpu_tdp` argument,
+else a small table of common CPUs, else CodeCarbon's bundled CPU table (offline), else
+DEFAULT_W_PER_CPU × logical CPUs. The source is flagged ``estimated`` everywhere it appears.
 """
 from __future__ import annotations
 
 import csv
 import functools
 import re
-import time
+from dataclasses import dataclass
 
-IDLE_FRACTION = 0.10
+IDLE_FRACTION = 0.10  # idle share of the uncalibrated model (vendors without RAPL data)
 DRAM_W_PER_GB_IDLE = 0.03
 DRAM_W_PER_GB_LOAD = 0.16
 DEFAULT_W_PER_CPU = 7.0  # 140 W / 20 threads of the W-2155; used when the CPU is unknown
@@ -130,7 +140,83 @@ def utilisation(t0, t1) -> float:
 
 
 def cpu_power(u: float, tdp_w: float, idle_fraction: float = IDLE_FRACTION) -> float:
+    """The old model, TDP × (idle + (1 − idle) × u): kept as the baseline the new one is scored against."""
     return tdp_w * (idle_fraction + (1.0 - idle_fraction) * u)
+
+
+@dataclass(frozen=True)
+class PowerCurve:
+    """Package power over load, as shares of TDP."""
+    idle_share: float  # package power at no load / TDP
+    smt_gain: float  # what a core's second hardware thread adds, as a share of the first's
+    exponent: float  # 1: linear in core activity; > 1: lower clocks and voltage at partial load
+
+    def to_dict(self) -> dict:
+        return {"idle_share": self.idle_share, "smt_gain": self.smt_gain, "exponent": self.exponent}
+
+
+# Fitted by estimate_calibration.fit_curve on fold 0 of the Xeon W-2155 logs (bench/estimate_error.py).
+INTEL_CURVE = PowerCurve(idle_share=0.20, smt_gain=0.10, exponent=2.5)
+# No RAPL data to calibrate on: the old TDP × utilisation model (threads count as cores, linear).
+GENERIC_CURVE = PowerCurve(idle_share=IDLE_FRACTION, smt_gain=1.0, exponent=1.0)
+VENDOR_CURVES = {"intel": INTEL_CURVE}
+# Weighted absolute percentage error against RAPL package power, held-out models (rounded up):
+# intel: the new curve's worst fold; other: the old model's error on the same data.
+EXPECTED_ERROR = {"intel": 0.10, "other": 0.26}
+
+
+def cpu_vendor(cpu_name: str) -> str:
+    """'intel', 'amd', 'apple' or 'other', from the processor's name."""
+    name = (cpu_name or "").lower()
+    for vendor, marks in (("intel", ("intel", "xeon", "core(tm)")), ("amd", ("amd", "epyc", "ryzen")),
+                          ("apple", ("apple",))):
+        if any(mark in name for mark in marks):
+            return vendor
+    return "other"
+
+
+def power_curve(cpu_name: str) -> PowerCurve:
+    return VENDOR_CURVES.get(cpu_vendor(cpu_name), GENERIC_CURVE)
+
+
+def expected_error(cpu_name: str) -> float:
+    """The estimate's expected relative error for this CPU (e.g. 0.10: "estimated ± 10%")."""
+    return EXPECTED_ERROR.get(cpu_vendor(cpu_name), EXPECTED_ERROR["other"])
+
+
+def threads_per_core(cpu_name: str, logical_cpus: int, physical_cpus: int | None = None) -> int:
+    """Hardware threads per core: from the core count when known, else 2 for x86 server and desktop
+    parts (Intel, AMD: SMT on by default) with an even thread count, else 1."""
+    if physical_cpus:
+        return max(1, round(logical_cpus / physical_cpus))
+    return 2 if cpu_vendor(cpu_name) in ("intel", "amd") and logical_cpus >= 2 and logical_cpus % 2 == 0 else 1
+
+
+def core_activity(u: float, logical_cpus: int, threads: int, smt_gain: float) -> float:
+    """Share of the package's full-load core work that u × logical_cpus busy threads represent
+    (threads fill physical cores first, as the schedulers place them)."""
+    cores = max(1, logical_cpus) / max(1, threads)
+    busy = u * max(1, logical_cpus)
+    work = min(busy, cores) + smt_gain * max(0.0, busy - cores)
+    return work / (cores * (1.0 + smt_gain * (threads - 1)))
+
+
+def package_power_w(u: float, tdp_w: float, logical_cpus: int, threads: int, curve: PowerCurve) -> float:
+    """Package power (W) at machine utilisation u for a CPU of known TDP and core layout."""
+    if not 0.0 <= u <= 1.0:
+        raise ValueError(f"utilisation must lie in [0, 1], got {u}")
+    activity = core_activity(u, logical_cpus, threads, curve.smt_gain)
+    return tdp_w * (curve.idle_share + (1.0 - curve.idle_share) * activity ** curve.exponent)
+
+
+def estimate_cpu_power_w(cpu_name: str, utilisation: float, logical_cpus: int, *,
+                         physical_cpus: int | None = None, tdp_w: float | None = None) -> float:
+    """Estimated package power (W) of the CPU(s) named ``cpu_name`` at whole-machine utilisation
+    ``utilisation`` ∈ [0, 1] with ``logical_cpus`` hardware threads. TDP from the tables unless given.
+    Expected error: ``expected_error(cpu_name)``."""
+    tdp, _ = resolve_tdp(tdp_w, cpu_name, logical_cpus)
+    threads = threads_per_core(cpu_name, logical_cpus, physical_cpus)
+    return package_power_w(utilisation, tdp, logical_cpus, threads, power_curve(cpu_name))
 
 
 def dram_power(u: float, mem_gb: float) -> float:
@@ -143,22 +229,31 @@ class EstimateMeter:
     estimated = True
 
     def __init__(self, cpu_tdp: float | None = None, *, cpu_times=None, mem_bytes: float | None = None,
-                 name: str | None = None, logical_cpus: int | None = None):
+                 name: str | None = None, logical_cpus: int | None = None, physical_cpus: int | None = None):
         import psutil
         self._cpu_times = cpu_times or psutil.cpu_times
         self.cpu_name = cpu_name() if name is None else name
-        cpus = logical_cpus or psutil.cpu_count() or 1
-        self.tdp_w, self.tdp_source = resolve_tdp(cpu_tdp, self.cpu_name, cpus)
+        self.logical_cpus = logical_cpus or psutil.cpu_count() or 1
+        if physical_cpus is None and name is None:  # this machine: ask it how many cores it has
+            physical_cpus = psutil.cpu_count(logical=False)
+        self.threads_per_core = threads_per_core(self.cpu_name, self.logical_cpus, physical_cpus)
+        self.curve = power_curve(self.cpu_name)
+        self.expected_error = expected_error(self.cpu_name)
+        self.tdp_w, self.tdp_source = resolve_tdp(cpu_tdp, self.cpu_name, self.logical_cpus)
         self.mem_gb = (psutil.virtual_memory().total if mem_bytes is None else mem_bytes) / 2**30
         self._last = None
 
     def meta(self) -> dict:
         return {"power_keys": ["cpu_power", "dram_power"], "estimated": True,
-                "method": "TDP x (idle_fraction + (1 - idle_fraction) x utilisation); "
+                "method": "TDP x (idle_share + (1 - idle_share) x core_activity ** exponent), core activity "
+                          "from utilisation with SMT threads worth smt_gain of a core; "
                           "DRAM = GB x (w_idle + w_load x utilisation)",
-                "cpu_name": self.cpu_name, "cpu_tdp_w": self.tdp_w, "tdp_source": self.tdp_source,
-                "idle_fraction": IDLE_FRACTION, "mem_gb": self.mem_gb,
-                "dram_w_per_gb": [DRAM_W_PER_GB_IDLE, DRAM_W_PER_GB_LOAD],
+                "expected_error": self.expected_error,
+                "cpu_name": self.cpu_name, "cpu_vendor": cpu_vendor(self.cpu_name),
+                "cpu_tdp_w": self.tdp_w, "tdp_source": self.tdp_source,
+                "logical_cpus": self.logical_cpus, "threads_per_core": self.threads_per_core,
+                "power_curve": self.curve.to_dict(), "idle_fraction": self.curve.idle_share,
+                "mem_gb": self.mem_gb, "dram_w_per_gb": [DRAM_W_PER_GB_IDLE, DRAM_W_PER_GB_LOAD],
                 "units": {"cpu_power": "W", "dram_power": "W", "cpu_util": "%", "duration": "s"}}
 
     def sample(self, now: float) -> dict | None:
@@ -167,8 +262,9 @@ class EstimateMeter:
         if last is None:
             return None  # priming: an interval needs two readings
         u = utilisation(last[1], reading[1])
+        power = package_power_w(u, self.tdp_w, self.logical_cpus, self.threads_per_core, self.curve)
         return {"0": {"duration": now - last[0], "cpu_util": 100.0 * u,
-                      "cpu_power": cpu_power(u, self.tdp_w), "dram_power": dram_power(u, self.mem_gb)}}
+                      "cpu_power": power, "dram_power": dram_power(u, self.mem_gb)}}
 
     def close(self) -> None:
         pass

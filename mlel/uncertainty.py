@@ -1,0 +1,282 @@
+"""How sure a grade is: statistics of repeated runs, the index's interval, rating probabilities.
+
+Pure functions on numpy arrays; randomness only from the ``numpy.random.Generator`` passed in.
+
+Method (SPEC §9, in its terms):
+
+- **Value** of a metric over n runs: mean, sample standard deviation (ddof 1), n and the 95% interval
+  ``mean ± t(0.975, n−1) · std / √n`` (Student-t, n ≥ 2; method ``"student-t"``). A percentile
+  bootstrap of the mean is there for many runs (``"bootstrap"``). One run: no interval, method
+  ``"single run"`` — its spread is unknown, not zero.
+- **Index** ``v / r`` (or ``r / v``): the reference is measured too, so both spreads count. Delta
+  method on the log ratio: ``se² = s_v²/(n_v·v̄²) + s_r²/(n_r·r̄²)``, Welch–Satterthwaite degrees of
+  freedom, interval ``exp(log(index) ± t · se)``. Either side with one run: no interval.
+- **Rating probabilities**: each entry's mean is drawn from its distribution given its runs — a
+  multivariate Student-t centred on the runs' mean with the runs' covariance / n and n − 1 degrees of
+  freedom (the posterior of the mean under the usual non-informative prior). All metrics of a run set
+  are drawn together (one draw moves energy and time as the runs did), model and reference
+  independently; every draw is indexed, rated and compounded; the probability of a letter is its
+  share of the draws. A metric measured once is held at its value (its probability is 1 for its
+  letter — callers should say "1 run").
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+LETTERS = ("A", "B", "C", "D", "E")
+N_LEVELS = len(LETTERS)
+MISSING_LEVEL = N_LEVELS - 1  # a missing value rates E (SPEC §5)
+STUDENT_T, BOOTSTRAP, SINGLE_RUN = "student-t", "bootstrap", "single run"
+DELTA_LOG_RATIO = "delta method on the log ratio, Welch df"
+CONFIDENCE = 0.95
+_TABLE_METRICS = 8  # up to 5**8 codes: find distinct level rows by a bincount instead of a sort
+
+# compound(levels (k, m) ints 0..4, weights (m,)) -> levels (k,): the engine's compound rule, vectorised
+CompoundRule = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def t_quantile(p: float, df: float) -> float:
+    """Quantile of Student's t (scipy.special: lighter to import than scipy.stats)."""
+    from scipy.special import stdtrit
+    return float(stdtrit(df, p))
+
+
+@dataclass(frozen=True)
+class ValueStats:
+    """One metric over the runs of one entry."""
+    mean: float
+    std: float | None  # None with one run
+    n: int
+    ci95: tuple[float, float] | None  # None with one run
+    method: str  # "student-t" | "bootstrap" | "single run"
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean, "std": self.std, "n": self.n,
+                "ci95": list(self.ci95) if self.ci95 else None, "method": self.method}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "ValueStats":
+        ci = data.get("ci95")
+        return cls(float(data["mean"]), data.get("std"), int(data["n"]), tuple(ci) if ci else None,
+                   str(data["method"]))
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """A metric's index against the reference, with the interval of both measurements."""
+    index: float
+    ci95: tuple[float, float] | None
+    method: str  # DELTA_LOG_RATIO | "single run"
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "ci95": list(self.ci95) if self.ci95 else None, "method": self.method}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "IndexStats":
+        ci = data.get("ci95")
+        return cls(float(data["index"]), tuple(ci) if ci else None, str(data["method"]))
+
+
+def value_stats(values: Sequence[float], method: str = STUDENT_T, rng: np.random.Generator | None = None,
+                resamples: int = 2000) -> ValueStats:
+    """Mean, std, n and 95% interval of one metric's run values (missing ones, None/NaN, dropped)."""
+    x = _present(values)
+    if x.size == 0:
+        raise ValueError("no run has a value for this metric")
+    mean = float(x.mean())
+    if x.size == 1:
+        return ValueStats(mean, None, 1, None, SINGLE_RUN)
+    std = float(x.std(ddof=1))
+    if method == STUDENT_T:
+        half = t_quantile(0.5 + CONFIDENCE / 2, x.size - 1) * std / math.sqrt(x.size)
+        return ValueStats(mean, std, int(x.size), (mean - half, mean + half), STUDENT_T)
+    if method == BOOTSTRAP:
+        if rng is None:
+            raise ValueError("the bootstrap needs a seeded rng")
+        means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
+        lo, hi = np.quantile(means, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
+        return ValueStats(mean, std, int(x.size), (float(lo), float(hi)), BOOTSTRAP)
+    raise ValueError(f"unknown interval method {method!r}; choose {STUDENT_T!r} or {BOOTSTRAP!r}")
+
+
+def widen_for_systematic(stats: ValueStats, rel_error: float) -> ValueStats:
+    """The interval of a value that also carries a systematic relative error (e.g. an estimated CPU
+    power, ± rel_error at 95%): the two half-widths add in quadrature. Runs cannot average it away."""
+    if stats.ci95 is None:
+        return stats
+    half = (stats.ci95[1] - stats.ci95[0]) / 2
+    half = math.hypot(half, rel_error * abs(stats.mean))
+    return ValueStats(stats.mean, stats.std, stats.n, (stats.mean - half, stats.mean + half), stats.method)
+
+
+def index_stats(model: ValueStats, reference: ValueStats, higher_is_better: bool) -> IndexStats:
+    """The index and its 95% interval, propagating the model's and the reference's spread."""
+    if model.mean <= 0 or reference.mean <= 0:
+        raise ValueError("the log-ratio interval needs positive means")
+    ratio = model.mean / reference.mean
+    index = ratio if higher_is_better else 1.0 / ratio
+    if model.n < 2 or reference.n < 2:
+        return IndexStats(index, None, SINGLE_RUN)
+    var_m = (model.std / model.mean) ** 2 / model.n  # variance of log(mean), delta method
+    var_r = (reference.std / reference.mean) ** 2 / reference.n
+    se = math.sqrt(var_m + var_r)
+    if se == 0:
+        return IndexStats(index, (index, index), DELTA_LOG_RATIO)
+    df = (var_m + var_r) ** 2 / (var_m ** 2 / (model.n - 1) + var_r ** 2 / (reference.n - 1))
+    half = t_quantile(0.5 + CONFIDENCE / 2, df) * se
+    return IndexStats(index, (index * math.exp(-half), index * math.exp(half)), DELTA_LOG_RATIO)
+
+
+def _present(values: Sequence[float]) -> np.ndarray:
+    x = np.array([np.nan if v is None else v for v in values], dtype=float)
+    return x[np.isfinite(x)]
+
+
+# ---------------------------------------------------------------------------------------------
+# draws of the mean, vectorised over entries
+
+
+def pad_runs(runs: Sequence[np.ndarray | Sequence[Sequence[float]]], n_metrics: int) -> np.ndarray:
+    """Entries' run tables (n_e runs × metrics, None/NaN = missing) -> (entries, max runs, metrics)."""
+    width = max((len(r) for r in runs), default=1)
+    out = np.full((len(runs), max(width, 1), n_metrics), np.nan)
+    for e, table in enumerate(runs):
+        if len(table):
+            out[e, :len(table)] = np.array(table, dtype=float).reshape(len(table), n_metrics)
+    return out
+
+
+def draw_means(runs: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """(entries, runs, metrics) padded with NaN -> (entries, draws, metrics) draws of each mean.
+
+    Multivariate t: mean + Σ_i w_i (x_i − x̄) / √(n(n−1)) · √((n−1)/χ²_{n−1}), w ~ N(0, 1), so the
+    draws' covariance is the runs' covariance / n and each metric's marginal is the scaled t.
+    Metrics with one present value stay at it; metrics with none are NaN."""
+    present = np.isfinite(runs)
+    n_j = present.sum(axis=1)  # (entries, metrics)
+    mean = np.where(n_j > 0, np.nansum(runs, axis=1) / np.maximum(n_j, 1), np.nan)
+    resid = np.where(present, runs - mean[:, None, :], 0.0)
+    scale = np.where(n_j >= 2, 1.0 / np.sqrt(np.maximum(n_j, 2) * np.maximum(n_j - 1, 1)), 0.0)
+    spread_n = np.where(n_j >= 2, n_j, np.iinfo(np.int64).max).min(axis=1)  # smallest n ≥ 2
+    df = np.where(spread_n < np.iinfo(np.int64).max, spread_n - 1, 1).astype(float)
+    w = rng.standard_normal((runs.shape[0], draws, runs.shape[1]), dtype=np.float32)
+    t_scale = np.sqrt(df[:, None] / rng.chisquare(df[:, None], size=(runs.shape[0], draws)))
+    out = np.matmul(w, resid.astype(np.float32))  # float32 and in place: memory traffic is the cost
+    out *= scale[:, None, :].astype(np.float32)
+    out *= t_scale[:, :, None].astype(np.float32)
+    out += mean[:, None, :].astype(np.float32)
+    return out
+
+
+def index_of(values: np.ndarray, reference: np.ndarray, higher_is_better: np.ndarray) -> np.ndarray:
+    """Elementwise index (…, metrics): v/r where higher is better, r/v where lower; bad -> NaN."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        index = np.where(higher_is_better, values / reference, reference / values)
+    return np.where(np.isfinite(index), index, np.nan)
+
+
+def levels_of(index: np.ndarray, boundaries: np.ndarray) -> np.ndarray:
+    """Rating levels 0 (A) … 4 (E) of index values (…, metrics) given boundaries (metrics, 4):
+    index > b0 → 0, b0 ≥ index > b1 → 1, …, ≤ b3 → 4; NaN (missing) → 4."""
+    levels = np.zeros(index.shape, np.int8)
+    for bound in np.asarray(boundaries, dtype=float).T:  # b0..b3, each (metrics,)
+        levels += index <= bound
+    levels[np.isnan(index)] = MISSING_LEVEL
+    return levels
+
+
+def level_shares(levels: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Share of each level 0..4 along ``axis`` -> that axis replaced by a last axis of 5."""
+    moved = np.moveaxis(levels, axis, -1)
+    rows = moved.reshape(-1, moved.shape[-1])
+    codes = rows + N_LEVELS * np.arange(rows.shape[0])[:, None]  # one bincount for every row
+    counts = np.bincount(codes.ravel(), minlength=N_LEVELS * rows.shape[0]).reshape(-1, N_LEVELS)
+    return (counts / moved.shape[-1]).reshape(moved.shape[:-1] + (N_LEVELS,))
+
+
+def compound_levels(levels: np.ndarray, weights: np.ndarray, compound: CompoundRule,
+                    memo: np.ndarray | None = None) -> np.ndarray:
+    """Apply a compound rule to every row of (…, metrics) levels, calling it once per distinct row.
+    memo (from ``compound_memo``) keeps rows already compounded across calls (chunks)."""
+    used = np.flatnonzero(np.asarray(weights) > 0)
+    if used.size == 0:
+        raise ValueError("no metric has a weight > 0: nothing to compound")
+    w = np.asarray(weights, dtype=float)[used]
+    rows = levels[..., used].reshape(-1, used.size).astype(np.int64)
+    codes = rows @ (N_LEVELS ** np.arange(used.size, dtype=np.int64))
+    if used.size > _TABLE_METRICS:  # too many codes for a table: sort out the distinct rows
+        unique, inverse = np.unique(codes, return_inverse=True)
+        result = np.asarray(compound(_decode(unique, used.size), w), dtype=np.int8)
+        return result[inverse.reshape(-1)].reshape(levels.shape[:-1])
+    table = compound_memo(weights) if memo is None else memo
+    seen = np.flatnonzero(np.bincount(codes, minlength=table.size))
+    todo = seen[table[seen] < 0]
+    if todo.size:
+        table[todo] = np.asarray(compound(_decode(todo, used.size), w), dtype=np.int8)
+    return table[codes].reshape(levels.shape[:-1])
+
+
+def compound_memo(weights: np.ndarray) -> np.ndarray | None:
+    """An empty table of compound levels by row code (-1 = not yet known); None if too many metrics."""
+    used = int((np.asarray(weights) > 0).sum())
+    return np.full(N_LEVELS ** used, -1, np.int8) if used <= _TABLE_METRICS else None
+
+
+def _decode(codes: np.ndarray, width: int) -> np.ndarray:
+    return (codes[:, None] // N_LEVELS ** np.arange(width, dtype=np.int64)) % N_LEVELS
+
+
+@dataclass(frozen=True)
+class RatingOdds:
+    """Probabilities of each letter per entry and metric, and of the compound rating per entry."""
+    metric_p: np.ndarray  # (entries, metrics, 5)
+    compound_p: np.ndarray | None  # (entries, 5)
+
+    def most_likely(self) -> tuple[np.ndarray, np.ndarray | None]:
+        compound = None if self.compound_p is None else self.compound_p.argmax(axis=-1)
+        return self.metric_p.argmax(axis=-1), compound
+
+
+def rating_odds(model_runs: np.ndarray, reference_runs: np.ndarray, boundaries: np.ndarray,
+                higher_is_better: np.ndarray, rng: np.random.Generator, draws: int = 4000,
+                weights: np.ndarray | None = None, compound: CompoundRule | None = None,
+                is_reference: np.ndarray | None = None, chunk: int = 256) -> RatingOdds:
+    """Rating probabilities of many entries at once.
+
+    model_runs, reference_runs: (entries, runs, metrics) from ``pad_runs`` (entry e's reference in
+    row e); boundaries (metrics, 4); higher_is_better (metrics,) bool; is_reference (entries,) bool:
+    that entry is its own reference (index exactly 1, as the engine has it). weights and compound
+    (both or neither) add the compound rating's probabilities. Chunked to bound memory."""
+    if (weights is None) != (compound is None):
+        raise ValueError("the compound probabilities need both weights and a compound rule")
+    entries = model_runs.shape[0]
+    own = np.zeros(entries, bool) if is_reference is None else np.asarray(is_reference, bool)
+    metric_p = np.empty((entries, model_runs.shape[2], N_LEVELS))
+    compound_p = None if compound is None else np.empty((entries, N_LEVELS))
+    memo = None if compound is None else compound_memo(weights)
+    for start in range(0, entries, chunk):
+        part = slice(start, min(start + chunk, entries))
+        values = draw_means(model_runs[part], draws, rng)
+        refs = draw_means(reference_runs[part], draws, rng)
+        refs = np.where(own[part, None, None], values, refs)
+        levels = levels_of(index_of(values, refs, higher_is_better), boundaries)
+        metric_p[part] = level_shares(levels, axis=1)
+        if compound is not None:
+            compound_p[part] = level_shares(compound_levels(levels, weights, compound, memo), axis=1)
+    return RatingOdds(metric_p, compound_p)
+
+
+def compound_from_scalar(rule: Callable[[Mapping[str, str], Mapping[str, float]], str]) -> CompoundRule:
+    """Turn a one-entry rule ``rule({metric: letter}, {metric: weight}) -> letter`` (e.g.
+    ``functools.partial(mlel.ratings.compound_rating, mode=...)``) into a CompoundRule. It is called
+    once per distinct row, which ``compound_levels`` already guarantees."""
+    def vectorised(levels: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        names = [f"m{j}" for j in range(levels.shape[1])]
+        w = dict(zip(names, map(float, weights)))
+        return np.array([LETTERS.index(rule({k: LETTERS[v] for k, v in zip(names, row)}, w))
+                         for row in levels], dtype=np.int8)
+    return vectorised
