@@ -1,7 +1,7 @@
 """What the label says: formatting, sources, links and the cells of a 2022 summary (no drawing)."""
 from __future__ import annotations
 
-import json
+import sys
 
 import pytest
 import qrcode
@@ -125,3 +125,52 @@ def test_bad_summaries_are_named(find_summary, change, message):
         C.label_content(summary)
     with pytest.raises(ValueError, match="rated summary"):
         C.label_content(["not", "a", "dict"])
+
+
+@pytest.fixture
+def no_estimator_error(monkeypatch):
+    monkeypatch.setattr(C, "_estimator_error_pct", lambda: None)
+
+
+def _estimated(find_summary, **energy) -> dict:
+    summary = find_summary("inference", "ResNet50", "Xeon(R) W-2155 - PyTorch 1.10.2+cu113")
+    summary["energy"].update(sources={"estimate": "estimated"}, estimated=True, **energy)
+    return summary
+
+
+def test_estimated_energy_carries_the_records_error(find_summary):
+    power = C.label_content(_estimated(find_summary, error_pct=12.5)).cells[0]
+    assert (power.detail, power.estimated) == ("Sources: CPU (estimated \u00b1 12.5 %)", True)
+
+
+def test_estimated_energy_without_an_error_figure(find_summary, no_estimator_error):
+    assert C.label_content(_estimated(find_summary)).cells[0].detail == "Sources: CPU (estimated)"
+    # a figure that is no number is not shown
+    assert C.label_content(_estimated(find_summary, error_pct="10")).cells[0].detail == (
+        "Sources: CPU (estimated)")
+
+
+def test_the_estimators_own_error_figure_is_used(find_summary, monkeypatch):
+    """The hook: mlel.monitoring.estimate.ESTIMATE_ERROR_PCT, where the estimator defines it."""
+    module = type(sys)("fake_estimate")
+    module.ESTIMATE_ERROR_PCT = 25
+    monkeypatch.setitem(sys.modules, "fake_estimate", module)
+    monkeypatch.setattr(C, "_ESTIMATE_MODULE", "fake_estimate")
+    C._estimator_error_pct.cache_clear()
+    try:
+        assert C.label_content(_estimated(find_summary)).cells[0].detail == (
+            "Sources: CPU (estimated \u00b1 25 %)")
+        measured = find_summary("inference", "ResNet50", A100_PT)  # measured energy: no error shown
+        assert C.label_content(measured).cells[0].detail == "Sources: GPU"
+    finally:
+        C._estimator_error_pct.cache_clear()
+
+
+@pytest.mark.parametrize("metrics", [[1, 2], {"inference_power_draw": "x"}, {"inference_power_draw": {
+    "value": 10 ** 400, "rating": "A"}}, {"inference_power_draw": {"value": True, "rating": 3}}])
+def test_malformed_metric_entries_read_na(find_summary, metrics):
+    summary = find_summary("inference", "ResNet50", A100_PT)
+    summary["metrics"], summary["energy"] = metrics, "not a dict"
+    power = C.label_content(summary).cells[0]
+    assert power.value == "n.a." and power.second == "Whole run: n.a."
+    assert power.detail == "Sources: n.a."

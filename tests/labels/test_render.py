@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 
 from mlel.labels import EnergyLabel, layout as L
-from mlel.labels.render import ELLIPSIS, fit_text, pointer_center
+from mlel.labels import render
+from mlel.labels.render import ELLIPSIS, MAX_TEXT_CHARS, MISSING_GLYPH, fit_text, pointer_center, printable
 from mlel.ratings import RATING_COLORS, RATINGS
 from tests.labels.conftest import char_boxes, pdf_pages, pdf_text, png_image
 
@@ -62,7 +64,7 @@ def test_missing_values_render_na(find_summary):
 def test_estimated_energy_says_so(find_summary):
     summary = find_summary("inference", "ResNet50", "Xeon(R) W-2155 - PyTorch 1.10.2+cu113")
     summary["energy"].update(sources={"estimate": "estimated"}, estimated=True)
-    assert "Sources: CPU (estimated)" in pdf_text(EnergyLabel(summary).to_pdf())
+    assert "Sources: CPU (estimated" in pdf_text(EnergyLabel(summary).to_pdf())
     summary["energy"].update(sources={"pynvml": "measured", "pyrapl": "measured"}, estimated=False)
     text = pdf_text(EnergyLabel(summary).to_pdf())
     assert "Sources: GPU, CPU" in text and "estimated" not in text
@@ -141,6 +143,73 @@ def test_fit_text_shrinks_then_cuts():
     assert text == "x" * 60 and 6 <= size < 20
     text, size = fit_text("x" * 300, L.FONT_BOLD, 20, 6, 200)
     assert text.endswith(ELLIPSIS) and size == 6
+
+
+def _count_measured_characters(monkeypatch) -> list[int]:
+    """Every stringWidth call of the renderer from now on adds the length it measured."""
+    measured, original = [0], render.stringWidth
+
+    def counting(text, font, size, *args):
+        measured[0] += len(text)
+        return original(text, font, size, *args)
+
+    monkeypatch.setattr(render, "stringWidth", counting)
+    return measured
+
+
+def test_work_per_label_does_not_grow_with_the_name(find_summary, monkeypatch):
+    """A 100,000-character name costs what a 10,000-character one does (the 2022 fitting cut one
+    character at a time and measured the rest again: quadratic, minutes per label)."""
+    summary = find_summary("inference", "VGG16", A100_PT)
+    measured = _count_measured_characters(monkeypatch)
+    work = {}
+    for length in (10_000, 100_000):
+        summary["model"] = "ResNet-" + "x" * length
+        measured[0] = 0
+        pdf = EnergyLabel(summary).to_pdf()
+        work[length] = measured[0]
+        assert ELLIPSIS in pdf_text(pdf) and _inside_page(pdf) == []
+    assert work[10_000] == work[100_000] < 20 * MAX_TEXT_CHARS
+
+
+def _cpu_s(summary) -> float:
+    start = time.process_time()
+    EnergyLabel(summary).to_pdf()
+    return time.process_time() - start
+
+
+def test_a_100000_character_name_renders_about_as_fast_as_a_short_one(find_summary):
+    summary = find_summary("inference", "VGG16", A100_PT)
+    short, long = dict(summary, model="N" * 100), dict(summary, model="N" * 100_000)
+    _cpu_s(short)  # warm caches (fonts, QR codes)
+    ratio = min(_cpu_s(long) for _ in range(3)) / min(_cpu_s(short) for _ in range(3))
+    assert ratio < 5, ratio  # CPU time of this process: load beside it does not count
+
+
+def test_fit_text_measures_log_n_times(monkeypatch):
+    measured = _count_measured_characters(monkeypatch)
+    text, size = fit_text("W" * 900, L.FONT_BOLD, 20, 6, 200)
+    assert text.endswith(ELLIPSIS) and size == 6
+    assert stringwidth_fits(text, 200) and not stringwidth_fits(text[:-1] + "W" + ELLIPSIS, 200)
+    assert measured[0] < 12 * 900  # binary search: ~log2(900) measurements, not 900
+
+
+def stringwidth_fits(text: str, width: float) -> bool:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    return stringWidth(text, L.FONT_BOLD, 6) <= width
+
+
+def test_characters_no_font_has_are_replaced_visibly(find_summary):
+    summary = find_summary("inference", "VGG16", A100_PT)
+    summary["model"] = "\u6a21\u578b\U0001F680-Net \u00f1"  # CJK and a rocket: not in DejaVu Sans
+    text = pdf_text(EnergyLabel(summary).to_pdf())
+    assert MISSING_GLYPH * 3 + "-Net \u00f1" in text and "?" not in text
+
+
+def test_without_dejavu_helvetica_draws_a_visible_placeholder(tmp_path):
+    assert printable("\u6a21 \u00f1", L.FONT, dirs=(tmp_path,)) == ("[?] \u00f1", L.FONT)
+    text, font = printable("\u6a21 \u00f1 \u0416", L.FONT)  # DejaVu: Debian's, else matplotlib's
+    assert (text, font) == (MISSING_GLYPH + " \u00f1 \u0416", "MLEE-DejaVuSans")
 
 
 def test_text_outside_winansi_is_drawn(find_summary):
