@@ -11,9 +11,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from mlel import engine
 from mlel.logs import PlatformInfo, load_logs, read_platform
 from mlel.metrics import METRICS
-from mlel.ratings import (RATING_COLORS, RATINGS, RatingOptions, compound_rating, rate_runs)
+from mlel.ratings import RATING_COLORS, RATINGS, RatingOptions, rate_runs
 from mlel.resources import default_boundaries
 
 DEFAULT_MODELS = ("ResNet101", "EfficientNetB0")
@@ -27,7 +28,7 @@ def tex(text: str) -> str:
     return "".join(_TEX_SPECIAL.get(c, c) for c in str(text))
 
 
-def format_value(key: str, value: float | None) -> str:
+def table_value(key: str, value: float | None) -> str:
     """Values to 3 decimals, parameters in millions to 1; missing: n.a."""
     if value is None:
         return "n.a."
@@ -74,7 +75,7 @@ def indexing_table(rated: Iterable[dict], models: Sequence[str] = DEFAULT_MODELS
         for key in metrics:
             metric = summary["metrics"][key]
             colour = RATING_COLORS[metric["rating"]].lstrip("#")
-            cells += [format_value(key, metric["value"]),
+            cells += [table_value(key, metric["value"]),
                       f"\\cellcolor[HTML]{{{colour}}}{format_index(metric['index'])}"]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
@@ -85,12 +86,22 @@ def indexing_table(rated: Iterable[dict], models: Sequence[str] = DEFAULT_MODELS
 # figures
 
 
-def _axis_edges(bounds: Sequence[float], values: Sequence[float]) -> list[float]:
-    """Edges of the five rating bands on one index axis, padded to cover the data."""
+def _axis_extent(bounds: Sequence[float], values: Sequence[float]) -> tuple[float, float]:
+    """An index axis that shows every point and every positive boundary, padded."""
     finite = [v for v in values if v is not None and math.isfinite(v) and v > 0]
     low = min(finite + [b for b in bounds if b > 0]) * 0.8
     high = max(finite + list(bounds)) * 1.2
-    return [low] + sorted(b for b in bounds if b > low) + [high]
+    return low, high
+
+
+def index_background(x_bounds: Sequence[float], y_bounds: Sequence[float], xs: Sequence[float],
+                     ys: Sequence[float], mode: str = "optimistic median") -> list[engine.Cell]:
+    """The rating background of an index scatter: the engine's bands of both axes (E at the low
+    end, A at the high end), each cell coloured by the compound of its two ratings (equal weights)."""
+    x_extent, y_extent = _axis_extent(x_bounds, xs), _axis_extent(y_bounds, ys)
+    x_bands = engine.rating_bands(x_bounds, None, True, *x_extent)
+    y_bands = engine.rating_bands(y_bounds, None, True, *y_extent)
+    return engine.background_cells(x_bands, y_bands, 1.0, 1.0, mode)
 
 
 def index_scatter(rated: Sequence[dict], x: str, y: str, boundaries: Mapping[str, Sequence[float]],
@@ -104,21 +115,16 @@ def index_scatter(rated: Sequence[dict], x: str, y: str, boundaries: Mapping[str
     points = [(s["metrics"][x]["index"], s["metrics"][y]["index"], s) for s in rated
               if s["metrics"][x]["index"] and s["metrics"][y]["index"]]
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    xs_edges = _axis_edges(boundaries[x], [p[0] for p in points])
-    ys_edges = _axis_edges(boundaries[y], [p[1] for p in points])
-    # band i counts from the worst (E, left/bottom) to the best (A, right/top)
-    for i, (x0, x1) in enumerate(zip(xs_edges, xs_edges[1:])):
-        for j, (y0, y1) in enumerate(zip(ys_edges, ys_edges[1:])):
-            xr = RATINGS[len(xs_edges) - 2 - i]
-            yr = RATINGS[len(ys_edges) - 2 - j]
-            cell = compound_rating({"x": xr, "y": yr}, {"x": 1, "y": 1}, mode)
-            ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, color=RATING_COLORS[cell], alpha=0.35, lw=0))
+    cells = index_background(boundaries[x], boundaries[y], [p[0] for p in points], [p[1] for p in points], mode)
+    for cell in cells:
+        ax.add_patch(plt.Rectangle((cell.x0, cell.y0), cell.x1 - cell.x0, cell.y1 - cell.y0,
+                                   color=RATING_COLORS[cell.rating], alpha=0.35, lw=0))
     for xi, yi, summary in points:
         ax.scatter(xi, yi, color=RATING_COLORS[summary["compound"]], edgecolor="black", s=40, zorder=3)
         ax.annotate(summary["model"], (xi, yi), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")
-    ax.set_xlim(xs_edges[0], xs_edges[-1])
-    ax.set_ylim(ys_edges[0], ys_edges[-1])
+    ax.set_xlim(min(c.x0 for c in cells), max(c.x1 for c in cells))
+    ax.set_ylim(min(c.y0 for c in cells), max(c.y1 for c in cells))
     ax.set_xlabel(f"{METRICS[x].label} (index)")
     ax.set_ylabel(f"{METRICS[y].label} (index)")
     ax.set_title(title, fontsize=9)

@@ -4,13 +4,17 @@ import sys
 
 import pytest
 
-from mlel.paper import format_index, format_value, tex
+from matplotlib.colors import to_hex
+
+from mlel.paper import format_index, index_background, index_scatter, table_value, tex
+from mlel.ratings import RATING_COLORS
+from mlel.resources import default_boundaries
 
 
 def test_formatting():
-    assert format_value("inference_power_draw", 0.85894234) == "0.859"
-    assert format_value("parameters", 44.707176) == "44.7"
-    assert format_value("top1_val", None) == "n.a."
+    assert table_value("inference_power_draw", 0.85894234) == "0.859"
+    assert table_value("parameters", 44.707176) == "44.7"
+    assert table_value("top1_val", None) == "n.a."
     assert format_index(1.27626) == "1.28"
     assert tex("a_b & 50%") == r"a\_b \& 50\%"
 
@@ -58,3 +62,35 @@ def test_figures_say_when_energy_is_estimated():
     assert _shown_environment("EPYC - PyTorch 2.14.1", [measured, estimated]) == \
         "EPYC - PyTorch 2.14.1 (energy estimated)"
     assert _shown_environment("A100 x8 - TensorFlow 2.8.0", [measured]) == "A100 x8 - TensorFlow 2.8.0"
+
+
+def test_index_background_runs_from_e_to_a():
+    bounds = default_boundaries()
+    x, y = bounds["inference_power_draw"], bounds["top1_val"]
+    cells = index_background(x, y, [0.3, 2.5], [0.9, 1.05])
+    assert len(cells) == 25
+    xs = sorted({c.x0 for c in cells})
+    assert xs[1:] == sorted(x)  # the band edges are the boundaries
+    row = sorted((c for c in cells if c.y0 == min(c.y0 for c in cells)), key=lambda c: c.x0)
+    # bottom row: y is E. Equal weights: the cumulative weight is exactly 0.5 at x's rating, so the
+    # optimistic median is the mean of (x, E) rounded down: E, D (3.5), D (3), C (2.5), C (2)
+    assert [c.rating for c in row] == ["E", "D", "D", "C", "C"]
+    best = index_background(x, y, [0.3, 2.5], [0.9, 1.05], mode="best")
+    diagonal = sorted({(c.x0, c.y0): c.rating for c in best}.items())
+    assert [r for (x0, y0), r in diagonal if x0 == xs[-1]] == ["A"] * 5  # best of (A, anything)
+    top_right = max(cells, key=lambda c: (c.x0, c.y0))
+    assert top_right.rating == "A" and min(cells, key=lambda c: (c.x0, c.y0)).rating == "E"
+
+
+def test_index_scatter_draws_the_bands_in_rating_colours():
+    bounds = default_boundaries()
+    summaries = [{"model": m, "compound": c, "metrics": {"inference_power_draw": {"index": xi},
+                                                         "top1_val": {"index": yi}}}
+                 for m, c, xi, yi in (("Slow", "E", 0.4, 0.92), ("Fast", "A", 2.2, 1.03))]
+    fig = index_scatter(summaries, "inference_power_draw", "top1_val", bounds)
+    patches = sorted(fig.axes[0].patches, key=lambda r: (r.get_x(), r.get_y()))
+    assert len(patches) == 25
+    assert to_hex(patches[0].get_facecolor()) == RATING_COLORS["E"].lower()
+    assert to_hex(patches[-1].get_facecolor()) == RATING_COLORS["A"].lower()
+    points = [c.get_offsets()[0].tolist() for c in fig.axes[0].collections]
+    assert points == [[0.4, 0.92], [2.2, 1.03]]

@@ -11,7 +11,8 @@ from dash import Dash
 
 from mlel.elex.callbacks import register_callbacks
 from mlel.elex.layout import build_layout
-from mlel.elex.state import MAX_UPLOAD_BYTES, ElexData
+from mlel.elex.session import MAX_UPLOAD_BYTES
+from mlel.elex.state import ElexData
 
 ASSETS = Path(__file__).with_name("assets")
 # Every request body (callback inputs, uploads) is small; refuse anything far larger.

@@ -10,34 +10,28 @@ import zipfile
 
 from dash import Input, Output, State, ctx, dcc, no_update
 
+from mlel.labels import EnergyLabel
 from mlel.settings import SettingsError
-from mlel.elex import figures, state
+from mlel.elex import figures, session, sliders, state
+from mlel.elex import table as rated_table
 from mlel.elex import layout as ids
 from mlel.elex.state import ElexData
-
-try:  # the label renderer is a separate part of the project; ELEx works without it
-    from mlel.labels import EnergyLabel
-except ImportError:  # pragma: no cover - depends on what is installed
-    EnergyLabel = None
 
 
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
 
 
-def label_source(summary: dict) -> tuple[str, str]:
-    """(image src, note): the real label where mlel.labels is there, else the SVG preview."""
-    if EnergyLabel is not None:
-        try:
-            return EnergyLabel(summary).data_uri(), ""
-        except Exception as error:  # a label that cannot be drawn must not break the page
-            return figures.placeholder_label(summary), f"label could not be drawn: {error}"
-    return figures.placeholder_label(summary), ""
+def label_source(summary: dict) -> tuple[str | None, str]:
+    """(image src, note) of the selected model's label; no image and a note where it cannot be
+    drawn (a label that cannot be drawn must not break the page)."""
+    try:
+        return EnergyLabel(summary).data_uri(), ""
+    except Exception as error:  # noqa: BLE001 - any renderer failure becomes a message
+        return None, f"label could not be drawn: {error}"
 
 
 def label_pdf(summary: dict) -> bytes:
-    if EnergyLabel is None:
-        raise RuntimeError("the label renderer (mlel.labels) is not installed")
     pdf = EnergyLabel(summary).to_pdf()
     return pdf if isinstance(pdf, bytes) else bytes(pdf)
 
@@ -47,7 +41,7 @@ def settings_outputs(data: ElexData, settings: dict, task: str, x: str, y: str) 
     rating = state.rate(data, task, settings)
     out = []
     for metric in (x, y):
-        spec = state.slider_spec(rating, metric)
+        spec = sliders.slider_spec(rating, metric)
         out += [spec.min, spec.max, spec.step, spec.marks, spec.value]
     weights = settings["weights"][task]
     return (*out, weights.get(x, 0.0), weights.get(y, 0.0))
@@ -57,32 +51,32 @@ def apply_event(data: ElexData, settings: dict, trigger: str | None, task: str, 
     """One control change -> (new settings, message). Errors leave the settings unchanged."""
     try:
         if trigger == ids.REFERENCE and values["reference"]:
-            return state.set_reference(settings, values["reference"]), ""
+            return session.set_reference(settings, values["reference"]), ""
         if trigger == ids.MODE and values["mode"]:
-            return state.set_mode(settings, values["mode"]), ""
+            return session.set_mode(settings, values["mode"]), ""
         if trigger in (ids.X_BOUNDS, ids.Y_BOUNDS):
             metric = values["x"] if trigger == ids.X_BOUNDS else values["y"]
             slider = values["x_bounds"] if trigger == ids.X_BOUNDS else values["y_bounds"]
             if not slider or len(slider) != 4:
                 return settings, ""
-            spec = state.slider_spec(state.rate(data, task, settings), metric)
+            spec = sliders.slider_spec(state.rate(data, task, settings), metric)
             current = settings["boundaries"][task].get(metric, [1.0] * 4)
-            bounds = state.bounds_from_slider(slider, current, spec)
-            return state.set_boundaries(settings, task, metric, bounds), ""
+            bounds = sliders.bounds_from_slider(slider, current, spec)
+            return session.set_boundaries(settings, task, metric, bounds), ""
         if trigger in (ids.X_WEIGHT, ids.Y_WEIGHT):
             metric = values["x"] if trigger == ids.X_WEIGHT else values["y"]
             weight = values["x_weight"] if trigger == ids.X_WEIGHT else values["y_weight"]
-            return state.set_weight(settings, task, metric, weight), ""
+            return session.set_weight(settings, task, metric, weight), ""
         if trigger == ids.CALIBRATE:
-            return state.calibrate(settings, data, task), f"boundaries of {task} calibrated (quantiles)"
+            return session.calibrate(settings, data, task), f"boundaries of {task} calibrated (quantiles)"
         if trigger == ids.RESET:
-            return state.reset(settings, data), "default boundaries and weights restored"
+            return session.reset(settings, data), "default boundaries and weights restored"
         if trigger == ids.UPLOAD_BOUNDARIES and values["boundaries_file"]:
-            content = state.decode_upload(values["boundaries_file"], values["boundaries_name"])
-            return state.apply_boundaries_upload(settings, content), f"boundaries loaded from {values['boundaries_name']}"
+            content = session.decode_upload(values["boundaries_file"], values["boundaries_name"])
+            return session.apply_boundaries_upload(settings, content), f"boundaries loaded from {values['boundaries_name']}"
         if trigger == ids.UPLOAD_WEIGHTS and values["weights_file"]:
-            content = state.decode_upload(values["weights_file"], values["weights_name"])
-            return state.apply_weights_upload(settings, content), f"weights loaded from {values['weights_name']}"
+            content = session.decode_upload(values["weights_file"], values["weights_name"])
+            return session.apply_weights_upload(settings, content), f"weights loaded from {values['weights_name']}"
     except (SettingsError, ValueError) as error:
         return settings, f"Error: {error} — nothing was changed."
     return settings, ""
@@ -101,7 +95,7 @@ def register_callbacks(app, data: ElexData) -> None:
         x, y = ids.axis_defaults(task, x, y)
         models = table.model_names
         if reference not in models:
-            reference = state.default_settings(data)["reference"]
+            reference = session.default_settings(data)["reference"]
             reference = reference if reference in models else models[0]
         environments = list(table.environments)
         return (environments, environments, ids.metric_options(task), x, ids.metric_options(task), y,
@@ -125,7 +119,7 @@ def register_callbacks(app, data: ElexData) -> None:
         State(ids.SETTINGS, "data"))
     def on_settings(task, reference, mode, x, y, x_bounds, y_bounds, x_weight, y_weight, _calibrate, _reset,
                     boundaries_file, weights_file, boundaries_name, weights_name, stored):
-        settings = state.clean_settings(stored, data)
+        settings = session.clean_settings(stored, data)
         values = dict(reference=reference, mode=mode, x=x, y=y, x_bounds=x_bounds, y_bounds=y_bounds,
                       x_weight=x_weight, y_weight=y_weight, boundaries_file=boundaries_file,
                       boundaries_name=boundaries_name, weights_file=weights_file, weights_name=weights_name)
@@ -146,7 +140,7 @@ def register_callbacks(app, data: ElexData) -> None:
         Input(ids.Y, "value"), Input(ids.SCALE, "value"), Input(ids.SELECTED, "data"),
         State(ids.TASK, "value"))
     def on_views(stored, environments, x, y, scale, selected, task):
-        settings = state.clean_settings(stored, data)
+        settings = session.clean_settings(stored, data)
         return views(data, settings, task, environments or [], x, y, scale, selected)
 
     @app.callback(
@@ -155,9 +149,9 @@ def register_callbacks(app, data: ElexData) -> None:
         Input(ids.SETTINGS, "data"), Input(ids.TABLE, "page_current"), Input(ids.TABLE, "page_size"),
         Input(ids.TABLE, "sort_by"), Input(ids.TABLE, "filter_query"), State(ids.TASK, "value"))
     def on_table(stored, page, size, sort_by, filter_query, task):
-        rating = state.rate(data, task, state.clean_settings(stored, data))
-        rows, pages = figures.table_page(rating, page, size, sort_by, filter_query)
-        return rows, figures.table_columns(rating), figures.rating_cell_styles(rating), pages
+        rating = state.rate(data, task, session.clean_settings(stored, data))
+        rows, pages = rated_table.table_page(rating, page, size, sort_by, filter_query)
+        return rows, rated_table.table_columns(rating), rated_table.rating_cell_styles(rating), pages
 
     @app.callback(
         Output(ids.SELECTED, "data"),
@@ -178,7 +172,7 @@ def register_callbacks(app, data: ElexData) -> None:
         Output(ids.LABEL, "src"), Output(ids.SUMMARY, "children"), Output(ids.DETAIL_MESSAGE, "children"),
         Input(ids.SELECTED, "data"), Input(ids.SETTINGS, "data"), prevent_initial_call=True)
     def on_detail(selected, stored):
-        summary = selected_summary(data, state.clean_settings(stored, data), selected)
+        summary = selected_summary(data, session.clean_settings(stored, data), selected)
         if summary is None:
             return no_update, no_update, ""
         src, note = label_source(summary)
@@ -189,7 +183,7 @@ def register_callbacks(app, data: ElexData) -> None:
         Input(ids.GET_LABEL, "n_clicks"), Input(ids.GET_SUMMARY, "n_clicks"), Input(ids.GET_LOG, "n_clicks"),
         State(ids.SELECTED, "data"), State(ids.SETTINGS, "data"), prevent_initial_call=True)
     def on_download(_label, _summary, _log, selected, stored):
-        summary = selected_summary(data, state.clean_settings(stored, data), selected)
+        summary = selected_summary(data, session.clean_settings(stored, data), selected)
         if summary is None:
             return no_update, "Select a model first (hover over or click a point)."
         try:
@@ -202,10 +196,10 @@ def register_callbacks(app, data: ElexData) -> None:
         Input(ids.SAVE_BOUNDARIES, "n_clicks"), Input(ids.SAVE_WEIGHTS, "n_clicks"),
         State(ids.SETTINGS, "data"), prevent_initial_call=True)
     def on_save(_boundaries, _weights, stored):
-        settings = state.clean_settings(stored, data)
+        settings = session.clean_settings(stored, data)
         if ctx.triggered_id == ids.SAVE_BOUNDARIES:
-            return dcc.send_string(json.dumps(state.boundaries_file(settings), indent=2), "boundaries.json")
-        return dcc.send_string(json.dumps(state.weights_file(settings), indent=2), "weights.json")
+            return dcc.send_string(json.dumps(session.boundaries_file(settings), indent=2), "boundaries.json")
+        return dcc.send_string(json.dumps(session.weights_file(settings), indent=2), "weights.json")
 
 
 # --- helpers the callbacks (and the bench) call --------------------------------------------------

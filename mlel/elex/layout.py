@@ -8,9 +8,11 @@ import json
 
 from dash import dash_table, dcc, html
 
-from mlel.metrics import METRICS, task_metrics
+from mlel.formatting import format_quantity
+from mlel.properties import load_property_set
 from mlel.ratings import COMPOUND_MODES
-from mlel.elex.state import MAX_UPLOAD_BYTES, ElexData, default_settings
+from mlel.elex.session import MAX_UPLOAD_BYTES, default_settings
+from mlel.elex.state import ElexData
 
 SETTINGS, SELECTED = "elex-settings", "elex-selected"
 TASK, ENVIRONMENTS, X, Y, SCALE, REFERENCE, MODE = (
@@ -32,13 +34,13 @@ DEFAULT_AXES = {"inference": ("inference_power_draw", "top1_val"),
 
 
 def metric_options(task: str) -> list[dict]:
-    return [{"label": f"{METRICS[k].label} [{METRICS[k].unit}]", "value": k} for k in task_metrics(task)]
+    return [{"label": f"{p.name} [{p.unit}]", "value": p.key} for p in load_property_set(task).properties]
 
 
 def axis_defaults(task: str, x: str | None = None, y: str | None = None) -> tuple[str, str]:
     """Keep the chosen axes where the task has them, else the task's defaults."""
-    keys = task_metrics(task)
-    dx, dy = DEFAULT_AXES[task]
+    keys = load_property_set(task).keys
+    dx, dy = DEFAULT_AXES.get(task, keys[:2])
     return (x if x in keys else dx), (y if y in keys else dy)
 
 
@@ -154,11 +156,12 @@ def build_layout(data: ElexData) -> html.Div:
 
 def summary_view(summary: dict) -> list:
     """The selected model's summary: compound rating, environment, then each metric."""
+    properties = load_property_set(summary["task"])
     rows = [html.Tr([html.Th("metric"), html.Th("value"), html.Th("index"), html.Th("rating")])]
     for key, metric in summary["metrics"].items():
-        value, index = metric["value"], metric["index"]
+        value, index, prop = metric["value"], metric["index"], properties[key]
         rows.append(html.Tr([
-            html.Td(METRICS[key].label), html.Td("n.a." if value is None else f"{value:.4g} {METRICS[key].unit}"),
+            html.Td(prop.name), html.Td(format_quantity(value, prop.unit)),
             html.Td("—" if index is None else f"{index:.3f}"),
             html.Td(metric["rating"], className=f"elex-rating elex-rating-{metric['rating']}")]))
     energy = summary.get("energy") or {}

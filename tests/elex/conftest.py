@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlel.elex.state import ElexData, default_settings
+from mlel.elex.session import default_settings
+from mlel.elex.state import ElexData
 
 
 @pytest.fixture(scope="session")

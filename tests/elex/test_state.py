@@ -1,19 +1,18 @@
-"""ELEx state: the array path rates exactly like the rating core; transitions are pure."""
+"""ELEx state: a session's view rates exactly like the CLI's pipeline; transitions are pure."""
 from __future__ import annotations
 
 import base64
 import copy
 import json
-import random
 
 import numpy as np
 import pytest
 
 from mlel.logs import load_logs
-from mlel.ratings import (COMPOUND_MODES, RATINGS, RatingOptions, aggregate_runs, compound_rating,
+from mlel.ratings import (COMPOUND_MODES, RatingOptions, aggregate_runs,
                           rate_results)
 from mlel.settings import SettingsError
-from mlel.elex import state
+from mlel.elex import session, sliders, state
 
 
 def _core(reference_dir, **options):
@@ -38,48 +37,26 @@ def _assert_same(elex_data, settings, core):
 
 @pytest.mark.parametrize("mode", COMPOUND_MODES)
 def test_rate_matches_the_rating_core_in_every_mode(reference_dir, elex_data, settings, mode):
-    _assert_same(elex_data, state.set_mode(settings, mode), _core(reference_dir, mode=mode))
+    _assert_same(elex_data, session.set_mode(settings, mode), _core(reference_dir, mode=mode))
 
 
 def test_rate_matches_the_core_with_another_reference_and_weights(reference_dir, elex_data, settings):
     weights = {"inference": {"inference_power_draw": 3, "top1_val": 0.5, "gflops": 1.5, "parameters": 0},
                "training": {"train_power_draw": 2, "train_time": 0, "top5_val": 1}}
-    ours = state.apply_weights_upload(state.set_reference(settings, "ResNet50"), weights)
+    ours = session.apply_weights_upload(session.set_reference(settings, "ResNet50"), weights)
     _assert_same(elex_data, ours, _core(reference_dir, reference="ResNet50", weights=weights))
 
 
 def test_calibrate_matches_the_core(reference_dir, elex_data, settings):
     core = _core(reference_dir, calibrate=True)
     for task in ("inference", "training"):
-        calibrated = state.calibrate(settings, elex_data, task)
+        calibrated = session.calibrate(settings, elex_data, task)
         _assert_same(elex_data, calibrated, [r for r in core if r["task"] == task])
         assert calibrated["boundaries"][task] != settings["boundaries"][task]
 
 
-def test_compound_levels_equal_compound_rating_on_random_cases():
-    rng = random.Random(7)
-    for _ in range(300):
-        m = rng.randint(1, 6)
-        weights = np.array([rng.choice([0, 0.5, 1, 1, 2, 0.25, 3]) for _ in range(m)], dtype=float)
-        if not weights.any():
-            weights[0] = 1
-        levels = np.array([[rng.randint(0, 4) for _ in range(m)] for _ in range(20)], dtype=np.int8)
-        for mode in COMPOUND_MODES:
-            got = state.compound_levels(levels, weights, mode)
-            for row, level in zip(levels, got):
-                ratings = {str(j): RATINGS[v] for j, v in enumerate(row)}
-                expected = compound_rating(ratings, {str(j): w for j, w in enumerate(weights)}, mode)
-                assert RATINGS[level] == expected, (row, weights, mode)
-
-
-def test_rating_levels_edges_and_missing():
-    bounds = np.array([[2.0, 1.0, 0.5, 0.25]])
-    indices = np.array([[3.0], [2.0], [1.0], [0.3], [0.25], [np.nan]])
-    assert state.rating_levels(indices, bounds).ravel().tolist() == [0, 1, 2, 3, 4, 4]
-
-
 def test_missing_reference_gives_no_index(elex_data, settings):
-    rating = state.rate(elex_data, "inference", state.set_reference(settings, "EfficientNetB7"))
+    rating = state.rate(elex_data, "inference", session.set_reference(settings, "EfficientNetB7"))
     table = rating.table
     for env_code, env in enumerate(table.environments):
         rows = np.flatnonzero(table.env_code == env_code)
@@ -94,9 +71,9 @@ def test_shared_data_is_read_only_and_transitions_are_pure(elex_data, settings):
         table.values[0, 0] = 1.0
     before = copy.deepcopy(settings)
     values_before = table.values.copy()
-    state.set_boundaries(settings, "inference", "top1_val", [1.1, 1.0, 0.9, 0.8])
-    state.set_weight(settings, "inference", "gflops", 2)
-    state.calibrate(settings, elex_data, "inference")
+    session.set_boundaries(settings, "inference", "top1_val", [1.1, 1.0, 0.9, 0.8])
+    session.set_weight(settings, "inference", "gflops", 2)
+    session.calibrate(settings, elex_data, "inference")
     state.rate(elex_data, "inference", settings)
     assert settings == before
     assert np.array_equal(table.values, values_before, equal_nan=True)
@@ -104,16 +81,16 @@ def test_shared_data_is_read_only_and_transitions_are_pure(elex_data, settings):
 
 def test_invalid_transitions_raise(settings):
     with pytest.raises(SettingsError):
-        state.set_boundaries(settings, "inference", "top1_val", [0.8, 0.9, 1.0, 1.1])
+        session.set_boundaries(settings, "inference", "top1_val", [0.8, 0.9, 1.0, 1.1])
     with pytest.raises(ValueError):
-        state.set_weight(settings, "inference", "gflops", -1)
+        session.set_weight(settings, "inference", "gflops", -1)
     zero = settings
     for key in ("inference_power_draw", "inference_time", "top1_val"):
-        zero = state.set_weight(zero, "inference", key, 0)
+        zero = session.set_weight(zero, "inference", key, 0)
     with pytest.raises(ValueError, match="weight > 0"):
-        state.set_weight(zero, "inference", "parameters", 0)
+        session.set_weight(zero, "inference", "parameters", 0)
     with pytest.raises(ValueError):
-        state.set_mode(settings, "loudest")
+        session.set_mode(settings, "loudest")
 
 
 def _upload(text: str | bytes) -> str:
@@ -122,20 +99,20 @@ def _upload(text: str | bytes) -> str:
 
 
 def test_boundaries_upload_flat_and_per_task(settings):
-    flat = state.apply_boundaries_upload(settings, {"top1_val": [1.2, 1.1, 1.0, 0.9]})
+    flat = session.apply_boundaries_upload(settings, {"top1_val": [1.2, 1.1, 1.0, 0.9]})
     assert flat["boundaries"]["inference"]["top1_val"] == [1.2, 1.1, 1.0, 0.9]
     assert flat["boundaries"]["training"]["top1_val"] == [1.2, 1.1, 1.0, 0.9]
-    per_task = state.apply_boundaries_upload(settings, {"training": {"train_time": [4, 3, 2, 1]}})
+    per_task = session.apply_boundaries_upload(settings, {"training": {"train_time": [4, 3, 2, 1]}})
     assert per_task["boundaries"]["training"]["train_time"] == [4, 3, 2, 1]
     assert per_task["boundaries"]["inference"] == settings["boundaries"]["inference"]
-    downloaded = json.loads(json.dumps(state.boundaries_file(flat)))
-    assert state.apply_boundaries_upload(settings, downloaded)["boundaries"] == flat["boundaries"]
+    downloaded = json.loads(json.dumps(session.boundaries_file(flat)))
+    assert session.apply_boundaries_upload(settings, downloaded)["boundaries"] == flat["boundaries"]
 
 
 def test_weights_upload_round_trip(settings):
-    new = state.apply_weights_upload(settings, {"gflops": 2})
+    new = session.apply_weights_upload(settings, {"gflops": 2})
     assert new["weights"]["inference"]["gflops"] == 2 and new["weights"]["training"]["gflops"] == 2
-    assert state.apply_weights_upload(settings, state.weights_file(new))["weights"] == new["weights"]
+    assert session.apply_weights_upload(settings, session.weights_file(new))["weights"] == new["weights"]
 
 
 @pytest.mark.parametrize("contents, name, message", [
@@ -146,13 +123,13 @@ def test_weights_upload_round_trip(settings):
     (_upload('{"top1_val": [1, 2]}'), "b.json", "four numbers"),
     (_upload(b"\xff\xfe\x00binary"), "b.json", "UTF-8"),
     (_upload("{}"), "boundaries.txt", "only .json"),
-    (_upload(" " * (state.MAX_UPLOAD_BYTES + 10) + "{}"), "b.json", "larger than"),
+    (_upload(" " * (session.MAX_UPLOAD_BYTES + 10) + "{}"), "b.json", "larger than"),
     ("data:application/json;base64,@@@", "b.json", "UTF-8"),
     ("hello", "b.json", "not a file upload"),
 ])
 def test_bad_boundaries_uploads_raise_a_message(settings, contents, name, message):
     with pytest.raises(SettingsError, match=message):
-        state.apply_boundaries_upload(settings, state.decode_upload(contents, name))
+        session.apply_boundaries_upload(settings, session.decode_upload(contents, name))
 
 
 @pytest.mark.parametrize("content, message", [
@@ -162,32 +139,32 @@ def test_bad_boundaries_uploads_raise_a_message(settings, contents, name, messag
 ])
 def test_bad_weights_raise(settings, content, message):
     with pytest.raises(SettingsError, match=message):
-        state.apply_weights_upload(settings, content)
+        session.apply_weights_upload(settings, content)
 
 
 def test_clean_settings_survives_forged_stores(elex_data, settings):
     for forged in (None, 3, "x", {"mode": "loud", "boundaries": {"inference": {"top1_val": "x"}}},
                    {"boundaries": [1], "weights": {"inference": {"top1_val": -3}}},
                    {"weights": {"inference": {k: 0 for k in settings["weights"]["inference"]}}}):
-        cleaned = state.clean_settings(forged, elex_data)
+        cleaned = session.clean_settings(forged, elex_data)
         assert cleaned == settings
         state.rate(elex_data, "inference", cleaned)
-    assert state.clean_settings(settings, elex_data) == settings
-    tuned = state.set_boundaries(settings, "inference", "top1_val", [1.1, 1.0, 0.9, 0.8])
-    assert state.clean_settings(json.loads(json.dumps(tuned)), elex_data) == tuned
+    assert session.clean_settings(settings, elex_data) == settings
+    tuned = session.set_boundaries(settings, "inference", "top1_val", [1.1, 1.0, 0.9, 0.8])
+    assert session.clean_settings(json.loads(json.dumps(tuned)), elex_data) == tuned
 
 
 def test_slider_round_trip_keeps_untouched_handles_exact(elex_data, settings):
     rating = state.rate(elex_data, "inference", settings)
     for metric in rating.table.metrics:
-        spec = state.slider_spec(rating, metric)
+        spec = sliders.slider_spec(rating, metric)
         current = settings["boundaries"]["inference"][metric]
         assert spec.min < spec.max and len(spec.marks) >= 2
         assert all(spec.min <= v <= spec.max for v in spec.value)
-        assert state.bounds_from_slider(spec.value, current, spec) == current
+        assert sliders.bounds_from_slider(spec.value, current, spec) == current
         moved = list(spec.value)
         moved[3] = min(spec.max, moved[3] + 50 * spec.step)  # drag b0 right
-        new = state.bounds_from_slider(moved, current, spec)
+        new = sliders.bounds_from_slider(moved, current, spec)
         assert new[1:] == current[1:] and new[0] == pytest.approx(10 ** moved[3])
 
 

@@ -1,0 +1,174 @@
+"""One ELEx session's settings: reference, compound mode, boundaries and weights per task.
+
+The settings are a plain JSON dict that lives in the user's browser (``dcc.Store``); every function
+here takes settings in and returns new settings, never mutating anything shared. Uploads and
+downloads of boundaries / weights are the files ``python -m mlel.ratings`` reads.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from mlel import engine
+from mlel.metrics import TASKS, task_metrics
+from mlel.properties import load_property_set
+from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_QUANTILES, DEFAULT_REFERENCE
+from mlel.settings import SettingsError, parse_boundaries, parse_weights
+from mlel.elex.state import ElexData, index_matrix
+
+MAX_UPLOAD_BYTES = 64 * 1024  # a boundaries or weights file is a few hundred bytes
+
+
+def default_settings(data: ElexData | None = None) -> dict:
+    """Reference, mode, and per-task boundaries and weights: the SPEC §5 defaults."""
+    reference = DEFAULT_REFERENCE
+    if data is not None and data.tasks:
+        models = data.table(data.tasks[0]).model_names
+        if reference not in models and models:
+            reference = models[0]
+    tasks = list(TASKS) + [t for t in (data.tasks if data is not None else ()) if t not in TASKS]
+    return {
+        "reference": reference,
+        "mode": DEFAULT_MODE,
+        "boundaries": {t: load_property_set(t).default_boundaries() for t in tasks},
+        "weights": {t: load_property_set(t).default_weights() for t in tasks},
+    }
+
+
+def clean_settings(raw, data: ElexData | None = None) -> dict:
+    """Settings as the browser sent them -> valid settings. A store is client data: anything odd
+    falls back to the default for that part instead of raising in a callback."""
+    settings = default_settings(data)
+    if not isinstance(raw, Mapping):
+        return settings
+    if isinstance(raw.get("reference"), str):
+        settings["reference"] = raw["reference"]
+    if raw.get("mode") in COMPOUND_MODES:
+        settings["mode"] = raw["mode"]
+    for task in TASKS:
+        bounds = (raw.get("boundaries") or {}).get(task) if isinstance(raw.get("boundaries"), Mapping) else None
+        if isinstance(bounds, Mapping):
+            try:
+                settings["boundaries"][task].update(
+                    {k: b for k, b in parse_boundaries(dict(bounds)).items() if k in task_metrics(task)})
+            except SettingsError:
+                pass
+        weights = (raw.get("weights") or {}).get(task) if isinstance(raw.get("weights"), Mapping) else None
+        if isinstance(weights, Mapping):
+            try:
+                merged = {**settings["weights"][task], **{k: float(w) for k, w in parse_weights(
+                    dict(weights)).items() if k in task_metrics(task)}}
+            except (SettingsError, TypeError, ValueError):
+                continue
+            if any(w > 0 for w in merged.values()):
+                settings["weights"][task] = merged
+    return settings
+
+
+def set_reference(settings: dict, reference: str) -> dict:
+    return {**settings, "reference": reference}
+
+
+def set_mode(settings: dict, mode: str) -> dict:
+    if mode not in COMPOUND_MODES:
+        raise ValueError(f"unknown compound mode '{mode}'")
+    return {**settings, "mode": mode}
+
+
+def set_boundaries(settings: dict, task: str, metric: str, bounds: Sequence[float]) -> dict:
+    """New settings with one metric's boundaries replaced (validated: four, descending)."""
+    checked = parse_boundaries({metric: list(bounds)})[metric]
+    boundaries = {**settings["boundaries"], task: {**settings["boundaries"][task], metric: checked}}
+    return {**settings, "boundaries": boundaries}
+
+
+def set_weight(settings: dict, task: str, metric: str, weight: float) -> dict:
+    """New settings with one weight changed. At least one weight of a task must stay > 0."""
+    if weight is None or not weight >= 0:
+        raise ValueError("a weight must be a non-negative number")
+    weights = {**settings["weights"][task], metric: float(weight)}
+    if not any(w > 0 for w in weights.values()):
+        raise ValueError("at least one metric needs a weight > 0")
+    return {**settings, "weights": {**settings["weights"], task: weights}}
+
+
+def calibrate(settings: dict, data: ElexData, task: str,
+              quantiles: Sequence[float] = DEFAULT_QUANTILES) -> dict:
+    """Boundaries of every metric of ``task`` = quantiles of its indices over all rated models
+    (a metric without any index keeps its boundaries)."""
+    table = data.table(task)
+    calibrated = engine.quantile_boundaries(index_matrix(table, settings["reference"]), quantiles)
+    found = {k: calibrated[j].tolist() for j, k in enumerate(table.metrics) if not np.isnan(calibrated[j]).any()}
+    bounds = {**settings["boundaries"][task], **found}
+    return {**settings, "boundaries": {**settings["boundaries"], task: bounds}}
+
+
+def reset(settings: dict, data: ElexData | None = None) -> dict:
+    """Back to the defaults; keeps the chosen reference and mode."""
+    return {**default_settings(data), "reference": settings["reference"], "mode": settings["mode"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# uploads and downloads of boundaries / weights (the files `python -m mlel.ratings` reads)
+
+
+def decode_upload(contents: str | None, filename: str | None) -> object:
+    """A dcc.Upload data URL -> parsed JSON. Raises SettingsError with a message for the user."""
+    if not contents:
+        raise SettingsError("no file received")
+    if filename and not filename.lower().endswith(".json"):
+        raise SettingsError(f"{filename}: only .json files are accepted")
+    header, _, payload = contents.partition(",")
+    if not header.startswith("data:") or ";base64" not in header:
+        raise SettingsError(f"{filename or 'upload'}: not a file upload")
+    if len(payload) > MAX_UPLOAD_BYTES * 4 // 3 + 4:
+        raise SettingsError(f"{filename or 'upload'}: larger than {MAX_UPLOAD_BYTES // 1024} KiB")
+    try:
+        raw = base64.b64decode(payload, validate=True)
+        return json.loads(raw.decode("utf-8"))
+    except (binascii.Error, UnicodeDecodeError):
+        raise SettingsError(f"{filename or 'upload'}: not a UTF-8 text file") from None
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"{filename or 'upload'}: not valid JSON ({error})") from None
+
+
+def apply_boundaries_upload(settings: dict, content) -> dict:
+    """``{metric: [b0..b3]}`` (applies to every task with that metric, as the CLI does) or
+    ``{task: {metric: [b0..b3]}}``. All or nothing: a bad entry raises and changes nothing."""
+    if isinstance(content, Mapping) and content and set(content) <= set(TASKS):
+        per_task = {task: parse_boundaries(content[task], f"boundaries of {task}") for task in content}
+    else:
+        flat = parse_boundaries(content)
+        per_task = {task: flat for task in TASKS}
+    boundaries = {task: {**settings["boundaries"][task],
+                         **{k: b for k, b in per_task.get(task, {}).items() if k in task_metrics(task)}}
+                  for task in TASKS}
+    return {**settings, "boundaries": boundaries}
+
+
+def apply_weights_upload(settings: dict, content) -> dict:
+    """``{metric: w}`` (every task) or ``{task: {metric: w}}``: named weights replaced, others kept."""
+    checked = parse_weights(content)
+    per_task = checked if any(t in checked for t in TASKS) else {t: checked for t in TASKS}
+    weights = {}
+    for task in TASKS:
+        merged = {**settings["weights"][task],
+                  **{k: float(w) for k, w in per_task.get(task, {}).items() if k in task_metrics(task)}}
+        if not any(w > 0 for w in merged.values()):
+            raise SettingsError(f"weights: no {task} metric would keep a weight > 0")
+        weights[task] = merged
+    return {**settings, "weights": weights}
+
+
+def boundaries_file(settings: dict) -> dict:
+    """Boundaries as a download, per task (``--boundaries`` takes one task's part)."""
+    return {task: settings["boundaries"][task] for task in TASKS}
+
+
+def weights_file(settings: dict) -> dict:
+    return {task: settings["weights"][task] for task in TASKS}
+

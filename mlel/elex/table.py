@@ -1,0 +1,149 @@
+"""ELEx's table of all rated models: columns, rows, and filtering / sorting / paging on the server
+(the browser never holds 10,000 rows)."""
+from __future__ import annotations
+
+import math
+import re
+from typing import Sequence
+
+import numpy as np
+
+from mlel.engine import RATINGS
+from mlel.ratings import RATING_COLORS
+from mlel.elex.state import Rating
+
+
+def table_columns(rating: Rating) -> list[dict]:
+    columns = [{"name": ["", "Model"], "id": "model"}, {"name": ["", "Environment"], "id": "environment"},
+               {"name": ["", "Rating"], "id": "compound"}]
+    for prop in rating.table.properties.properties:
+        columns.append({"name": [prop.name, prop.unit], "id": prop.key, "type": "numeric"})
+        columns.append({"name": [prop.name, "rating"], "id": f"{prop.key}__rating"})
+    return columns
+
+
+def table_rows(rating: Rating, rows: np.ndarray | None = None) -> list[dict]:
+    """One dict per rated model: values (4 significant digits) and ratings, for the DataTable."""
+    table = rating.table
+    rows = np.arange(len(table)) if rows is None else rows
+    letters = np.array(RATINGS)
+    compound = letters[rating.compound[rows]].tolist()
+    columns = {}
+    for j, metric in enumerate(table.metrics):
+        values = table.values[rows, j]
+        columns[metric] = [None if not math.isfinite(v) else float(f"{v:.4g}") for v in values.tolist()]
+        columns[f"{metric}__rating"] = letters[rating.levels[rows, j]].tolist()
+    environments = np.array(table.environments, dtype=object)[table.env_code[rows]].tolist()
+    models = np.array(table.models, dtype=object)[rows].tolist()
+    keys = list(columns)
+    out = []
+    for i, row in enumerate(rows.tolist()):
+        record = {"id": row, "model": models[i], "environment": environments[i], "compound": compound[i]}
+        for key in keys:
+            record[key] = columns[key][i]
+        out.append(record)
+    return out
+
+
+_FILTER = re.compile(r"\{(?P<column>[^}]+)\}\s*(?P<op>[is]?(?:contains|eq|ne|lt|le|gt|ge)\b|!=|<=|>=|=|<|>)"
+                     r"\s*(?P<value>.*)$")
+_OPERATORS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
+def parse_filter(query: str | None) -> list[tuple[str, str, object]]:
+    """DataTable's filter query (``{col} op value && …``) -> [(column, op, value)]. Clauses this
+    does not understand are dropped (the table then shows more, never fails)."""
+    clauses = []
+    for part in (query or "").split(" && "):
+        match = _FILTER.match(part.strip())
+        if not match:
+            continue
+        op = match["op"]
+        if op[0] in "is" and op[1:] in (*_OPERATORS, "contains"):  # case prefixes: always insensitive
+            op = op[1:]
+        op = _OPERATORS.get(op, op)
+        raw = match["value"].strip()
+        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"`":
+            value: object = raw[1:-1]
+        else:
+            try:
+                value = float(raw)
+            except ValueError:
+                value = raw
+        clauses.append((match["column"], op, value))
+    return clauses
+
+
+def _table_columns(rating: Rating) -> dict[str, np.ndarray]:
+    table = rating.table
+    letters = np.array(RATINGS)
+    columns = {"model": np.array(table.models, dtype=object),
+               "environment": np.array(table.environments, dtype=object)[table.env_code],
+               "compound": letters[rating.compound]}
+    for j, metric in enumerate(table.metrics):
+        columns[metric] = table.values[:, j]
+        columns[f"{metric}__rating"] = letters[rating.levels[:, j]]
+    return columns
+
+
+def _mask(column: np.ndarray, op: str, value) -> np.ndarray:
+    numeric = column.dtype.kind == "f"
+    if op == "contains":
+        needle = str(value).lower()
+        text = column if not numeric else np.array([f"{v:.4g}" for v in column], dtype=object)
+        return np.array([needle in str(v).lower() for v in text], dtype=bool)
+    if numeric:
+        if not isinstance(value, float):
+            return np.zeros(len(column), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            return {"=": np.isclose(column, value, rtol=5e-4), "!=": ~np.isclose(column, value, rtol=5e-4),
+                    "<": column < value, "<=": column <= value, ">": column > value,
+                    ">=": column >= value}[op]
+    text = np.array([str(v).lower() for v in column], dtype=object)
+    needle = (f"{value:g}" if isinstance(value, float) else str(value)).lower()
+    return {"=": text == needle, "!=": text != needle, "<": text < needle, "<=": text <= needle,
+            ">": text > needle, ">=": text >= needle}[op].astype(bool)
+
+
+def table_page(rating: Rating, page: int = 0, size: int = 15, sort_by: Sequence[dict] | None = None,
+               filter_query: str | None = None) -> tuple[list[dict], int]:
+    """One page of the table after filtering and sorting on the server (the browser never holds
+    10,000 rows). Returns (rows of the page, number of pages)."""
+    columns = _table_columns(rating)
+    keep = np.ones(len(rating.table), dtype=bool)
+    for column, op, value in parse_filter(filter_query):
+        if column in columns:
+            keep &= _mask(columns[column], op, value)
+    rows = np.flatnonzero(keep)
+    keys = []
+    for order in reversed(list(sort_by or [])):  # np.lexsort: the last key is the primary one
+        column = columns.get(order.get("column_id"))
+        if column is None:
+            continue
+        values = column[rows]
+        if values.dtype.kind == "f":
+            missing = np.isnan(values)
+            key = np.where(missing, 0.0, values)
+        else:
+            missing = np.zeros(len(values), dtype=bool)
+            key = np.unique(np.array([str(v).lower() for v in values]), return_inverse=True)[1]
+        if order.get("direction") == "desc":
+            key = -key
+        keys += [key, missing]  # missing values last in either direction
+    if keys:
+        rows = rows[np.lexsort(keys)]
+    size = max(1, int(size or 15))
+    pages = max(1, math.ceil(len(rows) / size))
+    page = min(max(0, int(page or 0)), pages - 1)
+    return table_rows(rating, rows[page * size:(page + 1) * size]), pages
+
+
+def rating_cell_styles(rating: Rating) -> list[dict]:
+    """DataTable conditional styles: every rating cell in its colour."""
+    columns = ["compound"] + [f"{m}__rating" for m in rating.table.metrics]
+    return [{"if": {"column_id": column, "filter_query": f'{{{column}}} = "{letter}"'},
+             "backgroundColor": RATING_COLORS[letter], "color": "white" if letter in "AE" else "#222",
+             "fontWeight": "bold", "textAlign": "center"}
+            for column in columns for letter in RATINGS]
+
+
