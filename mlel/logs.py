@@ -1,8 +1,13 @@
-"""Read merged logs (SPEC §3) into plain records — the only module that knows the JSON shape.
+"""Merged logs (SPEC §3) — the only module that knows their JSON shape, reading and writing.
 
-A merged log is reduced at once to a :class:`RunLog` holding just what the metrics need, so a
-directory of tens of thousands of logs loads in little memory. Files that are not readable merged
-logs are reported as :class:`Problem` records (file name + reason) and skipped.
+Reading: a merged log is reduced at once to a :class:`RunLog` holding just what the metrics need,
+so a directory of tens of thousands of logs loads in little memory. Files that are not readable
+merged logs are reported as :class:`Problem` records (file name + reason) and skipped.
+
+Writing: ``mlel.merge`` reads run folders and hands the parts to :class:`MergedLog` /
+:class:`Split`, whose ``to_dict()`` is the 2022 layout. The energy of a split (all power sources,
+each once) and its dynamic part are computed by :mod:`mlel.monitoring.energy` — the same functions
+the monitor uses — through :func:`split_energy`.
 """
 from __future__ import annotations
 
@@ -22,8 +27,13 @@ except ImportError:  # pragma: no cover - orjson is in requirements.txt
     _JSONError = ValueError
 
 from mlel.environment import canonical_backend, environment_key
+from mlel.monitoring.energy import baseline_energy_j, dynamic_energy_j, is_number, sum_energy
 
 SOURCE_DEVICES = {"pynvml": "GPU", "pyrapl": "CPU", "estimate": "CPU"}
+# The 2022 sources, always present in a split (null when missing), then ours.
+SOURCES_2022 = ("pynvml", "pyrapl", "psutil")
+MONITORING = "monitoring_"
+NO_POWER = -1
 
 
 class LogFormatError(ValueError):
@@ -44,7 +54,8 @@ class RunLog:
     flops: float | None = None
     fsize: float | None = None
     energy_ws: float | None = None  # sum over all power sources (SPEC §4)
-    baseline_energy_ws: float | None = None  # idle baseline power × duration, where measured
+    baseline_energy_ws: float | None = None  # idle baseline power × each source's measured window
+    dynamic_energy_ws: float | None = None  # energy_ws - baseline_energy_ws, where measured
     duration_s: float | None = None
     n_samples: int | None = None
     epochs: int | None = None
@@ -65,34 +76,65 @@ class Problem:
 
 
 def _number(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return float(value) if is_number(value) else None
 
 
-def _power_sources(split: dict) -> tuple[float | None, dict[str, str]]:
-    """Energy of all power sources of a split (GPU and CPU) and which source measured what."""
-    energy, sources = None, {}
+@dataclass(frozen=True)
+class SplitEnergy:
+    """The power sources of one split: total energy (J; None without a usable source), which source
+    measured what, each source's measured window (s), and energies left out of the sum (why)."""
+
+    energy_j: float | None
+    sources: dict[str, str]
+    duration_s: dict[str, float]
+    energy_by_source_j: dict[str, float] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+
+def split_energy(split: dict) -> SplitEnergy:
+    """Energy of all power sources of a split (GPU and CPU, each once) — the one sum of a log's
+    sources, overflow-safe; a source whose total is not a finite number >= 0 is named, not added."""
+    draws, sources, durations, by_source, problems = [], {}, {}, {}, []
     for key, summary in split.items():
-        if not key.startswith("monitoring_") or not isinstance(summary, dict):
+        if not key.startswith(MONITORING) or not isinstance(summary, dict):
             continue
         total = summary.get("total")
         if not isinstance(total, dict):
             continue
-        draw = _number(total.get("total_power_draw"))
-        if draw is None or draw < 0:  # -1: the source measures no power (psutil)
+        draw, name = total.get("total_power_draw"), key[len(MONITORING):]
+        if draw == NO_POWER or draw is None:  # the source measures no power (psutil)
             continue
-        name = key[len("monitoring_"):]
+        if not is_number(draw) or draw < 0 or draw != draw:
+            problems.append(f"{key}.total.total_power_draw = {draw!r:.40}: not an energy >= 0")
+            continue
         sources[name] = "estimated" if total.get("estimated") else "measured"
-        energy = draw if energy is None else energy + draw
-    return energy, sources
+        draws.append(draw)
+        by_source[name] = float(draw)
+        if is_number(total.get("total_duration")):
+            durations[name] = float(total["total_duration"])
+    summed = sum_energy(draws)
+    problems += [f"energy sum: {p}" for p in summed.rejected]
+    return SplitEnergy(summed.total_j if draws else None, sources, durations, by_source, tuple(problems))
 
 
-def _baseline_energy(energy_info: dict | None, duration: float | None) -> float | None:
-    if not isinstance(energy_info, dict) or duration is None:
+def _baseline_energy(energy_info: dict | None, durations_s: dict[str, float]) -> float | None:
+    """Idle baseline power (energy.json's ``baseline_power_w``) × each source's measured window."""
+    if not isinstance(energy_info, dict):
         return None
     baseline = energy_info.get("baseline_power_w")
     if not isinstance(baseline, dict) or not baseline:
         return None
-    return sum(float(w) for w in baseline.values() if _number(w) is not None) * duration
+    watts = {k: float(w) for k, w in baseline.items() if _number(w) is not None}
+    return baseline_energy_j(durations_s, watts)
+
+
+def _dynamic(energy: SplitEnergy, energy_info: dict | None) -> float | None:
+    """Energy above the idle baseline, by the monitor's own definition (each source's window)."""
+    baseline = energy_info.get("baseline_power_w") if isinstance(energy_info, dict) else None
+    if not isinstance(baseline, dict):
+        return None
+    watts = {k: float(w) for k, w in baseline.items() if _number(w) is not None}
+    return dynamic_energy_j(energy.energy_by_source_j, energy.duration_s, watts)
 
 
 def _require(mapping: dict, key: str, where: str = ""):
@@ -129,8 +171,9 @@ def parse_log(data, file: str) -> RunLog:
     duration = _number(split.get("duration"))
     if duration is None and _number(results.get("start")) is not None and _number(results.get("end")) is not None:
         duration = results["end"] - results["start"]
-    energy, sources = _power_sources(split)
+    energy = split_energy(split)
     energy_info = split.get("energy")
+    baseline = _baseline_energy(energy_info, energy.duration_s)
     fields = dict(
         file=file, task=task, model=model_name,
         environment=environment_key(platform, backend, requirements),
@@ -138,8 +181,9 @@ def parse_log(data, file: str) -> RunLog:
         dataset=str(config.get("dataset") or "ImageNet"),
         params=_number(model.get("params")), flops=_number(model.get("flops")),
         fsize=_number(model.get("fsize")),
-        energy_ws=energy, baseline_energy_ws=_baseline_energy(energy_info, duration),
-        duration_s=duration, sources=sources,
+        energy_ws=energy.energy_j, baseline_energy_ws=baseline,
+        dynamic_energy_ws=_dynamic(energy, energy_info),
+        duration_s=duration, sources=energy.sources,
         gco2e=_number(energy_info.get("gco2e")) if isinstance(energy_info, dict) else None,
     )
     if task == "inference":
@@ -226,3 +270,81 @@ def read_platform(path: str | os.PathLike) -> PlatformInfo:
     python = next((line.lstrip("# ").split()[0] for line in requirements if line.startswith("#")), "")
     return PlatformInfo(environment_key(platform, config.get("backend", ""), requirements),
                         str(platform.get("Processor") or ""), gpus, python, package_versions(requirements))
+
+
+# --- writing: the records merge builds, and their 2022 layout --------------------------------------
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a merged log: each monitoring source's SPEC §3 summary (None: not measured),
+    the results file, ``duration`` (results end - start, s) and our ``energy.json``."""
+
+    monitoring: dict[str, dict | None]
+    results: dict | None
+    duration_s: float | None
+    energy: dict | None = None
+
+    def to_dict(self) -> dict:
+        out = {f"{MONITORING}{s}": self.monitoring.get(s) for s in SOURCES_2022}
+        out.update({f"{MONITORING}{s}": v for s, v in self.monitoring.items() if s not in SOURCES_2022})
+        out.update({"results": self.results, "duration": self.duration_s, "energy": self.energy})
+        return out
+
+
+@dataclass(frozen=True)
+class LogOverview:
+    """One line about a merged log, for merge's table."""
+
+    model: str
+    backend: str
+    duration_s: float | None
+    accuracy: float | None
+    energy: SplitEnergy
+    incomplete: bool
+
+    @property
+    def kinds(self) -> str:
+        return "+".join(sorted(set(self.energy.sources.values()))) or "-"
+
+
+@dataclass(frozen=True)
+class MergedLog:
+    """A merged log (SPEC §3) as merge assembles it; ``to_dict()`` is the 2022 layout plus ours."""
+
+    directory_name: str
+    config: dict
+    execution_platform: dict | None
+    requirements: tuple[str, ...]
+    task: str  # "inference" | "training"
+    split: Split
+    training: dict | None = None  # the merged log of the training run an inference run used
+    incomplete_reason: str | None = None
+
+    def to_dict(self) -> dict:
+        log = {"directory_name": self.directory_name, "config": self.config,
+               "execution_platform": self.execution_platform, "requirements": list(self.requirements)}
+        if self.task == "inference":
+            log["train"] = {f"{MONITORING}{s}": None for s in SOURCES_2022} | {"results": None, "duration": None}
+            log["validation"] = self.split.to_dict()
+            if self.training is not None:
+                log["training"] = self.training
+        else:
+            log.update(self.split.to_dict())
+        if self.incomplete_reason:
+            log["incomplete"] = True
+            log["incomplete_reason"] = self.incomplete_reason
+        return log
+
+    def overview(self) -> LogOverview:
+        results = self.split.results if isinstance(self.split.results, dict) else {}
+        model = self.config.get("model") or self.config.get("infer_model") or "?"
+        if isinstance(model, str) and os.sep in model:
+            model = Path(model).name
+        accuracy = (results.get("metrics") or {}).get("accuracy")
+        history = results.get("history")
+        if accuracy is None and isinstance(history, dict):
+            values = history.get("val_accuracy") or history.get("accuracy") or []
+            accuracy = values[-1] if isinstance(values, list) and values else None
+        return LogOverview(str(model), str(self.config.get("backend", "?")), self.split.duration_s,
+                           _number(accuracy), split_energy(self.split.to_dict()),
+                           bool(self.incomplete_reason))

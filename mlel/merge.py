@@ -4,38 +4,49 @@
 ``merge_directory(runs, output_dir)`` merges every run folder under ``runs`` into
 ``<output_dir>/<folder name>.json`` safely:
 
-* writes are atomic (temp file + rename): a crash never leaves half a log;
+* a log is published create-exclusive (written to a temp file, then hard-linked to its name, which
+  fails if the name exists): two merges into one folder never overwrite each other's logs;
 * an existing log is never overwritten without ``force``; one with the same content is left alone
   and reported as already merged, so merging twice is a no-op;
-* a run without results (crashed, interrupted) is merged with ``"incomplete": true`` and the reason;
-* a folder whose files do not parse is reported with the file and the reason; the others are merged.
+* a run without results (crashed, interrupted — even before its platform file was written) is
+  merged with ``"incomplete": true`` and the reason;
+* a folder whose files do not parse is reported with the file and the reason; the others are merged;
+* an output folder that is a file, unwritable or full ends in one line and exit 1, no temp file left.
 
-Monitoring files are summarised by ``mlel.monitoring.summary`` (the monitor's own code).
-The CLI (``merge_results.py``) exits with 0 when every folder is merged or up to date, 1 when a
-folder failed or an existing log differs (use ``--force``), 2 on bad arguments, 3 when ``--directory``
-holds no run folder.
+What goes where in a merged log is :mod:`mlel.logs`'s business (:class:`~mlel.logs.MergedLog`);
+monitoring series are summarised by ``mlel.monitoring.summary`` (the monitor's own code). The CLI
+(``merge_results.py``) exits with 0 when every folder is merged or up to date, 1 when a folder failed,
+an existing log differs (use ``--force``) or the output cannot be written, 2 on bad arguments, 3 when
+``--directory`` holds no run folder, 143 on SIGTERM.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
+import signal
 import sys
 import tarfile
-import tempfile
+import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
+from mlel.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGTERM, EXIT_USAGE, MleeError, OutputError
+from mlel.io import dumps, read_json, write_atomic
+from mlel.logs import MergedLog, Split
+from mlel.merge_report import report, summary_table  # noqa: F401 - summary_table: public here too
+from mlel.monitoring.series import LINES_SUFFIX
 from mlel.monitoring.summary import MonitoringFileError, summarize_file
 
-# The 2022 sources, always present (null when missing), then ours.
-SOURCES_2022 = ("pynvml", "pyrapl", "psutil")
-EXTRA_SOURCES = ("estimate",)
+# Sources merged even when absent (null): the 2022 ones and ours; any other found is added.
+KNOWN_SOURCES = ("pynvml", "pyrapl", "psutil", "estimate")
 _RUN_NAME = re.compile(r"^(infer|train)_\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}")
-_MONITORING = re.compile(r"^(?P<prefix>[a-z]+_)?monitoring_(?P<source>[A-Za-z0-9]+)\.json$")
+_MONITORING = re.compile(r"^(?P<prefix>[a-z]+_)?monitoring_(?P<source>[A-Za-z0-9]+)\.jsonl?$")
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
+EXIT_NOTHING = 3
 
 
 class RunFolderError(ValueError):
@@ -55,16 +66,16 @@ def _read_json(folder: Path, name: str, required: bool = False):
             raise RunFolderError(name, "missing")
         return None
     try:
-        return json.loads(path.read_bytes())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return read_json(path)
+    except (OSError, ValueError) as exc:  # orjson's and json's decode errors are ValueErrors
         raise RunFolderError(name, f"does not parse ({exc})") from exc
 
 
-def _requirements(folder: Path) -> list[str]:
+def _requirements(folder: Path) -> tuple[str, ...]:
     path = folder / "requirements.txt"
     if not path.is_file():
-        return []
-    return [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+        return ()
+    return tuple(line for line in path.read_text(errors="replace").splitlines() if line.strip())
 
 
 def run_task(folder: Path) -> str:
@@ -80,8 +91,10 @@ def run_task(folder: Path) -> str:
 
 
 def _monitoring(folder: Path, prefix: str) -> dict:
-    sources = list(SOURCES_2022) + list(EXTRA_SOURCES)
-    for path in sorted(folder.glob(f"{prefix}monitoring_*.json")):
+    """source -> SPEC §3 summary (None where absent), from the .json series or, for a killed run,
+    the .jsonl."""
+    sources = list(KNOWN_SOURCES)
+    for path in sorted(folder.glob(f"{prefix}monitoring_*.json*")):
         m = _MONITORING.match(path.name)
         if m and (m.group("prefix") or "") == prefix and m.group("source") not in sources:
             sources.append(m.group("source"))  # a source this project may add later
@@ -89,37 +102,36 @@ def _monitoring(folder: Path, prefix: str) -> dict:
     for source in sources:
         name = f"{prefix}monitoring_{source}.json"
         try:
-            out[f"monitoring_{source}"] = summarize_file(folder / name)
+            out[source] = summarize_file(folder / name)
         except MonitoringFileError as exc:
             raise RunFolderError(name, str(exc)) from exc
     return out
 
 
-def _split(folder: Path, prefix: str) -> tuple[dict, str | None]:
-    """(the split's merged block, reason it is incomplete or None)."""
-    block = _monitoring(folder, prefix)
+def _incomplete_reason(folder: Path, prefix: str) -> str:
+    info = None
+    try:
+        info = _read_json(folder, "incomplete.json")
+    except RunFolderError:
+        pass  # the run died while writing why: the missing results say enough
+    reason = info.get("reason") if isinstance(info, dict) else None
+    return reason or f"no {prefix}results.json (run crashed or was interrupted)"
+
+
+def _split(folder: Path, prefix: str) -> tuple[Split, str | None]:
+    """(the split, the reason it is incomplete or None)."""
+    monitoring = _monitoring(folder, prefix)
     results = _read_json(folder, f"{prefix}results.json")
     if results is not None and not isinstance(results, dict):
         raise RunFolderError(f"{prefix}results.json", "not a JSON object")
-    block["results"] = results
     duration = None
     if results is not None:
         try:
             duration = float(results["end"]) - float(results["start"])
         except (KeyError, TypeError, ValueError) as exc:
             raise RunFolderError(f"{prefix}results.json", f"no numeric start/end ({exc})") from exc
-    block["duration"] = duration
-    block["energy"] = _read_json(folder, f"{prefix}energy.json")
-    reason = None
-    if results is None:
-        info = None
-        try:
-            info = _read_json(folder, "incomplete.json")
-        except RunFolderError:
-            pass  # the run died while writing why: the missing results say enough
-        reason = (info or {}).get("reason") if isinstance(info, dict) else None
-        reason = reason or f"no {prefix}results.json (run crashed or was interrupted)"
-    return block, reason
+    split = Split(monitoring, results, duration, _read_json(folder, f"{prefix}energy.json"))
+    return split, None if results is not None else _incomplete_reason(folder, prefix)
 
 
 def find_training_folder(ref, base: Path, train_dirs=()) -> Path | None:
@@ -136,33 +148,43 @@ def find_training_folder(ref, base: Path, train_dirs=()) -> Path | None:
     return None
 
 
-def merge_run_folder(path, train_dirs=()) -> dict:
-    """One run folder -> its merged log (dict). Raises RunFolderError for files that do not parse."""
+def _setup_files(folder: Path, prefix: str) -> tuple[dict, dict | None]:
+    """(config, platform). A run interrupted before writing them (SIGTERM right after its folder
+    was made) has no results either: it is incomplete, not broken."""
+    results_written = (folder / f"{prefix}results.json").is_file()
+    config = _read_json(folder, "config.json", required=results_written)
+    if config is not None and not isinstance(config, dict):
+        raise RunFolderError("config.json", "not a JSON object")
+    platform = _read_json(folder, "execution_platform.json", required=results_written)
+    return config or {}, platform
+
+
+def build_merged_log(path, train_dirs=()) -> MergedLog:
+    """One run folder -> its MergedLog record. Raises RunFolderError for files that do not parse."""
     folder = Path(path)
     if not folder.is_dir():
         raise RunFolderError(str(folder), "not a directory")
-    config = _read_json(folder, "config.json", required=True)
-    if not isinstance(config, dict):
-        raise RunFolderError("config.json", "not a JSON object")
-    platform = _read_json(folder, "execution_platform.json", required=True)
-    log = {"directory_name": folder.name, "config": config, "execution_platform": platform,
-           "requirements": _requirements(folder)}
-    if run_task(folder) == "inference":
-        log["train"] = {f"monitoring_{s}": None for s in SOURCES_2022} | {"results": None, "duration": None}
-        log["validation"], reason = _split(folder, "validation_")
-        training = find_training_folder(config.get("infer_model"), folder.parent, train_dirs)
-        if training is not None and training.resolve() != folder.resolve():
+    task = run_task(folder)
+    prefix = "validation_" if task == "inference" else ""
+    config, platform = _setup_files(folder, prefix)
+    split, reason = _split(folder, prefix)
+    if not config or platform is None:
+        missing = "config.json" if not config else "execution_platform.json"
+        reason = f"interrupted before {missing} was written ({reason})"
+    training = None
+    if task == "inference":
+        found = find_training_folder(config.get("infer_model"), folder.parent, train_dirs)
+        if found is not None and found.resolve() != folder.resolve():
             try:
-                log["training"] = merge_run_folder(training, train_dirs)
+                training = merge_run_folder(found, train_dirs)
             except RunFolderError as exc:
-                raise RunFolderError(f"{training.name}/{exc.file}", f"training folder: {exc.reason}") from exc
-    else:
-        block, reason = _split(folder, "")
-        log.update(block)
-    if reason:
-        log["incomplete"] = True
-        log["incomplete_reason"] = reason
-    return log
+                raise RunFolderError(f"{found.name}/{exc.file}", f"training folder: {exc.reason}") from exc
+    return MergedLog(folder.name, config, platform, _requirements(folder), task, split, training, reason)
+
+
+def merge_run_folder(path, train_dirs=()) -> dict:
+    """One run folder -> its merged log (dict). Raises RunFolderError for files that do not parse."""
+    return build_merged_log(path, train_dirs).to_dict()
 
 
 # --- merging a directory ---------------------------------------------------------------------------
@@ -174,11 +196,15 @@ class Outcome:
     status: str            # merged | overwritten | unchanged | exists | failed
     output: Path | None = None
     message: str = ""
-    log: dict | None = field(default=None, repr=False)
+    record: MergedLog | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
         return self.status in ("merged", "overwritten", "unchanged")
+
+    @property
+    def log(self) -> dict | None:
+        return None if self.record is None else self.record.to_dict()
 
 
 def find_run_folders(directory) -> list[Path]:
@@ -198,120 +224,141 @@ def find_run_folders(directory) -> list[Path]:
     return sorted(found, key=lambda p: p.name)
 
 
-def dumps(log: dict) -> bytes:
-    return (json.dumps(log, indent=4) + "\n").encode()
+def _same_content(target: Path, data: bytes) -> bool:
+    """Whether the log at target holds the same JSON as data (formatting aside)."""
+    try:
+        return read_json(target) == orjson.loads(data)
+    except (OSError, ValueError):
+        return False
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def publish(target: Path, data: bytes, force: bool = False) -> str:
+    """Put data at target unless a different log is there; returns merged | unchanged | exists |
+    overwritten. Create-exclusive: the bytes go to a private name, then a hard link gives them the
+    target's name only if no file has it, so a concurrent merge can never be overwritten unseen.
+    Raises OutputError (nothing left behind) when the folder cannot be written."""
+    if target.exists() and _same_content(target, data):
+        return "unchanged"
+    pending = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.pending")
+    write_atomic(pending, data)
+    try:
+        try:
+            os.link(pending, target)
+            return "merged"
+        except FileExistsError:
+            pass
+        except OSError as exc:  # no hard links here (some network file systems): exclusive create
+            if not _link_unsupported(exc):
+                raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+            if _create_exclusive(target, data):
+                return "merged"
+        if _same_content(target, data):
+            return "unchanged"
+        if not force:
+            return "exists"
+        os.replace(pending, target)
+        return "overwritten"
+    finally:
+        try:
+            pending.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _link_unsupported(exc: OSError) -> bool:
+    import errno
+    return exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK)
+
+
+def _create_exclusive(target: Path, data: bytes) -> bool:
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return False
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    except OSError as exc:
+        target.unlink()
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    return True
 
 
 def archive_folder(folder: Path, log_dir: Path, force: bool = False) -> str:
+    """Keep a .tar.gz of the raw run folder (streamed to a temp file, renamed when complete)."""
     target = log_dir / f"{folder.name}.tar.gz"
     if target.exists() and not force:
         return f"archive {target.name} kept"
-    fd, tmp = tempfile.mkstemp(dir=log_dir, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = log_dir / f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        with tarfile.open(tmp, "w:gz") as tar:
+        with open(tmp, "xb") as fh, tarfile.open(fileobj=fh, mode="w:gz") as tar:
             tar.add(folder, arcname=folder.name)
         os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return f"archived to {target.name}"
+
+
+def _make_dir(path: Path, what: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"{what} {path}: exists and is not a directory") from None
+    except OSError as exc:
+        raise OutputError(f"{what} {path}: {exc.strerror or exc}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputError(f"{what} {path}: not writable")
+
+
+def _merge_one(folder: Path, target: Path, train_dirs, output_log_dir, force: bool) -> Outcome:
+    try:
+        record = build_merged_log(folder, train_dirs)
+    except RunFolderError as exc:
+        return Outcome(folder, "failed", message=str(exc))
+    try:
+        status = publish(target, dumps(record.to_dict()), force)
+    except OutputError as exc:
+        return Outcome(folder, "failed", message=str(exc), record=record)
+    if status == "unchanged":
+        return Outcome(folder, status, target, "already merged, nothing to do", record)
+    if status == "exists":
+        return Outcome(folder, status, target, f"{target.name} exists and differs; --force overwrites it",
+                       record)
+    message = f"incomplete: {record.incomplete_reason}" if record.incomplete_reason else ""
+    if output_log_dir is not None:
+        try:
+            note = archive_folder(folder, Path(output_log_dir), force)
+        except OutputError as exc:
+            return Outcome(folder, "failed", target, f"merged, but {exc}", record)
+        message = f"{message}; {note}" if message else note
+    return Outcome(folder, status, target, message, record)
 
 
 def merge_directory(directory, output_dir, *, train_dirs=(), output_log_dir=None,
                     force: bool = False) -> list[Outcome]:
-    """Merge every run folder under directory into output_dir; one Outcome per folder."""
+    """Merge every run folder under directory into output_dir; one Outcome per folder.
+    Raises OutputError when output_dir (or output_log_dir) is not a writable directory."""
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    _make_dir(output_dir, "output folder")
     if output_log_dir is not None:
-        Path(output_log_dir).mkdir(parents=True, exist_ok=True)
+        _make_dir(Path(output_log_dir), "archive folder")
     outcomes, seen = [], {}
     for folder in find_run_folders(directory):
-        target = output_dir / f"{folder.name}.json"
         if folder.name in seen:
             outcomes.append(Outcome(folder, "failed", message=f"same name as {seen[folder.name]}"))
             continue
         seen[folder.name] = folder
-        try:
-            log = merge_run_folder(folder, train_dirs)
-        except RunFolderError as exc:
-            outcomes.append(Outcome(folder, "failed", message=str(exc)))
-            continue
-        data = dumps(log)
-        if target.exists():
-            if target.read_bytes() == data:
-                outcomes.append(Outcome(folder, "unchanged", target, "already merged, nothing to do", log))
-                continue
-            if not force:
-                outcomes.append(Outcome(folder, "exists", target,
-                                        f"{target.name} exists and differs; --force overwrites it", log))
-                continue
-        status = "overwritten" if target.exists() else "merged"
-        write_atomic(target, data)
-        message = "incomplete: " + log["incomplete_reason"] if log.get("incomplete") else ""
-        if output_log_dir is not None:
-            note = archive_folder(folder, Path(output_log_dir), force)
-            message = f"{message}; {note}" if message else note
-        outcomes.append(Outcome(folder, status, target, message, log))
+        outcomes.append(_merge_one(folder, output_dir / f"{folder.name}.json", train_dirs,
+                                   output_log_dir, force))
     return outcomes
 
 
-# --- reporting -------------------------------------------------------------------------------------
+# --- the command line ------------------------------------------------------------------------------
 
-def _row(outcome: Outcome) -> list[str]:
-    log = outcome.log or {}
-    config = log.get("config") or {}
-    split = log.get("validation") if "validation" in log else log
-    split = split or {}
-    results = split.get("results") or {}
-    model = config.get("model") or config.get("infer_model") or "?"
-    if isinstance(model, str) and os.sep in model:
-        model = Path(model).name
-    duration = split.get("duration")
-    acc = (results.get("metrics") or {}).get("accuracy")
-    if acc is None and isinstance(results.get("history"), dict):
-        history = results["history"].get("val_accuracy") or results["history"].get("accuracy") or []
-        acc = history[-1] if history else None
-    energy, kinds = 0.0, set()
-    for key, summary in split.items():
-        if key.startswith("monitoring_") and isinstance(summary, dict):
-            total = summary.get("total") or {}
-            draw = total.get("total_power_draw")
-            if isinstance(draw, (int, float)) and draw >= 0:
-                energy += draw
-                kinds.add("estimated" if total.get("estimated") else "measured")
-    return [outcome.folder.name, str(model), str(config.get("backend", "?")),
-            f"{duration:.1f} s" if isinstance(duration, (int, float)) else "-",
-            f"{acc:.3f}" if isinstance(acc, (int, float)) else "-",
-            f"{energy:.1f} Ws" if kinds else "-", "+".join(sorted(kinds)) or "-",
-            outcome.status + (" (incomplete)" if log.get("incomplete") else "")]
-
-
-def summary_table(outcomes: list[Outcome]) -> str:
-    head = ["run", "model", "backend", "duration", "accuracy", "energy", "source", "status"]
-    rows = [head] + [_row(o) for o in outcomes]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="merge_results.py",
                                  description="Merge run folders into one JSON log each (SPEC §3).")
     ap.add_argument("--directory", required=True, help="folder holding run folders (any depth)")
@@ -321,27 +368,31 @@ def main(argv=None) -> int:
     ap.add_argument("--output-log-dir", default=None, metavar="DIR",
                     help="also keep a .tar.gz of each raw run folder here")
     ap.add_argument("--force", action="store_true", help="overwrite merged logs that differ")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def _terminate(signum, frame):
+    raise SystemExit(EXIT_SIGTERM)  # unwinds: temp files are removed on the way out
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
     if not Path(args.directory).is_dir():
         print(f"merge_results.py: --directory {args.directory}: not a directory", file=sys.stderr)
         return EXIT_USAGE
-    outcomes = merge_directory(args.directory, args.output_dir, train_dirs=args.train_dirs,
-                               output_log_dir=args.output_log_dir, force=args.force)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    try:
+        outcomes = merge_directory(args.directory, args.output_dir, train_dirs=args.train_dirs,
+                                   output_log_dir=args.output_log_dir, force=args.force)
+    except MleeError as exc:
+        print(f"merge_results.py: {exc}", file=sys.stderr)
+        return exc.exit_code
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
     if not outcomes:
         print(f"merge_results.py: no run folders under {args.directory}", file=sys.stderr)
         return EXIT_NOTHING
-    for o in outcomes:
-        if o.status == "failed":
-            print(f"FAILED {o.folder}: {o.message}", file=sys.stderr)
-        elif o.status == "exists":
-            print(f"SKIPPED {o.folder.name}: {o.message}", file=sys.stderr)
-        elif o.message and o.status != "unchanged":
-            print(f"{o.status} {o.folder.name}: {o.message}")
-    print(summary_table(outcomes))
-    counts = {}
-    for o in outcomes:
-        counts[o.status] = counts.get(o.status, 0) + 1
-    print(", ".join(f"{n} {status}" for status, n in counts.items()) + f" -> {Path(args.output_dir)}")
-    if counts.get("unchanged") == len(outcomes):
-        print("already merged: nothing to do, nothing written")
+    report(outcomes, args.output_dir)
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED

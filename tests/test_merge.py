@@ -207,17 +207,17 @@ def test_output_log_dir_keeps_archives(runs, tmp_path):
     assert "infer_2024_01_01_10_00_00/config.json" in names
 
 
-def test_atomic_write_leaves_old_file_on_crash(tmp_path, monkeypatch):
+def test_publish_leaves_old_file_and_no_temp_on_crash(tmp_path, monkeypatch):
     target = tmp_path / "x.json"
-    target.write_text("old")
+    target.write_text('{"old": 1}')
 
     def crash(*_):
-        raise OSError("disk gone")
+        raise OSError(5, "disk gone")
 
     monkeypatch.setattr(merge.os, "replace", crash)
-    with pytest.raises(OSError):
-        merge.write_atomic(target, b"new content")
-    assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
+    with pytest.raises(merge.OutputError):
+        merge.publish(target, b'{"new": 2}', force=True)
+    assert target.read_text() == '{"old": 1}' and list(tmp_path.iterdir()) == [target]
 
 
 def test_usage_errors(tmp_path):
@@ -284,3 +284,192 @@ def test_round_trip_train_infer_merge_rate(tmp_path):
     assert {r["task"] for r in rated} == {"inference", "training"}
     inference = next(r for r in rated if r["task"] == "inference")
     assert inference["metrics"]["inference_power_draw"]["value"] > 0
+
+
+# --- merges that cannot lose data (issue 15) -------------------------------------------------------
+
+def _quick_run(runs: Path, name: str, accuracy: float, extra_files: dict | None = None) -> Path:
+    """A complete inference run folder written by hand (no monitoring): fast to make by the dozen."""
+    folder = runs / name
+    folder.mkdir(parents=True)
+    files = {"config.json": {"model": "ResNet101", "backend": "pytorch", "infer_model": "ResNet101"},
+             "execution_platform.json": {"Processor": "Intel(R) Xeon(R) W-2155 CPU @ 3.30GHz", "GPU": {}},
+             "validation_results.json": {"start": 1.0, "end": 2.0, "model": {"params": 1, "flops": 1, "fsize": 1},
+                                         "metrics": {"accuracy": accuracy, "n_samples": 10}},
+             **(extra_files or {})}
+    for file, content in files.items():
+        (folder / file).write_text(json.dumps(content))
+    return folder
+
+
+def _merge_statuses(args) -> dict:
+    runs, out = args
+    return {o.folder.name: o.status for o in merge.merge_directory(runs, out)}
+
+
+def test_concurrent_merges_of_different_content_never_overwrite(tmp_path):
+    """Two merges into one folder, same run names, different content, started together, 8 rounds:
+    every name ends with exactly one winner whose content is on disk; the other says 'exists'."""
+    import concurrent.futures
+    import multiprocessing
+
+    names = [f"infer_2024_05_01_00_00_{i:02d}" for i in range(40)]
+    sides = {"a": 0.25, "b": 0.75}
+    for side, accuracy in sides.items():
+        for name in names:
+            _quick_run(tmp_path / side, name, accuracy)
+    lost = []
+    ctx = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        for round_ in range(8):
+            out = tmp_path / f"out{round_}"
+            results = list(pool.map(_merge_statuses, [(tmp_path / s, out) for s in sides]))
+            for name in names:
+                statuses = {side: res[name] for side, res in zip(sides, results)}
+                winners = [side for side, status in statuses.items() if status == "merged"]
+                on_disk = json.loads((out / f"{name}.json").read_text())["validation"]["results"]
+                if len(winners) != 1 or on_disk["metrics"]["accuracy"] != sides[winners[0]]:
+                    lost.append((round_, name, statuses))
+                elif set(statuses.values()) != {"merged", "exists"}:
+                    lost.append((round_, name, statuses))
+            assert not list(out.glob(".*"))  # no temp or pending file left
+    assert lost == []
+
+
+def test_same_content_merged_concurrently_is_idempotent(tmp_path):
+    import concurrent.futures
+    import multiprocessing
+
+    names = [f"train_2024_05_02_00_00_{i:02d}" for i in range(20)]
+    for name in names:
+        _quick_run(tmp_path / "runs", name, 0.5, {"results.json": {"start": 1, "end": 3, "history": {"loss": [1]}}})
+    ctx = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        results = list(pool.map(_merge_statuses, [(tmp_path / "runs", tmp_path / "out")] * 2))
+    for name in names:
+        assert sorted(r[name] for r in results) == ["merged", "unchanged"]  # one wrote, one agreed
+
+
+def test_output_dir_that_is_a_file_is_one_clean_line(tmp_path):
+    _quick_run(tmp_path / "runs", "infer_2024_05_03_00_00_00", 0.5)
+    (tmp_path / "results").write_text("not a folder")
+    res = cli("--directory", tmp_path / "runs", "--output-dir", tmp_path / "results")
+    assert res.returncode == 1
+    assert "Traceback" not in res.stderr and "not a directory" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and res.stdout == ""
+
+
+def test_full_disk_fails_cleanly_and_leaves_no_temp(tmp_path, monkeypatch, capsys):
+    import errno
+    import os
+
+    import mlel.io
+
+    for i in range(3):
+        _quick_run(tmp_path / "runs", f"infer_2024_05_04_00_00_0{i}", 0.5)
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mlel.io.os, "fdopen", lambda fd, *a, **k: FullDisk(real_fdopen(fd, *a, **k)))
+    out = tmp_path / "results"
+    code = merge.main(["--directory", str(tmp_path / "runs"), "--output-dir", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("FAILED") == 3 and "No space left on device" in err and "Traceback" not in err
+    assert list(out.iterdir()) == []  # no log, no temp file
+
+
+def test_unwritable_output_fails_cleanly(tmp_path, monkeypatch, capsys):
+    import mlel.io
+
+    _quick_run(tmp_path / "runs", "infer_2024_05_05_00_00_00", 0.5)
+
+    def denied(*args, **kwargs):  # what mkstemp meets in a folder we may not write (root bypasses chmod)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(mlel.io.tempfile, "mkstemp", denied)
+    code = merge.main(["--directory", str(tmp_path / "runs"), "--output-dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1 and "Permission denied" in err and "FAILED" in err
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_merged_logs_are_readable_per_umask(tmp_path):
+    import os
+    import stat
+
+    _quick_run(tmp_path / "runs", "infer_2024_05_06_00_00_00", 0.5)
+    merge.merge_directory(tmp_path / "runs", tmp_path / "out")
+    mask = os.umask(0)
+    os.umask(mask)
+    mode = stat.S_IMODE((tmp_path / "out" / "infer_2024_05_06_00_00_00.json").stat().st_mode)
+    assert mode == 0o666 & ~mask
+
+
+def test_sigterm_right_after_the_folder_was_made_is_incomplete(tmp_path, no_devices):
+    """A run stopped before it wrote its platform (or anything): incomplete, not FAILED."""
+    runs = tmp_path / "runs"
+    early = runs / "infer_2024_05_07_00_00_00"
+    early.mkdir(parents=True)
+    (early / "config.json").write_text(json.dumps({"model": "ResNet101", "backend": "pytorch"}))
+    (early / "incomplete.json").write_text(json.dumps({"reason": "SIGTERM"}))
+    (runs / "train_2024_05_07_00_00_01").mkdir()  # nothing written at all
+    res = cli("--directory", runs, "--output-dir", tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    assert "FAILED" not in res.stderr and res.stdout.count("(incomplete)") == 2
+    log = json.loads((tmp_path / "out" / f"{early.name}.json").read_text())
+    assert log["incomplete"] is True and "SIGTERM" in log["incomplete_reason"]
+    assert "execution_platform.json" in log["incomplete_reason"] and log["execution_platform"] is None
+    assert read_log_problem(tmp_path / "out" / f"{early.name}.json").startswith("incomplete run")
+
+
+def read_log_problem(path) -> str:
+    try:
+        read_log(path)
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def test_results_without_platform_still_fail(tmp_path):
+    folder = _quick_run(tmp_path / "runs", "infer_2024_05_08_00_00_00", 0.5)
+    (folder / "execution_platform.json").unlink()
+    outcome, = merge.merge_directory(tmp_path / "runs", tmp_path / "out")
+    assert outcome.status == "failed" and "execution_platform.json: missing" in outcome.message
+
+
+def test_table_energy_sums_every_power_source(tmp_path):
+    """GPU (2022 raw NVML form) + CPU (RAPL interval form): the table shows their sum."""
+    ts = [1_700_000_000_000.0 + 1000.0 * i for i in range(3)]
+    gpu = {"0": {"timestamp": ts, "power_usage": [100.0, 100.0, 100.0]}}  # 200 J by trapezoid
+    cpu = {"0": {"timestamp": ts, "duration": [1.0, 1.0, 1.0], "package-0": [10.0, 20.0, 30.0]},  # 60 J
+           "_meta": {"power_keys": ["package-0"], "estimated": False}}
+    folder = _quick_run(tmp_path / "runs", "infer_2024_05_09_00_00_00", 0.5,
+                        {"validation_monitoring_pynvml.json": gpu, "validation_monitoring_pyrapl.json": cpu})
+    (outcome,) = merge.merge_directory(folder.parent, tmp_path / "out")
+    table = merge.summary_table([outcome])
+    assert "260.0 Ws" in table and "measured" in table
+    assert read_log(tmp_path / "out" / f"{folder.name}.json").energy_ws == pytest.approx(260.0)
+
+
+def test_power_sample_of_1e308_does_not_crash_merge(tmp_path):
+    ts = [1_700_000_000_000.0 + 1000.0 * i for i in range(4)]
+    gpu = {"0": {"timestamp": ts, "power_usage": [1e308, 1e308, 1e308, 100.0]}}
+    _quick_run(tmp_path / "runs", "infer_2024_05_10_00_00_00", 0.5, {"validation_monitoring_pynvml.json": gpu})
+    _quick_run(tmp_path / "runs", "infer_2024_05_10_00_00_01", 0.5)
+    outcomes = merge.merge_directory(tmp_path / "runs", tmp_path / "out")
+    assert [o.status for o in outcomes] == ["merged", "merged"]  # the rest of the directory goes on
+    total = outcomes[0].log["validation"]["monitoring_pynvml"]["total"]
+    assert total["total_power_draw"] is None and "sum overflows a float" in total["energy_problems"]
