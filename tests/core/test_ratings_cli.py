@@ -1,0 +1,77 @@
+"""``python -m mlel.ratings``: each module executes once, --properties, JSON through orjson."""
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from mlel.properties import load_property_set
+
+# Counts code executions per source file with an audit hook: importing a module and running one
+# with runpy both raise an "exec" event. A module run as __main__ that the CLI imports again shows
+# up as one file executed twice.
+COUNT_EXECUTIONS = """
+import collections, runpy, sys
+seen = collections.Counter()
+def hook(event, args):
+    if event == "exec" and hasattr(args[0], "co_filename"):
+        seen[args[0].co_filename] += 1
+sys.addaudithook(hook)
+sys.argv = ["mlel.ratings", "--directory", sys.argv[1], "--json"]
+try:
+    runpy.run_module("mlel.ratings", run_name="__main__", alter_sys=True)
+except SystemExit as done:
+    code = done.code
+print({f: n for f, n in seen.items() if n > 1 and "/mlel/" in f}, code, file=sys.stderr)
+"""
+
+
+@pytest.fixture
+def two_logs(tmp_path, reference_dir):
+    for name in ("infer_2022_03_03_17_21_20.json", "infer_2022_03_03_17_30_03.json"):
+        shutil.copy(reference_dir / name, tmp_path / name)
+    return tmp_path
+
+
+def test_python_m_mlel_ratings_executes_each_module_once(two_logs, repo_root):
+    out = subprocess.run([sys.executable, "-c", COUNT_EXECUTIONS, str(two_logs)], capture_output=True,
+                         text=True, cwd=repo_root, timeout=120)
+    assert out.stderr.strip().splitlines()[-1] == "{} 0", out.stderr
+    assert [s["model"] for s in json.loads(out.stdout)] == ["EfficientNetB0", "ResNet101"]
+
+
+def test_properties_file_replaces_the_builtin_set(two_logs, tmp_path):
+    data = load_property_set("inference").to_dict()
+    data["properties"] = {k: data["properties"][k] for k in ("inference_power_draw", "top1_val")}
+    data["label_tiles"] = []
+    data["properties"]["inference_power_draw"]["weight"] = 0.0
+    path = tmp_path / "props.json"
+    path.write_text(json.dumps(data))
+    out = subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(two_logs), "--json",
+                          "--properties", str(path)], capture_output=True, text=True, check=True)
+    effnet = next(s for s in json.loads(out.stdout) if s["model"] == "EfficientNetB0")
+    assert list(effnet["metrics"]) == ["inference_power_draw", "top1_val"] and effnet["compound"] == "D"
+    table = subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(two_logs), "--properties", str(path)],
+                           capture_output=True, text=True, check=True).stdout
+    assert "top1_val [fraction]" in table and "gflops" not in table
+
+
+def test_bad_properties_file_is_a_usage_error(two_logs, tmp_path):
+    path = tmp_path / "props.json"
+    path.write_text('{"task": "inference"}')
+    out = subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(two_logs), "--properties", str(path)],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "props.json" in out.stderr
+
+
+def test_json_is_valid_with_nan_values(tmp_path, reference_dir):
+    # a training log with NaN losses: the JSON printed must still be strict JSON (no NaN literal)
+    for name in ("train_2022_03_04_15_28_22.json", "infer_2022_03_03_17_21_20.json"):
+        shutil.copy(reference_dir / name, tmp_path / name)
+    out = subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(tmp_path), "--json"],
+                         capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    training = next(s for s in data if s["task"] == "training")
+    assert training["metrics"]["gflops"]["value"] == pytest.approx(7.579424696)
+    assert training["metrics"]["top1_val"]["index"] == 1.0
