@@ -26,7 +26,7 @@ def _add_table_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", metavar="COLUMN", help="column naming the entry (default: the model)")
     parser.add_argument("--dataset", metavar="COLUMN", help="column naming the dataset")
     parser.add_argument("--configuration", metavar="COLUMN[,COLUMN...]", help="columns kept as the configuration")
-    parser.add_argument("--source", choices=("reported", "measured", "estimated", "computed"),
+    parser.add_argument("--source", dest="value_source", choices=("reported", "measured", "estimated", "computed"),
                         help="how the values were obtained (default: reported)")
     parser.add_argument("--include-unfinished", action="store_true",
                         help="import runs whose status is not FINISHED, marked as unfinished")
@@ -71,7 +71,7 @@ def _table_mapping(args):
     maps = tuple(ColumnMap.parse(m) for m in args.map)
     options = {"task": args.task, "model": args.model, "environment": _split(args.environment),
                "properties": maps, "name": args.name, "dataset": args.dataset,
-               "configuration": _split(args.configuration), "source": args.source}
+               "configuration": _split(args.configuration), "source": args.value_source}
     if args.mapping:
         return mapping_from_file(args.mapping, **options)
     missing = [f"--{k}" for k in ("task", "model", "environment") if not options[k]]

@@ -36,7 +36,7 @@ _TERMS: dict[str, tuple[float, str]] = {
     # operations (base FLOP)
     "FLOPs": (1.0, "flop"), "MFLOPs": (1e6, "flop"), "GFLOPs": (1e9, "flop"), "TFLOPs": (1e12, "flop"),
     # ratios, and plain scales of a count (dimensionless)
-    "fraction": (1.0, "ratio"), "%": (0.01, "ratio"), "percent": (0.01, "ratio"), "k": (1e3, ""),
+    "fraction": (1.0, "ratio"), "%": (0.01, "ratio"), "percent": (0.01, "ratio"), "count": (1.0, ""), "k": (1e3, ""),
     "thousand": (1e3, ""), "M": (1e6, ""), "million": (1e6, ""), "billion": (1e9, ""), "G": (1e9, ""),
 }
 _NOUN = re.compile(r"^[A-Za-z][A-Za-z_-]*$")
