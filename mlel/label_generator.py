@@ -2,62 +2,85 @@
 
 The log is rated within its directory (the index needs the reference model's run in the same
 environment), then its label is written as PDF and/or PNG. Instead of a file, a model can be chosen
-as in 2022: ``-d results --task inference --model ResNet50 --environment "A100 x8 - TensorFlow 2.8.0"``.
+as in 2022: ``-d results -t inference -m ResNet50 -e "A100 x8 - TensorFlow 2.8.0"``; with neither,
+the first log in ``results/`` is labelled. Outputs never destroy: an input log, a directory, a
+device or a symbolic link is refused as ``-o``/``--png``, and a failed write leaves nothing behind.
 """
 from __future__ import annotations
 
 import argparse
 import difflib
 import os
-import re
+import stat
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from mlel.errors import (EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, MleeError,
+                         UsageError)
+from mlel.io import write_atomic
 from mlel.labels import EnergyLabel
-from mlel.logs import load_logs, read_log
-from mlel.metrics import TASKS, normalise_model_name
+from mlel.logs import iter_log_files, load_logs, read_log
+from mlel.metrics import TASKS
+from mlel.names import file_safe_name, normalise_model_name
 from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_REFERENCE, RatingOptions, rate_runs
-from mlel.settings import SettingsError, load_boundaries, load_weights
+from mlel.settings import load_boundaries, load_weights
 
-EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE = 0, 1, 2
+EXIT_NOT_FOUND = EXIT_FAILED
+DEFAULT_DIRECTORY = "results"  # as the 2022 tool
+DEFAULT_TASK = "inference"
+MAX_STEM_CHARS = 120  # a default output name from a model name: far below any file system's limit
+NO_RESULTS_HINT = ("get some with `make demo`, or measure one: `python infer.py --model ResNet50 "
+                   "--backend torch`, then `python merge_results.py --directory runs --output-dir "
+                   "results`; or name a log with -f FILE")
 
 
-class LabelError(Exception):
-    """A problem to report in one line, with the exit code it ends with."""
+class LabelError(MleeError):
+    """A problem to report in one line, with the exit code it ends with (default 1)."""
 
     def __init__(self, message: str, code: int = EXIT_NOT_FOUND):
-        super().__init__(message)
+        super().__init__(message, code)
         self.code = code
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mlel.label_generator",
-        description="Draw the energy label (PDF, PNG) of one merged log, rated within its directory.",
+        description="Draw the energy label (PDF, PNG) of one merged log, rated within its directory. "
+                    "With no arguments: the label of the first log in results/.",
         epilog="Examples:\n"
                "  python -m mlel.label_generator -f results/infer_2022_03_05_23_09_30.json\n"
-               "  python -m mlel.label_generator -d results --task inference --model ResNet50 \\\n"
-               "      --environment 'A100 x8 - TensorFlow 2.8.0' -o resnet50.pdf --png resnet50.png\n"
-               "Exit codes: 0 written, 1 log or model not found or not rated, 2 bad arguments or input.",
+               "  python -m mlel.label_generator -d results -t inference -m ResNet50 \\\n"
+               "      -e 'A100 x8 - TensorFlow 2.8.0' -o resnet50.pdf --png resnet50.png\n"
+               f"{EXIT_CODES_EPILOG}\n"
+               "  1: log or model not found or not rated, or a label could not be written;\n"
+               "  2: bad arguments, an input that is no merged log, or an output that would destroy "
+               "a file (an input log, a directory, a device, a symbolic link).",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-f", "--file", help="merged log (results/*.json) to label")
+    parser.add_argument("-f", "--file", "--filename",
+                        help="merged log (results/*.json) to label: a path, or a name inside -d "
+                             "(default: none; with no -m either, the first log in -d)")
     parser.add_argument("-d", "--directory",
-                        help="directory of merged logs to rate against (default: the file's directory)")
-    parser.add_argument("-o", "--output", help="PDF to write (default: <log name>_label.pdf, or none "
-                                               "when only --png is given)")
-    parser.add_argument("--png", help="also (or only) write the label as PNG to this path")
+                        help="directory of merged logs to rate against (default: the file's directory, "
+                             f"else {DEFAULT_DIRECTORY})")
+    parser.add_argument("-o", "--output", help="PDF to write (default: <log name>_label.pdf in the "
+                                               "working directory, or none when only --png is given)")
+    parser.add_argument("--png", help="also (or only) write the label as PNG to this path (default: none)")
     parser.add_argument("--dpi", type=float, default=150, help="resolution of the PNG (default: 150)")
-    selection = parser.add_argument_group("choose a model instead of a file (needs -d)")
-    selection.add_argument("--task", choices=TASKS, default=None, help="inference (default) or training")
-    selection.add_argument("--model", help="model name, e.g. ResNet50")
-    selection.add_argument("--environment",
-                           help="environment, e.g. 'A100 x8 - TensorFlow 2.8.0' (may be left out where "
-                                "the model ran in one environment only)")
+    selection = parser.add_argument_group("choose a model instead of a file (as the 2022 tool)")
+    selection.add_argument("-t", "--task", choices=TASKS, default=None,
+                           help=f"{' or '.join(TASKS)} (default: {DEFAULT_TASK})")
+    selection.add_argument("-m", "--model", help="model name, e.g. ResNet50 (default: none)")
+    selection.add_argument("-e", "--environment",
+                           help="environment, e.g. 'A100 x8 - TensorFlow 2.8.0' (default: the only one "
+                                "the model ran in; needed where it ran in several)")
     rating = parser.add_argument_group("rating (as python -m mlel.ratings)")
-    rating.add_argument("--reference", default=DEFAULT_REFERENCE,
+    rating.add_argument("-r", "--reference", default=DEFAULT_REFERENCE,
                         help=f"reference model of the index scale (default: {DEFAULT_REFERENCE})")
-    rating.add_argument("--boundaries", metavar="FILE", help="JSON {metric: [b0, b1, b2, b3]}")
-    rating.add_argument("--weights", metavar="FILE", help="JSON {metric: weight} or {task: {metric: weight}}")
+    rating.add_argument("--boundaries", metavar="FILE",
+                        help="JSON {metric: [b0, b1, b2, b3]} (default: the 2022 study's)")
+    rating.add_argument("--weights", metavar="FILE", help="JSON {metric: weight} or {task: {metric: "
+                                                          "weight}} (default: 1 for the label's four)")
     rating.add_argument("--mode", choices=COMPOUND_MODES, default=DEFAULT_MODE, metavar="MODE",
                         help=f"compound rating mode: {', '.join(COMPOUND_MODES)} (default: {DEFAULT_MODE})")
     return parser
@@ -92,7 +115,7 @@ def _pick_environment(found: list[dict], environment: str | None) -> dict:
         if len(found) == 1:
             return found[0]
         raise LabelError(f"'{found[0]['model']}' ran in {len(found)} environments; choose one with "
-                         f"--environment: {'; '.join(sorted(environments))}", EXIT_USAGE)
+                         f"-e/--environment: {'; '.join(sorted(environments))}", EXIT_USAGE)
     for match in (lambda e: e == environment, lambda e: e.lower() == environment.lower(),
                   lambda e: environment.lower() in e.lower()):
         hits = [s for s in found if match(s["environment"])]
@@ -111,97 +134,185 @@ def _options(args) -> RatingOptions:
                          weights=load_weights(args.weights) if args.weights else None)
 
 
-def select_summary(args) -> tuple[dict, list[str]]:
-    """Rate the directory and find the summary to label -> (summary, warnings for it)."""
-    if args.file and args.model:
-        raise LabelError("give either -f FILE or --model (with -d DIR), not both", EXIT_USAGE)
-    if not args.file and not args.model:
-        raise LabelError("nothing to label: give -f FILE, or -d DIR with --model NAME", EXIT_USAGE)
-    options = _options(args)
-    if args.file:
-        path = Path(args.file)
-        if not path.is_file():
-            raise LabelError(f"no such file: {path}", EXIT_USAGE)
+def _read_named_log(path: Path):
+    try:
+        return read_log(path)
+    except (OSError, ValueError, TypeError, RecursionError, OverflowError) as error:
+        raise LabelError(f"cannot label {path}: {error}", EXIT_USAGE) from None
+
+
+def _resolve_file(args) -> Path | None:
+    """-f as a path or, as in 2022, as a name inside -d."""
+    if not args.file:
+        return None
+    path = Path(args.file)
+    if not path.is_file() and args.directory and (Path(args.directory) / path).is_file():
+        path = Path(args.directory) / path
+    if not path.is_file():
+        raise LabelError(f"no such file: {path}", EXIT_USAGE)
+    return path
+
+
+def _first_log(directory: Path) -> Path:
+    """The default without -f or -m: the first readable merged log of the directory, by name."""
+    if not directory.is_dir():
+        raise LabelError(f"nothing to label: no directory '{directory}' of merged logs; {NO_RESULTS_HINT}")
+    for path in iter_log_files(directory):
         try:
-            run = read_log(path)
-        except (OSError, ValueError) as error:  # LogFormatError is a ValueError
-            raise LabelError(f"cannot label {path}: {error}", EXIT_USAGE) from None
-        directory = Path(args.directory) if args.directory else path.parent
-    else:
-        if not args.directory:
-            raise LabelError("--model needs -d DIR, the directory of merged logs", EXIT_USAGE)
-        directory, run = Path(args.directory), None
+            read_log(path)
+        except (OSError, ValueError, TypeError, RecursionError, OverflowError):
+            continue
+        return path
+    raise LabelError(f"nothing to label: no merged logs in '{directory}'; {NO_RESULTS_HINT}")
+
+
+def _load_directory(directory: Path, named: bool) -> tuple[list, list[Path]]:
+    """(readable runs, every log file of the directory: the inputs an output must not replace)."""
     try:
         runs, problems = load_logs(directory)
     except (FileNotFoundError, NotADirectoryError) as error:
-        raise LabelError(str(error), EXIT_USAGE) from None
-    if run is not None and path.resolve().parent != directory.resolve():
-        runs = [r for r in runs if r.file != run.file] + [run]  # a log from elsewhere joins the others
-    if problems:
-        print(f"note: {len(problems)} file(s) in {directory} skipped (not readable merged logs)",
-              file=sys.stderr)
-    rated, warnings = rate_runs(runs, options)
-    if run is not None:
-        found = [s for s in rated if run.file in s["logs"] and s["task"] == run.task
-                 and s["model"] == run.model and s["environment"] == run.environment]
-        if not found:  # pragma: no cover - every readable log is rated
-            raise LabelError(f"{path.name} was not rated")
-        summary = found[0]
-    else:
-        summary = _pick_environment(_pick_model(rated, args.task or "inference", args.model),
-                                    args.environment)
+        if named:
+            raise LabelError(str(error), EXIT_USAGE) from None
+        raise LabelError(f"{error}; {NO_RESULTS_HINT}") from None
+    for problem in problems[:10]:
+        print(f"note: skipped {problem}", file=sys.stderr)
+    if len(problems) > 10:
+        print(f"note: ... and {len(problems) - 10} more file(s) in {directory} skipped", file=sys.stderr)
+    return runs, list(iter_log_files(directory))
+
+
+def _summary_of_run(rated: list[dict], run) -> dict:
+    found = [s for s in rated if run.file in s["logs"] and s["task"] == run.task
+             and s["model"] == run.model and s["environment"] == run.environment]
+    if not found:  # pragma: no cover - every readable log is rated
+        raise LabelError(f"{run.file} was not rated")
+    return found[0]
+
+
+def _check_reference(rated: list[dict], summary: dict, reference: str) -> None:
     peers = sorted({s["model"] for s in rated
                     if s["task"] == summary["task"] and s["environment"] == summary["environment"]})
-    if options.reference not in peers:  # every index would be missing: a label of E's misleads
-        raise LabelError(f"reference model '{options.reference}' has no {summary['task']} results in "
+    if reference not in peers:  # every index would be missing: a label of E's misleads
+        raise LabelError(f"reference model '{reference}' has no {summary['task']} results in "
                          f"'{summary['environment']}', so nothing can be indexed; choose --reference "
                          f"from: {', '.join(peers)}")
+
+
+@dataclass(frozen=True)
+class Selection:
+    summary: dict  # the rated summary to label
+    warnings: list[str]  # the rating's warnings that concern it
+    inputs: list[Path]  # every log read: no output may replace one
+    log: Path | None  # the log named (-f) or found (no arguments); None for -m
+
+
+def select_summary(args) -> Selection:
+    """Rate the directory and find the summary to label."""
+    if args.file and args.model:
+        raise LabelError("give either -f FILE or -m MODEL (with -d DIR), not both", EXIT_USAGE)
+    options = _options(args)
+    path = _resolve_file(args)
+    if path is None and not args.model:
+        path = _first_log(Path(args.directory or DEFAULT_DIRECTORY))
+        print(f"note: no -f or -m given: labelling the first log in {path.parent}: {path.name}",
+              file=sys.stderr)
+    run = _read_named_log(path) if path is not None else None
+    directory = Path(args.directory) if args.directory else (
+        path.parent if path is not None else Path(DEFAULT_DIRECTORY))
+    runs, inputs = _load_directory(directory, named=bool(args.directory))
+    if run is not None:
+        inputs.append(path)
+        if path.resolve().parent != directory.resolve():  # a log from elsewhere joins the others
+            runs = [r for r in runs if r.file != run.file] + [run]
+    rated, warnings = rate_runs(runs, options)
+    if run is not None:
+        summary = _summary_of_run(rated, run)
+    else:
+        summary = _pick_environment(_pick_model(rated, args.task or DEFAULT_TASK, args.model),
+                                    args.environment)
+    _check_reference(rated, summary, options.reference)
     relevant = [w for w in warnings if f"'{summary['environment']}'" in w and f" {summary['task']} " in w]
-    return summary, relevant
+    return Selection(summary, relevant, inputs, path)
 
 
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "label"
+def output_paths(args, selection: Selection) -> list[tuple[str, Path]]:
+    """[("pdf" | "png", path)] to write: -o (or a default name when no --png) and --png."""
+    outputs, summary = [], selection.summary
+    if args.output or not args.png:
+        stem = selection.log.stem if selection.log is not None else (
+            f"{summary['model']}_{summary['task']}_{summary['environment']}")
+        outputs.append(("pdf", Path(args.output or f"{file_safe_name(stem, 'label')[:MAX_STEM_CHARS]}_label.pdf")))
+    if args.png:
+        outputs.append(("png", Path(args.png)))
+    return outputs
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def check_output(path: Path, inputs: list[Path]) -> None:
+    """Refuse (exit 2) an output that would destroy something: a symbolic link (replacing it would
+    drop the link; writing through it, a file not named), a directory, a device or other non-regular
+    file, or an input log (the same file, also by a hard link)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise LabelError(f"cannot write {path}: {error.strerror or error}") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise UsageError(f"{path} is a symbolic link (to {os.readlink(path)}); not replacing it: "
+                         "name the file itself to write there")
+    if stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"{path} is a directory; name a file, e.g. {path / 'label.pdf'}")
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"{path} is not a regular file (a device, pipe or socket); not writing a label over it")
+    if (info.st_dev, info.st_ino) in {_identity(p) for p in inputs}:
+        raise UsageError(f"{path} is an input log; not overwriting it with a label: name another file")
+
+
+def check_outputs(outputs: list[tuple[str, Path]], inputs: list[Path]) -> None:
+    for _, path in outputs:
+        check_output(path, inputs)
+    if len(outputs) == 2 and os.path.abspath(outputs[0][1]) == os.path.abspath(outputs[1][1]):
+        raise UsageError(f"-o and --png name the same file: {outputs[0][1]}")
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Atomically: an interrupted run never leaves half a label behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    """Atomically (mlel.io): an interrupted or failed write leaves neither half a label nor a temp file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LabelError(f"cannot write {path}: {error.strerror or error}") from None
+    write_atomic(path, data)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.dpi <= 0 or args.dpi > 1200:
+        if not 0 < args.dpi <= 1200:  # NaN fails this too
             raise LabelError(f"--dpi must be in (0, 1200], got {args.dpi:g}", EXIT_USAGE)
-        summary, warnings = select_summary(args)
-    except SettingsError as error:
+        selection = select_summary(args)
+        summary = selection.summary
+        outputs = output_paths(args, selection)
+        check_outputs(outputs, selection.inputs)
+        for warning in selection.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        label = EnergyLabel({**summary, "mode": args.mode})
+        for kind, path in outputs:
+            _write(path, label.to_pdf() if kind == "pdf" else label.to_png(args.dpi))
+            print(f"wrote {path}")
+    except MleeError as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except LabelError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.code
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    label = EnergyLabel({**summary, "mode": args.mode})
-    if args.output or not args.png:
-        stem = Path(args.file).stem if args.file else f"{summary['model']}_{summary['task']}_{summary['environment']}"
-        pdf_path = Path(args.output or f"{_safe(stem)}_label.pdf")
-    else:
-        pdf_path = None
-    try:
-        if pdf_path is not None:
-            _write(pdf_path, label.to_pdf())
-            print(f"wrote {pdf_path}")
-        if args.png:
-            _write(Path(args.png), label.to_png(args.dpi))
-            print(f"wrote {args.png}")
-    except OSError as error:
-        print(f"error: cannot write the label: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: no label written", file=sys.stderr)
+        return EXIT_SIGINT
     print(f"{summary['model']} ({summary['task']}, {summary['environment']}): "
           f"compound rating {summary['compound']}", file=sys.stderr)
     return EXIT_OK

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from mlel import label_generator as cli
+from mlel.errors import EXIT_CODES_EPILOG
 from tests.labels.conftest import pdf_pages, pdf_text, png_image
 
 INFER_LOG = "infer_2022_04_01_15_15_17.json"  # EfficientNetB0, A100 x8, PyTorch
@@ -113,13 +116,12 @@ def test_a_file_that_is_not_a_merged_log(tmp_path, capsys, content, message):
 
 
 @pytest.mark.parametrize("argv, message", [
-    ([], "nothing to label"),
     (["-f", "no/such/file.json"], "no such file"),
-    (["--model", "ResNet50"], "needs -d"),
     (["-d", "no/such/dir", "--model", "ResNet50"], "no such directory"),
     (["--dpi", "0", "--model", "X", "-d", "."], "--dpi"),
 ])
-def test_usage_errors(capsys, argv, message):
+def test_usage_errors(capsys, argv, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, *argv)
     assert code == cli.EXIT_USAGE and message in err
 
@@ -142,3 +144,165 @@ def test_python_dash_m(reference_dir, tmp_path, repo_root):
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "l.pdf").read_bytes().startswith(b"%PDF")
+
+
+# --- the 2022 tool's flags and its run without arguments ------------------------------------------
+
+@pytest.fixture
+def in_results_dir(reference_dir, tmp_path, monkeypatch) -> Path:
+    """A working directory whose results/ holds the 2022 logs (as a clone of the 2022 repository)."""
+    (tmp_path / "results").symlink_to(reference_dir, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_no_arguments_labels_the_first_log_in_results(in_results_dir, reference_dir, capsys):
+    code, out, err = run(capsys)
+    first = sorted(p.name for p in reference_dir.glob("*.json"))[0]
+    assert code == cli.EXIT_OK, err
+    assert f"first log in results: {first}" in err
+    pdf = in_results_dir / f"{Path(first).stem}_label.pdf"
+    assert pdf_pages(pdf.read_bytes()) == 1 and f"wrote {pdf.name}" in out
+
+
+def test_no_arguments_and_no_results_says_how_to_get_some(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys)
+    assert code == cli.EXIT_NOT_FOUND and "nothing to label" in err
+    assert "make demo" in err and "infer.py" in err and "-f FILE" in err
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "notes.json").write_text("[]")  # no merged log among them
+    code, _, err = run(capsys)
+    assert code == cli.EXIT_NOT_FOUND and "no merged logs in 'results'" in err and "make demo" in err
+    assert list(tmp_path.glob("*.pdf")) == []
+
+
+def test_short_flags_of_2022(in_results_dir, capsys):
+    code, _, err = run(capsys, "-t", "training", "-m", "ResNet50", "-e", "A100 x8 - PyTorch 1.10.2+cu113",
+                       "-r", "ResNet50", "-o", "l.pdf")  # -d results is the default, as in 2022
+    assert code == cli.EXIT_OK, err
+    text = pdf_text((in_results_dir / "l.pdf").read_bytes())
+    assert "ResNet50" in text and "Training" in text and "Reference model: ResNet50" in text
+
+
+def test_file_named_inside_the_directory_as_in_2022(reference_dir, tmp_path, capsys):
+    pdf = tmp_path / "l.pdf"
+    code, _, err = run(capsys, "-d", reference_dir, "-f", INFER_LOG, "-o", pdf)
+    assert code == cli.EXIT_OK, err
+    assert "EfficientNetB0" in pdf_text(pdf.read_bytes())
+
+
+def test_help_shows_every_default_and_the_exit_codes(capsys):
+    parser = cli.build_parser()
+    for action in parser._actions:
+        if action.option_strings and action.dest != "help":
+            assert "default" in (action.help or ""), action.option_strings
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and EXIT_CODES_EPILOG in out
+    for short, long in (("-t", "--task"), ("-m", "--model"), ("-e", "--environment"), ("-r", "--reference"),
+                        ("-f", "--file"), ("-d", "--directory"), ("-o", "--output")):
+        assert any(line.lstrip().startswith(short + " ") and long in line for line in out.splitlines()), short
+
+
+# --- outputs never destroy ------------------------------------------------------------------------
+
+@pytest.fixture
+def own_results(reference_dir, tmp_path) -> Path:
+    """A writable results folder: the EfficientNetB0 log and its reference, ResNet101."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    reference = "infer_2022_04_01_15_06_16.json"  # ResNet101, A100 x8, PyTorch
+    for name in (INFER_LOG, reference):
+        shutil.copy(reference_dir / name, folder / name)
+    assert json.loads((folder / reference).read_text())["config"]["model"] == "ResNet101"
+    return folder
+
+
+def _no_temp_files(*folders: Path) -> bool:
+    return not [p for folder in folders for p in folder.rglob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("target", [INFER_LOG, "infer_2022_04_01_15_06_16.json"])
+def test_output_over_an_input_log_is_refused(own_results, capsys, target):
+    log = own_results / INFER_LOG
+    before = {p.name: p.read_bytes() for p in own_results.iterdir()}
+    for option in ("-o", "--png"):
+        code, _, err = run(capsys, "-f", log, option, own_results / target)
+        assert code == cli.EXIT_USAGE and "input log" in err and target in err
+    assert {p.name: p.read_bytes() for p in own_results.iterdir()} == before
+
+
+def test_output_over_a_hard_link_of_the_input_is_refused(own_results, tmp_path, capsys):
+    alias = tmp_path / "alias.pdf"
+    os.link(own_results / INFER_LOG, alias)
+    code, _, err = run(capsys, "-f", own_results / INFER_LOG, "-o", alias)
+    assert code == cli.EXIT_USAGE and "input log" in err
+    assert json.loads(alias.read_text())["config"]["model"] == "EfficientNetB0"
+
+
+def test_output_that_is_a_directory_is_refused(own_results, tmp_path, capsys):
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    code, _, err = run(capsys, "-f", own_results / INFER_LOG, "-o", folder)
+    assert code == cli.EXIT_USAGE and "is a directory" in err
+    assert list(folder.iterdir()) == [] and _no_temp_files(tmp_path)
+
+
+def test_output_through_a_symlink_is_refused(own_results, tmp_path, capsys):
+    target, link = tmp_path / "precious.txt", tmp_path / "link.pdf"
+    target.write_text("keep me")
+    link.symlink_to(target)
+    for option in ("-o", "--png"):
+        code, _, err = run(capsys, "-f", own_results / INFER_LOG, option, link)
+        assert code == cli.EXIT_USAGE and "symbolic link" in err and "precious.txt" in err
+    assert link.is_symlink() and target.read_text() == "keep me"
+
+
+def test_output_that_is_not_a_regular_file_is_refused(own_results, tmp_path, capsys):
+    fifo = tmp_path / "pipe.pdf"  # a FIFO, not /dev/full: a broken check must not replace a device
+    os.mkfifo(fifo)
+    code, _, err = run(capsys, "-f", own_results / INFER_LOG, "-o", fifo)
+    assert code == cli.EXIT_USAGE and "not a regular file" in err
+    assert fifo.is_fifo() and _no_temp_files(tmp_path)
+    with pytest.raises(cli.UsageError, match="not a regular file"):
+        cli.check_output(Path("/dev/full"), [])  # checked, never written
+
+
+def test_pdf_and_png_on_one_path_are_refused(own_results, tmp_path, capsys):
+    same = tmp_path / "label"
+    code, _, err = run(capsys, "-f", own_results / INFER_LOG, "-o", same, "--png", same)
+    assert code == cli.EXIT_USAGE and "same file" in err and not same.exists()
+
+
+def test_a_failed_write_exits_1_and_leaves_no_temp_file(own_results, tmp_path, capsys, monkeypatch):
+    import mlel.io
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mlel.io.os, "replace", disk_full)
+    out_dir = tmp_path / "out"
+    code, _, err = run(capsys, "-f", own_results / INFER_LOG, "-o", out_dir / "l.pdf")
+    assert code == cli.EXIT_FAILED and "No space left" in err and "l.pdf" in err
+    assert list(out_dir.iterdir()) == []  # neither the label nor a temp file
+
+
+def test_an_output_below_a_file_exits_1(own_results, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run(capsys, "-f", own_results / INFER_LOG, "-o", blocker / "l.pdf")
+    assert code == cli.EXIT_FAILED and "cannot write" in err and blocker.read_text() == "x"
+
+
+def test_a_100000_character_model_name_gets_a_short_default_file_name(own_results, tmp_path, capsys,
+                                                                       monkeypatch):
+    log = json.loads((own_results / INFER_LOG).read_text())
+    log["config"]["model"] = "Net" + "x" * 100_000
+    (own_results / INFER_LOG).write_text(json.dumps(log))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "-d", own_results, "-m", "Net" + "x" * 100_000)
+    assert code == cli.EXIT_OK, err[:500]
+    [pdf] = tmp_path.glob("*.pdf")
+    assert len(pdf.name) <= cli.MAX_STEM_CHARS + len("_label.pdf")
