@@ -84,5 +84,11 @@ def test_summary_keys_match_the_2022_logs(log, section, source):
     assert set(ours["0"]) - extras == set(ref_device)
     assert set(ours["total"]) - extras == set(ref["total"])
     assert list(ours["total"])[:7] == list(ref["total"])  # same order as 2022, too
-    assert isinstance(ours["0"]["total_power_draw"], type(ref_device["total_power_draw"])) or \
-        isinstance(ours["0"]["total_power_draw"], float)
+    # energy: -1 exactly where 2022 had no power; else per power quantity with values 1, 2, 3 W:
+    # 0.8 J by trapezoid over 0.2 s steps, or 1·1 + 2·2 + 3·3 = 14 J with interval durations 1, 2, 3 s
+    power = [q for q in quantities if q == "power_usage" or q.startswith("package-")]
+    assert (ref_device["total_power_draw"] == -1) == (not power)
+    per_quantity = 14.0 if "duration" in quantities else 0.8
+    expected = per_quantity * len(power) if power else -1
+    assert ours["0"]["total_power_draw"] == pytest.approx(expected)
+    assert ours["total"]["total_power_draw"] == pytest.approx(expected)
