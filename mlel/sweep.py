@@ -25,7 +25,6 @@ from typing import Callable, TextIO
 
 from mlel.errors import EXIT_CODES_EPILOG, MleeError
 
-REPO = Path(__file__).resolve().parents[1]
 EXECUTORS = ("inline", "local", "slurm")
 
 
@@ -82,8 +81,10 @@ def finished_runs(folder: Path, task: str) -> list[Path]:
 
 
 def _cli(script: str, *args: str) -> None:
-    result = subprocess.run([sys.executable, str(REPO / script), *args], cwd=REPO,
-                            capture_output=True, text=True)
+    """Run train.py / infer.py as ``python -m mlel.train`` / ``mlel.infer``: the same tools, and
+    they work where mlel is installed without the checkout (a wheel, a cluster's shared venv)."""
+    module = "mlel." + script.removesuffix(".py")
+    result = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True)
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
         raise RuntimeError(f"{script} exited with {result.returncode}: " + " | ".join(tail))
