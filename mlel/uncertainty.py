@@ -244,24 +244,29 @@ class RatingOdds:
 def rating_odds(model_runs: np.ndarray, reference_runs: np.ndarray, boundaries: np.ndarray,
                 higher_is_better: np.ndarray, rng: np.random.Generator, draws: int = 4000,
                 weights: np.ndarray | None = None, compound: CompoundRule | None = None,
-                is_reference: np.ndarray | None = None, chunk: int = 256) -> RatingOdds:
+                is_reference: np.ndarray | None = None, reference_of: np.ndarray | None = None,
+                chunk: int = 256) -> RatingOdds:
     """Rating probabilities of many entries at once.
 
-    model_runs, reference_runs: (entries, runs, metrics) from ``pad_runs`` (entry e's reference in
-    row e); boundaries (metrics, 4); higher_is_better (metrics,) bool; is_reference (entries,) bool:
-    that entry is its own reference (index exactly 1, as the engine has it). weights and compound
-    (both or neither) add the compound rating's probabilities. Chunked to bound memory."""
+    model_runs (entries, runs, metrics) and reference_runs (references, runs, metrics) from
+    ``pad_runs``; reference_of (entries,): the row of each entry's reference (default: row e for
+    entry e) — entries sharing a reference share its draws, as they share its measurement;
+    boundaries (metrics, 4); higher_is_better (metrics,) bool; is_reference (entries,) bool: that
+    entry is its own reference (index exactly 1, as the engine has it). weights and compound (both or
+    neither) add the compound rating's probabilities. Chunked over entries to bound memory."""
     if (weights is None) != (compound is None):
         raise ValueError("the compound probabilities need both weights and a compound rule")
     entries = model_runs.shape[0]
     own = np.zeros(entries, bool) if is_reference is None else np.asarray(is_reference, bool)
+    ref_of = np.arange(entries) if reference_of is None else np.asarray(reference_of, int)
     metric_p = np.empty((entries, model_runs.shape[2], N_LEVELS))
     compound_p = None if compound is None else np.empty((entries, N_LEVELS))
     memo = None if compound is None else compound_memo(weights)
     for start in range(0, entries, chunk):
         part = slice(start, min(start + chunk, entries))
         values = draw_means(model_runs[part], draws, rng)
-        refs = draw_means(reference_runs[part], draws, rng)
+        needed, which = np.unique(ref_of[part], return_inverse=True)
+        refs = draw_means(reference_runs[needed], draws, rng)[which.reshape(-1)]
         refs = np.where(own[part, None, None], values, refs)
         levels = levels_of(index_of(values, refs, higher_is_better), boundaries)
         metric_p[part] = level_shares(levels, axis=1)

@@ -112,9 +112,15 @@ def test_rating_probabilities_match_the_t_distribution_within_one_point(true_val
     assert uncertain >= 2  # the cases are not trivial
 
 
+def spec_rating(index: float, bounds) -> str:
+    """SPEC §5 written out: index > b0 → A, b0 ≥ index > b1 → B, …, else E."""
+    return next((letter for letter, b in zip("ABCD", bounds) if index > b), "E")
+
+
 def brute_force_odds(model: np.ndarray, reference: np.ndarray, draws: int, rng, mode: str):
     """Draw by draw: each mean from its multivariate t built from a square root of the runs'
-    covariance (eigen-decomposition), rated and compounded by the engine's per-result functions."""
+    covariance (eigen-decomposition), rated by SPEC §5 written out, compounded by the engine's
+    per-result compound_rating."""
     def mean_draws(runs):
         n = len(runs)
         vals, vecs = np.linalg.eigh(np.cov(runs, rowvar=False))
@@ -127,11 +133,16 @@ def brute_force_odds(model: np.ndarray, reference: np.ndarray, draws: int, rng, 
         lambda letters: compound_rating(dict(zip(keys, letters)), weights, mode))
     metric_counts, compound_counts = np.zeros((2, 5)), np.zeros(5)
     for m, r in zip(mean_draws(model), mean_draws(reference)):
-        letters = tuple(rating_from_index(float(r[j] / m[j]), BOUNDS[j]) for j in range(len(keys)))
+        letters = tuple(spec_rating(float(r[j] / m[j]), BOUNDS[j]) for j in range(len(keys)))
         for j, letter in enumerate(letters):
             metric_counts[j, U.LETTERS.index(letter)] += 1
         compound_counts[U.LETTERS.index(compound(letters))] += 1
     return metric_counts / draws, compound_counts / draws
+
+
+def test_spec_rating_is_the_engines():
+    for index in (2.0, 1.8052, 1.5, 1.1358, 1.0, 0.8662, 0.6, 0.4950, 0.1, float("inf")):
+        assert spec_rating(index, BOUNDS[0]) == rating_from_index(index, BOUNDS[0])
 
 
 def test_compound_probabilities_match_brute_force_resampling_within_one_point(true_values):
@@ -151,7 +162,7 @@ def test_compound_probabilities_match_brute_force_resampling_within_one_point(tr
                          draws=100_000, weights=np.ones(2), compound=rule)
     assert odds.compound_p.sum(axis=-1) == pytest.approx(1.0)
     for e in range(len(cases)):
-        metric_p, compound_p = brute_force_odds(models[e], refs[e], 12_000, rng, mode)
+        metric_p, compound_p = brute_force_odds(models[e], refs[e], 30_000, rng, mode)
         assert np.abs(odds.metric_p[e] - metric_p).max() <= 0.01, (e, odds.metric_p[e], metric_p)
         assert np.abs(odds.compound_p[e] - compound_p).max() <= 0.01, (e, odds.compound_p[e], compound_p)
     assert 0.1 < odds.compound_p[0].max() < 0.9  # near a boundary: a real probability
@@ -192,3 +203,27 @@ def test_systematic_error_widens_the_interval():
     half, wide_half = (stats.ci95[1] - stats.ci95[0]) / 2, (wide.ci95[1] - wide.ci95[0]) / 2
     assert wide_half == pytest.approx(math.hypot(half, 10.0))
     assert U.widen_for_systematic(U.value_stats([1.0]), 0.1).ci95 is None
+
+
+def test_entries_sharing_a_reference_get_the_same_odds_as_with_their_own_copy():
+    rng = np.random.default_rng(5)
+    reference = np.array([[1.0, 2.0], [1.1, 2.1], [0.95, 1.9]])
+    models = [reference * f for f in (0.9, 1.2, 0.7)]
+    shared = U.rating_odds(U.pad_runs(models, 2), U.pad_runs([reference], 2), BOUNDS, LOWER_IS_BETTER, rng,
+                           draws=60_000, reference_of=np.zeros(3, int), chunk=2)
+    copied = U.rating_odds(U.pad_runs(models, 2), U.pad_runs([reference] * 3, 2), BOUNDS, LOWER_IS_BETTER,
+                           rng, draws=60_000)
+    assert np.abs(shared.metric_p - copied.metric_p).max() <= 0.01
+    assert 0.1 < shared.metric_p[0, 0].max() < 0.9  # a case with real uncertainty
+
+
+def test_bootstrap_interval_for_many_runs():
+    rng = np.random.default_rng(9)
+    with pytest.raises(ValueError):
+        U.value_stats([1.0, 2.0, 3.0], method="bootstrap")  # no rng: not reproducible
+    covered = 0
+    for _ in range(300):
+        stats = U.value_stats(perturbed_group(10.0, 40, 0.1, rng), method="bootstrap", rng=rng, resamples=1000)
+        covered += stats.ci95[0] <= 10.0 <= stats.ci95[1]
+    assert stats.method == "bootstrap" and stats.n == 40
+    assert 0.90 <= covered / 300 <= 0.99  # the percentile bootstrap runs a little under nominal
