@@ -18,6 +18,9 @@ Method (SPEC §9, in its terms):
   independently; every draw is indexed, rated and compounded; the probability of a letter is its
   share of the draws. A metric measured once is held at its value (its probability is 1 for its
   letter — callers should say "1 run").
+
+Cost: 10,000 entries × 2,000 draws × 4 metrics, compound included, take ~4.5 CPU-seconds (numpy,
+float32 draws, chunks of 256 entries).
 """
 from __future__ import annotations
 
@@ -105,7 +108,9 @@ def value_stats(values: Sequence[float], method: str = STUDENT_T, rng: np.random
 
 def widen_for_systematic(stats: ValueStats, rel_error: float) -> ValueStats:
     """The interval of a value that also carries a systematic relative error (e.g. an estimated CPU
-    power, ± rel_error at 95%): the two half-widths add in quadrature. Runs cannot average it away."""
+    power, ± rel_error at 95%): the two half-widths add in quadrature. Runs cannot average it away.
+    Not for the index when model and reference were estimated alike (same environment, same
+    meter): the shared bias largely cancels in the ratio."""
     if stats.ci95 is None:
         return stats
     half = (stats.ci95[1] - stats.ci95[0]) / 2
@@ -237,8 +242,14 @@ class RatingOdds:
     compound_p: np.ndarray | None  # (entries, 5)
 
     def most_likely(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Levels (entries, metrics) and (entries,) of the most likely letters (ties: the better)."""
         compound = None if self.compound_p is None else self.compound_p.argmax(axis=-1)
         return self.metric_p.argmax(axis=-1), compound
+
+
+def letter_probabilities(p: Sequence[float]) -> dict[str, float]:
+    """{"A": p, …, "E": p} of one row of probabilities, as the --json output carries it."""
+    return {letter: float(value) for letter, value in zip(LETTERS, p)}
 
 
 def rating_odds(model_runs: np.ndarray, reference_runs: np.ndarray, boundaries: np.ndarray,

@@ -161,6 +161,10 @@ def test_compound_probabilities_match_brute_force_resampling_within_one_point(tr
     odds = U.rating_odds(U.pad_runs(models, 2), U.pad_runs(refs, 2), BOUNDS, LOWER_IS_BETTER, rng,
                          draws=100_000, weights=np.ones(2), compound=rule)
     assert odds.compound_p.sum(axis=-1) == pytest.approx(1.0)
+    most_metric, most_compound = odds.most_likely()
+    assert (most_compound == odds.compound_p.argmax(axis=1)).all() and most_metric.shape == (3, 2)
+    as_json = U.letter_probabilities(odds.compound_p[0])
+    assert list(as_json) == list("ABCDE") and as_json["C"] == odds.compound_p[0, 2]
     for e in range(len(cases)):
         metric_p, compound_p = brute_force_odds(models[e], refs[e], 30_000, rng, mode)
         assert np.abs(odds.metric_p[e] - metric_p).max() <= 0.01, (e, odds.metric_p[e], metric_p)
