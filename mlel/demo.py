@@ -40,7 +40,6 @@ def _merge(runs: Path, results: Path) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m mlel.demo",
         description="The MLEE demo: measure the inference of "
                     f"{' and '.join(MODELS)} (PyTorch, CPU, synthetic data), merge the two runs, rate "
                     f"them against {REFERENCE} and draw an energy label. Takes about a minute.",

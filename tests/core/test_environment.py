@@ -28,3 +28,9 @@ def test_environment_key_counts_gpus():
     assert environment_key({"GPU": gpus}, "pytorch", ["torch==1.10.2+cu113"]) == "A100 x8 - PyTorch 1.10.2+cu113"
     assert environment_key({"GPU": {}, "Processor": "AMD EPYC 7742 64-Core Processor"}, "tensorflow",
                            []) == "EPYC 7742 - TensorFlow"
+
+
+def test_an_unknown_backend_names_its_environment_as_it_is():
+    """Naming passes unknown backends through (running them is what raises: tests/test_names.py)."""
+    assert backend_name("MXNet", ["mxnet==1.9.1"]) == "MXNet 1.9.1"
+    assert environment_key({"GPU": {}, "Processor": "AMD EPYC 7742 64-Core Processor"}, "jax", []) == "EPYC 7742 - jax"
