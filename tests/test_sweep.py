@@ -205,16 +205,21 @@ def _fake_slurm(bin_dir: Path) -> Path:
 
 
 def test_slurm_submits_exclusive_jobs_and_onnx_waits_for_its_training(tmp_path, monkeypatch):
+    """Fake sbatch: what a one-node test cluster cannot show (a named GPU partition, GPUs per node);
+    tests/slurm runs the same sweep through a real SLURM cluster."""
     pytest.importorskip("submitit")
     scripts = _fake_slurm(tmp_path / "bin")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     experiments = grid(["ResNet18"], ["onnx_torch", "torch"], [0], ["train", "infer"], tmp_path / "runs")
-    jobs = sweep._submit_slurm(experiments, {"timeout_min": 30, "slurm_partition": "gpu"})
+    options = sweep._slurm_options(sweep.build_parser().parse_args(
+        ["--models", "M", "--slurm-partition", "gpu", "--slurm-gpus-per-node", "2", "--slurm-timeout-min", "30"]))
+    jobs = sweep._submit_slurm(experiments, options)
 
     assert [job.job_id for job in jobs] == ["100", "101"]
     torch_script = (scripts / "100.sh").read_text()
     onnx_script = (scripts / "101.sh").read_text()
     for script in (torch_script, onnx_script):
         assert "#SBATCH --exclusive" in script and "#SBATCH --partition=gpu" in script
+        assert "#SBATCH --gpus-per-node=2" in script and "#SBATCH --time=30" in script
     assert "dependency" not in torch_script
     assert "#SBATCH --dependency=afterany:100" in onnx_script

@@ -102,3 +102,17 @@ def test_unfinished_folder_unusable_store_and_missing_client_raise_mlee_errors(m
     monkeypatch.setitem(sys.modules, "mlflow.tracking", None)  # as if mlflow were not installed
     with pytest.raises(UsageError, match="pip install mlflow-skinny"):
         log_run(run, str(tmp_path / "store"))
+
+
+def test_sweep_mlflow_hook_logs_every_finished_run_and_reports_what_it_cannot(measured, tmp_path):
+    from mlel import sweep
+
+    run, results = measured
+    crashed = make_run(tmp_path / "runs", "infer_2026_01_01_00_00_04", complete=False, reason="SIGTERM")
+    store, messages = tmp_path / "store", []
+    assert sweep._mlflow_hook(None, results, messages.append) is None  # no --mlflow: nothing logged
+    hook = sweep._mlflow_hook(str(store), results, messages.append)
+    hook(sweep.Outcome("infer_ResNet50", True, [str(run), str(crashed)]))
+    found = _search(store)
+    assert list(found["tags.mlee.run_folder"]) == [run.name]
+    assert any(m.startswith(f"mlflow: {crashed.name} not logged") for m in messages), messages
