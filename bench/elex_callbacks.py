@@ -26,7 +26,8 @@ REFERENCE = REPO.parent / "shared" / "reference" / "mlee-2022" / "results"
 
 from plotly.io.json import to_json_plotly  # noqa: E402
 
-from mlel.elex import callbacks, figures, state  # noqa: E402
+from mlel.elex import callbacks, session, sliders, state  # noqa: E402
+from mlel.elex import table as rated_table  # noqa: E402
 from mlel.elex import layout as ids  # noqa: E402
 from mlel.logs import load_logs  # noqa: E402
 
@@ -98,11 +99,11 @@ def main() -> None:
     load_s = time.perf_counter() - start
     task = "inference"
     table = data.table(task)
-    settings = state.default_settings(data)
+    settings = session.default_settings(data)
     environments = list(table.environments)
     x, y = ids.axis_defaults(task)
     rating = state.rate(data, task, settings)
-    spec = state.slider_spec(rating, x)
+    spec = sliders.slider_spec(rating, x)
     moved = list(spec.value)
     moved[2] = (moved[2] + moved[3]) / 2  # drag handle b1 half-way towards b0
     values = dict(reference=settings["reference"], mode=settings["mode"], x=x, y=y, x_bounds=moved,
@@ -120,10 +121,10 @@ def main() -> None:
         "slider move: on_views (scatter + bars)": lambda: encode(*callbacks.views(
             data, after_move, task, environments, x, y, "index", first)),
         "slider move: on_table (sorted page)": lambda: encode(
-            figures.table_page(state.rate(data, task, after_move), 0, 15,
+            rated_table.table_page(state.rate(data, task, after_move), 0, 15,
                                [{"column_id": "inference_power_draw", "direction": "asc"}]),
-            figures.table_columns(rating), figures.rating_cell_styles(rating)),
-        "filter + sort the table: on_table": lambda: encode(figures.table_page(
+            rated_table.table_columns(rating), rated_table.rating_cell_styles(rating)),
+        "filter + sort the table: on_table": lambda: encode(rated_table.table_page(
             state.rate(data, task, after_move), 3, 15, [{"column_id": "compound", "direction": "desc"},
                                                         {"column_id": "top1_val", "direction": "asc"}],
             "{model} icontains resnet && {top1_val} > 0.7")),
@@ -131,7 +132,7 @@ def main() -> None:
             callbacks.label_source(callbacks.selected_summary(data, after_move, first))),
         "axis change: on_settings (slider specs)": lambda: encode(
             *callbacks.settings_outputs(data, settings, task, "parameters", "inference_time")),
-        "calibrate: on_settings": lambda: encode(state.calibrate(settings, data, task)),
+        "calibrate: on_settings": lambda: encode(session.calibrate(settings, data, task)),
         "one environment, real scale: on_views": lambda: encode(*callbacks.views(
             data, after_move, task, environments[:1], x, y, "real", first)),
     }
@@ -157,7 +158,7 @@ def main() -> None:
     requests = {
         "on_settings (slider value)": (f"..{ids.SETTINGS}.data", {
             f"{ids.X_BOUNDS}.value": moved, **common, f"{ids.SETTINGS}.data": settings,
-            f"{ids.Y_BOUNDS}.value": state.slider_spec(rating, y).value}),
+            f"{ids.Y_BOUNDS}.value": sliders.slider_spec(rating, y).value}),
         "on_views (scatter + bars)": (f"..{ids.SCATTER}.figure", {
             f"{ids.SETTINGS}.data": after_move, **common, f"{ids.SELECTED}.data": first}),
         "on_table (sorted page)": (f"..{ids.TABLE}.data", {

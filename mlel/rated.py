@@ -7,9 +7,8 @@ the one place the rated-summary JSON of SPEC §7 is built.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 from mlel.engine import RATINGS
 
@@ -40,22 +39,13 @@ class ModelResult:
         return "estimated" in self.sources.values()
 
 
-@dataclass(frozen=True)
-class MetricRating:
+class MetricRating(NamedTuple):  # immutable and cheap: a rated result holds one per property
     value: float | None
     index: float | None
     rating: str  # "A".."E"
 
     def to_dict(self) -> dict:
         return {"value": self.value, "index": self.index, "rating": self.rating}
-
-
-def _number(value) -> float | None:
-    """A float, or None for a missing one (NaN in the engine's arrays)."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -83,7 +73,9 @@ class RatedResult:
     def build(cls, entry: ModelResult, keys: Sequence[str], indices: Sequence[float],
               levels: Sequence[int], compound: int, reference: str, **how) -> "RatedResult":
         """From one row of the engine's arrays (``indices`` NaN where missing, ``levels`` 0..4)."""
-        metrics = {key: MetricRating(_number(entry.values.get(key)), _number(index), RATINGS[level])
+        values = entry.values
+        # index != index: NaN, the engine's "no index"
+        metrics = {key: MetricRating(values.get(key), None if index != index else index, RATINGS[level])
                    for key, index, level in zip(keys, indices, levels)}
         return cls(entry, metrics, RATINGS[compound], reference, **how)
 

@@ -83,6 +83,13 @@ def apply_event(data: ElexData, settings: dict, trigger: str | None, task: str, 
 
 
 def register_callbacks(app, data: ElexData) -> None:
+    """Wire every ELEx callback to ``data`` (closed over, only ever read)."""
+    _register_settings(app, data)
+    _register_views(app, data)
+    _register_details(app, data)
+
+
+def _register_settings(app, data: ElexData) -> None:
 
     @app.callback(
         Output(ids.ENVIRONMENTS, "options"), Output(ids.ENVIRONMENTS, "value"),
@@ -133,6 +140,8 @@ def register_callbacks(app, data: ElexData) -> None:
             return (new, *[no_update] * 12, message, *uploads)
         return (new, *settings_outputs(data, new, task, x, y), message or "", *uploads)
 
+
+def _register_views(app, data: ElexData) -> None:
     @app.callback(
         Output(ids.SCATTER, "figure"), Output(ids.BARS, "figure"),
         Output(ids.X_BOUNDS_TEXT, "children"), Output(ids.Y_BOUNDS_TEXT, "children"),
@@ -168,6 +177,8 @@ def register_callbacks(app, data: ElexData) -> None:
         selected = selection(data, task, row)
         return no_update if selected is None or selected == current else selected
 
+
+def _register_details(app, data: ElexData) -> None:
     @app.callback(
         Output(ids.LABEL, "src"), Output(ids.SUMMARY, "children"), Output(ids.DETAIL_MESSAGE, "children"),
         Input(ids.SELECTED, "data"), Input(ids.SETTINGS, "data"), prevent_initial_call=True)

@@ -52,32 +52,42 @@ def _mean(values: list[float | None]) -> tuple[float | None, float | None]:
     return mean, (statistics.pstdev(present) if len(present) > 1 else None)
 
 
+def _entry(task: str, environment: str, model: str, members: list[RunLog]) -> ModelResult:
+    """One entry from the runs of one (task, environment, model): metric values averaged."""
+    common = dict(dataset=members[0].dataset, backend=members[0].backend)
+    if len(members) == 1:  # the common case: the mean of one value is the value, no spread
+        run = members[0]
+        dynamic = (run.energy_ws - run.baseline_energy_ws if run.energy_ws is not None
+                   and run.baseline_energy_ws is not None else None)
+        return ModelResult(task, environment, model, [run.file], compute_metrics(run), {},
+                           sources=dict(run.sources), energy_ws=run.energy_ws, dynamic_energy_ws=dynamic,
+                           gco2e=run.gco2e, **common)
+    members.sort(key=lambda r: r.file)
+    per_run = [compute_metrics(r) for r in members]
+    values, spread = {}, {}
+    for key in task_metrics(task):
+        values[key], std = _mean([m[key] for m in per_run])
+        if std is not None:
+            spread[key] = std
+    energy, _ = _mean([r.energy_ws for r in members])
+    dynamic, _ = _mean([r.energy_ws - r.baseline_energy_ws if r.energy_ws is not None
+                        and r.baseline_energy_ws is not None else None for r in members])
+    gco2e, _ = _mean([r.gco2e for r in members])
+    sources = {}
+    for r in members:
+        sources.update(r.sources)
+    return ModelResult(task, environment, model, [r.file for r in members], values, spread,
+                       sources=sources, energy_ws=energy, dynamic_energy_ws=dynamic, gco2e=gco2e, **common)
+
+
 def aggregate_runs(runs: Iterable[RunLog]) -> list[ModelResult]:
     """Group runs by (task, environment, model), average metric values, and give training results
     the top-1/top-5 accuracy of the inference results of the same model and environment."""
     groups: dict[tuple[str, str, str], list[RunLog]] = defaultdict(list)
     for run in runs:
         groups[(run.task, run.environment, run.model)].append(run)
-    results = []
-    for (task, environment, model), members in groups.items():
-        members.sort(key=lambda r: r.file)
-        per_run = [compute_metrics(r) for r in members]
-        values, spread = {}, {}
-        for key in task_metrics(task):
-            values[key], std = _mean([m[key] for m in per_run])
-            if std is not None:
-                spread[key] = std
-        energy, _ = _mean([r.energy_ws for r in members])
-        dynamic, _ = _mean([r.energy_ws - r.baseline_energy_ws if r.energy_ws is not None
-                            and r.baseline_energy_ws is not None else None for r in members])
-        gco2e, _ = _mean([r.gco2e for r in members])
-        sources = {}
-        for r in members:
-            sources.update(r.sources)
-        results.append(ModelResult(task, environment, model, [r.file for r in members], values, spread,
-                                   dataset=members[0].dataset, backend=members[0].backend,
-                                   sources=sources, energy_ws=energy, dynamic_energy_ws=dynamic,
-                                   gco2e=gco2e))
+    results = [_entry(task, environment, model, members)
+               for (task, environment, model), members in groups.items()]
     inference = {(r.environment, r.model): r for r in results if r.task == "inference"}
     for result in results:
         if result.task == "training":
