@@ -97,9 +97,9 @@ wait_idle() {
 }
 
 start() {
+    [[ $(id -u) -eq 0 ]] || cannot "starting slurmctld/slurmd as configured here needs root"
     mkdir -p "$DIR"
     DIR=$(cd "$DIR" && pwd)
-    [[ $(id -u) -eq 0 ]] || cannot "starting slurmctld/slurmd as configured here needs root"
     install_if_missing
     mkdir -p "$DIR/state" "$DIR/spool" "$DIR/munge"
     chmod 700 "$DIR/munge"
