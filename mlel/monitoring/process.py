@@ -16,10 +16,13 @@ import time
 
 # Finding children costs a directory listing and one read per thread of the tree: not every sample.
 CHILD_RESCAN_S = 2.0
+# CPU % and memory of the tree are context, not energy: read at most this often, whatever the
+# power meters' interval (each reading is the average since the previous one, so nothing is missed).
+MIN_INTERVAL_S = 0.4
 # USS/PSS come from /proc/<pid>/smaps_rollup, a page-table walk whose cost grows with the process's
-# memory (0.2 ms here, milliseconds for a large model) and which takes the process's mmap lock:
+# memory (0.4 ms here, milliseconds for a large model) and which takes the process's mmap lock:
 # read them this often; the samples between carry None (left out of the statistics).
-USS_EVERY_S = 2.0
+USS_EVERY_S = 4.0
 PERCENT = 100.0
 _STAT_BYTES = 4096
 
@@ -74,6 +77,7 @@ def children_of(pid: int) -> list[int]:
 class ProcessMeter:
     source = "psutil"
     estimated = False
+    min_interval_s = MIN_INTERVAL_S
 
     def __init__(self, pid: int | None = None, *, fast: bool | None = None):
         import psutil  # a hard dependency; imported here so the package imports without it

@@ -43,6 +43,8 @@ class Recorder:
     def __init__(self, meter, interval: float, path=None, flush_every: float = DEFAULT_FLUSH_S):
         self.meter = meter
         self.interval = interval
+        # a meter whose readings need not be frequent (the process tree) is read every k-th tick
+        self.every_ticks = max(1, round(getattr(meter, "min_interval_s", 0.0) / interval)) if interval > 0 else 1
         self.path = Path(path) if path is not None else None
         self.flush_every = flush_every
         self.source_meta = SourceMeta.from_meter(meter, interval)
@@ -95,8 +97,11 @@ class Recorder:
         append_sample(self.series, sample)
         if self.writer is not None:
             self.writer.add(sample.to_line())
+            if self.every_ticks * self.interval >= self.flush_every:
+                self._next_flush = 0.0  # a sparse series: each sample reaches the kernel at once
 
     def flush_if_due(self, now_monotonic: float) -> None:
+        """Hand the new lines to the kernel every flush_every s (sparse series: at every sample)."""
         if self.writer is not None and now_monotonic >= self._next_flush:
             self.writer.flush()
             self._next_flush = now_monotonic + self.flush_every
@@ -138,9 +143,12 @@ class Sampler:
 
     def _run(self) -> None:
         next_t = time.monotonic() + self.interval
+        tick = 0
         while not self._stop.acquire(timeout=max(0.0, next_t - time.monotonic())):
+            tick += 1
             for rec in self.recorders:
-                rec.record()
+                if tick % rec.every_ticks == 0:
+                    rec.record()
             now = time.monotonic()
             next_t += self.interval
             if next_t < now:  # fell behind (suspended, overloaded): skip, don't burst

@@ -31,7 +31,9 @@ class Sample:
 
     @classmethod
     def from_reading(cls, time_s: float, reading: Mapping) -> "Sample":
-        return cls(time_s, _frozen({str(dev): _frozen(values) for dev, values in reading.items()}))
+        """Wrap a meter's reading (a fresh dict per call, owned by the sample from then on: not
+        copied, as this runs every interval beside the workload)."""
+        return cls(time_s, reading)
 
     @property
     def timestamp_ms(self) -> float:
@@ -40,7 +42,7 @@ class Sample:
 
     def to_line(self) -> dict:
         """The sample as one line of a ``.jsonl`` series file."""
-        return {"timestamp": self.timestamp_ms, **{dev: dict(v) for dev, v in self.devices.items()}}
+        return {"timestamp": self.timestamp_ms, **self.devices}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ def test_cpu_loop_is_estimated_and_files_parse(no_devices, tmp_path, caplog):
     out = tmp_path / "run"
     with caplog.at_level("INFO", logger="mlel.monitoring"):
         with measure(out, interval=0.05, prefix="validation_") as m:
+            cpu0 = time.process_time()
             busy(0.4)
+            share = (time.process_time() - cpu0) / 0.4  # what the machine let the loop have
     assert m.sources == {"estimate": "estimated"}
     assert m.energy_ws > 0
     assert any("ESTIMATED" in r.getMessage() for r in caplog.records)  # it says so
@@ -41,7 +43,8 @@ def test_cpu_loop_is_estimated_and_files_parse(no_devices, tmp_path, caplog):
     ps = m.summaries["psutil"]
     assert ps["total"]["total_power_draw"] == -1
     (pid,) = [k for k in ps if k != "total"]
-    assert ps[pid]["cpu_percent"]["max"] > 30  # the busy loop shows up in the process tree
+    # the busy loop shows up in the process tree, whatever CPU the machine could spare
+    assert ps[pid]["cpu_percent"]["max"] >= 0.5 * 100 * share > 0
     assert ps[pid]["mem_rss"]["min"] > 0
     energy = json.loads((out / "validation_energy.json").read_text())
     assert energy["energy_ws"] == pytest.approx(m.energy_ws)
