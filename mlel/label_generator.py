@@ -134,11 +134,16 @@ def _options(args) -> RatingOptions:
                          weights=load_weights(args.weights) if args.weights else None)
 
 
+def _reason(error: Exception) -> str:
+    """An exception in one line; its type where the message alone says little."""
+    return str(error) if isinstance(error, (OSError, ValueError)) else f"{type(error).__name__}: {error}"
+
+
 def _read_named_log(path: Path):
     try:
         return read_log(path)
-    except (OSError, ValueError, TypeError, RecursionError, OverflowError) as error:
-        raise LabelError(f"cannot label {path}: {error}", EXIT_USAGE) from None
+    except Exception as error:  # noqa: BLE001 - any reader failure on a named file: say so, exit 2
+        raise LabelError(f"cannot label {path}: {_reason(error)}", EXIT_USAGE) from None
 
 
 def _resolve_file(args) -> Path | None:
@@ -160,7 +165,7 @@ def _first_log(directory: Path) -> Path:
     for path in iter_log_files(directory):
         try:
             read_log(path)
-        except (OSError, ValueError, TypeError, RecursionError, OverflowError):
+        except Exception:  # noqa: BLE001 - not a readable merged log: look further
             continue
         return path
     raise LabelError(f"nothing to label: no merged logs in '{directory}'; {NO_RESULTS_HINT}")
@@ -174,6 +179,8 @@ def _load_directory(directory: Path, named: bool) -> tuple[list, list[Path]]:
         if named:
             raise LabelError(str(error), EXIT_USAGE) from None
         raise LabelError(f"{error}; {NO_RESULTS_HINT}") from None
+    except Exception as error:  # noqa: BLE001 - a log the reader does not survive: no traceback
+        raise LabelError(f"cannot read the logs in {directory}: {_reason(error)}") from None
     for problem in problems[:10]:
         print(f"note: skipped {problem}", file=sys.stderr)
     if len(problems) > 10:

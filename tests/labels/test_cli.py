@@ -306,3 +306,19 @@ def test_a_100000_character_model_name_gets_a_short_default_file_name(own_result
     assert code == cli.EXIT_OK, err[:500]
     [pdf] = tmp_path.glob("*.pdf")
     assert len(pdf.name) <= cli.MAX_STEM_CHARS + len("_label.pdf")
+
+
+def test_files_skipped_in_the_directory_are_named(own_results, tmp_path, capsys):
+    (own_results / "foreign.json").write_text('{"a": 1}')
+    code, _, err = run(capsys, "-f", own_results / INFER_LOG, "-o", tmp_path / "l.pdf")
+    assert code == cli.EXIT_OK and "skipped foreign.json" in err
+
+
+@pytest.mark.parametrize("hostile", ["[" * 3000 + "]" * 3000, '{"config": ["x"], "validation": {}}',
+                                     '{"config": {"model": "M"}, "validation": {"results": 1e999}}'])
+def test_a_hostile_log_named_with_f_is_an_error_not_a_traceback(tmp_path, capsys, hostile):
+    path = tmp_path / "hostile.json"
+    path.write_text(hostile)
+    code, _, err = run(capsys, "-f", path, "-o", tmp_path / "l.pdf")
+    assert code == cli.EXIT_USAGE and "cannot label" in err and "hostile.json" in err
+    assert not (tmp_path / "l.pdf").exists()
