@@ -25,6 +25,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
+_NUMBER = (int, float)
+
 import orjson
 
 from mlel.errors import InputError
@@ -71,7 +73,7 @@ def _text(data: Mapping, key: str, where: str, required: bool = True) -> str:
 
 def _object(data: Mapping, key: str, where: str) -> Mapping:
     value = data.get(key)
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise RecordError(f"{where}{key}", f"must be an object, got {type(value).__name__}")
     return value
 
@@ -90,21 +92,25 @@ class PropertyValue:
         return {"value": self.value, "unit": self.unit, "source": self.source}
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "") -> "PropertyValue":
-        if not isinstance(data, Mapping):
-            raise RecordError(where.rstrip("."), "must be an object {value, unit, source}")
+    def from_dict(cls, data: Any, key: str = "") -> "PropertyValue":
+        """From ``{"value", "unit", "source"}``; errors name ``properties.<key>.<field>``."""
+        if type(data) is not dict:  # JSON objects are dicts (and exact type checks are fast)
+            raise RecordError(f"properties.{key}", "must be an object {value, unit, source}")
         value = data.get("value")
         if value is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise RecordError(f"{where}value", f"must be a finite number or null, got {value!r}")
+            if type(value) not in _NUMBER or not math.isfinite(value):
+                raise RecordError(f"properties.{key}.value", f"must be a finite number or null, got {value!r}")
             value = float(value)
         unit = data.get("unit", "")
-        if not isinstance(unit, str):
-            raise RecordError(f"{where}unit", f"must be a string, got {unit!r}")
+        if type(unit) is not str:
+            raise RecordError(f"properties.{key}.unit", f"must be a string, got {unit!r}")
         source = data.get("source")
         if source not in SOURCES:
-            raise RecordError(f"{where}source", f"must be one of {', '.join(SOURCES)}, got {source!r}")
-        return cls(value, unit, source)
+            raise RecordError(f"properties.{key}.source",
+                              f"must be one of {', '.join(SOURCES)}, got {source!r}")
+        made = object.__new__(cls)  # validated above: skip __init__'s frozen setattr and checks (hot path)
+        made.__dict__.update(value=value, unit=unit, source=source)
+        return made
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ class Provenance:
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "provenance.") -> "Provenance":
-        if not isinstance(data, Mapping):
+        if not isinstance(data, dict):
             raise RecordError(where.rstrip("."), "must be an object {tool, file, row}")
         row = data.get("row")
         if row is not None and (isinstance(row, bool) or not isinstance(row, int) or row < 0):
@@ -142,7 +148,7 @@ class Environment:
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "environment.") -> "Environment":
-        if not isinstance(data, Mapping):
+        if not isinstance(data, dict):
             raise RecordError(where.rstrip("."), "must be an object {hardware, software, name}")
         return cls(_text(data, "hardware", where), _text(data, "software", where, required=False),
                    _text(data, "name", where, required=False))
@@ -180,6 +186,17 @@ class ResultRecord:
         prop = self.properties.get(key)
         return None if prop is None else prop.value
 
+    def to_row(self) -> dict:
+        """One flat row for tables and plots: identity columns, then each property's value under
+        its key and its source under ``<key>.source``."""
+        row = {"task": self.task, "model": self.model, "name": self.name, "dataset": self.dataset,
+               "environment": self.environment.name, "hardware": self.environment.hardware,
+               "software": self.environment.software, "tool": self.provenance.tool, "runs": self.runs}
+        for key, prop in self.properties.items():
+            row[key] = prop.value
+            row[f"{key}.source"] = prop.source
+        return row
+
     def to_dict(self) -> dict:
         out = {"schema": SCHEMA, "task": self.task, "dataset": self.dataset, "model": self.model,
                "name": self.name, "configuration": dict(self.configuration),
@@ -193,14 +210,14 @@ class ResultRecord:
     @classmethod
     def from_dict(cls, data: Any) -> "ResultRecord":
         """Validate and build; raises :class:`RecordError` naming the first field at fault."""
-        if not isinstance(data, Mapping):
+        if not isinstance(data, dict):
             raise RecordError("(record)", "must be a JSON object")
         if data.get("schema") != SCHEMA:
             raise RecordError("schema", f"must be {SCHEMA!r}, got {data.get('schema')!r}")
-        properties = {str(k): PropertyValue.from_dict(v, f"properties.{k}.")
-                      for k, v in _object(data, "properties", "").items()}
+        from_dict = PropertyValue.from_dict
+        properties = {k: from_dict(v, k) for k, v in _object(data, "properties", "").items()}
         configuration = data.get("configuration") or {}
-        if not isinstance(configuration, Mapping):
+        if not isinstance(configuration, dict):
             raise RecordError("configuration", "must be an object")
         runs = data.get("runs", 1)
         if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
@@ -243,7 +260,10 @@ class RecordScan:
 def iter_result_records(directory: str | os.PathLike) -> Iterator[tuple[Path, ResultRecord | Problem | None]]:
     """Each ``*.json`` in ``directory`` (sorted, not recursive) with its record, a :class:`Problem`,
     or None where the file is not an ``mlee-result`` file (e.g. a merged log)."""
-    for path in sorted(Path(directory).glob("*.json")):
+    folder = Path(directory)
+    names = sorted(e.name for e in os.scandir(folder) if e.name.endswith(".json") and e.is_file())
+    for name in names:
+        path = folder / name
         try:
             data = path.read_bytes()
         except OSError as error:

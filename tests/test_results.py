@@ -110,3 +110,9 @@ def test_file_names_are_safe_stable_and_distinct():
               record_file_name(_record(model="Qwen/Qwen3 14B")),  # slugs like the first
               record_file_name(record, occurrence=1)}
     assert name not in others and len(others) == 4
+
+
+def test_flat_row_has_identity_values_and_sources():
+    row = _record().to_row()
+    assert row["environment"] == "1 x B200 - vLLM" and row["tool"] == "ML.ENERGY leaderboard"
+    assert row["energy_per_token"] == 0.699 and row["energy_per_token.source"] == "reported"

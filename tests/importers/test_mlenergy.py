@@ -149,3 +149,15 @@ def test_python_dash_m_entry_point(leaderboard_dir, tmp_path, repo_root):
     assert "text-to-video" in done.stdout
     assert len(list(out.glob("text-to-video__*.json"))) == len(
         json.loads((leaderboard_dir / "tasks" / "text-to-video.json").read_text())["configurations"])
+
+
+def test_cli_best_under_latency_writes_one_configuration_per_model_and_environment(leaderboard_dir, tmp_path,
+                                                                                    capsys):
+    out = tmp_path / "out"
+    assert main(["mlenergy", str(leaderboard_dir / "tasks" / "lm-arena-chat.json"), "-o", str(out),
+                 "--best-under-latency", "10"]) == 0
+    records = [r for _, r in read_result_records(out).records]
+    keys = [(r.model, r.environment.name) for r in records]
+    assert records and len(keys) == len(set(keys))
+    assert all(r.value("median_itl") <= 10 for r in records)
+    assert "no configuration under 10 ms" in capsys.readouterr().err
