@@ -3,8 +3,8 @@ versus the calibrated curve, on models the calibration never saw.
 
     python bench/estimate_error.py [--directory ../shared/reference/mlee-2022/results] [--json]
 
-Two folds (models sorted by name, alternating): each fits a curve on one half of the models and
-scores it on the other. The published curve (mlel.monitoring.estimate.INTEL_CURVE) is fold 0's fit.
+Two splits, two folds each — by model (models sorted by name, alternating) and by time (earlier
+and later half of the runs): each fold fits a curve on one half and scores it on the other. The published curve (mlel.monitoring.estimate.INTEL_CURVE) is fold 0's fit.
 Prints per fold the fitted curve, the held-out WAPE of the old model, of that fold's fit and of the
 published curve where it is held out, with points and CPUs; then all runs, PyTorch-with-GPU runs
 included (their utilisation misses the unmonitored DataLoader workers: a lower bound of the load).
@@ -28,10 +28,12 @@ def evaluate(directory: Path) -> dict:
     usable = [p for p in points if cal.process_is_the_load(p)]
     published = cal.curve_prediction(INTEL_CURVE)
     folds = []
-    for fold in (0, 1):
-        calibration, held_out = cal.split_by_model(usable, fold)
+    for (split_name, split), fold in ((s, f) for s in (("model", cal.split_by_model), ("time", cal.split_by_time))
+                                      for f in (0, 1)):
+        calibration, held_out = split(usable, fold)
         curve = cal.fit_curve(calibration)
-        folds.append({"fold": fold, "calibration_points": len(calibration), "curve": curve.to_dict(),
+        folds.append({"split": split_name, "fold": fold, "calibration_points": len(calibration),
+                      "curve": curve.to_dict(),
                       "held_out_models": sorted({p.model for p in held_out}),
                       "old": cal.score(held_out, cal.old_prediction).to_dict(),
                       "new": cal.score(held_out, cal.curve_prediction(curve)).to_dict()})
@@ -46,7 +48,8 @@ def print_report(result: dict) -> None:
     print(f"RAPL runs: {result['points_with_rapl']}, usable (process carries the load): {result['usable_points']}")
     for fold in result["folds"]:
         old, new = fold["old"], fold["new"]
-        print(f"fold {fold['fold']}: fit on {fold['calibration_points']} runs -> {fold['curve']}")
+        print(f"split by {fold['split']}, fold {fold['fold']}: fit on {fold['calibration_points']} runs "
+              f"-> {fold['curve']}")
         print(f"  held out: {new['points']} runs of {len(fold['held_out_models'])} models, "
               f"CPUs {', '.join(new['cpus'])}")
         print(f"  WAPE old TDP x utilisation: {old['wape']:.1%}   new curve: {new['wape']:.1%}")

@@ -160,9 +160,10 @@ INTEL_CURVE = PowerCurve(idle_share=0.20, smt_gain=0.10, exponent=2.5)
 # No RAPL data to calibrate on: the old TDP × utilisation model (threads count as cores, linear).
 GENERIC_CURVE = PowerCurve(idle_share=IDLE_FRACTION, smt_gain=1.0, exponent=1.0)
 VENDOR_CURVES = {"intel": INTEL_CURVE}
-# Weighted absolute percentage error against RAPL package power, held-out models (rounded up):
-# intel: the new curve's worst fold; other: the old model's error on the same data.
-EXPECTED_ERROR = {"intel": 0.10, "other": 0.26}
+# Weighted absolute percentage error against RAPL package power on held-out runs (rounded up):
+# intel: the worst of the four held-out scores (by model 8.6%, 9.4%; by time 8.2%, 15.02%);
+# other: the old model's worst held-out error on the same data (21.1% to 30.1%).
+EXPECTED_ERROR = {"intel": 0.16, "other": 0.31}
 
 
 def cpu_vendor(cpu_name: str) -> str:

@@ -84,3 +84,15 @@ def test_calibration_is_reproducible_and_beats_the_old_model_on_held_out_models(
         new = cal.score(held_out, cal.curve_prediction(cal.fit_curve(calibration))).wape
         assert old == pytest.approx(0.25, abs=0.02)  # the "about a quarter"
         assert new < 0.5 * old and new <= est.EXPECTED_ERROR["intel"]
+
+
+def test_time_split_the_published_error_covers_the_harder_split(rapl_points):
+    scores = []
+    for fold in (0, 1):
+        calibration, held_out = cal.split_by_time(rapl_points, fold)
+        assert not set(calibration) & set(held_out)
+        old = cal.score(held_out, cal.old_prediction).wape
+        new = cal.score(held_out, cal.curve_prediction(cal.fit_curve(calibration))).wape
+        assert new < 0.6 * old and old <= est.EXPECTED_ERROR["other"]
+        scores.append(new)
+    assert max(scores) <= est.EXPECTED_ERROR["intel"] < max(scores) + 0.01  # the worst, rounded up
