@@ -12,6 +12,9 @@ import sys
 from mlel.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, MleeError, UsageError
 from mlel.importers.common import ImportReport, write_records
 
+_DESCRIPTION = ("Turn another tool's measurements into mlee-result/1 records, one JSON file per entry in "
+                "--output-dir, that python -m mlel.ratings --directory DIR rates. Skipped rows are listed "
+                "on stderr by file, row and field.")
 _MAP_HELP = ("PROPERTY=COLUMN[:UNIT] (repeatable): the column holding a property of the task, and the "
              "unit of its values when it differs from the property's (e.g. inference_time=metrics.running_time:s)")
 
@@ -33,7 +36,7 @@ def _add_table_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mlel.importers", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m mlel.importers", description=_DESCRIPTION,
                                      epilog=EXIT_CODES_EPILOG)
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     mlenergy = kinds.add_parser("mlenergy", help="ML.ENERGY leaderboard data (tasks/<task>.json, index.json)")

@@ -12,7 +12,7 @@ from mlel.importers.mlflow_runs import import_mlflow
 from mlel.importers.table import ColumnMap, TableMapping
 from mlel.results import read_result_records
 
-mlflow = pytest.importorskip("mlflow")
+import mlflow  # mlflow-skinny: a requirement of the MLflow importer
 
 RUNS = [  # model, hardware, status, metrics
     ("ResNet50", "A100", "FINISHED", {"running_time": 0.002, "energy": 2e-5, "acc": 76.1}),
