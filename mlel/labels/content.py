@@ -32,6 +32,7 @@ class Cell:
     second: str  # a second figure
     detail: str = ""  # under the caption: the energy sources
     estimated: bool = False  # detail is drawn as a warning
+    uncertainty: str = ""  # under the detail: "estimated ± 15 %" where the error is known
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,9 @@ def estimate_error_pct(energy: Mapping) -> float | None:
     return own if own is not None and own >= 0 else _estimator_error_pct()
 
 
-def format_sources(sources: Mapping[str, str] | None, estimated: bool = False,
-                   error_pct: float | None = None) -> tuple[str, bool]:
-    """("Sources: GPU, CPU" | "Sources: CPU (estimated ± 15 %)", any estimated) from energy.sources."""
-    word = "estimated" if error_pct is None else f"estimated \u00b1 {error_pct:g} %"
+def format_sources(sources: Mapping[str, str] | None, estimated: bool = False) -> tuple[str, bool]:
+    """("Sources: GPU, CPU" | "Sources: CPU (estimated)", any estimated) from energy.sources."""
+    word = "estimated"
     parts, any_estimated = [], bool(estimated)
     for name, status in (sources if isinstance(sources, Mapping) else {}).items():
         device = SOURCE_DEVICES.get(name, str(name))
@@ -112,17 +112,18 @@ def _energy_cell(summary: Mapping, task: str, key: str) -> Cell:
     energy = energy if isinstance(energy, Mapping) else {}
     named = energy.get("sources") if isinstance(energy.get("sources"), Mapping) else {}
     estimated = bool(energy.get("estimated")) or "estimate" in named or "estimated" in named.values()
+    sources, estimated = format_sources(named, estimated)
     error = estimate_error_pct(energy) if estimated else None
-    sources, estimated = format_sources(named, estimated, error)
+    uncertainty = "" if error is None else f"estimated \u00b1 {error:g} %"
     power, rating = _metric(summary, key)
     if task == "inference":
         total_j = _number(energy.get("total_ws"))  # Ws = J
         run_total = format_quantity(None if total_j is None else j_to_wh(total_j), "Wh")
         return Cell("power", rating, "Power draw", format_quantity(power, "Ws"), "per sample",
-                    f"Whole run: {run_total}", sources, estimated)
+                    f"Whole run: {run_total}", sources, estimated, uncertainty)
     epoch_energy, _ = _metric(summary, "train_power_draw_epoch")
     return Cell("power", rating, "Power draw", format_quantity(power, "kWh"), "full training",
-                f"Per epoch: {format_quantity(epoch_energy, 'kWh')}", sources, estimated)
+                f"Per epoch: {format_quantity(epoch_energy, 'kWh')}", sources, estimated, uncertainty)
 
 
 def _cells(summary: Mapping, task: str) -> tuple[Cell, Cell, Cell, Cell]:

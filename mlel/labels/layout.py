@@ -99,6 +99,7 @@ ICON_CAPTION_BASELINE = 13.0  # from the cell's top
 ICON_DETAIL_SIZE = 6.3  # "Sources: GPU, CPU", under the caption
 ICON_DETAIL_BASELINE = 24.0
 ICON_DETAIL_MIN_SIZE = 4.5
+ICON_UNCERTAINTY_BASELINE = 32.0  # "estimated ± 15 %", under the sources, above the main figure
 BADGE_SIZE = 12.0  # the metric's own rating letter, top right of the cell
 BADGE_RADIUS = 2.5
 BADGE_LETTER_SIZE = 8.5

@@ -276,6 +276,9 @@ def _cell(canvas: Canvas, position: int, cell: Cell) -> None:
         _text(canvas, text_left, top + L.ICON_DETAIL_BASELINE, cell.detail,
               L.FONT_BOLD if cell.estimated else L.FONT, L.ICON_DETAIL_SIZE, L.ICON_DETAIL_MIN_SIZE,
               right - L.CELL_PAD - text_left, L.ESTIMATED if cell.estimated else L.MUTED)
+    if cell.uncertainty:
+        _text(canvas, text_left, top + L.ICON_UNCERTAINTY_BASELINE, cell.uncertainty, L.FONT_BOLD,
+              L.ICON_DETAIL_SIZE, L.ICON_DETAIL_MIN_SIZE, right - L.CELL_PAD - text_left, L.ESTIMATED)
     width = L.CELL_WIDTH - 2 * L.CELL_PAD
     x = left + L.CELL_PAD
     _text(canvas, x, top + L.VALUE_BASELINE, cell.value, L.FONT_BOLD, L.VALUE_SIZE, L.VALUE_MIN_SIZE,

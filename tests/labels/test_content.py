@@ -140,14 +140,15 @@ def _estimated(find_summary, **energy) -> dict:
 
 def test_estimated_energy_carries_the_records_error(find_summary):
     power = C.label_content(_estimated(find_summary, error_pct=12.5)).cells[0]
-    assert (power.detail, power.estimated) == ("Sources: CPU (estimated \u00b1 12.5 %)", True)
+    assert (power.detail, power.estimated) == ("Sources: CPU (estimated)", True)
+    assert power.uncertainty == "estimated \u00b1 12.5 %"
 
 
 def test_estimated_energy_without_an_error_figure(find_summary, no_estimator_error):
-    assert C.label_content(_estimated(find_summary)).cells[0].detail == "Sources: CPU (estimated)"
+    power = C.label_content(_estimated(find_summary)).cells[0]
+    assert (power.detail, power.uncertainty) == ("Sources: CPU (estimated)", "")
     # a figure that is no number is not shown
-    assert C.label_content(_estimated(find_summary, error_pct="10")).cells[0].detail == (
-        "Sources: CPU (estimated)")
+    assert C.label_content(_estimated(find_summary, error_pct="10")).cells[0].uncertainty == ""
 
 
 def test_the_estimators_own_error_figure_is_used(find_summary, monkeypatch):
@@ -158,10 +159,10 @@ def test_the_estimators_own_error_figure_is_used(find_summary, monkeypatch):
     monkeypatch.setattr(C, "_ESTIMATE_MODULE", "fake_estimate")
     C._estimator_error_pct.cache_clear()
     try:
-        assert C.label_content(_estimated(find_summary)).cells[0].detail == (
-            "Sources: CPU (estimated \u00b1 25 %)")
+        assert C.label_content(_estimated(find_summary)).cells[0].uncertainty == "estimated \u00b1 25 %"
         measured = find_summary("inference", "ResNet50", A100_PT)  # measured energy: no error shown
-        assert C.label_content(measured).cells[0].detail == "Sources: GPU"
+        power = C.label_content(measured).cells[0]
+        assert (power.detail, power.uncertainty) == ("Sources: GPU", "")
     finally:
         C._estimator_error_pct.cache_clear()
 

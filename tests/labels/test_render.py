@@ -64,7 +64,10 @@ def test_missing_values_render_na(find_summary):
 def test_estimated_energy_says_so(find_summary):
     summary = find_summary("inference", "ResNet50", "Xeon(R) W-2155 - PyTorch 1.10.2+cu113")
     summary["energy"].update(sources={"estimate": "estimated"}, estimated=True)
-    assert "Sources: CPU (estimated" in pdf_text(EnergyLabel(summary).to_pdf())
+    assert "Sources: CPU (estimated)" in pdf_text(EnergyLabel(summary).to_pdf())
+    summary["energy"]["error_pct"] = 15
+    pdf = EnergyLabel(summary).to_pdf()
+    assert "estimated \u00b1 15 %" in pdf_text(pdf) and _inside_page(pdf) == []
     summary["energy"].update(sources={"pynvml": "measured", "pyrapl": "measured"}, estimated=False)
     text = pdf_text(EnergyLabel(summary).to_pdf())
     assert "Sources: GPU, CPU" in text and "estimated" not in text
@@ -249,3 +252,6 @@ def test_layout_fits_the_page():
     assert L.FOOTER_BASELINE < L.PAGE_HEIGHT - L.BORDER_INSET - 3
     assert L.QR_LEFT + L.QR_SIZE <= L.CONTENT_RIGHT and L.QR_CAPTION_BASELINE < L.HEADER_RULE
     assert L.SECOND_BASELINE < L.CELL_HEIGHT - 3
+    # the error of an estimate sits under the sources, clear of the main figure's capitals
+    assert L.ICON_DETAIL_BASELINE + L.ICON_DETAIL_SIZE <= L.ICON_UNCERTAINTY_BASELINE
+    assert L.ICON_UNCERTAINTY_BASELINE + 2 < L.VALUE_BASELINE - 0.72 * L.VALUE_SIZE
