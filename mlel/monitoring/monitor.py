@@ -33,6 +33,7 @@ def discover_meters(gpu_interval: float, cpu_interval: float, cpu_tdp=None):
     from . import nvml, rapl
     from .estimate import EstimateMeter
     from .process import ProcessMeter
+    from .procfs import cpu_times_reader
 
     meters, notes = [], []
     if gpu_interval > 0:
@@ -51,7 +52,8 @@ def discover_meters(gpu_interval: float, cpu_interval: float, cpu_tdp=None):
             meters.append((meter, cpu_interval))
         except (rapl.RaplUnavailable, OSError) as exc:
             # the estimate takes over the CPU; never counted on top of a real sensor
-            estimate = EstimateMeter(cpu_tdp)
+            # the machine's CPU times through a kept-open /proc/stat: the estimate reads them every tick
+            estimate = EstimateMeter(cpu_tdp, cpu_times=cpu_times_reader())
             notes.append(f"CPU power ESTIMATED (no RAPL: {exc}); TDP {estimate.tdp_w:g} W "
                          f"({estimate.tdp_source})")
             meters.append((estimate, cpu_interval))

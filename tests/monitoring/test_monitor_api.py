@@ -180,3 +180,20 @@ def test_carbon_intensity_offline():
     world, code, source = carbon.carbon_intensity("XX-unknown")
     assert code is None and "world average" in source and world == carbon.world_average()
     assert carbon.gco2e(3.6e6, 400.0) == pytest.approx(400.0)  # 1 kWh at 400 g/kWh
+
+
+def test_proc_stat_reader_agrees_with_psutil():
+    """The estimate's cheap CPU-times reader returns what psutil.cpu_times() does, field by field."""
+    import psutil
+
+    from mlel.monitoring.procfs import CpuTimesReader
+    reader = CpuTimesReader()
+    try:
+        ours, theirs = reader(), psutil.cpu_times()
+        assert ours._fields == theirs._fields
+        for field, a, b in zip(ours._fields, ours, theirs):
+            assert a == pytest.approx(b, abs=0.5), field  # read a moment apart: a few ticks at most
+        later = reader()
+        assert sum(later) >= sum(ours)  # cumulative, re-read from the start of the file each time
+    finally:
+        reader.close()
