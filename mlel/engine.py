@@ -23,28 +23,29 @@ NO_BOUNDARIES = (math.inf,) * 4  # nothing beats them: every index rates E
 
 
 def index_matrix(values: np.ndarray, reference: np.ndarray, higher_is_better: np.ndarray) -> np.ndarray:
-    """Indices (n, m): ``v / r`` where higher is better, ``r / v`` where lower is better, so > 1
-    always beats the reference. ``reference`` is (n, m) or (m,); NaN in either, or a zero
-    denominator, gives NaN (no index)."""
+    """Indices (…, m): ``v / r`` where higher is better, ``r / v`` where lower is better, so > 1
+    always beats the reference. ``reference`` broadcasts against ``values`` ((…, m) or (m,));
+    NaN in either, a zero denominator or an overflow gives NaN (no index)."""
     values = np.asarray(values, dtype=float)
     reference = np.broadcast_to(np.asarray(reference, dtype=float), values.shape)
     numerator = np.where(higher_is_better, values, reference)
     denominator = np.where(higher_is_better, reference, values)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         indices = numerator / denominator
-    indices[denominator == 0] = np.nan
+    indices[~np.isfinite(indices)] = np.nan
     return indices
 
 
 def rating_levels(indices: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Levels (n, m) from indices (n, m) and descending boundaries (m, 4): index > b0 → 0 (A),
+    """Levels (…, m) from indices (…, m) and descending boundaries (m, 4): index > b0 → 0 (A),
     b0 ≥ index > b1 → 1 (B), …, else 4 (E) — the number of boundaries the index does not exceed.
-    A missing (NaN) index rates E."""
+    A missing (NaN) index rates E. One pass per boundary: no (…, m, 4) temporary."""
     indices = np.asarray(indices, dtype=float)
-    bounds = np.asarray(bounds, dtype=float).reshape(-1, 4)
-    levels = (indices[..., None] <= bounds).sum(axis=-1)
+    levels = np.zeros(indices.shape, dtype=np.int8)
+    for bound in np.asarray(bounds, dtype=float).reshape(-1, 4).T:  # b0..b3, each (m,)
+        levels += indices <= bound
     levels[np.isnan(indices)] = WORST
-    return levels.astype(np.int8)
+    return levels
 
 
 def check_mode(mode: str) -> None:

@@ -139,14 +139,19 @@ def _builtin(task: str) -> PropertySet:
     return PropertySet.from_dict(read_json(TASKS_DIR / f"{task}.json"), f"{task}.json: ")
 
 
+@lru_cache(maxsize=1)
+def _builtin_names() -> tuple[str, ...]:
+    return tuple(path.stem for path in sorted(TASKS_DIR.glob("*.json")))
+
+
 def builtin_tasks() -> dict[str, PropertySet]:
     """Every built-in property set (``resources/tasks/*.json``), by task name."""
-    return {path.stem: _builtin(path.stem) for path in sorted(TASKS_DIR.glob("*.json"))}
+    return {task: _builtin(task) for task in _builtin_names()}
 
 
 def load_property_set(task_or_path: str | os.PathLike) -> PropertySet:
     """A built-in task by name (``"inference"``), or a property-set file by path."""
-    if isinstance(task_or_path, str) and (TASKS_DIR / f"{task_or_path}.json").is_file():
+    if isinstance(task_or_path, str) and task_or_path in _builtin_names():
         return _builtin(task_or_path)
     if Path(task_or_path).is_file():
         return read_property_set(task_or_path)
