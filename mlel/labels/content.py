@@ -156,10 +156,10 @@ def label_content(summary: Mapping, link: str | None = None) -> LabelContent:
         if key not in summary:
             raise ValueError(f"not a rated summary: missing field '{key}'")
     task = summary["task"]
-    if task not in LABEL_METRICS:
+    if not isinstance(task, str) or task not in LABEL_METRICS:
         raise ValueError(f"unknown task '{task}'; known: {', '.join(LABEL_METRICS)}")
     compound = summary["compound"]
-    if compound not in RATINGS:
+    if not isinstance(compound, str) or compound not in RATINGS:
         raise ValueError(f"compound rating must be one of {', '.join(RATINGS)}, not {compound!r}")
     model = str(summary["model"])
     link = link or label_link(model)
@@ -176,8 +176,8 @@ def label_content(summary: Mapping, link: str | None = None) -> LabelContent:
         footer_left = f"Reference model: {reference or NA}"
     if summary.get("mode"):  # ELEx and the CLI say how the compound rating was formed
         footer_left += f"  \u00b7  {summary['mode']}"
-    logs = summary.get("logs") or []
-    footer_right = logs[0] if len(logs) == 1 else (f"mean of {len(logs)} runs" if logs else "")
+    logs = summary.get("logs") if isinstance(summary.get("logs"), (list, tuple)) else []
+    footer_right = str(logs[0]) if len(logs) == 1 else (f"mean of {len(logs)} runs" if logs else "")
     return LabelContent(
         model=model, task=task.capitalize(), dataset=str(summary.get("dataset") or NA),
         environment=str(summary["environment"]), compound=compound, link=link,

@@ -112,7 +112,8 @@ def test_mode_and_best_scale_in_the_footer(find_summary):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"task": None}, "unknown task"), ({"compound": "F"}, "compound rating"),
+    ({"task": None}, "unknown task"), ({"task": ["inference"]}, "unknown task"),
+    ({"compound": "F"}, "compound rating"), ({"compound": ["A"]}, "compound rating"),
     ({"model": ...}, "missing field 'model'"), ({"metrics": ...}, "missing field 'metrics'")])
 def test_bad_summaries_are_named(find_summary, change, message):
     summary = find_summary("inference", "VGG16", A100_PT)
@@ -175,3 +176,9 @@ def test_malformed_metric_entries_read_na(find_summary, metrics):
     power = C.label_content(summary).cells[0]
     assert power.value == "n.a." and power.second == "Whole run: n.a."
     assert power.detail == "Sources: n.a."
+
+
+def test_odd_footer_fields_still_draw(find_summary):
+    summary = find_summary("inference", "VGG16", A100_PT)
+    assert C.label_content({**summary, "logs": [42]}).footer_right == "42"
+    assert C.label_content({**summary, "logs": "a.json"}).footer_right == ""
