@@ -244,11 +244,13 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
                       dtype=float).reshape(len(entries), len(keys))
     scale = _scale_matrix(entries, values, higher_is_better, options, warnings)
     indices = engine.index_matrix(values, scale, higher_is_better)
-    levels = engine.rating_levels(indices, _boundary_matrix(keys, indices, prop_set, options))
+    bounds = _boundary_matrix(keys, indices, prop_set, options)
+    levels = engine.rating_levels(indices, bounds)
     weights = task_weights(options.weights, prop_set.task, options.property_sets)
     compound = engine.compound_levels(levels, np.array([weights[k] for k in keys]), options.mode)
     reference = options.reference if options.scale == "reference" else "best"
-    return [RatedResult.build(entry, keys, index_row, level_row, level, reference)
+    how = dict(mode=options.mode, weights=weights, boundaries=dict(zip(keys, bounds.tolist())))  # shared
+    return [RatedResult.build(entry, keys, index_row, level_row, level, reference, **how)
             for entry, index_row, level_row, level in zip(entries, indices.tolist(), levels.tolist(),
                                                           compound.tolist())]
 

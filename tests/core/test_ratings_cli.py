@@ -75,3 +75,26 @@ def test_json_is_valid_with_nan_values(tmp_path, reference_dir):
     training = next(s for s in data if s["task"] == "training")
     assert training["metrics"]["gflops"]["value"] == pytest.approx(7.579424696)
     assert training["metrics"]["top1_val"]["index"] == 1.0
+
+
+def test_rated_record_round_trip_and_nan_to_null(reference_dir):
+    from mlel.io import dumps
+    from mlel.logs import load_logs
+    from mlel.rated import RatedResult
+    from mlel.ratings import aggregate_runs, rate_entries
+
+    runs, _ = load_logs([reference_dir / "infer_2022_03_03_17_21_20.json"])
+    records, _ = rate_entries(aggregate_runs(runs))
+    record = records[0]
+    summary = record.to_dict()
+    assert list(summary) == ["task", "environment", "model", "logs", "metrics", "compound", "dataset",
+                             "backend", "reference", "energy", "spread"]  # SPEC §7 keys, in this order
+    assert RatedResult.from_dict(summary).to_dict() == summary
+    with_settings = RatedResult.from_dict(record.to_dict(settings=True)).to_dict(settings=True)
+    assert with_settings["mode"] == "optimistic median" and with_settings["weights"]["top1_val"] == 1.0
+    assert with_settings["boundaries"]["top1_val"][1] == 1.0  # SPEC §5: top-1's b1
+    assert set(with_settings) - set(summary) == {"mode", "weights", "boundaries"}
+    # a NaN accuracy in a log is a value the JSON cannot hold: it prints as null
+    nan_entry = RatedResult.from_dict({**summary, "metrics": {"top1_val": {"value": float("nan"),
+                                                                           "index": None, "rating": "E"}}})
+    assert b'"value": null' in dumps([nan_entry.to_dict()])
