@@ -26,6 +26,8 @@ from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
 _NUMBER = (int, float)
+_new = object.__new__
+_setattr = object.__setattr__  # frozen dataclasses: how the hot paths fill a validated instance
 
 import orjson
 
@@ -108,8 +110,8 @@ class PropertyValue:
         if source not in SOURCES:
             raise RecordError(f"properties.{key}.source",
                               f"must be one of {', '.join(SOURCES)}, got {source!r}")
-        made = object.__new__(cls)  # validated above: skip __init__'s frozen setattr and checks (hot path)
-        made.__dict__.update(value=value, unit=unit, source=source)
+        made = _new(cls)  # validated above: skip __init__'s frozen setattr and checks (hot path)
+        _setattr(made, "__dict__", {"value": value, "unit": unit, "source": source})
         return made
 
 
@@ -127,9 +129,12 @@ class Provenance:
         if not isinstance(data, dict):
             raise RecordError(where.rstrip("."), "must be an object {tool, file, row}")
         row = data.get("row")
-        if row is not None and (isinstance(row, bool) or not isinstance(row, int) or row < 0):
+        if row is not None and (type(row) is not int or row < 0):
             raise RecordError(f"{where}row", f"must be a non-negative integer or null, got {row!r}")
-        return cls(_text(data, "tool", where), _text(data, "file", where, required=False), row)
+        made = _new(cls)  # validated: skip the frozen __init__ (hot path)
+        _setattr(made, "__dict__", {"tool": _text(data, "tool", where),
+                                    "file": _text(data, "file", where, required=False), "row": row})
+        return made
 
 
 @dataclass(frozen=True)
@@ -150,8 +155,14 @@ class Environment:
     def from_dict(cls, data: Any, where: str = "environment.") -> "Environment":
         if not isinstance(data, dict):
             raise RecordError(where.rstrip("."), "must be an object {hardware, software, name}")
-        return cls(_text(data, "hardware", where), _text(data, "software", where, required=False),
-                   _text(data, "name", where, required=False))
+        hardware = _text(data, "hardware", where)
+        software = _text(data, "software", where, required=False)
+        name = _text(data, "name", where, required=False)
+        if not name:
+            return cls(hardware, software)
+        made = _new(cls)  # validated: skip the frozen __init__ (hot path)
+        _setattr(made, "__dict__", {"hardware": hardware, "software": software, "name": name})
+        return made
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:
@@ -222,13 +233,17 @@ class ResultRecord:
         runs = data.get("runs", 1)
         if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
             raise RecordError("runs", f"must be a positive integer, got {runs!r}")
-        return cls(task=_text(data, "task", ""), model=_text(data, "model", ""),
-                   environment=Environment.from_dict(data.get("environment")),
-                   properties=properties, provenance=Provenance.from_dict(data.get("provenance")),
-                   name=_text(data, "name", "", required=False),
-                   dataset=_text(data, "dataset", "", required=False),
-                   configuration=configuration, runs=runs,
-                   notes=_text(data, "notes", "", required=False))
+        model = _text(data, "model", "")
+        made = _new(cls)  # every field validated here: skip the frozen __init__ (hot path)
+        made.__dict__.update(
+            task=_text(data, "task", ""), model=model,
+            environment=Environment.from_dict(data.get("environment")),
+            properties=MappingProxyType(properties), provenance=Provenance.from_dict(data.get("provenance")),
+            name=_text(data, "name", "", required=False) or model,
+            dataset=_text(data, "dataset", "", required=False),
+            configuration=MappingProxyType(dict(configuration)), runs=runs,
+            notes=_text(data, "notes", "", required=False))
+        return made
 
 
 def _slug(text: str, limit: int) -> str:
@@ -261,34 +276,34 @@ def iter_result_records(directory: str | os.PathLike) -> Iterator[tuple[Path, Re
     """Each ``*.json`` in ``directory`` (sorted, not recursive) with its record, a :class:`Problem`,
     or None where the file is not an ``mlee-result`` file (e.g. a merged log)."""
     folder = Path(directory)
-    names = sorted(e.name for e in os.scandir(folder) if e.name.endswith(".json") and e.is_file())
-    for name in names:
-        path = folder / name
+    entries = sorted((e.name, e.path) for e in os.scandir(folder) if e.name.endswith(".json") and e.is_file())
+    for name, full in entries:
         try:
-            data = path.read_bytes()
+            with open(full, "rb") as handle:
+                data = handle.read()
         except OSError as error:
-            yield path, Problem(path.name, f"cannot read: {error.strerror or error}")
+            yield folder / name, Problem(name, f"cannot read: {error.strerror or error}")
             continue
         if _SCHEMA_MARK not in data:
-            yield path, None
+            yield folder / name, None
             continue
-        yield path, _parse_record(path, data)
+        yield folder / name, _parse_record(name, data)
 
 
-def _parse_record(path: Path, data: bytes) -> ResultRecord | Problem | None:
+def _parse_record(name: str, data: bytes) -> ResultRecord | Problem | None:
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as error:
-        return Problem(path.name, f"not valid JSON ({error})")
+        return Problem(name, f"not valid JSON ({error})")
     schema = obj.get("schema") if isinstance(obj, dict) else None
     if not isinstance(schema, str) or not schema.startswith("mlee-result/"):
         return None
     if schema != SCHEMA:
-        return Problem(path.name, f"unsupported schema {schema!r} (this version reads {SCHEMA!r})", "schema")
+        return Problem(name, f"unsupported schema {schema!r} (this version reads {SCHEMA!r})", "schema")
     try:
         return ResultRecord.from_dict(obj)
     except RecordError as error:
-        return Problem(path.name, error.reason, error.field)
+        return Problem(name, error.reason, error.field)
 
 
 def read_result_records(directory: str | os.PathLike) -> RecordScan:

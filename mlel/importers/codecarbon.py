@@ -48,7 +48,7 @@ def cpu_source_from_log(text: str) -> str | None:
     return "measured" if measured == {True} else "estimated"
 
 
-def _number(row: Mapping, column: str, number: int, file: str) -> float | None:
+def _number(row: Mapping, column: str) -> float | None:
     try:
         return parse_number(row.get(column))
     except ValueError:
@@ -65,7 +65,7 @@ def _hardware(row: Mapping) -> str:
 
 def _record(row: Mapping, number: int, file: str, task: str, cpu_source: str,
             model_override: str | None, samples: int | None) -> ResultRecord:
-    values = {c: _number(row, c, number, file) for c in
+    values = {c: _number(row, c) for c in
               ("duration", "energy_consumed", "cpu_energy", "gpu_energy", "ram_energy")}
     for column in REQUIRED_COLUMNS:
         if values[column] is None:

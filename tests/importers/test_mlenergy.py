@@ -10,7 +10,6 @@ from collections import Counter, defaultdict
 import pytest
 
 from mlel.importers.cli import main
-from mlel.importers.common import write_records
 from mlel.importers.mlenergy import import_mlenergy
 from mlel.properties import load_property_set
 from mlel.results import read_result_records
