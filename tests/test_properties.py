@@ -85,3 +85,30 @@ def test_a_user_set_changes_what_is_rated(reference_dir):
     assert effnet.metrics["inference_power_draw"].rating == "B" and effnet.compound == "D"
     default, _ = rate_results(aggregate_runs(runs))
     assert next(r for r in default if r["model"] == "EfficientNetB0")["compound"] == "B"
+
+
+def test_entries_of_any_task_rate_by_their_property_set():
+    from mlel.rated import ModelResult
+
+    llm = PropertySet.from_dict({
+        "task": "chat", "display_name": "LLM chat", "label_tiles": ["energy_per_token", "quality"],
+        "properties": {
+            "energy_per_token": {"name": "Energy per token", "unit": "J/token", "higher_is_better": False,
+                                 "group": "Resources", "weight": 1.0, "boundaries": [2.0, 1.2, 0.8, 0.5]},
+            "quality": {"name": "Arena score", "unit": "", "higher_is_better": True, "group": "Quality",
+                        "weight": 1.0}}})  # no default boundaries: quality rates E unless given
+    entries = [ModelResult("chat", "B200 - vLLM", name, [], {"energy_per_token": energy, "quality": 1200.0},
+                           sources={"reported": "reported"})
+               for name, energy in (("ref-model", 0.7), ("small", 0.3), ("big", 1.6))]
+    options = RatingOptions(reference="ref-model", property_sets={"chat": llm}, mode="best")
+    rated, warnings = rate_entries(entries, options)
+    assert warnings == []
+    by_model = {r.model: r for r in rated}
+    assert by_model["small"].metrics["energy_per_token"].index == pytest.approx(0.7 / 0.3)  # 2.33 > b0
+    # the reference's own index is 1 (C: b1 = 1.2 ≥ 1 > 0.8); 0.7 / 1.6 = 0.44 lies below b3 (E)
+    ratings = [by_model[m].metrics["energy_per_token"].rating for m in ("ref-model", "small", "big")]
+    assert ratings == ["C", "A", "E"]
+    assert {r.metrics["quality"].rating for r in rated} == {"E"} and by_model["small"].compound == "A"
+    given = RatingOptions(reference="ref-model", property_sets={"chat": llm},
+                          boundaries={"quality": [1.1, 1.0, 0.9, 0.8]})
+    assert rate_entries(entries, given)[0][0].metrics["quality"].rating == "C"  # index 1.0 = b1: C
