@@ -116,3 +116,15 @@ def test_flat_row_has_identity_values_and_sources():
     row = _record().to_row()
     assert row["environment"] == "1 x B200 - vLLM" and row["tool"] == "ML.ENERGY leaderboard"
     assert row["energy_per_token"] == 0.699 and row["energy_per_token.source"] == "reported"
+
+
+def test_optional_fields_take_their_defaults_when_read():
+    data = _record().to_dict()
+    del data["name"], data["dataset"], data["configuration"], data["runs"]
+    data["environment"] = {"hardware": "1 x B200", "software": "vLLM"}
+    record = ResultRecord.from_dict(data)
+    assert record.name == record.model == "Qwen/Qwen3-14B"
+    assert record.environment.name == "1 x B200 - vLLM"
+    assert record.runs == 1 and dict(record.configuration) == {} and record.dataset == ""
+    with pytest.raises(TypeError):
+        record.configuration["x"] = 1  # read records are as immutable as built ones
