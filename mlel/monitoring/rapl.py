@@ -3,11 +3,13 @@
 Per socket the ``package-N`` zone and its ``dram`` subzone are read; ``core``/``uncore`` subzones are
 inside the package and ``psys`` contains it, so those are never added. Counters (µJ) wrap at
 ``max_energy_range_uj``. Written as source ``pyrapl`` in the 2022 form: one device ``"0"`` with
-interval-average powers ``package-N`` and ``package-N.dram`` in W and the interval ``duration`` in s.
+interval-average powers ``package-N`` and ``package-N.dram`` in W and the interval ``duration`` in s,
+plus ``energy``: the J of all zones in the interval, from the counters (the total never goes µJ → W → J).
 The root is ``/sys/class/powercap``, or ``$MLEL_POWERCAP_ROOT`` (containers, tests).
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from pathlib import Path
 from mlel.units import uj_to_j
 
 DEFAULT_ROOT = "/sys/class/powercap"
+ENERGY_KEY = "energy"  # J of all zones in each interval, straight from the counters
 ENV_ROOT = "MLEL_POWERCAP_ROOT"
 _ZONE = re.compile(r"^(intel|amd)-rapl:(\d+)$")
 _PACKAGE = re.compile(r"^package-(\d+)$")
@@ -120,8 +123,9 @@ class RaplMeter:
 
     def meta(self) -> dict:
         keys = [z.key for z in self.zones]
-        return {"power_keys": keys, "estimated": False, "method": "powercap RAPL counters",
-                "root": str(self.root), "units": {**{k: "W" for k in keys}, "duration": "s"}}
+        return {"power_keys": keys, "interval_energy_key": ENERGY_KEY, "estimated": False,
+                "method": "powercap RAPL counters", "root": str(self.root),
+                "units": {**{k: "W" for k in keys}, "duration": "s", ENERGY_KEY: "J in the interval"}}
 
     def read(self) -> list[int]:
         return [_read_int(z.energy_path) for z in self.zones]
@@ -133,9 +137,11 @@ class RaplMeter:
             return None  # priming: an interval needs two readings
         dt = now - last[0]
         out = {"duration": dt}
-        for zone, c0, c1 in zip(self.zones, last[1], reading[1]):
-            joules = uj_to_j(counter_delta(c0, c1, zone.max_range_uj))
-            out[zone.key] = joules / dt if dt > 0 else 0.0
+        joules = [uj_to_j(counter_delta(c0, c1, zone.max_range_uj))
+                  for zone, c0, c1 in zip(self.zones, last[1], reading[1])]
+        for zone, zone_j in zip(self.zones, joules):
+            out[zone.key] = zone_j / dt if dt > 0 else 0.0  # the 2022 quantities: average W
+        out[ENERGY_KEY] = math.fsum(joules)  # the energy itself, in J: never back from W x s
         return {"0": out}
 
     def close(self) -> None:

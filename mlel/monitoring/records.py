@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from mlel.units import MS_PER_S
 
 # _meta keys that SourceMeta holds as fields; any other key a meter reports is kept in `extra`
-_META_FIELDS = ("source", "estimated", "interval", "power_keys", "energy_key")
+_META_FIELDS = ("source", "estimated", "interval", "power_keys", "energy_key", "interval_energy_key")
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:
@@ -55,7 +55,8 @@ class SourceMeta:
     estimated: bool
     interval_s: float
     power_keys: tuple[str, ...] = ()
-    energy_key: str | None = None
+    energy_key: str | None = None  # a cumulative counter in J
+    interval_energy_key: str | None = None  # J measured in each interval
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -63,11 +64,12 @@ class SourceMeta:
         meta = dict(meter.meta())
         return cls(source=meter.source, estimated=bool(meter.estimated), interval_s=float(interval_s),
                    power_keys=tuple(meta.get("power_keys") or ()), energy_key=meta.get("energy_key"),
+                   interval_energy_key=meta.get("interval_energy_key"),
                    extra=_frozen({k: v for k, v in meta.items() if k not in _META_FIELDS}))
 
     @property
     def measures_power(self) -> bool:
-        return bool(self.power_keys or self.energy_key)
+        return bool(self.power_keys or self.energy_key or self.interval_energy_key)
 
     def to_dict(self) -> dict:
         """The ``_meta`` object of a series file."""
@@ -75,6 +77,8 @@ class SourceMeta:
                "power_keys": list(self.power_keys)}
         if self.energy_key:
             out["energy_key"] = self.energy_key
+        if self.interval_energy_key:
+            out["interval_energy_key"] = self.interval_energy_key
         out.update(self.extra)
         return out
 

@@ -7,7 +7,8 @@ A monitoring file (``[<prefix>]monitoring_<source>.json``) is the 2022 raw form,
 
 Energy of a device (``total_power_draw``, in Ws = J) is taken, in this order of preference, from
 
-1. a cumulative energy counter (``_meta.energy_key``, e.g. NVML's): last - first reading;
+1. energies per interval (``_meta.interval_energy_key``, RAPL's counter deltas in J): their sum;
+   a cumulative energy counter (``_meta.energy_key``, e.g. NVML's): last - first reading;
 2. interval-average powers with a ``duration`` per sample (RAPL counter deltas, the estimate):
    sum of power × duration — exactly the counter difference over the window;
 3. instantaneous powers only: trapezoid over the timestamps.
@@ -82,6 +83,9 @@ def power_keys(device: dict, meta: dict) -> list[str]:
 
 def device_energy(device: dict, meta: dict) -> tuple[EnergySum | None, str | None]:
     """(energy sum in J, method) of one device's series; (None, None) where it measures no power."""
+    interval_key = meta.get("interval_energy_key")
+    if interval_key and isinstance(device.get(interval_key), list):  # J per interval, from counters
+        return sum_energy(device[interval_key]), "interval"
     energy_key = meta.get("energy_key")
     if energy_key and len(device.get(energy_key) or []) >= 1:
         counter = [v for v in device[energy_key] if is_number(v)]
@@ -120,7 +124,7 @@ def summarize_device(device: dict, meta: dict) -> dict | None:
         start -= device["duration"][0]
     out = {"start_unix": start, "end_unix": end, "start_utc": utc(start), "end_utc": utc(end),
            "total_duration": end - start, "nr_measurements": len(ts)}
-    skip = _NO_STATS | {meta.get("energy_key")}
+    skip = _NO_STATS | {meta.get("energy_key"), meta.get("interval_energy_key")}
     for key, values in device.items():
         if key not in skip and isinstance(values, list):
             out[key] = stats(values)

@@ -1,5 +1,6 @@
 """RAPL through a simulated powercap tree: package + dram counted, core/uncore/psys never, wraps."""
 import json
+import math
 import os
 import sys
 import tempfile
@@ -33,7 +34,8 @@ def test_meter_reads_package_and_dram_only(tmp_path):
         for key in ("package-0", "package-0.dram", "package-1", "package-1.dram"):
             assert rec[key] == pytest.approx(WATTS[key], rel=1e-6)
         assert "package-0.core" not in rec and "psys" not in rec
-        total += sum(rec[k] * rec["duration"] for k in rec if k != "duration")
+        total += sum(rec[k] * rec["duration"] for k in rec if k not in ("duration", "energy"))
+        assert rec["energy"] == pytest.approx(0.1 * (42 + 6 + 35 + 5), rel=1e-6)  # J, from the counters
     assert total == pytest.approx(0.5 * (42 + 6 + 35 + 5), rel=1e-6)
 
 
@@ -61,7 +63,13 @@ def test_measure_with_rapl_matches_truth(tmp_path, monkeypatch):
     assert summary["total"]["estimated"] is False
     assert not (tmp_path / "run" / "monitoring_estimate.json").exists()
     raw = json.loads((tmp_path / "run" / "monitoring_pyrapl.json").read_text())
-    assert set(raw["0"]) == {"timestamp", "duration", "package-0", "package-0.dram"}  # 2022 form
+    # the 2022 form, plus our energy per interval (J straight from the counters)
+    assert set(raw["0"]) == {"timestamp", "duration", "package-0", "package-0.dram", "energy"}
+    assert summary["0"]["energy_method"] == "interval" and "energy" not in summary["0"]
+    assert summary["total"]["total_power_draw"] == pytest.approx(math.fsum(raw["0"]["energy"]), rel=1e-12)
+    by_power = math.fsum(d * (p + q) for d, p, q in zip(raw["0"]["duration"], raw["0"]["package-0"],
+                                                       raw["0"]["package-0.dram"]))
+    assert summary["total"]["total_power_draw"] == pytest.approx(by_power, rel=1e-9)  # the same energy
 
 
 def test_missing_root_is_unavailable(tmp_path):
