@@ -473,3 +473,20 @@ def test_power_sample_of_1e308_does_not_crash_merge(tmp_path):
     assert [o.status for o in outcomes] == ["merged", "merged"]  # the rest of the directory goes on
     total = outcomes[0].log["validation"]["monitoring_pynvml"]["total"]
     assert total["total_power_draw"] is None and "sum overflows a float" in total["energy_problems"]
+
+
+def test_killed_run_merges_its_append_only_series(tmp_path):
+    """A SIGKILLed run left only <prefix>monitoring_<source>.jsonl: merge summarises it."""
+    lines = [{"_meta": {"source": "estimate", "estimated": True, "power_keys": ["cpu_power"],
+                        "complete": False}}] + \
+        [{"timestamp": 1_700_000_000_000.0 + 500.0 * i, "0": {"duration": 0.5, "cpu_power": 20.0}}
+         for i in range(1, 5)]
+    folder = _quick_run(tmp_path / "runs", "infer_2024_05_11_00_00_00", 0.5)
+    (folder / "validation_results.json").unlink()  # killed: no results
+    (folder / "validation_monitoring_estimate.jsonl").write_text(
+        "".join(json.dumps(line) + "\n" for line in lines) + '{"timestamp": 17')  # cut mid-line
+    (outcome,) = merge.merge_directory(folder.parent, tmp_path / "out")
+    assert outcome.status == "merged" and outcome.log["incomplete"] is True
+    total = outcome.log["validation"]["monitoring_estimate"]["total"]
+    assert total["total_power_draw"] == pytest.approx(4 * 0.5 * 20.0) and total["estimated"] is True
+    assert total["nr_measurements"] == 4
