@@ -49,10 +49,11 @@ class LabelContent:
     footer_right: str
 
 
-# Hook for the error of estimated energy: a record's own figure (summary["energy"]["error_pct"]),
-# else the estimator's constant where mlel.monitoring.estimate defines one.
-ERROR_FIELD = "error_pct"
-_ESTIMATE_MODULE, _ESTIMATE_CONSTANT = "mlel.monitoring.estimate", "ESTIMATE_ERROR_PCT"
+# The error of estimated energy, where known: the record's own figure (summary["energy"]:
+# "expected_error" as a fraction, as the estimator records it, or "error_pct"), else the estimator's
+# figure for the environment's hardware (mlel.monitoring.estimate.expected_error(cpu name) -> fraction).
+ERROR_FRACTION_FIELD, ERROR_PCT_FIELD = "expected_error", "error_pct"
+_ESTIMATE_MODULE = "mlel.monitoring.estimate"
 
 
 def _number(value) -> float | None:
@@ -67,18 +68,37 @@ def _number(value) -> float | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _estimator_error_pct() -> float | None:
+def _estimator():
     try:  # imported on first need only: labels do not otherwise depend on the monitoring layer
-        module = importlib.import_module(_ESTIMATE_MODULE)
+        return importlib.import_module(_ESTIMATE_MODULE)
     except ImportError:
         return None
-    return _number(getattr(module, _ESTIMATE_CONSTANT, None))
 
 
-def estimate_error_pct(energy: Mapping) -> float | None:
-    """The relative error (%) of estimated energy: the record's figure, else the estimator's."""
-    own = _number(energy.get(ERROR_FIELD))
-    return own if own is not None and own >= 0 else _estimator_error_pct()
+def _estimator_error_pct(hardware: str) -> float | None:
+    """The estimator's expected error (%) for this hardware name, where it publishes one."""
+    module = _estimator()
+    if module is None:
+        return None
+    if callable(getattr(module, "expected_error", None)):
+        try:
+            fraction = _number(module.expected_error(hardware))
+        except Exception:  # noqa: BLE001 - a figure we cannot get is a figure we do not show
+            return None
+        return None if fraction is None else 100 * fraction
+    return _number(getattr(module, "ESTIMATE_ERROR_PCT", None))
+
+
+def estimate_error_pct(energy: Mapping, environment: str = "") -> float | None:
+    """The relative error (%) of estimated energy: the record's figure, else the estimator's for the
+    environment's hardware (the part before " - ")."""
+    fraction = _number(energy.get(ERROR_FRACTION_FIELD))
+    if fraction is not None and fraction >= 0:
+        return 100 * fraction
+    own = _number(energy.get(ERROR_PCT_FIELD))
+    if own is not None and own >= 0:
+        return own
+    return _estimator_error_pct(str(environment).split(" - ")[0])
 
 
 def format_sources(sources: Mapping[str, str] | None, estimated: bool = False) -> tuple[str, bool]:
@@ -113,8 +133,8 @@ def _energy_cell(summary: Mapping, task: str, key: str) -> Cell:
     named = energy.get("sources") if isinstance(energy.get("sources"), Mapping) else {}
     estimated = bool(energy.get("estimated")) or "estimate" in named or "estimated" in named.values()
     sources, estimated = format_sources(named, estimated)
-    error = estimate_error_pct(energy) if estimated else None
-    uncertainty = "" if error is None else f"estimated \u00b1 {error:g} %"
+    error = estimate_error_pct(energy, summary.get("environment", "")) if estimated else None
+    uncertainty = "" if error is None else f"estimated \u00b1 {error:.3g} %"
     power, rating = _metric(summary, key)
     if task == "inference":
         total_j = _number(energy.get("total_ws"))  # Ws = J

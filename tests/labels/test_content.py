@@ -130,19 +130,23 @@ def test_bad_summaries_are_named(find_summary, change, message):
 
 @pytest.fixture
 def no_estimator_error(monkeypatch):
-    monkeypatch.setattr(C, "_estimator_error_pct", lambda: None)
+    monkeypatch.setattr(C, "_estimator_error_pct", lambda hardware: None)
+
+
+XEON_PT = "Xeon(R) W-2155 - PyTorch 1.10.2+cu113"
 
 
 def _estimated(find_summary, **energy) -> dict:
-    summary = find_summary("inference", "ResNet50", "Xeon(R) W-2155 - PyTorch 1.10.2+cu113")
+    summary = find_summary("inference", "ResNet50", XEON_PT)
     summary["energy"].update(sources={"estimate": "estimated"}, estimated=True, **energy)
     return summary
 
 
-def test_estimated_energy_carries_the_records_error(find_summary):
-    power = C.label_content(_estimated(find_summary, error_pct=12.5)).cells[0]
-    assert (power.detail, power.estimated) == ("Sources: CPU (estimated)", True)
-    assert power.uncertainty == "estimated \u00b1 12.5 %"
+@pytest.mark.parametrize("energy, text", [({"error_pct": 12.5}, "estimated \u00b1 12.5 %"),
+                                          ({"expected_error": 0.16}, "estimated \u00b1 16 %")])
+def test_estimated_energy_carries_the_records_error(find_summary, energy, text):
+    power = C.label_content(_estimated(find_summary, **energy)).cells[0]
+    assert (power.detail, power.estimated, power.uncertainty) == ("Sources: CPU (estimated)", True, text)
 
 
 def test_estimated_energy_without_an_error_figure(find_summary, no_estimator_error):
@@ -152,20 +156,27 @@ def test_estimated_energy_without_an_error_figure(find_summary, no_estimator_err
     assert C.label_content(_estimated(find_summary, error_pct="10")).cells[0].uncertainty == ""
 
 
-def test_the_estimators_own_error_figure_is_used(find_summary, monkeypatch):
-    """The hook: mlel.monitoring.estimate.ESTIMATE_ERROR_PCT, where the estimator defines it."""
+def test_the_estimators_figure_for_the_hardware_is_used(find_summary):
+    """Without a figure in the record: mlel.monitoring.estimate.expected_error(hardware)."""
+    from mlel.monitoring import estimate
+
+    expected = 100 * estimate.expected_error("Xeon(R) W-2155")
+    assert C.label_content(_estimated(find_summary)).cells[0].uncertainty == f"estimated \u00b1 {expected:.3g} %"
+    measured = find_summary("inference", "ResNet50", A100_PT)  # measured energy: no error shown
+    power = C.label_content(measured).cells[0]
+    assert (power.detail, power.uncertainty) == ("Sources: GPU", "")
+
+
+def test_an_estimator_with_one_constant_is_used_too(find_summary, monkeypatch):
     module = type(sys)("fake_estimate")
     module.ESTIMATE_ERROR_PCT = 25
     monkeypatch.setitem(sys.modules, "fake_estimate", module)
     monkeypatch.setattr(C, "_ESTIMATE_MODULE", "fake_estimate")
-    C._estimator_error_pct.cache_clear()
+    C._estimator.cache_clear()
     try:
         assert C.label_content(_estimated(find_summary)).cells[0].uncertainty == "estimated \u00b1 25 %"
-        measured = find_summary("inference", "ResNet50", A100_PT)  # measured energy: no error shown
-        power = C.label_content(measured).cells[0]
-        assert (power.detail, power.uncertainty) == ("Sources: GPU", "")
     finally:
-        C._estimator_error_pct.cache_clear()
+        C._estimator.cache_clear()
 
 
 @pytest.mark.parametrize("metrics", [[1, 2], {"inference_power_draw": "x"}, {"inference_power_draw": {
