@@ -223,3 +223,36 @@ def test_slurm_submits_exclusive_jobs_and_onnx_waits_for_its_training(tmp_path, 
         assert "#SBATCH --gpus-per-node=2" in script and "#SBATCH --time=30" in script
     assert "dependency" not in torch_script
     assert "#SBATCH --dependency=afterany:100" in onnx_script
+
+
+class _Job:
+    """A submitit job as _wait_slurm sees it: done after ``polls`` checks, then its result."""
+
+    def __init__(self, job_id: str, polls: int, result):
+        self.job_id, self._polls, self._result = job_id, polls, result
+
+    def done(self) -> bool:
+        self._polls -= 1
+        return self._polls < 0
+
+    def result(self):
+        if isinstance(self._result, Exception):
+            raise self._result
+        return self._result
+
+
+def test_slurm_jobs_are_finished_as_they_end_and_a_killed_job_fails(tmp_path):
+    experiments = grid(["ResNet18", "MobileNetV2", "VGG16"], ["torch"], [0], ["infer"], tmp_path / "runs")
+    slow, fast, killed = experiments
+    jobs = [_Job("7", 3, sweep.Outcome(slow.name, True)), _Job("8", 0, sweep.Outcome(fast.name, True)),
+            _Job("9", 1, RuntimeError("Job 9 was cancelled (TIMEOUT)"))]
+    finished: list[str] = []
+
+    def finish(outcome, experiment):
+        finished.append(experiment.name)
+        return outcome
+
+    outcomes = sweep._wait_slurm(jobs, experiments, finish, sweep._Bar(3, None), poll_s=0)
+    assert finished == [fast.name, killed.name, slow.name]  # as they ended, not as submitted
+    assert [o.experiment for o in outcomes] == [e.name for e in experiments]  # reported in grid order
+    assert not outcomes[2].ok and outcomes[2].error.startswith("job 9: Job 9 was cancelled")
