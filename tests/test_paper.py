@@ -94,3 +94,18 @@ def test_index_scatter_draws_the_bands_in_rating_colours():
     assert to_hex(patches[-1].get_facecolor()) == RATING_COLORS["A"].lower()
     points = [c.get_offsets()[0].tolist() for c in fig.axes[0].collections]
     assert points == [[0.4, 0.92], [2.2, 1.03]]
+
+
+def test_rating_histogram_counts_compound_ratings_per_environment():
+    from mlel.paper import rating_histogram
+    from mlel.ratings import RATINGS
+
+    rated = [{"task": "inference", "environment": env, "compound": letter, "energy": {"estimated": False}}
+             for env, letters in (("Env 1", "AABE"), ("Env 2", "CCC")) for letter in letters]
+    fig = rating_histogram(rated, "inference")
+    bars = fig.axes[0].patches  # RATINGS in order, one bar per environment each
+    widths = {(RATINGS[i // 2], ("Env 1", "Env 2")[i % 2]): bar.get_width() for i, bar in enumerate(bars)}
+    assert widths[("A", "Env 1")] == 2 and widths[("B", "Env 1")] == 1 and widths[("E", "Env 1")] == 1
+    assert widths[("C", "Env 2")] == 3 and widths[("C", "Env 1")] == 0
+    assert to_hex(bars[0].get_facecolor()) == RATING_COLORS["A"].lower()
+    assert to_hex(bars[-1].get_facecolor()) == RATING_COLORS["E"].lower()
