@@ -38,7 +38,6 @@ from mlel.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGTERM, EXIT_USAGE, MleeErro
 from mlel.io import dumps, read_json, write_atomic
 from mlel.logs import MergedLog, Split
 from mlel.merge_report import report, summary_table  # noqa: F401 - summary_table: public here too
-from mlel.monitoring.series import LINES_SUFFIX
 from mlel.monitoring.summary import MonitoringFileError, summarize_file
 
 # Sources merged even when absent (null): the 2022 ones and ours; any other found is added.

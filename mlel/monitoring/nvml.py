@@ -13,8 +13,8 @@ usual case) the two agree, elsewhere UUIDs are the unambiguous choice.
 from __future__ import annotations
 
 import logging
-import os
 
+from mlel.platform import visible_gpu_indices
 from mlel.units import mj_to_j, mw_to_w
 
 log = logging.getLogger("mlel.monitoring")
@@ -31,32 +31,9 @@ def _text(value) -> str:
 
 
 def visible_indices(nvml, env=None) -> list[int]:
-    env = os.environ if env is None else env
-    count = nvml.nvmlDeviceGetCount()
-    spec = env.get("CUDA_VISIBLE_DEVICES")
-    if spec is None:
-        return list(range(count))
-    uuids = None
-    out = []
-    for token in spec.split(","):
-        token = token.strip()
-        if token.lstrip("-").isdigit():
-            index = int(token)
-            if not 0 <= index < count:
-                break
-        elif token.startswith(("GPU-", "MIG-")):
-            if uuids is None:
-                uuids = [_text(nvml.nvmlDeviceGetUUID(nvml.nvmlDeviceGetHandleByIndex(i)))
-                         for i in range(count)]
-            matches = [i for i, u in enumerate(uuids) if u.startswith(token)]
-            if len(matches) != 1:
-                break
-            index = matches[0]
-        else:
-            break
-        if index not in out:
-            out.append(index)
-    return out
+    """NVML indices of the GPUs CUDA_VISIBLE_DEVICES lets the run use: the platform capture's own
+    rule (mlel.platform), so the monitors measure exactly the GPUs the environment names."""
+    return visible_gpu_indices(nvml, env)
 
 
 class NvmlMeter:
