@@ -35,6 +35,9 @@ from mlel.results import Environment, PropertyValue, Provenance, ResultRecord
 TOOL = "CodeCarbon"
 REQUIRED_COLUMNS = ("duration", "energy_consumed")
 MEASURING_CPU_METHODS = ("rapl", "power gadget", "powermetrics", "windows emi", "raspberry")
+# per-sample energy and runtime under the task's own keys (the 2022 inference set: Ws / ms per sample)
+_PER_SAMPLE = {"generic": (("energy_per_sample", "J/sample"), ("runtime_per_sample", "ms/sample")),
+               "inference": (("inference_power_draw", "Ws / sample"), ("inference_time", "ms / sample"))}
 _CPU_METHOD = re.compile(r"CPU Tracking Method:\s*(.+?)\s*$", re.MULTILINE)
 
 
@@ -85,10 +88,11 @@ def _record(row: Mapping, number: int, file: str, task: str, cpu_source: str,
         power = units.kwh_to_j(values["energy_consumed"]) / values["duration"]
         properties["avg_power"] = PropertyValue(power, "W", "computed")
     if samples:
-        properties["energy_per_sample"] = PropertyValue(
-            units.kwh_to_j(values["energy_consumed"]) / samples, "J/sample", "computed")
-        properties["runtime_per_sample"] = PropertyValue(
-            units.s_to_ms(values["duration"]) / samples, "ms/sample", "computed")
+        (energy_key, energy_unit), (time_key, time_unit) = _PER_SAMPLE.get(task, _PER_SAMPLE["generic"])
+        properties[energy_key] = PropertyValue(
+            units.kwh_to_j(values["energy_consumed"]) / samples, energy_unit, "computed")
+        properties[time_key] = PropertyValue(
+            units.s_to_ms(values["duration"]) / samples, time_unit, "computed")
     project = (row.get("project_name") or "").strip() or "codecarbon"
     experiment = (row.get("experiment_id") or "").strip()
     run_id = (row.get("run_id") or "").strip()

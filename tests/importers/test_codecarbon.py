@@ -146,3 +146,13 @@ def test_a_file_without_the_energy_columns_imports_nothing_exit_1(tmp_path, caps
     assert main(["codecarbon", str(path), "-o", str(tmp_path / "out")]) == 1
     assert "duration: column not in the file" in capsys.readouterr().err
     assert main(["codecarbon", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "out")]) == 2
+
+
+def test_inference_task_with_samples_fills_the_2022_per_sample_properties(tmp_path):
+    path = tmp_path / "emissions.csv"
+    path.write_text("\n".join([HEADER, _line("r1", duration="10", total="0.0035")]) + "\n")
+    record = import_codecarbon(path, task="inference", samples=1000).records[0]
+    assert record.value("inference_power_draw") == pytest.approx(0.0035 * units.J_PER_KWH / 1000)
+    assert record.value("inference_time") == pytest.approx(10.0)  # 10 s / 1000 samples = 10 ms each
+    assert "energy_per_sample" not in record.properties
+    assert record.properties["inference_time"].unit == "ms / sample"  # the 2022 set's own unit
