@@ -116,3 +116,37 @@ def test_sweep_mlflow_hook_logs_every_finished_run_and_reports_what_it_cannot(me
     found = _search(store)
     assert list(found["tags.mlee.run_folder"]) == [run.name]
     assert any(m.startswith(f"mlflow: {crashed.name} not logged") for m in messages), messages
+
+
+def test_round_trip_importing_the_logged_runs_rates_as_the_merged_logs(tmp_path):
+    """Runs logged by log_run, read back by the MLflow importer and rated, get the ratings that
+    rating their merged logs directly gives (issue 16's acceptance)."""
+    importers = pytest.importorskip("mlel.importers.mlflow_runs")
+    from mlel.importers.table import ColumnMap, TableMapping
+    from mlel.properties import load_property_set
+    from mlel.rated import ModelResult
+    from mlel.ratings import rate_entries
+
+    runs, results, store = tmp_path / "runs", tmp_path / "results", tmp_path / "store"
+    for second, (model, accuracy, seconds) in enumerate([("ResNet101", 0.77, 0.1), ("ResNet50", 0.76, 0.05),
+                                                         ("VGG16", 0.71, 0.15)]):
+        make_run(runs, f"infer_2026_01_01_00_00_0{second}", model=model, accuracy=accuracy, seconds=seconds)
+    merge_directory(runs, results)
+    for run in sorted(runs.iterdir()):
+        log_run(run, str(store), results_dir=results)
+
+    keys = load_property_set("inference").keys
+    mapping = TableMapping(task="inference", model="tags.mlee.model", environment=("tags.mlee.environment",),
+                           properties=tuple(ColumnMap.parse(f"{k}=metrics.{k}") for k in keys))
+    records = importers.import_mlflow(store, mapping).records
+    assert len(records) == 3
+    entries = [ModelResult("inference", r.environment.name, r.model, [r.model], {k: r.value(k) for k in keys})
+               for r in records]
+    imported = {r.model: r.to_dict() for r in rate_entries(entries)[0]}
+    direct = {s["model"]: s for s in rate_directory(results).rated}
+    assert set(imported) == set(direct)
+    for model, summary in direct.items():
+        assert imported[model]["compound"] == summary["compound"], model
+        for key in keys:
+            assert imported[model]["metrics"][key]["rating"] == summary["metrics"][key]["rating"], (model, key)
+            assert imported[model]["metrics"][key]["value"] == pytest.approx(summary["metrics"][key]["value"])
