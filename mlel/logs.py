@@ -12,6 +12,7 @@ the monitor uses — through :func:`split_energy`.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ except ImportError:  # pragma: no cover - orjson is in requirements.txt
     _JSONError = ValueError
 
 from mlel.environment import canonical_backend, environment_key
-from mlel.monitoring.energy import baseline_energy_j, dynamic_energy_j, is_number, sum_energy
+from mlel.monitoring.energy import as_float, baseline_energy_j, dynamic_energy_j, is_number, sum_energy
 
 SOURCE_DEVICES = {"pynvml": "GPU", "pyrapl": "CPU", "estimate": "CPU"}
 # The 2022 sources, always present in a split (null when missing), then ours.
@@ -104,14 +105,15 @@ def split_energy(split: dict) -> SplitEnergy:
         draw, name = total.get("total_power_draw"), key[len(MONITORING):]
         if draw == NO_POWER or draw is None:  # the source measures no power (psutil)
             continue
-        if not is_number(draw) or draw < 0 or draw != draw:
-            problems.append(f"{key}.total.total_power_draw = {draw!r:.40}: not an energy >= 0")
+        value = as_float(draw)
+        if value is None or not value >= 0 or value == math.inf:
+            problems.append(f"{key}.total.total_power_draw = {str(draw)[:40]}: not a finite energy >= 0")
             continue
         sources[name] = "estimated" if total.get("estimated") else "measured"
-        draws.append(draw)
-        by_source[name] = float(draw)
-        if is_number(total.get("total_duration")):
-            durations[name] = float(total["total_duration"])
+        draws.append(value)
+        by_source[name] = value
+        if as_float(total.get("total_duration")) is not None:
+            durations[name] = as_float(total["total_duration"])
     summed = sum_energy(draws)
     problems += [f"energy sum: {p}" for p in summed.rejected]
     return SplitEnergy(summed.total_j if draws else None, sources, durations, by_source, tuple(problems))

@@ -35,6 +35,16 @@ def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def as_float(value) -> float | None:
+    """The float of a real number; None for anything else, or an int too large for a float."""
+    if not is_number(value):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
 def sum_energy(values: Iterable) -> EnergySum:
     """Sum the finite numbers among ``values`` (None entries are skipped silently: not measured);
     non-numbers and non-finite numbers are left out and named in ``rejected``."""
@@ -42,12 +52,14 @@ def sum_energy(values: Iterable) -> EnergySum:
     for value in values:
         if value is None:
             continue
-        if not is_number(value):
-            rejected.append(f"not a number: {value!r:.40}")
-        elif not math.isfinite(value):
-            rejected.append(f"not finite: {value!r}")
+        number = as_float(value)
+        if number is None:
+            rejected.append(f"not a number: {value!r:.40}" if not is_number(value)
+                            else f"too large for a float: {str(value)[:20]}…")
+        elif not math.isfinite(number):
+            rejected.append(f"not finite: {number!r}")
         else:
-            finite.append(float(value))
+            finite.append(number)
     if not finite:
         return EnergySum(None, 0, tuple(rejected))
     try:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from mlel.units import MS_PER_S
 
-from .energy import EnergySum, is_number, sum_energy
+from .energy import EnergySum, as_float, is_number, sum_energy
 from .series import META_KEY, MonitoringFileError, read_series
 
 NO_POWER = -1
@@ -42,7 +42,7 @@ def utc(ts: float) -> str:
 
 def stats(values) -> dict:
     """min, max, mean, std (population, like numpy's default) of the finite numbers in values."""
-    xs = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
+    xs = [x for x in map(as_float, values) if x is not None and math.isfinite(x)]
     if not xs:
         return {"min": None, "max": None, "mean": None, "std": None}
     n = len(xs)
@@ -56,13 +56,14 @@ def stats(values) -> dict:
 
 def trapezoid_terms(times_s, powers_w) -> list:
     """Energies (J) between consecutive instantaneous power samples, linear between samples."""
-    pts = [(t, p) for t, p in zip(times_s, powers_w) if is_number(p)]  # None: a failed reading
+    pts = [(t, as_float(p)) for t, p in zip(times_s, powers_w) if as_float(p) is not None]  # None: failed
     return [(t1 - t0) * (p0 / 2.0 + p1 / 2.0) for (t0, p0), (t1, p1) in zip(pts, pts[1:])]
 
 
 def interval_terms(durations_s, powers_w) -> list:
     """Energies (J) of interval-average powers: each sample covers the `duration` before it."""
-    return [d * p for d, p in zip(durations_s, powers_w) if is_number(d) and is_number(p)]
+    pairs = ((as_float(d), as_float(p)) for d, p in zip(durations_s, powers_w))
+    return [d * p for d, p in pairs if d is not None and p is not None]
 
 
 def trapezoid(times_s, powers_w) -> float:

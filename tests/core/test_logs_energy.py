@@ -67,6 +67,10 @@ def test_huge_or_broken_energies_are_named_never_raised():
     energy = split_energy(bad["validation"])
     assert energy.energy_j == 40.0 and "monitoring_pynvml" in energy.problems[0]
     assert sum_energy([1.0, float("inf"), None, "3"]).rejected == ("not finite: inf", "not a number: '3'")
+    huge = with_sources(reference(), pynvml=(10**400, 10.0, False), pyrapl=(40.0, 10.0, False))
+    energy = split_energy(huge["validation"])  # an integer no float can hold: named, not raised
+    assert energy.energy_j == 40.0 and "monitoring_pynvml" in energy.problems[0]
+    assert sum_energy([10**400, 2.0]).total_j == 2.0
 
 
 def test_merged_log_record_writes_the_2022_layout():

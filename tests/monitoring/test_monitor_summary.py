@@ -92,3 +92,17 @@ def test_summary_keys_match_the_2022_logs(log, section, source):
     expected = per_quantity * len(power) if power else -1
     assert ours["0"]["total_power_draw"] == pytest.approx(expected)
     assert ours["total"]["total_power_draw"] == pytest.approx(expected)
+
+
+def test_hostile_samples_are_left_out_and_named_never_raised():
+    ts = [1_700_000_000_000.0 + 1000.0 * i for i in range(4)]
+    raw = {"0": {"timestamp": ts, "power_usage": [1e308, 1e308, 10**400, 100.0], "temperature": [1, 2, 3, 10**400]}}
+    s = summarize(raw)  # no OverflowError from fsum, float() or **2
+    assert s["0"]["total_power_draw"] is None and "sum overflows a float" in s["0"]["energy_problems"]
+    assert s["total"]["total_power_draw"] is None and s["total"]["energy_problems"]
+    assert s["0"]["temperature"]["max"] == 3  # the integer no float holds is left out of the statistics
+    interval = {"0": {"timestamp": ts, "duration": [1.0, 1.0, float("nan"), 1.0],
+                      "package-0": [5.0, float("inf"), 5.0, 5.0]}}
+    s = summarize(interval)
+    assert s["0"]["total_power_draw"] == 10.0  # the two good intervals
+    assert s["0"]["energy_problems"] == ["not finite: inf", "not finite: nan"]
