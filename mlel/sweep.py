@@ -145,11 +145,17 @@ def grid(models, backends, seeds, tasks, runs_dir, train_args=(), infer_args=())
             for b, m, s in itertools.product(names, models, seeds)]
 
 
+DEFAULT_TIMEOUT_MIN = 24 * 60  # per experiment; submitit's local default (2 min) would kill real runs
+
+
 def _executor(kind: str, log_folder: Path, slurm_options: dict):
     import submitit
 
+    timeout_min = slurm_options.get("timeout_min", DEFAULT_TIMEOUT_MIN)
     if kind == "local":
-        return submitit.LocalExecutor(folder=str(log_folder))
+        executor = submitit.LocalExecutor(folder=str(log_folder))
+        executor.update_parameters(timeout_min=timeout_min)
+        return executor
     executor = submitit.AutoExecutor(folder=str(log_folder), cluster="slurm")
     executor.update_parameters(slurm_exclusive=True, **slurm_options)  # a node to itself: clean energy
     return executor
@@ -210,7 +216,8 @@ def run_grid(experiments: list[Experiment], results: Path, executor: str = "inli
         if executor == "slurm" and todo:
             jobs = _submit_slurm(todo, slurm_options or {})
             return outcomes + _wait_slurm(jobs, todo, finish, bar)
-        pool = _executor("local", Path(todo[0].runs_dir) / "submitit", {}) if todo and executor == "local" else None
+        pool = (_executor("local", Path(todo[0].runs_dir) / "submitit", slurm_options or {})
+                if todo and executor == "local" else None)
         for position, experiment in enumerate(todo, 1):  # one at a time: energy runs never overlap
             progress(f"[{position}/{len(todo)}] {experiment.name}")
             bar.current(experiment.name)
@@ -290,8 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-args", default="", help='extra train.py options, e.g. "--epochs 3"')
     parser.add_argument("--infer-args", default="", help='extra infer.py options, e.g. "--n-batches 10"')
     parser.add_argument("--slurm-partition", help="SLURM partition (default: the cluster's default)")
-    parser.add_argument("--slurm-timeout-min", type=int, default=24 * 60,
-                        help="time limit of each job in minutes (default: 1440)")
+    parser.add_argument("--slurm-timeout-min", type=int, default=DEFAULT_TIMEOUT_MIN,
+                        help="time limit of each experiment in minutes, SLURM job or local process "
+                             "(default: 1440)")
     parser.add_argument("--slurm-gpus-per-node", type=int,
                         help="GPUs each job asks for (default: none asked; the node is exclusive anyway)")
     parser.add_argument("--mlflow", nargs="?", const="", metavar="URI",

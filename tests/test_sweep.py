@@ -145,7 +145,7 @@ def test_local_executor_runs_the_grid_reports_failures_merges_and_resumes(tmp_pa
     runs, results = tmp_path / "runs", tmp_path / "results"
     results.mkdir()
     experiments = grid(["MobileNetV3Small", "NoSuchNet"], ["torch", "onnx_torch"], [0], ["train", "infer"],
-                       runs, train_args=("--epochs", "1", "--input-size", "32", *FAST),
+                       runs, train_args=("--epochs", "1", "--input-size", "32", "--n-batches", "4", "-b", "16", *FAST),
                        infer_args=("--n-batches", "2", "-b", "16", *FAST))
     messages: list[str] = []
     outcomes = sweep.run_grid(experiments, results, executor="local", progress=messages.append)
@@ -256,3 +256,9 @@ def test_slurm_jobs_are_finished_as_they_end_and_a_killed_job_fails(tmp_path):
     assert finished == [fast.name, killed.name, slow.name]  # as they ended, not as submitted
     assert [o.experiment for o in outcomes] == [e.name for e in experiments]  # reported in grid order
     assert not outcomes[2].ok and outcomes[2].error.startswith("job 9: Job 9 was cancelled")
+
+
+def test_local_jobs_get_the_sweeps_time_limit_not_submitits_two_minutes(tmp_path):
+    pytest.importorskip("submitit")
+    assert sweep._executor("local", tmp_path, {}).parameters["timeout_min"] == sweep.DEFAULT_TIMEOUT_MIN == 1440
+    assert sweep._executor("local", tmp_path, {"timeout_min": 30}).parameters["timeout_min"] == 30
