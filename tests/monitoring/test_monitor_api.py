@@ -197,3 +197,22 @@ def test_proc_stat_reader_agrees_with_psutil():
         assert sum(later) >= sum(ours)  # cumulative, re-read from the start of the file each time
     finally:
         reader.close()
+
+
+def test_the_result_is_a_frozen_record_and_is_energy_json(no_devices, tmp_path):
+    import dataclasses
+
+    from mlel.monitoring import MeasurementResult, SourceEnergy
+    with measure(tmp_path, interval=0.05) as m:
+        assert m.result is None  # nothing is known before the end of the block
+        busy(0.15)
+    result = m.result
+    assert isinstance(result, MeasurementResult)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.energy_j = 0.0
+    (source,) = result.sources
+    assert isinstance(source, SourceEnergy) and source.source == "estimate" and source.estimated
+    assert source.duration_s == pytest.approx(result.end_s - result.start_s, abs=0.02)
+    assert result.energy_j == source.energy_j == m.energy_ws
+    assert json.loads((tmp_path / "energy.json").read_text()) == json.loads(json.dumps(result.to_dict()))
+    assert m.stop() is result  # stopping twice changes nothing
