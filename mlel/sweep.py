@@ -56,8 +56,9 @@ class Experiment:
         return [self.folder(task) for task in self.tasks]
 
     def keys(self) -> set[tuple[str, str, str, int]]:
-        """(task, model, backend, seed) of each merged log this experiment makes."""
-        return {(task, self.model, self.trainer if task == "train" else self.backend, self.seed)
+        """(task, model, backend, seed) of each merged log this experiment makes (model names
+        are case-insensitive, as the CLIs take them)."""
+        return {(task, self.model.lower(), self.trainer if task == "train" else self.backend, self.seed)
                 for task in self.tasks}
 
 
@@ -116,6 +117,8 @@ def merged_keys(results: Path) -> set[tuple[str, str, str, int]]:
     """(task, model, backend, seed) of every complete merged log in ``results``; others are ignored."""
     import orjson
 
+    from mlel.environment import canonical_backend
+
     keys = set()
     for path in Path(results).glob("*.json"):
         try:
@@ -123,8 +126,9 @@ def merged_keys(results: Path) -> set[tuple[str, str, str, int]]:
             config, name = log["config"], log["directory_name"]
             task = name.split("_", 1)[0]
             if task in _RESULT_FILE and not log.get("incomplete"):
-                keys.add((task, config["model"], config["backend"], int(config.get("seed") or 0)))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                keys.add((task, config["model"].lower(), canonical_backend(config["backend"]),
+                          int(config.get("seed") or 0)))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, MleeError):
             continue  # not a merged log of ours: it cannot mark anything as done
     return keys
 

@@ -82,7 +82,7 @@ def test_merged_is_decided_from_results_alone_every_task_complete(tmp_path):
     _merged_log(results, "infer", "ResNet18", "onnx_pytorch", seed=4)
     _merged_log(results, "infer", "ResNet18", "pytorch", seed=3)
     assert not is_merged(experiment, merged_keys(results))  # other seed, other backend
-    _merged_log(results, "infer", "ResNet18", "onnx_pytorch", seed=3)
+    _merged_log(results, "infer", "resnet18", "onnx_torch", seed=3)  # as a user may have typed them
     assert is_merged(experiment, merged_keys(results))
     assert not (tmp_path / "no-runs").exists()
 
