@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--properties", metavar="FILE", action="append", default=[],
                         help="a property-set JSON file (SPEC §9) replacing the built-in set of its task: "
                              "names, units, directions, default weights and boundaries (repeatable)")
-    parser.add_argument("--task", choices=("inference", "training"), help="rate only this task")
+    parser.add_argument("--task", metavar="TASK",
+                        help="rate only this task (inference, training, or the task of imported records)")
     parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
     return parser
 

@@ -7,15 +7,21 @@ the one place the rated-summary JSON of SPEC §7 is built.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Mapping, NamedTuple, Sequence
 
 from mlel.engine import RATINGS
+
+if TYPE_CHECKING:  # the record type only; reading records is mlel.results' job
+    from mlel.results import ResultRecord
 
 
 @dataclass(frozen=True)
 class ModelResult:
-    """One (task, environment, model) to rate: its runs' property values averaged (SPEC §5)."""
+    """One (task, environment, model) to rate: its runs' property values averaged (SPEC §5).
+    From merged logs (:func:`mlel.ratings.aggregate_runs`) or from generic result records
+    (:func:`entries_from_records`); ``sources`` maps a source to how it was obtained."""
 
     task: str
     environment: str
@@ -113,3 +119,34 @@ class RatedResult:
             gco2e=energy.get("gco2e"))
         return cls(entry, metrics, data.get("compound", "E"), data.get("reference", ""),
                    data.get("mode", ""), dict(data.get("weights") or {}), dict(data.get("boundaries") or {}))
+
+
+def entries_from_records(records: Sequence[tuple[str, "ResultRecord"]]) -> list[ModelResult]:
+    """Generic result records (``mlee-result/1``, SPEC §9) -> entries: one per (task, environment
+    name, entry name); repeated records of one entry are averaged property by property (spread
+    kept), as repeated runs are. ``sources`` maps each property to its source (measured,
+    estimated, reported, computed)."""
+    import statistics
+
+    groups: dict[tuple[str, str, str], list[tuple[str, ResultRecord]]] = {}
+    for file, record in records:
+        groups.setdefault((record.task, record.environment.name, record.name), []).append((file, record))
+    entries = []
+    for (task, environment, name), members in groups.items():
+        members.sort(key=lambda member: member[0])
+        values, spread, sources = {}, {}, {}
+        for _, record in members:
+            for key, prop in record.properties.items():
+                values.setdefault(key, []).append(prop.value)
+                sources[key] = prop.source
+        means = {}
+        for key, column in values.items():
+            present = [v for v in column if v is not None]
+            means[key] = math.fsum(present) / len(present) if present else None
+            if len(present) > 1:
+                spread[key] = statistics.pstdev(present)
+        first = members[0][1]
+        entries.append(ModelResult(task, environment, name, [file for file, _ in members], means, spread,
+                                   dataset=first.dataset, backend=first.environment.software,
+                                   sources=sources))
+    return entries

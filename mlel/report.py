@@ -5,10 +5,14 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from pathlib import Path
+
+import orjson
+
 from mlel.logs import Problem, RunLog, load_logs
 from mlel.metrics import TASKS
 from mlel.properties import load_property_set
-from mlel.rated import MetricRating, RatedResult
+from mlel.rated import MetricRating, ModelResult, RatedResult, entries_from_records
 from mlel.ratings import RatingOptions, aggregate_runs, rate_entries
 
 
@@ -25,11 +29,42 @@ class RatingReport:
         return [record.to_dict() for record in self.records]
 
 
+def _result_records(directory: Path, problems: list[Problem]) -> tuple[list[ModelResult], list[Problem]]:
+    """Among the files that are not merged logs, the generic result records (``mlee-result/1``,
+    what ``python -m mlel.importers`` writes) as entries; the rest stay problems. Only files the
+    log reader refused are read again."""
+    from mlel.results import SCHEMA, RecordError, ResultRecord
+
+    found, left = [], []
+    for problem in problems:
+        try:
+            data = (directory / problem.file).read_bytes()
+        except OSError:
+            left.append(problem)
+            continue
+        if b'"mlee-result/' not in data:
+            left.append(problem)
+            continue
+        try:
+            obj = orjson.loads(data)
+            if not isinstance(obj, dict) or obj.get("schema") != SCHEMA:
+                raise RecordError("schema", f"this version reads {SCHEMA!r}")
+            found.append((problem.file, ResultRecord.from_dict(obj)))
+        except orjson.JSONDecodeError as error:
+            left.append(Problem(problem.file, f"not valid JSON ({error})"))
+        except RecordError as error:
+            left.append(Problem(problem.file, f"not a valid result record: {error}"))
+    return entries_from_records(found), left
+
+
 def rate_directory(directory: str | os.PathLike, options: RatingOptions | None = None,
                    task: str | None = None) -> RatingReport:
-    """Load every merged log in ``directory`` and rate it. Unreadable files become problems."""
+    """Load every merged log and every generic result record (SPEC §9) in ``directory`` and rate
+    them, each task by its property set. Files that are neither become problems."""
     runs, problems = load_logs(directory)
-    records, warnings = rate_entries(aggregate_runs(runs), options)  # training takes inference's accuracy
+    imported, problems = _result_records(Path(directory), problems) if problems else ([], problems)
+    # merged logs first: training entries take the accuracy of inference entries
+    records, warnings = rate_entries(aggregate_runs(runs) + imported, options)
     if task:
         records = [record for record in records if record.task == task]
         warnings = [w for w in warnings if f" {task} " in w]

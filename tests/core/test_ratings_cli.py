@@ -98,3 +98,36 @@ def test_rated_record_round_trip_and_nan_to_null(reference_dir):
     nan_entry = RatedResult.from_dict({**summary, "metrics": {"top1_val": {"value": float("nan"),
                                                                            "index": None, "rating": "E"}}})
     assert b'"value": null' in dumps([nan_entry.to_dict()])
+
+
+def _record(model, energy, quality, source="reported"):
+    return {"schema": "mlee-result/1", "task": "generic", "model": model, "dataset": "toy",
+            "environment": {"hardware": "B200", "software": "vLLM", "name": "B200 - vLLM"},
+            "properties": {"energy_per_sample": {"value": energy, "unit": "J/sample", "source": source},
+                           "quality": {"value": quality, "unit": "fraction", "source": "reported"}},
+            "runs": 1, "provenance": {"tool": "test", "file": "t.csv", "row": 0}}
+
+
+def test_imported_result_records_rate_beside_merged_logs(two_logs):
+    records = {"ref.json": _record("ref", 2.0, 0.8), "lean.json": _record("lean", 0.5, 0.79, "estimated"),
+               "lean-again.json": _record("lean", 0.7, 0.79, "estimated")}
+    for name, record in records.items():
+        (two_logs / name).write_text(json.dumps(record))
+    broken = _record("odd", 1.0, 0.5)
+    broken["properties"]["quality"]["source"] = "guessed"
+    (two_logs / "broken.json").write_text(json.dumps(broken))
+    out = subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(two_logs), "--json", "--task", "generic",
+                          "--reference", "ref"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "broken.json" in out.stderr and "guessed" in out.stderr
+    rated = {s["model"]: s for s in json.loads(out.stdout)}
+    assert set(rated) == {"ref", "lean"}
+    lean = rated["lean"]
+    assert lean["logs"] == ["lean-again.json", "lean.json"]  # two records of one entry: averaged
+    assert lean["metrics"]["energy_per_sample"]["value"] == pytest.approx(0.6)
+    assert lean["metrics"]["energy_per_sample"]["index"] == pytest.approx(2.0 / 0.6)
+    assert lean["spread"]["energy_per_sample"] == pytest.approx(0.1)
+    assert lean["energy"]["estimated"] is True and rated["ref"]["energy"]["estimated"] is False
+    both = subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(two_logs)], capture_output=True,
+                          text=True, check=True).stdout
+    assert "inference — 2 rated" in both and "generic — 2 rated" in both
