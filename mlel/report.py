@@ -11,7 +11,7 @@ import orjson
 
 from mlel.logs import Problem, RunLog, load_logs
 from mlel.metrics import TASKS
-from mlel.properties import load_property_set
+from mlel.properties import builtin_tasks, load_property_set
 from mlel.rated import MetricRating, ModelResult, RatedResult, entries_from_records
 from mlel.ratings import RatingOptions, aggregate_runs, rate_entries
 
@@ -63,6 +63,10 @@ def rate_directory(directory: str | os.PathLike, options: RatingOptions | None =
     them, each task by its property set. Files that are neither become problems."""
     runs, problems = load_logs(directory)
     imported, problems = _result_records(Path(directory), problems) if problems else ([], problems)
+    known = set(builtin_tasks()) | set((options.property_sets if options else None) or ())
+    problems += [Problem(name, f"task '{entry.task}' has no property set: give --properties FILE")
+                 for entry in imported if entry.task not in known for name in entry.logs]
+    imported = [entry for entry in imported if entry.task in known]
     # merged logs first: training entries take the accuracy of inference entries
     records, warnings = rate_entries(aggregate_runs(runs) + imported, options)
     if task:

@@ -131,3 +131,11 @@ def test_imported_result_records_rate_beside_merged_logs(two_logs):
     both = subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(two_logs)], capture_output=True,
                           text=True, check=True).stdout
     assert "inference — 2 rated" in both and "generic — 2 rated" in both
+
+
+def test_a_record_of_a_task_without_property_set_is_skipped_and_named(two_logs):
+    (two_logs / "alien.json").write_text(json.dumps({**_record("x", 1.0, 0.5), "task": "alien-task"}))
+    out = subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(two_logs), "--json"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and len(json.loads(out.stdout)) == 2
+    assert "alien.json" in out.stderr and "alien-task" in out.stderr and "--properties" in out.stderr
