@@ -11,23 +11,15 @@ the monitor uses — through :func:`split_energy`.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-try:  # orjson parses several times faster than json; plain json is the fallback
-    import orjson as _json
-
-    _JSONError = _json.JSONDecodeError
-except ImportError:  # pragma: no cover - orjson is in requirements.txt
-    import json as _json
-
-    _JSONError = ValueError
-
 from mlel.environment import canonical_backend, environment_key
+from mlel.errors import InputError
+from mlel.validation import check_merged_log, parse_json
 from mlel.monitoring.energy import as_float, baseline_energy_j, dynamic_energy_j, is_number, sum_energy
 
 SOURCE_DEVICES = {"pynvml": "GPU", "pyrapl": "CPU", "estimate": "CPU"}
@@ -35,9 +27,10 @@ SOURCE_DEVICES = {"pynvml": "GPU", "pyrapl": "CPU", "estimate": "CPU"}
 SOURCES_2022 = ("pynvml", "pyrapl", "psutil")
 MONITORING = "monitoring_"
 NO_POWER = -1
+NO_POWER_SOURCES = frozenset({"psutil"})  # sources whose total_power_draw is NO_POWER by design
 
 
-class LogFormatError(ValueError):
+class LogFormatError(InputError, ValueError):
     """A file that is JSON but not a merged log; the message names the missing or bad field."""
 
 
@@ -65,6 +58,8 @@ class RunLog:
     top5_accuracy: float | None = None
     gco2e: float | None = None
     sources: dict[str, str] = field(default_factory=dict)  # source -> "measured" | "estimated"
+    problems: tuple[str, ...] = ()  # each invalid value, named: "<json path> = <value>: <why>"
+    invalid: frozenset[str] = frozenset()  # fields present but invalid: "energy", "n_samples", …
 
 
 @dataclass(frozen=True)
@@ -103,8 +98,8 @@ def split_energy(split: dict) -> SplitEnergy:
         if not isinstance(total, dict):
             continue
         draw, name = total.get("total_power_draw"), key[len(MONITORING):]
-        if draw == NO_POWER or draw is None:  # the source measures no power (psutil)
-            continue
+        if draw is None or (draw == NO_POWER and name in NO_POWER_SOURCES and not isinstance(draw, bool)):
+            continue  # the source measures no power by design (psutil)
         value = as_float(draw)
         if value is None or not value >= 0 or value == math.inf:
             problems.append(f"{key}.total.total_power_draw = {str(draw)[:40]}: not a finite energy >= 0")
@@ -119,87 +114,47 @@ def split_energy(split: dict) -> SplitEnergy:
     return SplitEnergy(summed.total_j if draws else None, sources, durations, by_source, tuple(problems))
 
 
-def _baseline_energy(energy_info: dict | None, durations_s: dict[str, float]) -> float | None:
-    """Idle baseline power (energy.json's ``baseline_power_w``) × each source's measured window."""
-    if not isinstance(energy_info, dict):
-        return None
-    baseline = energy_info.get("baseline_power_w")
-    if not isinstance(baseline, dict) or not baseline:
-        return None
-    watts = {k: float(w) for k, w in baseline.items() if _number(w) is not None}
-    return baseline_energy_j(durations_s, watts)
-
-
-def _dynamic(energy: SplitEnergy, energy_info: dict | None) -> float | None:
+def _dynamic(energy: SplitEnergy, baseline_w: dict[str, float]) -> float | None:
     """Energy above the idle baseline, by the monitor's own definition (each source's window)."""
-    baseline = energy_info.get("baseline_power_w") if isinstance(energy_info, dict) else None
-    if not isinstance(baseline, dict):
-        return None
-    watts = {k: float(w) for k, w in baseline.items() if _number(w) is not None}
-    return dynamic_energy_j(energy.energy_by_source_j, energy.duration_s, watts)
+    return dynamic_energy_j(energy.energy_by_source_j, energy.duration_s, baseline_w) if baseline_w else None
 
 
-def _require(mapping: dict, key: str, where: str = ""):
-    if not isinstance(mapping, dict) or key not in mapping:
-        raise LogFormatError(f"not a merged log: missing field '{where}{key}'")
-    return mapping[key]
+def _problem_path(text: str) -> str:
+    return text.partition(" = ")[0]
 
 
 def parse_log(data, file: str) -> RunLog:
-    """A parsed merged log (dict) -> RunLog. Raises LogFormatError naming the bad field."""
-    if not isinstance(data, dict):
-        raise LogFormatError(f"not a merged log: top level is {type(data).__name__}, not an object")
-    if data.get("incomplete"):
-        raise LogFormatError(f"incomplete run: {data.get('incomplete_reason') or 'no results'}")
-    config = _require(data, "config")
-    platform = _require(data, "execution_platform")
-    requirements = data.get("requirements") or []
-    if "validation" in data:
-        task, split, where = "inference", data["validation"], "validation."
-    elif "results" in data:
-        task, split, where = "training", data, ""
-    else:
-        raise LogFormatError("not a merged log: neither 'validation' (inference) nor 'results' (training)")
-    results = _require(split, "results", where)
-    if not isinstance(results, dict):
-        raise LogFormatError(f"no results in '{where}results' (run incomplete?)")
-    model_name = config.get("model") or config.get("infer_model")
-    if not isinstance(model_name, str):
-        raise LogFormatError("not a merged log: missing field 'config.model'")
-    backend = config.get("backend")
-    if not isinstance(backend, str):
-        raise LogFormatError("not a merged log: missing field 'config.backend'")
-    model = results.get("model") or {}
-    duration = _number(split.get("duration"))
-    if duration is None and _number(results.get("start")) is not None and _number(results.get("end")) is not None:
-        duration = results["end"] - results["start"]
-    energy = split_energy(split)
-    energy_info = split.get("energy")
-    baseline = _baseline_energy(energy_info, energy.duration_s)
+    """A parsed merged log -> RunLog, through the one boundary check (:mod:`mlel.validation`).
+
+    Raises LogFormatError naming the field when the log cannot be placed; a value that is present
+    but invalid becomes None, is named in ``RunLog.problems`` and its key in ``RunLog.invalid``."""
+    try:
+        checked = check_merged_log(data)
+    except InputError as error:
+        raise LogFormatError(str(error)) from None
+    energy = split_energy(checked.split)
+    values = checked.values
+    problems = [str(p) for p in checked.problems] + list(energy.problems)
+    invalid = set(checked.invalid) | ({"energy"} if energy.problems else set())
+    # A source left out of the sum would lower the energy silently: the energy is then invalid.
+    energy_j = None if "energy" in invalid else energy.energy_j
+    baseline_w = {} if "baseline" in invalid else checked.baseline_power_w
     fields = dict(
-        file=file, task=task, model=model_name,
-        environment=environment_key(platform, backend, requirements),
-        backend=canonical_backend(backend),
-        dataset=str(config.get("dataset") or "ImageNet"),
-        params=_number(model.get("params")), flops=_number(model.get("flops")),
-        fsize=_number(model.get("fsize")),
-        energy_ws=energy.energy_j, baseline_energy_ws=baseline,
-        dynamic_energy_ws=_dynamic(energy, energy_info),
-        duration_s=duration, sources=energy.sources,
-        gco2e=_number(energy_info.get("gco2e")) if isinstance(energy_info, dict) else None,
+        file=file, task=checked.task, model=checked.model,
+        environment=environment_key(checked.platform, checked.backend, list(checked.requirements)),
+        backend=canonical_backend(checked.backend), dataset=checked.dataset,
+        params=values["params"], flops=values["flops"], fsize=values["fsize"],
+        energy_ws=energy_j,
+        baseline_energy_ws=baseline_energy_j(energy.duration_s, baseline_w) if baseline_w else None,
+        dynamic_energy_ws=None if energy_j is None else _dynamic(energy, baseline_w),
+        duration_s=values["duration_s"], sources=energy.sources, gco2e=values["gco2e"],
+        problems=tuple(problems), invalid=frozenset(invalid),
     )
-    if task == "inference":
-        metrics = results.get("metrics") or {}
-        n_samples = metrics.get("n_samples")
-        fields.update(accuracy=_number(metrics.get("accuracy")),
-                      top5_accuracy=_number(metrics.get("top_5_accuracy")),
-                      n_samples=int(n_samples) if _number(n_samples) else None)
+    if checked.task == "inference":
+        fields.update(accuracy=values["accuracy"], top5_accuracy=values["top5_accuracy"],
+                      n_samples=values["n_samples"])
     else:
-        history = results.get("history") or {}
-        losses = history.get("loss")
-        full_epochs = config.get("full_epochs")
-        fields.update(epochs=len(losses) if isinstance(losses, list) and losses else None,
-                      full_epochs=int(full_epochs) if _number(full_epochs) else None)
+        fields.update(epochs=values["epochs"], full_epochs=values["full_epochs"])
     return RunLog(**fields)
 
 
@@ -208,14 +163,7 @@ def read_log(path: str | os.PathLike) -> RunLog:
     path = Path(path)
     with open(path, "rb") as handle:
         raw = handle.read()
-    try:
-        data = _json.loads(raw)
-    except _JSONError as error:
-        try:  # the stdlib parser also takes NaN/Infinity, which some 2022 training logs hold
-            data = json.loads(raw)
-        except ValueError:
-            raise ValueError(f"not valid JSON ({error})") from None
-    return parse_log(data, path.name)
+    return parse_log(parse_json(raw), path.name)
 
 
 def iter_log_files(directory: str | os.PathLike) -> Iterator[Path]:
@@ -260,17 +208,15 @@ def read_platform(path: str | os.PathLike) -> PlatformInfo:
     from mlel.environment import package_versions
 
     with open(path, "rb") as handle:
-        raw = handle.read()
+        data = parse_json(handle.read())
     try:
-        data = _json.loads(raw)
-    except _JSONError:
-        data = json.loads(raw)
-    platform = _require(data, "execution_platform")
-    config = _require(data, "config")
-    requirements = data.get("requirements") or []
+        checked = check_merged_log(data)
+    except InputError as error:
+        raise LogFormatError(str(error)) from None
+    platform, requirements = checked.platform, list(checked.requirements)
     gpus = tuple(str(gpu.get("Name", "")) for _, gpu in sorted((platform.get("GPU") or {}).items()))
     python = next((line.lstrip("# ").split()[0] for line in requirements if line.startswith("#")), "")
-    return PlatformInfo(environment_key(platform, config.get("backend", ""), requirements),
+    return PlatformInfo(environment_key(platform, checked.backend, requirements),
                         str(platform.get("Processor") or ""), gpus, python, package_versions(requirements))
 
 

@@ -32,7 +32,6 @@ from mlel.errors import InputError
 
 MAX_DEPTH = 64  # merged logs nest 6 levels; anything far deeper is not one
 _SHOWN_CHARS = 60  # how much of a bad value a message quotes
-NO_POWER_SOURCES = frozenset({"monitoring_psutil"})  # their total_power_draw is -1 by design
 
 
 @dataclass(frozen=True)
@@ -122,13 +121,8 @@ class _Config(msgspec.Struct):
     full_epochs: Any = None
 
 
-class _SourceTotal(msgspec.Struct):
-    total_power_draw: Any = None
-    estimated: Any = False
-
-
 class _Source(msgspec.Struct):
-    total: Optional[_SourceTotal] = None
+    total: Optional[dict[str, Any]] = None
 
 
 class _ModelStats(msgspec.Struct):
@@ -261,15 +255,6 @@ class _Checker:
 
 
 @dataclass(frozen=True)
-class SourceEnergy:
-    """One power source's energy of the measured split, as the log states it."""
-
-    name: str  # "pynvml", "pyrapl", "estimate", …
-    energy_j: float
-    estimated: bool
-
-
-@dataclass(frozen=True)
 class CheckedLog:
     """A merged log's usable fields: structure checked, each value valid or None with a problem."""
 
@@ -279,9 +264,9 @@ class CheckedLog:
     dataset: str
     platform: dict
     requirements: tuple[str, ...]
+    split: dict  # the measured split ("validation", or the log itself for training)
     values: dict[str, float | int | None]
-    sources: tuple[SourceEnergy, ...]
-    baseline_power_w: float | None
+    baseline_power_w: dict[str, float]  # idle power per source (W), valid entries only
     problems: tuple[FieldProblem, ...] = ()
     invalid: frozenset[str] = frozenset()  # keys of ``values`` (or "energy") that were present but bad
 
@@ -315,25 +300,15 @@ def _structure(data: Any) -> tuple[_Log, str, str, _Split]:
     return log, task, where, split
 
 
-def _sources(split_data: dict, where: str, checker: _Checker) -> tuple[SourceEnergy, ...]:
-    found = []
+def _check_sources(split_data: dict, where: str, checker: _Checker) -> None:
+    """Each ``monitoring_<source>`` must be an object whose ``total`` is one; the energies
+    themselves are checked and summed in one place, :func:`mlel.logs.split_energy`."""
     for key, summary in split_data.items():
-        if not key.startswith("monitoring_") or summary is None:
-            continue
-        source = _convert(summary, _Source, f"{where}{key}")
-        if isinstance(source, FieldProblem):
-            checker.problems.append(source)
-            checker.invalid.add("energy")
-            continue
-        if source.total is None:
-            continue
-        draw = source.total.total_power_draw
-        if key in NO_POWER_SOURCES and draw == -1 and not isinstance(draw, bool):
-            continue  # -1: the source measures no power (SPEC §3)
-        energy = checker.value(draw, NON_NEGATIVE, f"{where}{key}.total.total_power_draw", "energy")
-        if energy is not None:
-            found.append(SourceEnergy(key[len("monitoring_"):], energy, bool(source.total.estimated)))
-    return tuple(found)
+        if key.startswith("monitoring_") and summary is not None:
+            source = _convert(summary, _Source, f"{where}{key}")
+            if isinstance(source, FieldProblem):
+                checker.problems.append(source)
+                checker.invalid.add("energy")
 
 
 def check_merged_log(data: Any) -> CheckedLog:
@@ -367,14 +342,12 @@ def check_merged_log(data: Any) -> CheckedLog:
         values["full_epochs"] = checker.value(log.config.full_epochs, _positive_integer, "config.full_epochs", "full_epochs")
     energy = split.energy or _Energy()
     values["gco2e"] = checker.value(energy.gco2e, NON_NEGATIVE, f"{where}energy.gco2e", "gco2e")
-    baseline = None
-    if energy.baseline_power_w:
-        watts = [checker.value(w, NON_NEGATIVE, f"{where}energy.baseline_power_w.{k}", "baseline")
-                 for k, w in energy.baseline_power_w.items()]
-        baseline = math.fsum(w for w in watts if w is not None)
+    baseline = {k: checker.value(w, NON_NEGATIVE, f"{where}energy.baseline_power_w.{k}", "baseline")
+                for k, w in (energy.baseline_power_w or {}).items()}
+    _check_sources(split_data, where, checker)
     return CheckedLog(
         task=task, model=str(log.config.model or log.config.infer_model), backend=log.config.backend,
         dataset=log.config.dataset or "ImageNet", platform=data["execution_platform"],
         requirements=tuple(log.requirements or ()), values=values,
-        sources=_sources(split_data, where, checker), baseline_power_w=baseline,
+        split=split_data, baseline_power_w={k: w for k, w in baseline.items() if w is not None},
         problems=tuple(checker.problems), invalid=frozenset(checker.invalid))
