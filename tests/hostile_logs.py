@@ -16,8 +16,11 @@ REFERENCE_RESULTS = SHARED / "reference" / "mlee-2022" / "results"
 INFERENCE_LOG = REFERENCE_RESULTS / "infer_2022_03_03_17_16_59.json"  # VGG16, A100 x8, TensorFlow
 
 
+TRAINING_LOG = REFERENCE_RESULTS / "train_2022_03_10_16_29_33.json"  # GPU and RAPL sources both
+
+
 def training_log_path() -> Path:
-    return sorted(REFERENCE_RESULTS.glob("train_*.json"))[0]
+    return TRAINING_LOG
 
 
 def load(path: Path = INFERENCE_LOG) -> dict:
