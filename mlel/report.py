@@ -57,18 +57,26 @@ def _result_records(directory: Path, problems: list[Problem]) -> tuple[list[Mode
     return entries_from_records(found), left
 
 
+def load_entries(directory: str | os.PathLike, property_sets=None
+                 ) -> tuple[list[ModelResult], list[Problem], list[RunLog]]:
+    """Every merged log (aggregated per (task, environment, model)) and every generic result record
+    of ``directory`` as entries to rate; files that are neither, or records of a task without a
+    property set, become problems. Returns (entries, problems, the merged logs' runs)."""
+    runs, problems = load_logs(directory)
+    imported, problems = _result_records(Path(directory), problems) if problems else ([], problems)
+    known = set(builtin_tasks()) | set(property_sets or ())
+    problems += [Problem(name, f"task '{entry.task}' has no property set: give --properties FILE")
+                 for entry in imported if entry.task not in known for name in entry.logs]
+    # merged logs first: training entries take the accuracy of inference entries
+    return aggregate_runs(runs) + [e for e in imported if e.task in known], problems, runs
+
+
 def rate_directory(directory: str | os.PathLike, options: RatingOptions | None = None,
                    task: str | None = None) -> RatingReport:
     """Load every merged log and every generic result record (SPEC §9) in ``directory`` and rate
     them, each task by its property set. Files that are neither become problems."""
-    runs, problems = load_logs(directory)
-    imported, problems = _result_records(Path(directory), problems) if problems else ([], problems)
-    known = set(builtin_tasks()) | set((options.property_sets if options else None) or ())
-    problems += [Problem(name, f"task '{entry.task}' has no property set: give --properties FILE")
-                 for entry in imported if entry.task not in known for name in entry.logs]
-    imported = [entry for entry in imported if entry.task in known]
-    # merged logs first: training entries take the accuracy of inference entries
-    records, warnings = rate_entries(aggregate_runs(runs) + imported, options)
+    entries, problems, runs = load_entries(directory, options.property_sets if options else None)
+    records, warnings = rate_entries(entries, options)
     if task:
         records = [record for record in records if record.task == task]
         warnings = [w for w in warnings if f" {task} " in w]

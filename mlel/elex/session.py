@@ -16,7 +16,7 @@ import numpy as np
 from mlel import engine
 from mlel.metrics import TASKS, task_metrics
 from mlel.properties import load_property_set
-from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_QUANTILES, DEFAULT_REFERENCE
+from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_QUANTILES, DEFAULT_REFERENCE, check_boundaries
 from mlel.settings import SettingsError, parse_boundaries, parse_weights
 from mlel.elex.state import ElexData, index_matrix
 
@@ -39,6 +39,30 @@ def default_settings(data: ElexData | None = None) -> dict:
     }
 
 
+def _task_boundaries(task: str, bounds: Mapping) -> dict[str, list[float]]:
+    """``{property: [b0..b3]}`` of one task, checked against the task's property set."""
+    keys = load_property_set(task).keys
+    unknown = sorted(str(k) for k in bounds if k not in keys)
+    if unknown:
+        raise SettingsError(f"unknown metric(s) of {task}: {', '.join(unknown)}; known: {', '.join(keys)}")
+    try:
+        check_boundaries(bounds)
+    except (TypeError, ValueError) as error:
+        raise SettingsError(str(error)) from None
+    return {k: [float(b) for b in v] for k, v in bounds.items()}
+
+
+def _task_weights(task: str, weights: Mapping) -> dict[str, float]:
+    """``{property: weight}`` of one task: known properties, non-negative numbers."""
+    keys = load_property_set(task).keys
+    checked = {}
+    for key, weight in weights.items():
+        if key not in keys or isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
+            raise SettingsError(f"weight '{key}' of {task}: a known metric with a non-negative number, got {weight!r}")
+        checked[key] = float(weight)
+    return checked
+
+
 def clean_settings(raw, data: ElexData | None = None) -> dict:
     """Settings as the browser sent them -> valid settings. A store is client data: anything odd
     falls back to the default for that part instead of raising in a callback."""
@@ -49,23 +73,22 @@ def clean_settings(raw, data: ElexData | None = None) -> dict:
         settings["reference"] = raw["reference"]
     if raw.get("mode") in COMPOUND_MODES:
         settings["mode"] = raw["mode"]
-    for task in TASKS:
-        bounds = (raw.get("boundaries") or {}).get(task) if isinstance(raw.get("boundaries"), Mapping) else None
-        if isinstance(bounds, Mapping):
-            try:
-                settings["boundaries"][task].update(
-                    {k: b for k, b in parse_boundaries(dict(bounds)).items() if k in task_metrics(task)})
-            except SettingsError:
-                pass
-        weights = (raw.get("weights") or {}).get(task) if isinstance(raw.get("weights"), Mapping) else None
-        if isinstance(weights, Mapping):
-            try:
-                merged = {**settings["weights"][task], **{k: float(w) for k, w in parse_weights(
-                    dict(weights)).items() if k in task_metrics(task)}}
-            except (SettingsError, TypeError, ValueError):
-                continue
-            if any(w > 0 for w in merged.values()):
-                settings["weights"][task] = merged
+    raw_bounds = raw.get("boundaries") if isinstance(raw.get("boundaries"), Mapping) else {}
+    raw_weights = raw.get("weights") if isinstance(raw.get("weights"), Mapping) else {}
+    for task in settings["boundaries"]:
+        try:
+            if isinstance(raw_bounds.get(task), Mapping):
+                settings["boundaries"][task].update(_task_boundaries(task, raw_bounds[task]))
+        except SettingsError:
+            pass
+        try:
+            weights = raw_weights.get(task)
+            merged = {**settings["weights"][task], **(_task_weights(task, weights) if isinstance(weights, Mapping)
+                                                        else {})}
+        except SettingsError:
+            continue
+        if any(w > 0 for w in merged.values()):
+            settings["weights"][task] = merged
     return settings
 
 
@@ -81,7 +104,7 @@ def set_mode(settings: dict, mode: str) -> dict:
 
 def set_boundaries(settings: dict, task: str, metric: str, bounds: Sequence[float]) -> dict:
     """New settings with one metric's boundaries replaced (validated: four, descending)."""
-    checked = parse_boundaries({metric: list(bounds)})[metric]
+    checked = _task_boundaries(task, {metric: list(bounds)})[metric]
     boundaries = {**settings["boundaries"], task: {**settings["boundaries"][task], metric: checked}}
     return {**settings, "boundaries": boundaries}
 

@@ -19,7 +19,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from mlel import engine
-from mlel.logs import RunLog, load_logs
+from mlel.logs import RunLog
 from mlel.metrics import TASKS
 from mlel.properties import PropertySet, load_property_set
 from mlel.rated import ModelResult, RatedResult
@@ -124,10 +124,12 @@ class ElexData:
     def load(cls, source) -> "ElexData":
         """From a directory of merged logs, or a list of RunLog records, entries (ModelResult),
         rated records (RatedResult) or rated summaries (SPEC §7 dicts)."""
-        if isinstance(source, (str, os.PathLike)):
-            runs, problems = load_logs(source)
-            return cls.from_results(aggregate_runs(runs), Path(source), [str(p) for p in problems],
-                                    len(runs))
+        if isinstance(source, (str, os.PathLike)):  # merged logs and generic result records
+            from mlel.report import load_entries
+
+            entries, problems, _ = load_entries(source)
+            return cls.from_results(entries, Path(source), [str(p) for p in problems],
+                                    sum(len(e.logs) for e in entries))
         entries, n_logs = _entries(list(source))
         return cls.from_results(entries, n_logs=n_logs)
 

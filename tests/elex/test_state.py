@@ -179,3 +179,26 @@ def test_rating_counts_cover_every_row(elex_data, settings):
     rating = state.rate(elex_data, "training", settings)
     counts = state.rating_counts(rating)
     assert sum(sum(c) for c in counts.values()) == len(rating.table) == 56
+
+
+def test_imported_records_of_another_task_are_explored_and_tuned(tmp_path, reference_dir):
+    import shutil
+
+    shutil.copy(reference_dir / "infer_2022_03_03_17_21_20.json", tmp_path)
+    for model, energy in (("ref", 2.0), ("lean", 0.5)):
+        record = {"schema": "mlee-result/1", "task": "generic", "model": model,
+                  "environment": {"hardware": "B200", "software": "vLLM", "name": "B200 - vLLM"},
+                  "properties": {"energy_per_sample": {"value": energy, "unit": "J/sample", "source": "reported"}},
+                  "provenance": {"tool": "test"}}
+        (tmp_path / f"{model}.json").write_text(json.dumps(record))
+    data = state.ElexData.load(tmp_path)
+    assert data.tasks == ["inference", "generic"] and data.n_logs == 3 and not data.problems
+    settings = session.set_reference(session.default_settings(data), "ref")
+    rating = state.rate(data, "generic", settings)
+    lean = rating.table.row("B200 - vLLM", "lean")
+    assert rating.indices[lean, rating.table.column("energy_per_sample")] == pytest.approx(4.0)
+    tuned = session.set_boundaries(settings, "generic", "energy_per_sample", [5.0, 3.0, 2.0, 1.0])
+    assert session.clean_settings(json.loads(json.dumps(tuned)), data) == tuned  # kept by the store
+    assert state.summary(state.rate(data, "generic", tuned), lean)["metrics"]["energy_per_sample"]["rating"] == "B"
+    with pytest.raises(SettingsError, match="unknown metric"):
+        session.set_boundaries(settings, "generic", "top1_val", [5.0, 3.0, 2.0, 1.0])
