@@ -167,9 +167,10 @@ def apply_boundaries_upload(settings: dict, content) -> dict:
     else:
         flat = parse_boundaries(content)
         per_task = {task: flat for task in TASKS}
-    boundaries = {task: {**settings["boundaries"][task],
-                         **{k: b for k, b in per_task.get(task, {}).items() if k in task_metrics(task)}}
-                  for task in TASKS}
+    boundaries = {**settings["boundaries"], **{  # the files name merged-log metrics; other tasks keep theirs
+        task: {**settings["boundaries"][task],
+               **{k: b for k, b in per_task.get(task, {}).items() if k in task_metrics(task)}}
+        for task in TASKS}}
     return {**settings, "boundaries": boundaries}
 
 
@@ -177,7 +178,7 @@ def apply_weights_upload(settings: dict, content) -> dict:
     """``{metric: w}`` (every task) or ``{task: {metric: w}}``: named weights replaced, others kept."""
     checked = parse_weights(content)
     per_task = checked if any(t in checked for t in TASKS) else {t: checked for t in TASKS}
-    weights = {}
+    weights = dict(settings["weights"])  # other tasks keep theirs
     for task in TASKS:
         merged = {**settings["weights"][task],
                   **{k: float(w) for k, w in per_task.get(task, {}).items() if k in task_metrics(task)}}

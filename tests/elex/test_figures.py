@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlel import engine
 from mlel.rated import ModelResult
 from mlel.ratings import RATING_COLORS, RATINGS
 from mlel.elex import callbacks, figures, session, sliders, state

@@ -202,3 +202,14 @@ def test_imported_records_of_another_task_are_explored_and_tuned(tmp_path, refer
     assert state.summary(state.rate(data, "generic", tuned), lean)["metrics"]["energy_per_sample"]["rating"] == "B"
     with pytest.raises(SettingsError, match="unknown metric"):
         session.set_boundaries(settings, "generic", "top1_val", [5.0, 3.0, 2.0, 1.0])
+
+
+def test_uploads_keep_the_settings_of_other_tasks():
+    settings = {"reference": "ref", "mode": "best",
+                "boundaries": {"inference": {}, "training": {}, "generic": {"quality": [4.0, 3.0, 2.0, 1.0]}},
+                "weights": {"inference": {"top1_val": 1.0}, "training": {"top1_val": 1.0},
+                            "generic": {"quality": 2.0}}}
+    new = session.apply_weights_upload(session.apply_boundaries_upload(settings, {"top1_val": [1.2, 1.1, 1.0, 0.9]}),
+                                       {"top1_val": 3})
+    assert new["boundaries"]["generic"] == {"quality": [4.0, 3.0, 2.0, 1.0]} and new["weights"]["generic"] == {"quality": 2.0}
+    assert new["boundaries"]["inference"]["top1_val"] == [1.2, 1.1, 1.0, 0.9] and new["weights"]["training"]["top1_val"] == 3
