@@ -182,8 +182,15 @@ def build_merged_log(path, train_dirs=()) -> MergedLog:
 
 
 def merge_run_folder(path, train_dirs=()) -> dict:
-    """One run folder -> its merged log (dict). Raises RunFolderError for files that do not parse."""
-    return build_merged_log(path, train_dirs).to_dict()
+    """One run folder -> its merged log (or generic result record) as a dict. Raises RunFolderError."""
+    return build_run_record(path, train_dirs).to_dict()
+
+
+def build_run_record(path, train_dirs=()):
+    """One run folder -> a MergedLog, or a MergedRecord for a recorded experiment (mlel.record)."""
+    from mlel.record_merge import build_recorded, recorded_config
+    config = recorded_config(Path(path))
+    return build_merged_log(path, train_dirs) if config is None else build_recorded(Path(path), config)
 
 
 # --- merging a directory ---------------------------------------------------------------------------
@@ -195,7 +202,7 @@ class Outcome:
     status: str            # merged | overwritten | unchanged | exists | failed
     output: Path | None = None
     message: str = ""
-    record: MergedLog | None = field(default=None, repr=False)
+    record: MergedLog | None = field(default=None, repr=False)  # or a MergedRecord (mlel.record)
 
     @property
     def ok(self) -> bool:
@@ -314,7 +321,7 @@ def _make_dir(path: Path, what: str) -> None:
 
 def _merge_one(folder: Path, target: Path, train_dirs, output_log_dir, force: bool) -> Outcome:
     try:
-        record = build_merged_log(folder, train_dirs)
+        record = build_run_record(folder, train_dirs)
     except RunFolderError as exc:
         return Outcome(folder, "failed", message=str(exc))
     try:

@@ -11,7 +11,9 @@ property values with unit and source, and where they came from::
      "properties": {"energy_per_token": {"value": 0.699, "unit": "J/token", "source": "reported"}},
      "runs": 1, "provenance": {"tool": "ML.ENERGY leaderboard", "file": "tasks/lm-arena-chat.json", "row": 0}}
 
-``name`` (the entry's distinguishing name; defaults to ``model``) and ``notes`` are optional.
+``name`` (the entry's distinguishing name; defaults to ``model``) and ``notes`` are optional. A
+record marked ``"incomplete": true`` (a recorded run that ended early, see :mod:`mlel.record`) is
+refused with its ``incomplete_reason``, as merged logs of incomplete runs are.
 Validation errors name the field (``properties.energy_per_token.source``).
 """
 from __future__ import annotations
@@ -225,6 +227,8 @@ class ResultRecord:
             raise RecordError("(record)", "must be a JSON object")
         if data.get("schema") != SCHEMA:
             raise RecordError("schema", f"must be {SCHEMA!r}, got {data.get('schema')!r}")
+        if data.get("incomplete"):  # a recorded run that ended early (mlel.record): not rated
+            raise RecordError("incomplete", f"incomplete run: {data.get('incomplete_reason') or 'no results'}")
         from_dict = PropertyValue.from_dict
         properties = {k: from_dict(v, k) for k, v in _object(data, "properties", "").items()}
         configuration = data.get("configuration") or {}
