@@ -22,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "boundaries on that index, and compounded by weights.",
         epilog="Example: python -m mlel.ratings --directory ../shared/reference/mlee-2022/results "
                "--task inference --json > rated.json\n"
-               "Files in DIR that are not readable merged logs are reported on stderr and skipped; "
+               "DIR may hold merged logs and generic result records (mlee-result/1, e.g. from "
+               "python -m mlel.importers); each task is rated by its property set.\n"
+               "Files that are neither are reported on stderr and skipped; "
                "the exit code is 1 only when nothing could be rated.\n" + EXIT_CODES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--directory", "-d", default="results", help="directory of merged logs (default: results)")
@@ -75,7 +77,8 @@ def ratings_main(argv: list[str] | None = None) -> int:
         print(f"error: nothing could be rated in {args.directory} "
               f"({len(report.problems)} file(s) skipped)", file=sys.stderr)
         return EXIT_NOTHING_RATED
-    print(f"rated {len(report.records)} (task, environment, model) from {len(report.runs)} log(s); "
+    files = sum(len(record.logs) for record in report.records)
+    print(f"rated {len(report.records)} (task, environment, model) from {files} file(s); "
           f"{len(report.problems)} file(s) skipped", file=sys.stderr)
     return EXIT_OK
 
