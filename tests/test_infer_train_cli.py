@@ -212,7 +212,7 @@ def test_help_teaches_the_options_and_exit_codes():
     for script in ("infer.py", "train.py"):
         proc = run(script, "--help")
         assert proc.returncode == 0
-        for word in ("--backend", "--dataset", "--weights", "--seed", "exit codes", "143", "examples"):
+        for word in ("--backend", "--dataset", "--weights", "--seed", "Exit codes", "143", "--mlflow", "examples"):
             assert word in proc.stdout, (script, word)
 
 
@@ -237,7 +237,7 @@ def test_an_interrupted_training_is_kept_and_merged_as_incomplete(tmp_path, sig,
                             # as from a terminal: under nohup the child would inherit an ignored SIGINT
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        wait_for("train_*/monitoring_psutil.json", out)
+        wait_for("train_*/monitoring_psutil.json*", out)  # .jsonl while it runs
         time.sleep(2)
         proc.send_signal(sig)
         output, _ = proc.communicate(timeout=120)

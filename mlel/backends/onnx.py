@@ -205,7 +205,8 @@ class OnnxTorchBackend(OnnxBackend):
                 torch.onnx.export(model, (dummy,), str(path), input_names=["input"],
                                   output_names=["logits"], opset_version=17, dynamo=False,
                                   dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
-            except Exception:  # where that exporter is gone or fails: torch.export
+            except Exception as exc:  # where that exporter is gone or fails: torch.export
+                log.info("TorchScript ONNX export failed (%s); exporting with torch.export", exc)
                 torch.onnx.export(model, (dummy,), str(path), input_names=["input"],
                                   output_names=["logits"], dynamo=True, verbose=False,
                                   dynamic_shapes=({0: torch.export.Dim("batch")},))

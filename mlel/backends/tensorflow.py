@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from mlel.names import normalise_model_name
 
 from .base import (PRETRAINED, RANDOM, Backend, BackendError, EvalMetrics, ModelSpec,
                    check_weights_file, metrics_from_sums)
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -252,7 +255,8 @@ class TensorFlowBackend(Backend):
                 profile = tf.compat.v1.profiler.profile(graph=graph, run_meta=tf.compat.v1.RunMetadata(),
                                                         cmd="op", options=options)
             return profile.total_float_ops / 2  # multiply-accumulates (see ModelStats)
-        except Exception:  # the profiler is a v1 API: a missing count beats a failed run
+        except Exception as exc:  # the profiler is a v1 API: a missing count beats a failed run
+            log.info("TensorFlow profiler failed, FLOPs not counted: %s", exc)
             return None
 
 
