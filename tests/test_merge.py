@@ -490,3 +490,17 @@ def test_killed_run_merges_its_append_only_series(tmp_path):
     total = outcome.log["validation"]["monitoring_estimate"]["total"]
     assert total["total_power_draw"] == pytest.approx(4 * 0.5 * 20.0) and total["estimated"] is True
     assert total["nr_measurements"] == 4
+
+
+def test_recorded_experiment_merges_beside_infer_runs_as_a_result_record(runs, tmp_path):
+    from mlel.record import experiment
+
+    with experiment("text-to-image", "tiny-diffusion", output_dir=runs, interval=0.05, steps=4) as run:
+        run.log(images=8, batches=2)
+    done = cli("--directory", runs, "--output-dir", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert "tiny-diffusion (steps 4)" in done.stdout  # its row in merge's table
+    record = json.loads((tmp_path / "out" / f"{run.folder.name}.json").read_text())
+    assert record["schema"] == "mlee-result/1" and record["task"] == "text-to-image"
+    assert record["properties"]["throughput"]["unit"] == "images/s"
+    assert json.loads((tmp_path / "out" / "infer_2024_01_01_10_00_00.json").read_text())["config"]
