@@ -14,12 +14,13 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from mlel.environment import canonical_backend, environment_key
 from mlel.errors import InputError
-from mlel.validation import check_merged_log, parse_json
+from mlel.validation import check_merged_log, decode_merged_log, parse_json
 from mlel.monitoring.energy import as_float, baseline_energy_j, dynamic_energy_j, is_number, sum_energy
 
 SOURCE_DEVICES = {"pynvml": "GPU", "pyrapl": "CPU", "estimate": "CPU"}
@@ -119,8 +120,16 @@ def _dynamic(energy: SplitEnergy, baseline_w: dict[str, float]) -> float | None:
     return dynamic_energy_j(energy.energy_by_source_j, energy.duration_s, baseline_w) if baseline_w else None
 
 
-def _problem_path(text: str) -> str:
-    return text.partition(" = ")[0]
+def _gpu_names(platform: dict) -> tuple[tuple[str, str], ...]:
+    return tuple((index, gpu.get("Name", "unknown GPU")) for index, gpu in (platform.get("GPU") or {}).items())
+
+
+@lru_cache(maxsize=4096)
+def _environment(processor: str | None, gpus: tuple[tuple[str, str], ...], backend: str,
+                 requirements: tuple[str, ...]) -> str:
+    # Thousands of logs share a few platforms: name each distinct one once.
+    platform = {"Processor": processor, "GPU": {index: {"Name": name} for index, name in gpus}}
+    return environment_key(platform, backend, list(requirements))
 
 
 def parse_log(data, file: str) -> RunLog:
@@ -132,7 +141,7 @@ def parse_log(data, file: str) -> RunLog:
         checked = check_merged_log(data)
     except InputError as error:
         raise LogFormatError(str(error)) from None
-    energy = split_energy(checked.split)
+    energy = split_energy(checked.sources)
     values = checked.values
     problems = [str(p) for p in checked.problems] + list(energy.problems)
     invalid = set(checked.invalid) | ({"energy"} if energy.problems else set())
@@ -141,7 +150,8 @@ def parse_log(data, file: str) -> RunLog:
     baseline_w = {} if "baseline" in invalid else checked.baseline_power_w
     fields = dict(
         file=file, task=checked.task, model=checked.model,
-        environment=environment_key(checked.platform, checked.backend, list(checked.requirements)),
+        environment=_environment(checked.platform.get("Processor"), _gpu_names(checked.platform),
+                                 checked.backend, checked.requirements),
         backend=canonical_backend(checked.backend), dataset=checked.dataset,
         params=values["params"], flops=values["flops"], fsize=values["fsize"],
         energy_ws=energy_j,
@@ -163,11 +173,13 @@ def read_log(path: str | os.PathLike) -> RunLog:
     path = Path(path)
     with open(path, "rb") as handle:
         raw = handle.read()
-    return parse_log(parse_json(raw), path.name)
+    return parse_log(decode_merged_log(raw), path.name)
 
 
 def iter_log_files(directory: str | os.PathLike) -> Iterator[Path]:
-    return iter(sorted(p for p in Path(directory).iterdir() if p.suffix == ".json" and p.is_file()))
+    # Names sorted as strings (pathlib comparisons cost more than reading the files' list).
+    names = sorted(e.name for e in os.scandir(directory) if e.name.endswith(".json") and e.is_file())
+    return (Path(directory, name) for name in names)
 
 
 def load_logs(paths: Iterable[str | os.PathLike] | str | os.PathLike) -> tuple[list[RunLog], list[Problem]]:

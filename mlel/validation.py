@@ -100,6 +100,30 @@ def parse_json(raw: bytes) -> Any:
         raise ValueError(f"not valid JSON ({first_error})") from None
 
 
+_RAW_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_ANY = msgspec.json.Decoder()
+
+
+def _lazy(raw: bytes) -> dict:
+    """An object whose ``monitoring_*`` (and ``validation``) members stay undecoded: they are most
+    of a log's bytes and the reader needs only each source's ``total``."""
+    return {key: value if key.startswith("monitoring_") else _ANY.decode(value)
+            for key, value in _RAW_OBJECT.decode(raw).items()}
+
+
+def decode_merged_log(raw: bytes) -> Any:
+    """Bytes -> the object :func:`check_merged_log` checks, decoding only what readers use.
+    Anything unusual (not an object, NaN literals, syntax errors) takes :func:`parse_json`'s path."""
+    try:
+        data = {key: value if key.startswith("monitoring_") or key == "validation" else _ANY.decode(value)
+                for key, value in _RAW_OBJECT.decode(raw).items()}
+        if "validation" in data:
+            data["validation"] = _lazy(data["validation"])
+        return data
+    except msgspec.DecodeError:
+        return parse_json(raw)
+
+
 # --------------------------------------------------------------------------------------------
 # structure: the containers a reader walks, declared once
 
@@ -165,8 +189,12 @@ _MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`")
 
 def _convert(value: Any, shape: type, where: str):
     try:
+        if isinstance(value, msgspec.Raw):  # a part left undecoded by decode_merged_log
+            return msgspec.json.decode(value, type=shape, strict=False)
         return msgspec.convert(value, shape, strict=False)
     except msgspec.ValidationError as error:
+        if isinstance(value, msgspec.Raw):
+            value = msgspec.json.decode(value)
         reason, _, path = str(error).partition(" - at `$")
         path = where + path.rstrip("`")
         missing = _MISSING_FIELD.match(reason)
@@ -264,7 +292,7 @@ class CheckedLog:
     dataset: str
     platform: dict
     requirements: tuple[str, ...]
-    split: dict  # the measured split ("validation", or the log itself for training)
+    sources: dict[str, dict]  # "monitoring_<source>" -> {"total": {...}} of the measured split
     values: dict[str, float | int | None]
     baseline_power_w: dict[str, float]  # idle power per source (W), valid entries only
     problems: tuple[FieldProblem, ...] = ()
@@ -300,15 +328,21 @@ def _structure(data: Any) -> tuple[_Log, str, str, _Split]:
     return log, task, where, split
 
 
-def _check_sources(split_data: dict, where: str, checker: _Checker) -> None:
-    """Each ``monitoring_<source>`` must be an object whose ``total`` is one; the energies
-    themselves are checked and summed in one place, :func:`mlel.logs.split_energy`."""
+def _check_sources(split_data: dict, where: str, checker: _Checker) -> dict[str, dict]:
+    """Each ``monitoring_<source>`` must be an object whose ``total`` is one. Returns
+    ``{key: {"total": total}}`` for the well-formed ones; their energies are checked and summed in
+    one place, :func:`mlel.logs.split_energy`."""
+    sources = {}
     for key, summary in split_data.items():
-        if key.startswith("monitoring_") and summary is not None:
-            source = _convert(summary, _Source, f"{where}{key}")
-            if isinstance(source, FieldProblem):
-                checker.problems.append(source)
-                checker.invalid.add("energy")
+        if not key.startswith("monitoring_"):
+            continue
+        source = _convert(summary, Optional[_Source], f"{where}{key}")
+        if isinstance(source, FieldProblem):
+            checker.problems.append(source)
+            checker.invalid.add("energy")
+        elif source is not None:
+            sources[key] = {"total": source.total}
+    return sources
 
 
 def check_merged_log(data: Any) -> CheckedLog:
@@ -344,10 +378,10 @@ def check_merged_log(data: Any) -> CheckedLog:
     values["gco2e"] = checker.value(energy.gco2e, NON_NEGATIVE, f"{where}energy.gco2e", "gco2e")
     baseline = {k: checker.value(w, NON_NEGATIVE, f"{where}energy.baseline_power_w.{k}", "baseline")
                 for k, w in (energy.baseline_power_w or {}).items()}
-    _check_sources(split_data, where, checker)
+    sources = _check_sources(split_data, where, checker)
     return CheckedLog(
         task=task, model=str(log.config.model or log.config.infer_model), backend=log.config.backend,
         dataset=log.config.dataset or "ImageNet", platform=data["execution_platform"],
         requirements=tuple(log.requirements or ()), values=values,
-        split=split_data, baseline_power_w={k: w for k, w in baseline.items() if w is not None},
+        sources=sources, baseline_power_w={k: w for k, w in baseline.items() if w is not None},
         problems=tuple(checker.problems), invalid=frozenset(checker.invalid))
