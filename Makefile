@@ -21,11 +21,14 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# Headless Chromium for the browser tests (Debian packages; never a downloaded browser).
+# Headless Chromium for the browser tests and DejaVu for labels' wide Unicode coverage (Debian
+# packages; never a downloaded browser). Without apt (or root) the tests that need them say so.
 browser:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-		echo "installing chromium + chromium-driver (apt)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+			|| [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
+		echo "installing chromium + chromium-driver + fonts-dejavu-core (apt)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver fonts-dejavu-core >/dev/null; \
 	fi
 
 demo: install

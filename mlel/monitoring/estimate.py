@@ -104,15 +104,10 @@ def _normalized(items: tuple) -> dict:
 
 
 def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or ""
+    """The CPU's brand string: the platform capture's own reading (one code path)."""
+    from mlel.platform import cpu_brand
+
+    return cpu_brand()
 
 
 def resolve_tdp(cpu_tdp: float | None, name: str, logical_cpus: int) -> tuple[float, str]:

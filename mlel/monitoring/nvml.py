@@ -30,10 +30,9 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def visible_indices(nvml, env=None) -> list[int]:
-    """NVML indices of the GPUs CUDA_VISIBLE_DEVICES lets the run use: the platform capture's own
-    rule (mlel.platform), so the monitors measure exactly the GPUs the environment names."""
-    return visible_gpu_indices(nvml, env)
+# NVML indices of the GPUs CUDA_VISIBLE_DEVICES lets the run use: the platform capture's own rule,
+# so the monitors measure exactly the GPUs the environment names.
+visible_indices = visible_gpu_indices
 
 
 class NvmlMeter:
