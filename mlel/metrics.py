@@ -102,6 +102,43 @@ _COMPUTE["train_power_draw"] = lambda r: _training_total(_COMPUTE["train_power_d
 _COMPUTE["train_time"] = lambda r: _training_total(_COMPUTE["train_time_epoch"](r), r)
 
 
+# The run fields (RunLog.invalid keys) each metric is computed from: an invalid one makes it invalid.
+INPUTS: dict[str, tuple[str, ...]] = {
+    "parameters": ("params",), "gflops": ("flops",), "fsize": ("fsize",),
+    "inference_power_draw": ("energy", "n_samples"), "inference_time": ("duration_s", "n_samples"),
+    "top1_val": ("accuracy",), "top5_val": ("top5_accuracy",),
+    "train_power_draw_epoch": ("energy", "epochs"), "train_time_epoch": ("duration_s", "epochs"),
+    "train_power_draw": ("energy", "epochs", "full_epochs"),
+    "train_time": ("duration_s", "epochs", "full_epochs"),
+}
+# How a field's problem is recognised in RunLog.problems ("<json path> = <value>: <why>").
+_PATHS = {"params": ("model.params",), "flops": ("model.flops",), "fsize": ("model.fsize",),
+          "energy": ("monitoring_", "energy sum"), "n_samples": ("metrics.n_samples",),
+          "duration_s": ("duration", "results.start", "results.end"), "accuracy": ("metrics.accuracy",),
+          "top5_accuracy": ("metrics.top_5_accuracy",), "full_epochs": ("config.full_epochs",),
+          "epochs": ("history",)}
+
+
+def _problem_of(run: RunLog, field: str) -> str:
+    for problem in run.problems:
+        if any(path in problem.split(" = ", 1)[0] for path in _PATHS.get(field, (field,))):
+            return problem
+    return f"{field}: invalid value"
+
+
+def invalid_metrics(run: RunLog) -> dict[str, str]:
+    """Metric key -> the problem of the invalid input it needs (only metrics of the run's task)."""
+    if not run.invalid:
+        return {}
+    return {key: _problem_of(run, next(f for f in INPUTS.get(key, ()) if f in run.invalid))
+            for key in task_metrics(run.task) if run.invalid.intersection(INPUTS.get(key, ()))}
+
+
 def compute_metrics(run: RunLog) -> dict[str, float | None]:
-    """Metric values of one run. Training accuracy comes from the inference runs (see ratings)."""
-    return {key: _COMPUTE[key](run) for key in task_metrics(run.task)}
+    """Metric values of one run; a metric with an invalid input is None (never a default).
+    Training accuracy comes from the inference runs (see ratings)."""
+    values = {key: _COMPUTE[key](run) for key in task_metrics(run.task)}
+    if run.invalid:
+        for key in invalid_metrics(run):
+            values[key] = None
+    return values

@@ -35,10 +35,31 @@ class ModelResult:
     energy_ws: float | None = None
     dynamic_energy_ws: float | None = None
     gco2e: float | None = None
+    # what changes what is measured (weights, classes, input size, …): runs pool only within one
+    configuration: tuple[tuple[str, str], ...] = ()
+    variant: str = ""  # what tells this entry from others of the model: "untrained, 1000 classes"
+    run_values: tuple[Mapping[str, float | None], ...] = ()  # per run; empty: one run = ``values``
+    invalid: Mapping[str, str] = field(default_factory=dict)  # property -> "<file>: <problem>"
+    problems: tuple[str, ...] = ()  # every invalid value of its runs, "<file>: <problem>"
+    not_graded: str | None = None  # why the measurement cannot carry a grade (validity gates)
 
     @property
     def key(self) -> tuple[str, str, str]:
-        return self.task, self.environment, self.model
+        return self.task, self.environment, self.name
+
+    @property
+    def name(self) -> str:
+        """The model, and what differs from its other configurations where it has several."""
+        return f"{self.model} ({self.variant})" if self.variant else self.model
+
+    @property
+    def runs(self) -> tuple[Mapping[str, float | None], ...]:
+        """Each pooled run's property values (one run: the entry's own values)."""
+        return self.run_values or (self.values,)
+
+    @property
+    def n_runs(self) -> int:
+        return max(len(self.run_values), 1)
 
     @property
     def estimated(self) -> bool:
@@ -48,48 +69,89 @@ class ModelResult:
 class MetricRating(NamedTuple):  # immutable and cheap: a rated result holds one per property
     value: float | None
     index: float | None
-    rating: str  # "A".."E"
+    rating: str | None  # "A".."E" (the most likely letter); None: not graded
+    n: int = 1  # runs with a value
+    ci95: tuple[float, float] | None = None  # of the value; None with one run
+    rating_p: tuple[float, ...] | None = None  # P(A)..P(E); None: not graded
+    invalid: str | None = None  # the invalid input that made the value null
 
     def to_dict(self) -> dict:
-        return {"value": self.value, "index": self.index, "rating": self.rating}
+        out = {"value": self.value, "index": self.index, "rating": self.rating, "n": self.n,
+               "ci95": list(self.ci95) if self.ci95 else None,
+               "rating_p": None if self.rating_p is None else dict(zip(RATINGS, self.rating_p))}
+        if self.invalid:
+            out["invalid"] = self.invalid
+        return out
+
+    @property
+    def probability(self) -> float | None:
+        """How likely the letter shown is (None: not graded)."""
+        if self.rating is None or self.rating_p is None:
+            return None
+        return self.rating_p[RATINGS.index(self.rating)]
+
+
+SINGLE_RUN_NOTE = "1 run: no interval"
+
+
+def uncertainty_note(entry: ModelResult, resampled: bool) -> str:
+    """What the intervals and probabilities of an entry rest on, in words."""
+    if entry.n_runs == 1:
+        return SINGLE_RUN_NOTE + ("; rating probabilities from the reference's runs" if resampled else "")
+    return (f"{entry.n_runs} runs: 95% interval of the mean (Student-t); rating probabilities by "
+            "resampling the runs of model and reference")
 
 
 @dataclass(frozen=True)
 class RatedResult:
     """One rated entry: per-property value / index / rating, the compound rating, and how it was
-    rated (reference; and, where asked for, mode, weights and boundaries)."""
+    rated (reference; and, where asked for, mode, weights and boundaries). A not graded entry
+    (``entry.not_graded``) keeps its values and has no letters."""
 
     entry: ModelResult
     metrics: Mapping[str, MetricRating]
-    compound: str
+    compound: str | None
     reference: str
     mode: str = ""
     weights: Mapping[str, float] = field(default_factory=dict)
     boundaries: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    compound_p: tuple[float, ...] | None = None  # P(A)..P(E) of the compound rating
+    resampled: bool = False  # probabilities from draws (several runs of the model or reference)
 
     task = property(lambda self: self.entry.task)
     environment = property(lambda self: self.entry.environment)
     model = property(lambda self: self.entry.model)
+    name = property(lambda self: self.entry.name)
     logs = property(lambda self: self.entry.logs)
     spread = property(lambda self: self.entry.spread)
     sources = property(lambda self: self.entry.sources)
     estimated = property(lambda self: self.entry.estimated)
+    graded = property(lambda self: self.entry.not_graded is None)
 
     @classmethod
     def build(cls, entry: ModelResult, keys: Sequence[str], indices: Sequence[float],
               levels: Sequence[int], compound: int, reference: str, **how) -> "RatedResult":
-        """From one row of the engine's arrays (``indices`` NaN where missing, ``levels`` 0..4)."""
-        values = entry.values
-        # index != index: NaN, the engine's "no index"
-        metrics = {key: MetricRating(values.get(key), None if index != index else index, RATINGS[level])
-                   for key, index, level in zip(keys, indices, levels)}
-        return cls(entry, metrics, RATINGS[compound], reference, **how)
+        """From one row of the engine's arrays (``indices`` NaN where missing, ``levels`` 0..4):
+        each letter certain (``rating_p`` 1 for it). A not graded entry gets no letters."""
+        graded = entry.not_graded is None
+        metrics = {}
+        for key, index, level in zip(keys, indices, levels):
+            metrics[key] = metric_rating(entry, key, None if index != index else index,  # NaN: no index
+                                         _certain(level) if graded else None)
+        return cls(entry, metrics, RATINGS[compound] if graded else None, reference,
+                   compound_p=_certain(compound) if graded else None, **how)
+
+    @property
+    def compound_probability(self) -> float | None:
+        if self.compound is None or self.compound_p is None:
+            return None
+        return self.compound_p[RATINGS.index(self.compound)]
 
     def to_dict(self, settings: bool = False) -> dict:
-        """The rated summary of SPEC §7 (plus energy and spread); ``settings`` adds the mode,
-        weights and boundaries it was rated with (what ELEx and its label downloads show)."""
+        """The rated summary of SPEC §7 (plus energy, spread, runs, intervals and probabilities);
+        ``settings`` adds the mode, weights and boundaries it was rated with."""
         entry = self.entry
-        out = {
+        out = {  # the SPEC §7 keys first, in their order; then what issue 13 adds
             "task": entry.task, "environment": entry.environment, "model": entry.model,
             "logs": list(entry.logs), "metrics": {k: m.to_dict() for k, m in self.metrics.items()},
             "compound": self.compound, "dataset": entry.dataset, "backend": entry.backend,
@@ -98,7 +160,15 @@ class RatedResult:
                        "sources": dict(entry.sources), "estimated": entry.estimated,
                        "gco2e": entry.gco2e},
             "spread": dict(entry.spread),
+            "entry": entry.name, "configuration": dict(entry.configuration),
+            "compound_p": None if self.compound_p is None else dict(zip(RATINGS, self.compound_p)),
+            "n_runs": entry.n_runs, "uncertainty": uncertainty_note(entry, self.resampled),
+            "graded": self.graded,
         }
+        if not self.graded:
+            out["not_graded"] = entry.not_graded
+        if entry.problems:
+            out["problems"] = list(entry.problems)
         if settings:
             out.update(mode=self.mode, weights=dict(self.weights),
                        boundaries={k: list(b) for k, b in self.boundaries.items()})
@@ -108,17 +178,53 @@ class RatedResult:
     def from_dict(cls, data: Mapping) -> "RatedResult":
         """A rated summary (SPEC §7 JSON) back to a record."""
         energy = data.get("energy") or {}
-        metrics = {k: MetricRating(m.get("value"), m.get("index"), m.get("rating", "E"))
-                   for k, m in (data.get("metrics") or {}).items()}
+        metrics = {k: _metric_from_dict(m) for k, m in (data.get("metrics") or {}).items()}
+        model = data["model"]
+        name = data.get("entry") or model
+        variant = name[len(model) + 2:-1] if name != model and name.startswith(model + " (") else ""
         entry = ModelResult(
-            task=data["task"], environment=data["environment"], model=data["model"],
+            task=data["task"], environment=data["environment"], model=model,
             logs=list(data.get("logs") or []), values={k: m.value for k, m in metrics.items()},
             spread=dict(data.get("spread") or {}), dataset=data.get("dataset", ""),
             backend=data.get("backend", ""), sources=dict(energy.get("sources") or {}),
             energy_ws=energy.get("total_ws"), dynamic_energy_ws=energy.get("dynamic_ws"),
-            gco2e=energy.get("gco2e"))
+            gco2e=energy.get("gco2e"), configuration=tuple((data.get("configuration") or {}).items()),
+            variant=variant, invalid={k: m.invalid for k, m in metrics.items() if m.invalid},
+            problems=tuple(data.get("problems") or ()), not_graded=data.get("not_graded"))
+        compound_p = data.get("compound_p")
         return cls(entry, metrics, data.get("compound", "E"), data.get("reference", ""),
-                   data.get("mode", ""), dict(data.get("weights") or {}), dict(data.get("boundaries") or {}))
+                   data.get("mode", ""), dict(data.get("weights") or {}), dict(data.get("boundaries") or {}),
+                   tuple(compound_p[r] for r in RATINGS) if compound_p else None)
+
+
+def _certain(level: int) -> tuple[float, ...]:
+    return tuple(1.0 if i == level else 0.0 for i in range(len(RATINGS)))
+
+
+def metric_rating(entry: ModelResult, key: str, index: float | None,
+                  rating_p: Sequence[float] | None) -> MetricRating:
+    """One property of an entry, rated: the letter shown is the most likely one (ties: the
+    better); its runs' count and 95% interval; an invalid input named, value and index null."""
+    rating = None if rating_p is None else RATINGS[max(range(len(RATINGS)), key=lambda i: (rating_p[i], -i))]
+    invalid = entry.invalid.get(key)
+    if invalid:
+        return MetricRating(None, None, None if rating is None else RATINGS[-1], 0, None,
+                            None if rating is None else _certain(len(RATINGS) - 1), invalid)
+    column = [run.get(key) for run in entry.runs]
+    present = [v for v in column if v is not None and v == v]
+    ci95 = None
+    if len(present) > 1:
+        from mlel.uncertainty import value_stats
+        ci95 = value_stats(present).ci95
+    return MetricRating(entry.values.get(key), index, rating, len(present), ci95,
+                        None if rating_p is None else tuple(float(p) for p in rating_p))
+
+
+def _metric_from_dict(data: Mapping) -> MetricRating:
+    ci, p = data.get("ci95"), data.get("rating_p")
+    return MetricRating(data.get("value"), data.get("index"), data.get("rating", "E"), int(data.get("n") or 1),
+                        tuple(ci) if ci else None, tuple(p[r] for r in RATINGS) if p else None,
+                        data.get("invalid"))
 
 
 def entries_from_records(records: Sequence[tuple[str, "ResultRecord"]]) -> list[ModelResult]:

@@ -30,6 +30,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from mlel.engine import index_matrix, rating_levels  # the one index and rating rule
+
 LETTERS = ("A", "B", "C", "D", "E")
 N_LEVELS = len(LETTERS)
 MISSING_LEVEL = N_LEVELS - 1  # a missing value rates E (SPEC §5)
@@ -177,23 +179,6 @@ def draw_means(runs: np.ndarray, draws: int, rng: np.random.Generator) -> np.nda
     return out
 
 
-def index_of(values: np.ndarray, reference: np.ndarray, higher_is_better: np.ndarray) -> np.ndarray:
-    """Elementwise index (…, metrics): v/r where higher is better, r/v where lower; bad -> NaN."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        index = np.where(higher_is_better, values / reference, reference / values)
-    return np.where(np.isfinite(index), index, np.nan)
-
-
-def levels_of(index: np.ndarray, boundaries: np.ndarray) -> np.ndarray:
-    """Rating levels 0 (A) … 4 (E) of index values (…, metrics) given boundaries (metrics, 4):
-    index > b0 → 0, b0 ≥ index > b1 → 1, …, ≤ b3 → 4; NaN (missing) → 4."""
-    levels = np.zeros(index.shape, np.int8)
-    for bound in np.asarray(boundaries, dtype=float).T:  # b0..b3, each (metrics,)
-        levels += index <= bound
-    levels[np.isnan(index)] = MISSING_LEVEL
-    return levels
-
-
 def level_shares(levels: np.ndarray, axis: int = -1) -> np.ndarray:
     """Share of each level 0..4 along ``axis`` -> that axis replaced by a last axis of 5."""
     moved = np.moveaxis(levels, axis, -1)
@@ -279,7 +264,7 @@ def rating_odds(model_runs: np.ndarray, reference_runs: np.ndarray, boundaries: 
         needed, which = np.unique(ref_of[part], return_inverse=True)
         refs = draw_means(reference_runs[needed], draws, rng)[which.reshape(-1)]
         refs = np.where(own[part, None, None], values, refs)
-        levels = levels_of(index_of(values, refs, higher_is_better), boundaries)
+        levels = rating_levels(index_matrix(values, refs, higher_is_better), boundaries)
         metric_p[part] = level_shares(levels, axis=1)
         if compound is not None:
             compound_p[part] = level_shares(compound_levels(levels, weights, compound, memo), axis=1)

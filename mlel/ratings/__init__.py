@@ -10,7 +10,6 @@ records out. ``python -m mlel.ratings`` runs ``mlel/ratings/__main__.py`` (the c
 from __future__ import annotations
 
 import math
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
@@ -20,13 +19,16 @@ import numpy as np
 from mlel import engine
 from mlel.engine import COMPOUND_MODES, DEFAULT_QUANTILES, NO_BOUNDARIES, RATINGS, real_boundaries
 from mlel.logs import RunLog
-from mlel.metrics import TASKS, compute_metrics, task_metrics
+from mlel.metrics import TASKS
 from mlel.properties import PropertySet, builtin_tasks, load_property_set
-from mlel.rated import MetricRating, ModelResult, RatedResult
+from mlel.rated import MetricRating, ModelResult, RatedResult, metric_rating
+from mlel.ratings.gates import DEFAULT_GATES, Gates, gate_reason
+from mlel.ratings.odds import NO_REFERENCE, needs_draws, rating_probabilities
+from mlel.ratings.pooling import aggregate_runs
 
 __all__ = ["RATINGS", "RATING_COLORS", "COMPOUND_MODES", "DEFAULT_MODE", "DEFAULT_REFERENCE",
            "DEFAULT_QUANTILES", "SCALES", "ModelResult", "RatedResult", "MetricRating", "RatingOptions",
-           "aggregate_runs", "index_value", "rating_from_index", "real_boundaries", "calibrate_boundaries",
+           "Gates", "DEFAULT_GATES", "gate_reason", "aggregate_runs", "index_value", "rating_from_index", "real_boundaries", "calibrate_boundaries",
            "check_boundaries", "default_weights", "task_weights", "compound_rating", "rate_entries",
            "rate_results", "rate_runs"]
 
@@ -38,64 +40,6 @@ SCALES = ("reference", "best")
 
 Boundaries = Mapping[str, Sequence[float]]  # metric -> (b0, b1, b2, b3), descending, index scale
 Weights = Mapping[str, float]  # metric -> non-negative weight
-
-
-# ---------------------------------------------------------------------------------------------
-# aggregation
-
-
-def _mean(values: list[float | None]) -> tuple[float | None, float | None]:
-    present = [v for v in values if v is not None]
-    if not present:
-        return None, None
-    mean = math.fsum(present) / len(present)
-    return mean, (statistics.pstdev(present) if len(present) > 1 else None)
-
-
-def _entry(task: str, environment: str, model: str, members: list[RunLog]) -> ModelResult:
-    """One entry from the runs of one (task, environment, model): metric values averaged."""
-    common = dict(dataset=members[0].dataset, backend=members[0].backend)
-    if len(members) == 1:  # the common case: the mean of one value is the value, no spread
-        run = members[0]
-        dynamic = (run.energy_ws - run.baseline_energy_ws if run.energy_ws is not None
-                   and run.baseline_energy_ws is not None else None)
-        return ModelResult(task, environment, model, [run.file], compute_metrics(run), {},
-                           sources=dict(run.sources), energy_ws=run.energy_ws, dynamic_energy_ws=dynamic,
-                           gco2e=run.gco2e, **common)
-    members.sort(key=lambda r: r.file)
-    per_run = [compute_metrics(r) for r in members]
-    values, spread = {}, {}
-    for key in task_metrics(task):
-        values[key], std = _mean([m[key] for m in per_run])
-        if std is not None:
-            spread[key] = std
-    energy, _ = _mean([r.energy_ws for r in members])
-    dynamic, _ = _mean([r.energy_ws - r.baseline_energy_ws if r.energy_ws is not None
-                        and r.baseline_energy_ws is not None else None for r in members])
-    gco2e, _ = _mean([r.gco2e for r in members])
-    sources = {}
-    for r in members:
-        sources.update(r.sources)
-    return ModelResult(task, environment, model, [r.file for r in members], values, spread,
-                       sources=sources, energy_ws=energy, dynamic_energy_ws=dynamic, gco2e=gco2e, **common)
-
-
-def aggregate_runs(runs: Iterable[RunLog]) -> list[ModelResult]:
-    """Group runs by (task, environment, model), average metric values, and give training results
-    the top-1/top-5 accuracy of the inference results of the same model and environment."""
-    groups: dict[tuple[str, str, str], list[RunLog]] = defaultdict(list)
-    for run in runs:
-        groups[(run.task, run.environment, run.model)].append(run)
-    results = [_entry(task, environment, model, members)
-               for (task, environment, model), members in groups.items()]
-    inference = {(r.environment, r.model): r for r in results if r.task == "inference"}
-    for result in results:
-        if result.task == "training":
-            source = inference.get((result.environment, result.model))
-            for key in ("top1_val", "top5_val"):
-                result.values[key] = source.values.get(key) if source else None
-    results.sort(key=lambda r: (TASKS.index(r.task) if r.task in TASKS else 9, r.environment, r.model))
-    return results
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,30 +141,50 @@ class RatingOptions:
     weights: Mapping | None = None
     mode: str = DEFAULT_MODE
     property_sets: Mapping[str, PropertySet] | None = None  # task -> set; None: the built-in ones
+    gates: Gates | None = DEFAULT_GATES  # validity gates before a grade; None: none (not advised)
 
 
-def _scale_matrix(entries: list[ModelResult], values: np.ndarray, higher_is_better: np.ndarray,
-                  options: RatingOptions, warnings: list[str]) -> np.ndarray:
-    """(n, m): the value each entry's property is indexed against (NaN: no index)."""
-    scale = np.full(values.shape, np.nan)
+def _reference_rows(entries: list[ModelResult], options: RatingOptions, warnings: list[str]) -> list[int]:
+    """Per entry, the row of its reference: a graded entry of the reference model in the same
+    environment, of the same configuration where there is one; NO_REFERENCE where none exists."""
+    candidates: dict[str, list[int]] = defaultdict(list)
     by_env: dict[str, list[int]] = defaultdict(list)
     for row, entry in enumerate(entries):
         by_env[entry.environment].append(row)
+        if entry.model == options.reference and entry.not_graded is None:
+            candidates[entry.environment].append(row)
+    out = [NO_REFERENCE] * len(entries)
     for environment, rows in by_env.items():
-        if options.scale == "best":
-            present = values[rows]
-            with np.errstate(all="ignore"):
-                best = np.where(higher_is_better, np.fmax.reduce(present, axis=0),
-                                np.fmin.reduce(present, axis=0))
-            scale[rows] = best
-            continue
-        reference = next((r for r in rows if entries[r].model == options.reference), None)
-        if reference is None:
-            warnings.append(f"reference model '{options.reference}' has no {entries[rows[0]].task} results "
-                            f"in environment '{environment}': its {len(rows)} model(s) get no index "
+        found = candidates.get(environment)
+        if not found:
+            warnings.append(f"reference model '{options.reference}' has no graded {entries[rows[0]].task} "
+                            f"results in environment '{environment}': its {len(rows)} model(s) get no index "
                             f"(rated E); choose another --reference or --scale best")
-        else:
-            scale[rows] = values[reference]
+            continue
+        for row in rows:
+            same = [c for c in found if entries[c].configuration == entries[row].configuration]
+            out[row] = (same or found)[0]
+    return out
+
+
+def _scale_matrix(entries: list[ModelResult], values: np.ndarray, higher_is_better: np.ndarray,
+                  reference_rows: list[int], options: RatingOptions) -> np.ndarray:
+    """(n, m): the value each entry's property is indexed against (NaN: no index)."""
+    scale = np.full(values.shape, np.nan)
+    if options.scale == "best":
+        by_env: dict[str, list[int]] = defaultdict(list)
+        for row, entry in enumerate(entries):
+            if entry.not_graded is None:  # a measurement that cannot carry a grade sets no scale
+                by_env[entry.environment].append(row)
+        for environment, rows in by_env.items():
+            with np.errstate(all="ignore"):
+                best = np.where(higher_is_better, np.fmax.reduce(values[rows], axis=0),
+                                np.fmin.reduce(values[rows], axis=0))
+            scale[[r for r, e in enumerate(entries) if e.environment == environment]] = best
+        return scale
+    for row, reference in enumerate(reference_rows):
+        if reference != NO_REFERENCE:
+            scale[row] = values[reference]
     return scale
 
 
@@ -242,17 +206,40 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
     higher_is_better = np.array([p.higher_is_better for p in prop_set.properties])
     values = np.array([[_missing(e.values.get(k)) for k in keys] for e in entries],
                       dtype=float).reshape(len(entries), len(keys))
-    scale = _scale_matrix(entries, values, higher_is_better, options, warnings)
+    graded = np.array([e.not_graded is None for e in entries], dtype=bool)
+    reference_rows = (_reference_rows(entries, options, warnings) if options.scale == "reference"
+                      else [NO_REFERENCE] * len(entries))
+    scale = _scale_matrix(entries, values, higher_is_better, reference_rows, options)
     indices = engine.index_matrix(values, scale, higher_is_better)
-    bounds = _boundary_matrix(keys, indices, prop_set, options)
+    bounds = _boundary_matrix(keys, indices[graded], prop_set, options)
     levels = engine.rating_levels(indices, bounds)
     weights = task_weights(options.weights, prop_set.task, options.property_sets)
-    compound = engine.compound_levels(levels, np.array([weights[k] for k in keys]), options.mode)
+    weight_vector = np.array([weights[k] for k in keys])
+    compound = engine.compound_levels(levels, weight_vector, options.mode)
     reference = options.reference if options.scale == "reference" else "best"
     how = dict(mode=options.mode, weights=weights, boundaries=dict(zip(keys, bounds.tolist())))  # shared
-    return [RatedResult.build(entry, keys, index_row, level_row, level, reference, **how)
-            for entry, index_row, level_row, level in zip(entries, indices.tolist(), levels.tolist(),
-                                                          compound.tolist())]
+    records = [RatedResult.build(entry, keys, index_row, level_row, level, reference, **how)
+               for entry, index_row, level_row, level in zip(entries, indices.tolist(), levels.tolist(),
+                                                             compound.tolist())]
+    drawn = [row for row in range(len(entries)) if needs_draws(entries, reference_rows, row)]
+    if drawn:
+        metric_p, compound_p = rating_probabilities(entries, keys, reference_rows, scale, higher_is_better,
+                                                    bounds, weight_vector, options.mode, drawn)
+        for row, metric_row, compound_row in zip(drawn, metric_p, compound_p):
+            records[row] = _with_odds(records[row], keys, metric_row, compound_row)
+    return records
+
+
+def _with_odds(record: RatedResult, keys: Sequence[str], metric_p: np.ndarray,
+               compound_p: np.ndarray) -> RatedResult:
+    """A record whose letters are the most likely of the draws, with their probabilities."""
+    from dataclasses import replace
+
+    metrics = {key: metric_rating(record.entry, key, record.metrics[key].index, metric_p[j].tolist())
+               for j, key in enumerate(keys)}
+    probabilities = tuple(float(p) for p in compound_p)
+    best = max(range(len(RATINGS)), key=lambda i: (probabilities[i], -i))
+    return replace(record, metrics=metrics, compound=RATINGS[best], compound_p=probabilities, resampled=True)
 
 
 def rate_entries(results: Iterable[ModelResult], options: RatingOptions | None = None
@@ -285,5 +272,6 @@ def rate_results(results: list[ModelResult], options: RatingOptions | None = Non
 
 
 def rate_runs(runs: Iterable[RunLog], options: RatingOptions | None = None) -> tuple[list[dict], list[str]]:
-    """RunLog records -> (rated summaries, warnings): aggregate, index, rate, compound."""
-    return rate_results(aggregate_runs(runs), options)
+    """RunLog records -> (rated summaries, warnings): gate, pool, index, rate, compound."""
+    options = options or RatingOptions()
+    return rate_results(aggregate_runs(runs, options.gates), options)

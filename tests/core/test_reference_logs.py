@@ -90,7 +90,8 @@ def test_training_metrics(rated):
 
 def test_unknown_full_training_epochs_and_unmeasured_flops(rated):
     effnet = rated[("training", "A100 x8 - PyTorch 1.10.2+cu113", "EfficientNetB0")]["metrics"]
-    assert effnet["train_power_draw"] == {"value": None, "index": None, "rating": "E"}
+    assert effnet["train_power_draw"] == {"value": None, "index": None, "rating": "E", "n": 0, "ci95": None,
+                                          "rating_p": {"A": 0.0, "B": 0.0, "C": 0.0, "D": 0.0, "E": 1.0}}
     assert effnet["gflops"]["value"] is None  # 0 FLOPs in the 2022 PyTorch training log: not measured
     # train_time_epoch index lies exactly on b1 = 1.362230091894449 -> C, not B
     assert effnet["train_time_epoch"]["index"] == pytest.approx(1.362230091894449)
@@ -124,7 +125,9 @@ def test_cli_json_contract(reference_dir):
     assert len(data) == 176
     first = data[0]
     assert {"task", "environment", "model", "logs", "metrics", "compound"} <= set(first)
-    assert set(first["metrics"]["top1_val"]) == {"value", "index", "rating"}
+    assert set(first["metrics"]["top1_val"]) == {"value", "index", "rating", "n", "ci95", "rating_p"}
+    assert first["metrics"]["top1_val"]["ci95"] is None and first["n_runs"] == 1  # one run: no interval
+    assert first["uncertainty"] == "1 run: no interval" and first["graded"] is True
     assert first["logs"][0].startswith("infer_2022_")
     assert "RuntimeWarning" not in out.stderr
 

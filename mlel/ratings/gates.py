@@ -1,0 +1,77 @@
+"""Validity gates: may a run's measurement carry a grade? (issue 13)
+
+A grade is a claim about energy and time; a measurement too short, too thinly sampled, with gaps,
+or that includes the warm-up cannot support it. Each gate is a pure check of one run record; the
+first that fails gives the reason the run is shown "not graded: <reason>" (kept, never rated).
+
+Thresholds (chosen, and why):
+
+- **Window ≥ 1 s** per power source (``MIN_WINDOW_S``): below a second, start/stop latency of the
+  meters and the first batches dominate; the 2022 runs measured 34 s or more.
+- **≥ 5 independent power samples** per source (``MIN_SAMPLES``): a sample counts only as often as
+  its sensor refreshes — NVML's power reading is refreshed about every 100 ms
+  (``SENSOR_REFRESH_S``), so sampling it faster adds no information. The 2022 runs have ≥ 170.
+- **No monitoring gaps**: a source must hold at least half the samples its window and sampling
+  interval promise (``MIN_COVERAGE``); fewer means the monitor stalled or lost samples. (Merged
+  logs keep each source's totals, not every timestamp: a gap is seen in the count. A source's
+  total counts the samples of all its devices, so this check errs on the lenient side.)
+- **Warm-up excluded**: an inference run that records ``warmup: 0`` measured its first (compiling,
+  caching) batch. Logs that do not record it (the 2022 study's) are not refused for that: their
+  windows are long enough that one batch is noise.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MIN_WINDOW_S = 1.0
+MIN_SAMPLES = 5
+MIN_COVERAGE = 0.5
+SENSOR_REFRESH_S = {"pynvml": 0.1}  # the sensor's own refresh; others refresh faster than we sample
+
+
+@dataclass(frozen=True)
+class Gates:
+    """Thresholds of the validity gates (defaults above)."""
+
+    min_window_s: float = MIN_WINDOW_S
+    min_samples: int = MIN_SAMPLES
+    min_coverage: float = MIN_COVERAGE
+
+
+DEFAULT_GATES = Gates()
+
+
+def effective_samples(samples: int, window_s: float, source: str) -> float:
+    """Samples that carry information: no more than the sensor's refreshes in the window."""
+    refresh = SENSOR_REFRESH_S.get(source)
+    return float(samples) if refresh is None else min(float(samples), window_s / refresh)
+
+
+def _window_reason(window: Any, gates: Gates) -> str | None:
+    source, duration, samples, interval = window.source, window.duration_s, window.samples, window.interval_s
+    if duration is not None and duration < gates.min_window_s:
+        return f"{source} measured {duration:.3g} s (minimum {gates.min_window_s:g} s)"
+    if samples is None or duration is None:
+        return None
+    if effective_samples(samples, duration, source) < gates.min_samples:
+        return (f"{source}: {samples} power sample(s) in {duration:.3g} s "
+                f"(minimum {gates.min_samples} independent samples)")
+    if interval and interval > 0 and samples < gates.min_coverage * duration / interval:
+        return (f"{source}: monitoring gap, {samples} samples in {duration:.3g} s at one per "
+                f"{interval:g} s (expected ≈ {duration / interval:.0f})")
+    return None
+
+
+def gate_reason(run: Any, gates: Gates = DEFAULT_GATES) -> str | None:
+    """Why ``run`` (a :class:`mlel.logs.RunLog`) cannot be graded, or None when it can."""
+    if run.task == "inference" and getattr(run, "warmup", None) == 0:
+        return "warm-up measured (warmup 0): the first, compiling batch is in the window"
+    windows = getattr(run, "windows", ())
+    for window in windows:
+        reason = _window_reason(window, gates)
+        if reason:
+            return reason
+    if not windows and run.duration_s is not None and run.duration_s < gates.min_window_s:
+        return f"measured {run.duration_s:.3g} s (minimum {gates.min_window_s:g} s)"
+    return None
