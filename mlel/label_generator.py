@@ -20,10 +20,13 @@ from mlel.errors import (EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, E
                          UsageError)
 from mlel.io import write_atomic
 from mlel.labels import EnergyLabel
-from mlel.logs import iter_log_files, load_logs, read_log
+from mlel.labels.inputs import load_with, provenance_of, read_named
+from mlel.logs import iter_log_files
 from mlel.metrics import TASKS
 from mlel.names import file_safe_name, normalise_model_name
-from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_REFERENCE, RatingOptions, rate_runs
+from mlel.properties import builtin_tasks, read_property_set
+from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_REFERENCE, RatingOptions, rate_entries
+from mlel.results import ResultRecord
 from mlel.settings import load_boundaries, load_weights
 
 EXIT_NOT_FOUND = EXIT_FAILED
@@ -46,19 +49,21 @@ class LabelError(MleeError):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mlel.label_generator",
-        description="Draw the energy label (PDF, PNG) of one merged log, rated within its directory. "
+        description="Draw the energy label (PDF, PNG) of one merged log or result record (mlee-result/1, "
+                    "what python -m mlel.importers writes), rated within its directory. "
                     "With no arguments: the label of the first log in results/.",
         epilog="Examples:\n"
                "  python -m mlel.label_generator -f results/infer_2022_03_05_23_09_30.json\n"
                "  python -m mlel.label_generator -d results -t inference -m ResNet50 \\\n"
                "      -e 'A100 x8 - TensorFlow 2.8.0' -o resnet50.pdf --png resnet50.png\n"
+               "  python -m mlel.label_generator -f imported/<record>.json --png llm.png\n"
                f"{EXIT_CODES_EPILOG}\n"
                "  1: log or model not found or not rated, or a label could not be written;\n"
                "  2: bad arguments, an input that is no merged log, or an output that would destroy "
                "a file (an input log, a directory, a device, a symbolic link).",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-f", "--file", "--filename",
-                        help="merged log (results/*.json) to label: a path, or a name inside -d "
+                        help="merged log (results/*.json) or result record to label: a path, or a name inside -d "
                              "(default: none; with no -m either, the first log in -d)")
     parser.add_argument("-d", "--directory",
                         help="directory of merged logs to rate against (default: the file's directory, "
@@ -68,15 +73,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--png", help="also (or only) write the label as PNG to this path (default: none)")
     parser.add_argument("--dpi", type=float, default=150, help="resolution of the PNG (default: 150)")
     selection = parser.add_argument_group("choose a model instead of a file (as the 2022 tool)")
-    selection.add_argument("-t", "--task", choices=TASKS, default=None,
-                           help=f"{' or '.join(TASKS)} (default: {DEFAULT_TASK})")
+    selection.add_argument("-t", "--task", default=None,
+                           help=f"{' or '.join(TASKS)}, or an imported task such as lm-arena-chat "
+                                f"(default: {DEFAULT_TASK})")
     selection.add_argument("-m", "--model", help="model name, e.g. ResNet50 (default: none)")
     selection.add_argument("-e", "--environment",
                            help="environment, e.g. 'A100 x8 - TensorFlow 2.8.0' (default: the only one "
                                 "the model ran in; needed where it ran in several)")
     rating = parser.add_argument_group("rating (as python -m mlel.ratings)")
-    rating.add_argument("-r", "--reference", default=DEFAULT_REFERENCE,
-                        help=f"reference model of the index scale (default: {DEFAULT_REFERENCE})")
+    rating.add_argument("-r", "--reference", default=None,
+                        help=f"reference model of the index scale (default: {DEFAULT_REFERENCE}; for a "
+                             "task where it did not run, the best model per environment)")
+    rating.add_argument("--scale", choices=("reference", "best"), default=None,
+                        help="index against the reference model or the best model per environment "
+                             "(default: reference, see -r)")
+    rating.add_argument("--properties", metavar="FILE",
+                        help="property set of a task without a built-in one (default: none)")
     rating.add_argument("--boundaries", metavar="FILE",
                         help="JSON {metric: [b0, b1, b2, b3]} (default: the 2022 study's)")
     rating.add_argument("--weights", metavar="FILE", help="JSON {metric: weight} or {task: {metric: "
@@ -128,8 +140,13 @@ def _pick_environment(found: list[dict], environment: str | None) -> dict:
                      f"{_close(environment, environments)}")
 
 
-def _options(args) -> RatingOptions:
-    return RatingOptions(reference=args.reference, mode=args.mode,
+def _options(args, scale: str | None = None) -> RatingOptions:
+    property_sets = None
+    if args.properties:
+        own = read_property_set(args.properties)
+        property_sets = {**builtin_tasks(), own.task: own}
+    return RatingOptions(reference=args.reference or DEFAULT_REFERENCE, mode=args.mode,
+                         scale=scale or args.scale or "reference", property_sets=property_sets,
                          boundaries=load_boundaries(args.boundaries) if args.boundaries else None,
                          weights=load_weights(args.weights) if args.weights else None)
 
@@ -141,9 +158,12 @@ def _reason(error: Exception) -> str:
 
 def _read_named_log(path: Path):
     try:
-        return read_log(path)
+        return read_named(path)
     except Exception as error:  # noqa: BLE001 - any reader failure on a named file: say so, exit 2
-        raise LabelError(f"cannot label {path}: {_reason(error)}", EXIT_USAGE) from None
+        reason = _reason(error)
+        if "not valid JSON" not in reason and "not a merged log" not in reason:
+            reason = f"not a merged log or result record ({reason})"
+        raise LabelError(f"cannot label {path}: {reason}", EXIT_USAGE) from None
 
 
 def _resolve_file(args) -> Path | None:
@@ -164,45 +184,59 @@ def _first_log(directory: Path) -> Path:
         raise LabelError(f"nothing to label: no directory '{directory}' of merged logs; {NO_RESULTS_HINT}")
     for path in iter_log_files(directory):
         try:
-            read_log(path)
+            read_named(path)
         except Exception:  # noqa: BLE001 - not a readable merged log: look further
             continue
         return path
     raise LabelError(f"nothing to label: no merged logs in '{directory}'; {NO_RESULTS_HINT}")
 
 
-def _load_directory(directory: Path, named: bool) -> tuple[list, list[Path]]:
-    """(readable runs, every log file of the directory: the inputs an output must not replace)."""
+def _load_directory(directory: Path, named: bool, run, path: Path | None, options: RatingOptions):
+    """(entries to rate, every file of the directory: the inputs an output must not replace)."""
     try:
-        runs, problems = load_logs(directory)
+        loaded = load_with(directory, run, path, options.property_sets)
     except (FileNotFoundError, NotADirectoryError) as error:
         if named:
             raise LabelError(str(error), EXIT_USAGE) from None
         raise LabelError(f"{error}; {NO_RESULTS_HINT}") from None
+    except MleeError:
+        raise
     except Exception as error:  # noqa: BLE001 - a log the reader does not survive: no traceback
         raise LabelError(f"cannot read the logs in {directory}: {_reason(error)}") from None
+    problems = loaded.problems
     for problem in problems[:10]:
         print(f"note: skipped {problem}", file=sys.stderr)
     if len(problems) > 10:
         print(f"note: ... and {len(problems) - 10} more file(s) in {directory} skipped", file=sys.stderr)
-    return runs, list(iter_log_files(directory))
+    return loaded.entries, list(iter_log_files(directory))
 
 
-def _summary_of_run(rated: list[dict], run) -> dict:
-    found = [s for s in rated if run.file in s["logs"] and s["task"] == run.task
-             and s["model"] == run.model and s["environment"] == run.environment]
+def _summary_of_run(rated: list[dict], run, path: Path) -> dict:
+    """The summary rated from the named file: a merged log's (task, environment, model), or the
+    entry a result record joined."""
+    if isinstance(run, ResultRecord):
+        found = [s for s in rated if path.name in s["logs"] and s["task"] == run.task]
+    else:
+        found = [s for s in rated if run.file in s["logs"] and s["task"] == run.task
+                 and s["model"] == run.model and s["environment"] == run.environment]
     if not found:  # pragma: no cover - every readable log is rated
-        raise LabelError(f"{run.file} was not rated")
+        raise LabelError(f"{path.name} was not rated")
     return found[0]
 
 
-def _check_reference(rated: list[dict], summary: dict, reference: str) -> None:
+def _reference_present(rated: list[dict], summary: dict, reference: str) -> list[str] | None:
+    """None where the reference ran beside the summary; else the models that did."""
     peers = sorted({s["model"] for s in rated
                     if s["task"] == summary["task"] and s["environment"] == summary["environment"]})
-    if reference not in peers:  # every index would be missing: a label of E's misleads
+    return None if reference in peers else peers
+
+
+def _check_reference(rated: list[dict], summary: dict, reference: str) -> None:
+    peers = _reference_present(rated, summary, reference)
+    if peers is not None:  # every index would be missing: a label of E's misleads
         raise LabelError(f"reference model '{reference}' has no {summary['task']} results in "
                          f"'{summary['environment']}', so nothing can be indexed; choose --reference "
-                         f"from: {', '.join(peers)}")
+                         f"from: {', '.join(peers[:20])}{' ...' if len(peers) > 20 else ''}")
 
 
 @dataclass(frozen=True)
@@ -213,8 +247,20 @@ class Selection:
     log: Path | None  # the log named (-f) or found (no arguments); None for -m
 
 
+def _rate(entries, options: RatingOptions) -> tuple[list[dict], list[str]]:
+    records, warnings = rate_entries(entries, options)
+    return [record.to_dict() for record in records], warnings
+
+
+def _pick(rated: list[dict], run, path: Path | None, args) -> dict:
+    if run is not None:
+        return _summary_of_run(rated, run, path)
+    return _pick_environment(_pick_model(rated, args.task or DEFAULT_TASK, args.model), args.environment)
+
+
 def select_summary(args) -> Selection:
-    """Rate the directory and find the summary to label."""
+    """Rate the directory and find the summary to label. A task beyond the 2022 ones where the
+    default reference did not run (no -r, no --scale) is indexed against the best model."""
     if args.file and args.model:
         raise LabelError("give either -f FILE or -m MODEL (with -d DIR), not both", EXIT_USAGE)
     options = _options(args)
@@ -226,18 +272,23 @@ def select_summary(args) -> Selection:
     run = _read_named_log(path) if path is not None else None
     directory = Path(args.directory) if args.directory else (
         path.parent if path is not None else Path(DEFAULT_DIRECTORY))
-    runs, inputs = _load_directory(directory, named=bool(args.directory))
-    if run is not None:
+    entries, inputs = _load_directory(directory, bool(args.directory), run, path, options)
+    if path is not None:
         inputs.append(path)
-        if path.resolve().parent != directory.resolve():  # a log from elsewhere joins the others
-            runs = [r for r in runs if r.file != run.file] + [run]
-    rated, warnings = rate_runs(runs, options)
-    if run is not None:
-        summary = _summary_of_run(rated, run)
-    else:
-        summary = _pick_environment(_pick_model(rated, args.task or DEFAULT_TASK, args.model),
-                                    args.environment)
-    _check_reference(rated, summary, options.reference)
+    rated, warnings = _rate(entries, options)
+    summary = _pick(rated, run, path, args)
+    if options.scale == "reference" and _reference_present(rated, summary, options.reference) is not None \
+            and args.reference is None and args.scale is None and summary["task"] not in TASKS:
+        print(f"note: {options.reference} did not run in '{summary['environment']}': indexing against "
+              "the best model per environment (choose a model with -r)", file=sys.stderr)
+        options = _options(args, "best")
+        rated, warnings = _rate(entries, options)
+        summary = _pick(rated, run, path, args)
+    if options.scale == "reference":
+        _check_reference(rated, summary, options.reference)
+    provenance = provenance_of(summary, [directory] + ([path.parent] if path is not None else []))
+    if provenance is not None:
+        summary = {**summary, "provenance": provenance}
     relevant = [w for w in warnings if f"'{summary['environment']}'" in w and f" {summary['task']} " in w]
     return Selection(summary, relevant, inputs, path)
 
@@ -299,6 +350,14 @@ def _write(path: Path, data: bytes) -> None:
     write_atomic(path, data)
 
 
+def _own_set(args, task: str):
+    """The user's property set (--properties) where it is the summary's task's."""
+    if not args.properties:
+        return None
+    own = read_property_set(args.properties)
+    return own if own.task == task else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -310,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         check_outputs(outputs, selection.inputs)
         for warning in selection.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        label = EnergyLabel({**summary, "mode": args.mode})
+        label = EnergyLabel({**summary, "mode": args.mode}, property_set=_own_set(args, summary["task"]))
         for kind, path in outputs:
             _write(path, label.to_pdf() if kind == "pdf" else label.to_png(args.dpi))
             print(f"wrote {path}")

@@ -18,12 +18,13 @@ __all__ = ["EnergyLabel", "LabelContent", "label_content"]
 class EnergyLabel:
     """The label of one rated summary (one model, task and environment).
 
-    ``link`` overrides what the QR code opens (default: the model's paper, else the project page).
+    ``link`` overrides what the QR code opens (default: the model's paper, else the project page);
+    ``property_set`` gives the tiles of a task that has no built-in property set.
     The texts are fixed at construction (``content``); drawing happens on demand.
     """
 
-    def __init__(self, summary: Mapping, link: str | None = None):
-        self.content: LabelContent = label_content(summary, link)
+    def __init__(self, summary: Mapping, link: str | None = None, property_set=None):
+        self.content: LabelContent = label_content(summary, link, property_set)
         self._pdf: bytes | None = None
 
     def __repr__(self) -> str:

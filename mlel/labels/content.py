@@ -12,8 +12,10 @@ from typing import Mapping
 
 from mlel.formatting import NA, format_percent, format_quantity
 from mlel.labels.qr import PROJECT_URL, label_link, paper_link
+import mlel.labels.tiles as tiles
 from mlel.logs import SOURCE_DEVICES
 from mlel.metrics import LABEL_METRICS
+from mlel.properties import PropertySet, builtin_tasks
 from mlel.ratings import RATINGS
 from mlel.units import MS_PER_S, j_to_wh
 
@@ -25,7 +27,7 @@ class Cell:
     """One pictogram of the 2x2 grid."""
 
     kind: str  # pictogram: "power" | "runtime" | "accuracy" | "size"
-    rating: str  # of the cell's metric, tints the pictogram
+    rating: str  # of the cell's metric, tints the pictogram ("": not graded, a neutral tint)
     caption: str  # next to the pictogram
     value: str  # the main figure, with its unit
     note: str  # what the main figure is
@@ -33,6 +35,7 @@ class Cell:
     detail: str = ""  # under the caption: the energy sources
     estimated: bool = False  # detail is drawn as a warning
     uncertainty: str = ""  # under the detail: "estimated ± 15 %" where the error is known
+    interval: str = ""  # under the main figure: "95 % CI 0.61 – 0.66 Ws" where >= 2 runs
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class LabelContent:
     cells: tuple[Cell, Cell, Cell, Cell]
     footer_left: str
     footer_right: str
+    compound_p: str = ""  # "87 %": how likely the compound letter is, where runs allow it
+    not_graded: str = ""  # the reason, where a validity gate failed: no letter is drawn then
+    provenance: str = ""  # "reported by ML.ENERGY leaderboard", beside the environment
 
 
 # The error of estimated energy, where known: the record's own figure (summary["energy"]:
@@ -124,7 +130,15 @@ def _metric(summary: Mapping, key: str) -> tuple[float | None, str]:
     entry = metrics.get(key) if isinstance(metrics, Mapping) else None
     entry = entry if isinstance(entry, Mapping) else {}
     rating = entry.get("rating")
+    if rating is None and "rating" in entry:
+        return _number(entry.get("value")), ""  # not graded: no letter, a neutral tile
     return _number(entry.get("value")), rating if rating in RATINGS else "E"  # SPEC §5: missing -> E
+
+
+def _interval(summary: Mapping, key: str, unit: str) -> str:
+    metrics = summary.get("metrics")
+    entry = metrics.get(key) if isinstance(metrics, Mapping) else None
+    return tiles.interval_text(entry, unit) if isinstance(entry, Mapping) else ""
 
 
 def _energy_cell(summary: Mapping, task: str, key: str) -> Cell:
@@ -140,10 +154,11 @@ def _energy_cell(summary: Mapping, task: str, key: str) -> Cell:
         total_j = _number(energy.get("total_ws"))  # Ws = J
         run_total = format_quantity(None if total_j is None else j_to_wh(total_j), "Wh")
         return Cell("power", rating, "Power draw", format_quantity(power, "Ws"), "per sample",
-                    f"Whole run: {run_total}", sources, estimated, uncertainty)
+                    f"Whole run: {run_total}", sources, estimated, uncertainty, _interval(summary, key, "Ws"))
     epoch_energy, _ = _metric(summary, "train_power_draw_epoch")
     return Cell("power", rating, "Power draw", format_quantity(power, "kWh"), "full training",
-                f"Per epoch: {format_quantity(epoch_energy, 'kWh')}", sources, estimated, uncertainty)
+                f"Per epoch: {format_quantity(epoch_energy, 'kWh')}", sources, estimated, uncertainty,
+                _interval(summary, key, "kWh"))
 
 
 def _cells(summary: Mapping, task: str) -> tuple[Cell, Cell, Cell, Cell]:
@@ -156,32 +171,82 @@ def _cells(summary: Mapping, task: str) -> tuple[Cell, Cell, Cell, Cell]:
     if task == "inference":
         throughput = MS_PER_S / runtime if runtime else None  # runtime is ms per sample
         time_cell = Cell("runtime", time_rating, "Runtime", format_quantity(runtime, "ms"), "per sample",
-                         f"Throughput: {format_quantity(throughput, 'samples/s')}")
+                         f"Throughput: {format_quantity(throughput, 'samples/s')}",
+                         interval=_interval(summary, time_key, "ms"))
     else:
         epoch_time, _ = _metric(summary, "train_time_epoch")
         time_cell = Cell("runtime", time_rating, "Runtime", format_quantity(runtime, "h"), "full training",
-                         f"Per epoch: {format_quantity(epoch_time, 'h')}")
+                         f"Per epoch: {format_quantity(epoch_time, 'h')}",
+                         interval=_interval(summary, time_key, "h"))
     accuracy_cell = Cell("accuracy", accuracy_rating, "Accuracy", format_percent(top1), "top-1",
-                         f"Top-5: {format_percent(top5)}")
+                         f"Top-5: {format_percent(top5)}", interval=_interval(summary, accuracy_key, "fraction"))
     size_cell = Cell("size", size_rating, "Model size", format_quantity(parameters, "M"), "parameters",
-                     f"Operations: {format_quantity(gflops, 'GFLOPs')}")
+                     f"Operations: {format_quantity(gflops, 'GFLOPs')}", interval=_interval(summary, size_key, "M"))
     return _energy_cell(summary, task, LABEL_METRICS[task][0]), time_cell, accuracy_cell, size_cell
 
 
-def label_content(summary: Mapping, link: str | None = None) -> LabelContent:
-    """The label's texts from one rated summary. Raises ValueError naming a missing field."""
+def _generic_cells(summary: Mapping, prop_set: PropertySet) -> tuple[Cell, Cell, Cell, Cell]:
+    """The four tiles of any task from its property set: name, value in its unit, the property's
+    source ("reported" / "measured" / ...) and its index; estimated values are marked."""
+    cells = []
+    for position, key in enumerate(tiles.tile_keys(prop_set)):
+        prop = prop_set[key]
+        value, rating = _metric(summary, key)
+        metric = (summary.get("metrics") or {}).get(key) or {}
+        source = tiles.property_source(summary, key)
+        estimated = source == "estimated"
+        error = estimate_error_pct(summary.get("energy") or {}, "") if estimated else None
+        cells.append(Cell(tiles.tile_kind(prop, position), rating, prop.name, format_quantity(value, prop.unit),
+                          source or NA, tiles.index_text(metric),
+                          detail="estimated" if estimated else "", estimated=estimated,
+                          uncertainty="" if error is None else f"estimated \u00b1 {error:.3g} %",
+                          interval=tiles.interval_text(metric, prop.unit)))
+    while len(cells) < 4:  # a property set of fewer than four properties: empty tiles
+        cells.append(Cell(tiles.tile_kind(prop_set.properties[0], len(cells)), "E", NA, NA, "", ""))
+    return tuple(cells)
+
+
+def _property_set(task, property_set: PropertySet | None) -> PropertySet | None:
+    if property_set is not None:
+        return property_set
+    if not isinstance(task, str) or task in LABEL_METRICS:
+        return None  # the 2022 tasks keep their own tiles (per sample and whole-run figures)
+    return builtin_tasks().get(task)
+
+
+def _footer_right(summary: Mapping) -> str:
+    logs = summary.get("logs") if isinstance(summary.get("logs"), (list, tuple)) else []
+    runs = tiles.run_count(summary)
+    if runs == 1 and len(logs) == 1:
+        return f"{tiles.ONE_RUN}  \u00b7  {logs[0]}"  # the log's name may be cut, not this
+    if runs and runs > 1:
+        return f"mean of {runs} runs"
+    return str(logs[0]) if len(logs) == 1 else ""
+
+
+def label_content(summary: Mapping, link: str | None = None,
+                  property_set: PropertySet | None = None) -> LabelContent:
+    """The label's texts from one rated summary. Raises ValueError naming a missing field.
+    Tasks beyond the 2022 ones take their tiles from their property set (``property_set``, else
+    the built-in one of the summary's task)."""
     if not isinstance(summary, Mapping):
         raise ValueError(f"a label needs a rated summary (dict), not {type(summary).__name__}")
     for key in ("task", "model", "environment", "compound", "metrics"):
         if key not in summary:
             raise ValueError(f"not a rated summary: missing field '{key}'")
     task = summary["task"]
-    if not isinstance(task, str) or task not in LABEL_METRICS:
-        raise ValueError(f"unknown task '{task}'; known: {', '.join(LABEL_METRICS)}")
+    prop_set = _property_set(task, property_set)
+    if prop_set is None and (not isinstance(task, str) or task not in LABEL_METRICS):
+        raise ValueError(f"unknown task '{task}' (no property set); known: {', '.join(builtin_tasks())}")
     compound = summary["compound"]
-    if not isinstance(compound, str) or compound not in RATINGS:
+    not_graded = tiles.not_graded_reason(summary) or ""
+    if not_graded and compound is None:
+        compound = ""  # no letter: the label says why instead
+    elif not isinstance(compound, str) or compound not in RATINGS:
         raise ValueError(f"compound rating must be one of {', '.join(RATINGS)}, not {compound!r}")
-    model = str(summary["model"])
+    model, entry = str(summary["model"]), summary.get("entry")
+    if isinstance(entry, str) and entry.startswith(model):  # "<model> (<what differs>)"
+        model = entry  # the entry's name tells the model's configurations apart
     link = link or label_link(model)
     if link == paper_link(model):
         link_caption = "Model paper"
@@ -196,10 +261,15 @@ def label_content(summary: Mapping, link: str | None = None) -> LabelContent:
         footer_left = f"Reference model: {reference or NA}"
     if summary.get("mode"):  # ELEx and the CLI say how the compound rating was formed
         footer_left += f"  \u00b7  {summary['mode']}"
-    logs = summary.get("logs") if isinstance(summary.get("logs"), (list, tuple)) else []
-    footer_right = str(logs[0]) if len(logs) == 1 else (f"mean of {len(logs)} runs" if logs else "")
+    cells = _cells(summary, task) if prop_set is None else _generic_cells(summary, prop_set)
+    probability = tiles.compound_probability(summary)
+    shown_task = task.capitalize() if prop_set is None or task in LABEL_METRICS else prop_set.display_name
     return LabelContent(
-        model=model, task=task.capitalize(), dataset=str(summary.get("dataset") or NA),
+        model=model, task=shown_task, dataset=str(summary.get("dataset") or NA),
         environment=str(summary["environment"]), compound=compound, link=link,
-        link_caption=link_caption, cells=_cells(summary, task),
-        footer_left=footer_left, footer_right=footer_right)
+        link_caption=link_caption, cells=cells, footer_left=footer_left,
+        footer_right=_footer_right(summary),
+        compound_p="" if probability is None else f"{100 * probability:.0f} %",
+        not_graded=not_graded,
+        provenance=tiles.provenance_text(summary, [tiles.property_source(summary, k) for k in
+                                                   (tiles.tile_keys(prop_set) if prop_set else ())]))

@@ -30,6 +30,7 @@ TEXT = "#1A1A1A"
 MUTED = "#5F6368"  # captions, units, footer
 FRAME = "#B5B5B5"  # pictogram cell outlines
 ESTIMATED = "#B3261E"  # the word "estimated" stands out
+UNGRADED = "#9E9E9E"  # the tiles of an entry that is not graded: no rating colour
 COLORS = RATING_COLORS  # A #639B30, B #B8AC2B, C #F8B830, D #EF7D29, E #E52421 (SPEC §6)
 
 # --- header: title, colour strip, subtitle, QR code --------------------------------------------
@@ -74,6 +75,13 @@ POINTER_TIP = POINTER_HEIGHT / 2
 POINTER_RIGHT = CONTENT_RIGHT
 POINTER_LEFT = POINTER_RIGHT - POINTER_WIDTH
 POINTER_LETTER_SIZE = 24.0
+POINTER_P_SIZE = 6.0  # the compound letter's probability ("87 %"), right of the letter
+POINTER_P_SHIFT = 6.0  # the letter moves left by this much to make room
+NOT_GRADED_LEFT = 200.0  # the box that replaces the black arrow where no grade is given
+NOT_GRADED_TITLE = "NOT GRADED"
+NOT_GRADED_TITLE_SIZE = 8.0
+NOT_GRADED_SIZE = 6.0
+NOT_GRADED_PAD = 4.0
 SCALE_BOTTOM = SCALE_TOP + len(RATINGS) * ARROW_HEIGHT + (len(RATINGS) - 1) * ARROW_GAP
 
 # --- environment ------------------------------------------------------------------------------
@@ -81,6 +89,7 @@ ENV_RULE = SCALE_BOTTOM + 12.0
 ENV_CAPTION = "Environment"
 ENV_CAPTION_SIZE = 7.0
 ENV_CAPTION_BASELINE = ENV_RULE + 13.0
+PROVENANCE_SIZE = 7.0  # "reported by ML.ENERGY leaderboard", right of the caption
 ENV_SIZE = 11.0
 ENV_MIN_SIZE = 5.5
 ENV_BASELINE = ENV_RULE + 27.0
@@ -105,12 +114,15 @@ BADGE_RADIUS = 2.5
 BADGE_LETTER_SIZE = 8.5
 VALUE_SIZE = 15.0  # the main figure
 VALUE_MIN_SIZE = 7.0
-VALUE_BASELINE = 57.0
-NOTE_SIZE = 7.0  # what the main figure is ("per sample", "full training")
-NOTE_BASELINE = 67.0
+VALUE_BASELINE = 55.0
+INTERVAL_SIZE = 6.3  # "95 % CI lo – hi" right under the main figure, where >= 2 runs
+INTERVAL_MIN_SIZE = 4.5
+INTERVAL_BASELINE = 64.0
+NOTE_SIZE = 7.0  # what the main figure is ("per sample", "full training", "reported")
+NOTE_BASELINE = 73.0
 SECOND_SIZE = 8.0  # the second figure (per epoch, top-5, GFLOPs)
 SECOND_MIN_SIZE = 5.0
-SECOND_BASELINE = 81.0
+SECOND_BASELINE = 84.0
 GRID_BOTTOM = GRID_TOP + 2 * CELL_HEIGHT + GRID_GAP
 
 # --- footer -----------------------------------------------------------------------------------

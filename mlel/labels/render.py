@@ -5,7 +5,6 @@ the caches of shapes, colours and QR codes that every label shares.
 """
 from __future__ import annotations
 
-import importlib.util
 import io
 import threading
 from functools import lru_cache
@@ -13,12 +12,12 @@ from pathlib import Path
 
 from reportlab import rl_config
 from reportlab.lib.colors import HexColor
-from reportlab.pdfbase.pdfmetrics import registerFont, stringWidth
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import FILL_EVEN_ODD, FILL_NON_ZERO, Canvas
 from reportlab.pdfgen.pathobject import PDFPathObject
 
 from mlel.labels import layout as L
+from mlel.labels.fonts import FONT_DIR, unicode_font as _unicode_font  # noqa: F401 - FONT_DIR re-exported
 from mlel.labels.content import Cell, LabelContent
 from mlel.labels.pictograms import TINT, pictogram
 from mlel.labels.qr import qr_runs
@@ -29,7 +28,6 @@ MISSING_GLYPH = "\ufffd"  # Unicode's replacement character: visibly not part of
 MISSING_GLYPH_WINANSI = "[?]"  # the same, where only the base-14 fonts are there
 MAX_TEXT_CHARS = 1000  # more than any line of the label shows at its smallest size (~340 "i"s)
 MAX_META_CHARS = 200  # the PDF's title and subject
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core
 _PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; ELEx may render from several threads
 _A85_LOCK = threading.Lock()
 
@@ -42,28 +40,6 @@ def _color(hex_code: str) -> HexColor:
 def _y(top: float) -> float:
     """Layout positions run down from the page's top; PDF coordinates run up from its bottom."""
     return L.PAGE_HEIGHT - top
-
-
-def _font_dirs() -> tuple[Path, ...]:
-    dirs = [FONT_DIR, Path("/usr/share/fonts/TTF"), Path("/usr/local/share/fonts"), Path.home() / ".fonts"]
-    spec = importlib.util.find_spec("matplotlib")  # ships DejaVu Sans; found without importing it
-    if spec and spec.submodule_search_locations:
-        dirs.append(Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf")
-    return tuple(dirs)
-
-
-@lru_cache(maxsize=None)
-def _unicode_font(font: str, dirs: tuple[Path, ...] | None = None) -> tuple[str, frozenset[int]] | None:
-    """A TrueType stand-in (DejaVu Sans) for text outside WinAnsi, registered once per process;
-    (font name, code points it covers), or None where no such font is installed."""
-    file = "DejaVuSans-Bold.ttf" if font == L.FONT_BOLD else "DejaVuSans.ttf"
-    for directory in _font_dirs() if dirs is None else dirs:
-        if (directory / file).is_file():
-            name = "MLEE-" + file[:-4]
-            ttf = TTFont(name, str(directory / file))
-            registerFont(ttf)
-            return name, frozenset(ttf.face.charToGlyph)
-    return None
 
 
 def printable(text: str, font: str, dirs: tuple[Path, ...] | None = None) -> tuple[str, str]:
@@ -176,10 +152,11 @@ def _round_rect(left: float, top: float, width: float, height: float, radius: fl
     return path
 
 
-def pointer_center(rating: str) -> tuple[float, float]:
-    """(x, y from the top) of the middle of the black arrow's body, where its letter sits."""
-    return ((L.POINTER_LEFT + L.POINTER_TIP + L.POINTER_RIGHT) / 2,
-            L.arrow_row_top(rating) + L.ARROW_HEIGHT / 2)
+def pointer_center(rating: str, probability: bool = False) -> tuple[float, float]:
+    """(x, y from the top) of the compound letter on the black arrow's body; with its probability
+    beside it, the letter sits further left."""
+    x = (L.POINTER_LEFT + L.POINTER_TIP + L.POINTER_RIGHT) / 2 - (L.POINTER_P_SHIFT if probability else 0)
+    return x, L.arrow_row_top(rating) + L.ARROW_HEIGHT / 2
 
 
 # --- parts of the label -----------------------------------------------------------------------
@@ -217,7 +194,40 @@ def _model(canvas: Canvas, content: LabelContent) -> None:
           L.FONT, L.TASK_SIZE, L.TASK_MIN_SIZE, L.CONTENT_WIDTH)
 
 
-def _scale(canvas: Canvas, compound: str) -> None:
+def wrap_text(text: str, font: str, size: float, width: float, max_lines: int) -> list[str]:
+    """Greedy word wrap into at most ``max_lines`` lines of ``width``; the last line cut with "…"."""
+    lines: list[str] = []
+    for word in text[:MAX_TEXT_CHARS].split():
+        if lines and stringWidth(f"{lines[-1]} {word}", font, size) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines - 1] + [" ".join(lines[max_lines - 1:])]
+    return [fit_text(line, font, size, size, width)[0] for line in lines]
+
+
+def _not_graded(canvas: Canvas, reason: str) -> None:
+    """Where a validity gate failed there is no letter: a box saying so, with the reason."""
+    width = L.CONTENT_RIGHT - L.NOT_GRADED_LEFT
+    canvas.setStrokeColor(_color(L.ESTIMATED))
+    canvas.setLineWidth(1.0)
+    canvas.drawPath(_round_rect(L.NOT_GRADED_LEFT, L.SCALE_TOP, width, L.SCALE_BOTTOM - L.SCALE_TOP,
+                                L.BADGE_RADIUS), stroke=1, fill=0)
+    inner = width - 2 * L.NOT_GRADED_PAD
+    x = L.NOT_GRADED_LEFT + L.NOT_GRADED_PAD
+    baseline = L.SCALE_TOP + L.NOT_GRADED_PAD + L.NOT_GRADED_TITLE_SIZE
+    _text(canvas, x, baseline, L.NOT_GRADED_TITLE, L.FONT_BOLD, L.NOT_GRADED_TITLE_SIZE,
+          L.ICON_DETAIL_MIN_SIZE, inner, L.ESTIMATED)
+    step = L.NOT_GRADED_SIZE * 1.25
+    room = int((L.SCALE_BOTTOM - baseline - L.NOT_GRADED_PAD) // step)
+    text, font = printable(reason, L.FONT)
+    for line in wrap_text(text, font, L.NOT_GRADED_SIZE, inner, max(room, 1)):
+        baseline += step
+        _text(canvas, x, baseline, line, font, L.NOT_GRADED_SIZE, L.NOT_GRADED_SIZE, inner, L.TEXT)
+
+
+def _scale(canvas: Canvas, compound: str, probability: str = "", not_graded: str = "") -> None:
     canvas.setFont(L.FONT_BOLD, L.ARROW_LETTER_SIZE)
     white = _color(L.WHITE)
     for rating, path in _scale_arrows():
@@ -226,9 +236,16 @@ def _scale(canvas: Canvas, compound: str) -> None:
         canvas.setFillColor(white)
         baseline = L.arrow_row_top(rating) + L.ARROW_HEIGHT / 2 + L.ARROW_LETTER_SIZE * 0.36
         canvas.drawString(L.ARROW_LEFT + L.ARROW_LETTER_INSET, _y(baseline), rating)
+    if not_graded:
+        _not_graded(canvas, not_graded)
+        return
     canvas.setFillColor(_color(L.BLACK))
     canvas.drawPath(_pointer(compound), stroke=0, fill=1)
-    x, middle = pointer_center(compound)
+    x, middle = pointer_center(compound, bool(probability))
+    if probability:  # the letter moves left; its probability sits right of it
+        canvas.setFillColor(white)
+        canvas.setFont(L.FONT_BOLD, L.POINTER_P_SIZE)
+        canvas.drawRightString(L.POINTER_RIGHT - 2, _y(middle + L.POINTER_P_SIZE * 0.36), probability)
     canvas.setFillColor(white)
     canvas.setFont(L.FONT_BOLD, L.POINTER_LETTER_SIZE)
     canvas.drawCentredString(x, _y(middle + L.POINTER_LETTER_SIZE * 0.36), compound)
@@ -237,6 +254,10 @@ def _scale(canvas: Canvas, compound: str) -> None:
 def _environment(canvas: Canvas, content: LabelContent) -> None:
     _text(canvas, L.CONTENT_LEFT, L.ENV_CAPTION_BASELINE, L.ENV_CAPTION, L.FONT, L.ENV_CAPTION_SIZE,
           L.ENV_CAPTION_SIZE, L.CONTENT_WIDTH, L.MUTED)
+    if content.provenance:  # who measured or published the figures: the label does not claim them
+        caption = stringWidth(L.ENV_CAPTION, L.FONT, L.ENV_CAPTION_SIZE) + 8
+        _text(canvas, L.CONTENT_RIGHT, L.ENV_CAPTION_BASELINE, content.provenance, L.FONT_BOLD,
+              L.PROVENANCE_SIZE, L.ICON_DETAIL_MIN_SIZE, L.CONTENT_WIDTH - caption, L.TEXT, "right")
     _text(canvas, L.CONTENT_LEFT, L.ENV_BASELINE, content.environment, L.FONT_BOLD, L.ENV_SIZE,
           L.ENV_MIN_SIZE, L.CONTENT_WIDTH)
 
@@ -254,7 +275,7 @@ def _icon(canvas: Canvas, kind: str, left: float, top: float, tint: str) -> None
 def _cell(canvas: Canvas, position: int, cell: Cell) -> None:
     left, top = L.cell_origin(position)
     right = left + L.CELL_WIDTH
-    tint = L.COLORS[cell.rating]
+    tint = L.COLORS.get(cell.rating, L.UNGRADED)
     canvas.setStrokeColor(_color(L.FRAME))
     canvas.setLineWidth(L.CELL_LINE_WIDTH)
     canvas.drawPath(_round_rect(left, top, L.CELL_WIDTH, L.CELL_HEIGHT, L.CELL_RADIUS), stroke=1, fill=0)
@@ -267,7 +288,8 @@ def _cell(canvas: Canvas, position: int, cell: Cell) -> None:
     canvas.setFillColor(_color(L.WHITE))
     canvas.setFont(L.FONT_BOLD, L.BADGE_LETTER_SIZE)
     canvas.drawCentredString(badge_left + L.BADGE_SIZE / 2,
-                             _y(top + L.CELL_PAD + L.BADGE_SIZE / 2 + L.BADGE_LETTER_SIZE * 0.36), cell.rating)
+                             _y(top + L.CELL_PAD + L.BADGE_SIZE / 2 + L.BADGE_LETTER_SIZE * 0.36),
+                             cell.rating or "\u2013")
     text_left = left + L.CELL_PAD + L.ICON_SIZE + 6
     caption_width = badge_left - 3 - text_left
     _text(canvas, text_left, top + L.ICON_CAPTION_BASELINE, cell.caption, L.FONT_BOLD,
@@ -283,6 +305,9 @@ def _cell(canvas: Canvas, position: int, cell: Cell) -> None:
     x = left + L.CELL_PAD
     _text(canvas, x, top + L.VALUE_BASELINE, cell.value, L.FONT_BOLD, L.VALUE_SIZE, L.VALUE_MIN_SIZE,
           width, L.BLACK)
+    if cell.interval:
+        _text(canvas, x, top + L.INTERVAL_BASELINE, cell.interval, L.FONT, L.INTERVAL_SIZE,
+              L.INTERVAL_MIN_SIZE, width, L.TEXT)
     _text(canvas, x, top + L.NOTE_BASELINE, cell.note, L.FONT, L.NOTE_SIZE, L.SECOND_MIN_SIZE, width, L.MUTED)
     _text(canvas, x, top + L.SECOND_BASELINE, cell.second, L.FONT, L.SECOND_SIZE, L.SECOND_MIN_SIZE, width)
 
@@ -306,7 +331,7 @@ def draw_label(canvas: Canvas, content: LabelContent) -> None:
         _rule(canvas, top)
     _header(canvas, content)
     _model(canvas, content)
-    _scale(canvas, content.compound)
+    _scale(canvas, content.compound, content.compound_p, content.not_graded)
     _environment(canvas, content)
     for position, cell in enumerate(content.cells):
         _cell(canvas, position, cell)
@@ -324,7 +349,8 @@ def render_pdf(content: LabelContent) -> bytes:
     canvas = Canvas(buffer, pagesize=(L.PAGE_WIDTH, L.PAGE_HEIGHT), pageCompression=1, invariant=1)
     canvas.setTitle(f"Energy label: {_short(content.model)} ({content.task.lower()})")
     canvas.setAuthor("MLEE")
-    canvas.setSubject(f"{_short(content.environment)}; compound rating {content.compound}")
+    grade = f"compound rating {content.compound}" if content.compound else "not graded"
+    canvas.setSubject(f"{_short(content.environment)}; {grade}")
     draw_label(canvas, content)
     # reportlab wraps compressed streams in ASCII85 by default: pure Python, a third of the time,
     # and 25 % larger files. Binary streams are standard PDF; the switch is read while saving.

@@ -1,0 +1,146 @@
+"""Label texts beyond the 2022 tasks, and the confidence of a grade (issues 12, 13).
+
+Pure functions over a rated summary (SPEC §7 dict, plus the optional uncertainty fields of the
+rating core: per metric ``ci95`` / ``n`` / ``rating_p``, per entry ``compound_p`` / ``n_runs`` /
+``graded`` / ``invalid``). Where a field is absent nothing extra is shown.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+from mlel.formatting import NA, format_quantity
+from mlel.properties import Property, PropertySet
+
+SOURCE_WORDS = ("measured", "estimated", "reported", "computed")
+ONE_RUN = "1 run: no interval"
+_ENERGY_SYMBOLS = ("J", "Ws", "mJ", "kJ", "MJ", "Wh", "mWh", "kWh", "MWh")
+_TIME_SYMBOLS = ("ms", "s", "us", "\u00b5s", "min", "h")
+_KIND_BY_POSITION = ("power", "runtime", "accuracy", "size")
+
+
+def _finite(value) -> float | None:
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def tile_kind(prop: Property, position: int) -> str:
+    """The pictogram of a property's tile: energy -> power, time/latency -> runtime, quality ->
+    accuracy, parameters/complexity -> size; anything else keeps its tile's usual pictogram."""
+    symbol = prop.unit.partition("/")[0].strip()
+    if symbol in _ENERGY_SYMBOLS:
+        return "power"
+    if symbol in _TIME_SYMBOLS or "latency" in prop.name.lower():
+        return "runtime"
+    if prop.group.lower() == "quality":
+        return "accuracy"
+    if prop.group.lower() == "complexity" or "param" in prop.key.lower():
+        return "size"
+    return _KIND_BY_POSITION[position % len(_KIND_BY_POSITION)]
+
+
+def interval_text(metric: Mapping, unit: str) -> str:
+    """ "95 % CI 0.61 – 0.66 Ws" from the metric's ``ci95``; "" where there is none."""
+    ci = metric.get("ci95") if isinstance(metric, Mapping) else None
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2:
+        return ""
+    low, high = _finite(ci[0]), _finite(ci[1])
+    if low is None or high is None:
+        return ""
+    return f"95 % CI {format_quantity(low, unit)} \u2013 {format_quantity(high, unit)}"
+
+
+def run_count(summary: Mapping) -> int | None:
+    """How many runs the entry pools: ``n_runs``, else the number of its logs."""
+    n = summary.get("n_runs")
+    n = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 0
+    logs = summary.get("logs")
+    pooled = max(n, len(logs) if isinstance(logs, (list, tuple)) else 0)  # each log is a run
+    return pooled or None
+
+
+def runs_text(summary: Mapping) -> str:
+    """ "3 runs" / "1 run: no interval" / "" (unknown)."""
+    n = run_count(summary)
+    if n is None:
+        return ""
+    return ONE_RUN if n == 1 else f"{n} runs"
+
+
+def compound_probability(summary: Mapping) -> float | None:
+    """The probability of the compound letter shown (``compound_p``: a number, or {letter: p}).
+    None where there is nothing to say: a single run whose letter is certain by construction."""
+    p = summary.get("compound_p")
+    if isinstance(p, Mapping):
+        p = p.get(summary.get("compound"))
+    p = _finite(p)
+    if p is None or not 0 <= p <= 1:
+        return None
+    return None if p == 1 and (run_count(summary) or 1) < 2 else p
+
+
+def _reason_text(reason) -> str:
+    if isinstance(reason, str):
+        return reason.strip()
+    if isinstance(reason, Mapping):
+        return "; ".join(f"{k}: {v}" if v not in (None, True, "") else str(k) for k, v in reason.items())
+    if isinstance(reason, (list, tuple, set, frozenset)):
+        return "; ".join(sorted(str(r) for r in reason))
+    return ""
+
+
+def not_graded_reason(summary: Mapping) -> str | None:
+    """Why an entry is not graded (a validity gate failed), or None where it is graded.
+
+    ``graded`` may be False (the reason then in ``invalid`` / ``not_graded``) or the reason itself
+    as text; a non-empty ``invalid`` alone also means not graded."""
+    graded = summary.get("graded", True)
+    reason = _reason_text(summary.get("not_graded")) or _reason_text(summary.get("invalid"))
+    if isinstance(graded, str) and graded.strip():
+        return graded.strip()
+    if graded is False:
+        return reason or "failed a validity check"
+    return reason or None
+
+
+def provenance_text(summary: Mapping, tiles_sources: Sequence[str]) -> str:
+    """ "reported by ML.ENERGY leaderboard" / "energy estimated by CodeCarbon" / ""."""
+    provenance = summary.get("provenance")
+    tool = provenance.get("tool") if isinstance(provenance, Mapping) else None
+    if not tool:
+        return ""
+    present = [s for s in tiles_sources if s]
+    if present and all(s == "reported" for s in present):
+        return f"reported by {tool}"
+    energy_source = present[0] if present else "reported"
+    return f"energy {energy_source} by {tool}" if energy_source in SOURCE_WORDS else f"from {tool}"
+
+
+def property_source(summary: Mapping, key: str) -> str:
+    """A property's source word (measured / estimated / reported / computed), or ""."""
+    energy = summary.get("energy")
+    sources = energy.get("sources") if isinstance(energy, Mapping) else None
+    source = sources.get(key) if isinstance(sources, Mapping) else None
+    return source if source in SOURCE_WORDS else ""
+
+
+def tile_keys(prop_set: PropertySet) -> list[str]:
+    """The four properties on the label: the set's ``label_tiles``, filled up in table order by
+    weighted properties, then by the rest."""
+    keys = [k for k in prop_set.label_tiles if prop_set.get(k) is not None][:4]
+    for candidate in sorted(prop_set.properties, key=lambda p: p.weight <= 0):
+        if len(keys) == 4:
+            break
+        if candidate.key not in keys:
+            keys.append(candidate.key)
+    return keys
+
+
+def index_text(metric: Mapping) -> str:
+    index = _finite(metric.get("index")) if isinstance(metric, Mapping) else None
+    return f"Index: {NA}" if index is None else f"Index: {index:.2f}"
