@@ -119,7 +119,7 @@ class TensorFlowBackend(Backend):
                 loaded = str(check_weights_file(weights))
                 try:
                     self.model.load_weights(loaded)
-                except (ValueError, OSError) as exc:
+                except Exception as exc:  # h5py / Keras raise many kinds for a file that is not one
                     raise BackendError(f"weights {loaded} do not fit {spec.name} with {num_classes} "
                                        f"classes at {input_size}px: {exc}") from None
         self._compile_steps()

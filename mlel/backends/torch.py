@@ -32,6 +32,20 @@ def _logits(out):
     return out.logits if hasattr(out, "logits") else out
 
 
+def read_state_dict(path: str) -> dict:
+    """The state dict in a .pth file (or a checkpoint's "model" entry); BackendError (exit 2) for
+    a file that is not one: garbage, a pickle of something else, a truncated download."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds (UnpicklingError, RuntimeError, EOFError, …)
+        raise BackendError(f"--weights {path}: not a PyTorch weights file "
+                           f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+    state = state.get("model", state) if isinstance(state, dict) else state
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise BackendError(f"--weights {path}: holds no state dict of tensors (a {type(state).__name__})")
+    return state
+
+
 class TorchBackend(Backend):
     name = "pytorch"
     framework = "torch"
@@ -90,8 +104,7 @@ class TorchBackend(Backend):
         elif weights != RANDOM:
             loaded = str(check_weights_file(weights))
         if loaded != RANDOM:
-            state = torch.load(loaded, map_location="cpu", weights_only=True)
-            state = state.get("model", state) if isinstance(state, dict) else state
+            state = read_state_dict(loaded)
             try:
                 model.load_state_dict(state, strict=spec.torch not in ("inception_v3", "googlenet"))
             except RuntimeError as exc:

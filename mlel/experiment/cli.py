@@ -14,7 +14,8 @@ from pathlib import Path
 from mlel.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, MleeError
 from mlel.names import BACKEND_CHOICES
 
-from .options import BUILTIN, InferOptions, LR_SCHEDULERS, OPTIMIZERS, TrainOptions
+from .options import BUILTIN, InferOptions, LR_SCHEDULERS, MAX_SEED, OPTIMIZERS, TrainOptions
+from .repeat import run_repeated
 from .runner import run_inference, run_training
 from .setup import DIGITS_INPUT_SIZE
 from .signals import exit_process
@@ -103,7 +104,11 @@ def _measurement_arguments(parser, defaults) -> None:
                    help="the CPU's TDP, for the energy estimate where no RAPL sensor is readable")
     g.add_argument("--country", default=None, metavar="ISO",
                    help="ISO 3166 code of the grid, for the run's gCO2e (e.g. DEU)")
-    g.add_argument("--seed", type=int, default=-1, help="random seed (-1, the default: draw one and record it)")
+    g.add_argument("--seed", type=int, default=-1,
+                   help=f"random seed in 0..{MAX_SEED} (-1, the default: draw one and record it)")
+    g.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="N runs of this configuration, one run folder each, seeds seed, seed+1, ... "
+                        "(config.json records repeat, repeat_index, repeat_group) (default: %(default)s)")
     g.add_argument("--mlflow", nargs="?", const="", default=None, metavar="URI",
                    help="after a successful run, log its folder to MLflow: to URI, or without one to "
                         "the default local store ./mlruns (needs the mlflow package)")
@@ -141,8 +146,11 @@ def build_infer_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--eval-preprocessing", default=BUILTIN, metavar="builtin|like-train|MODEL",
                         help="builtin: the model's standard preprocessing (default); like-train: what the "
                              "training run used (its --preprocessing); or a model name whose preprocessing to use")
-    parser.add_argument("--warmup", type=int, default=InferOptions.warmup, metavar="N",
-                        help="batches run before the measurement starts (default: %(default)s)")
+    parser.add_argument("--warmup-batches", "--warmup", dest="warmup_batches", type=int,
+                        default=InferOptions.warmup_batches, metavar="K",
+                        help="batches run before the measurement starts, so the first (compiling, "
+                             "caching) batch is never measured; the last, smaller batch's shape is "
+                             "warmed too (default: %(default)s)")
     add_run_arguments(parser, "infer")
     return parser
 
@@ -214,15 +222,17 @@ def cli_main(parser, options_cls, runner, argv=None) -> int:
     names = {f.name for f in dataclasses.fields(options_cls)}
     opts = options_cls(**{k: v for k, v in vars(args).items() if k in names})
     try:
-        result = runner(opts)
+        results = run_repeated(runner, opts)
     except MleeError as exc:
         if exc.exit_code == EXIT_USAGE:
             parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    if result.exit_code == EXIT_OK and args.mlflow is not None:
-        return log_to_mlflow(result.run_dir, args.mlflow)
-    return result.exit_code
+    code = results[-1].exit_code
+    if code == EXIT_OK and args.mlflow is not None:
+        logged = [log_to_mlflow(result.run_dir, args.mlflow) for result in results]
+        return max(logged)
+    return code
 
 
 def infer_main(argv=None, prog: str | None = None) -> int:

@@ -31,18 +31,28 @@ class LogFile:
 
 
 class Tee:
-    """A console stream that also writes to a LogFile."""
+    """A console stream that also writes to a LogFile. A console that goes away (a closed pipe:
+    ``| head``, an interrupted sweep's reader) is dropped, not fatal: the run and its logfile go on."""
 
     def __init__(self, stream, logfile: LogFile):
         self._stream, self._log = stream, logfile
+        self.console_lost = False
+
+    def _to_console(self, action) -> None:
+        if self.console_lost:
+            return
+        try:
+            action()
+        except (OSError, ValueError):  # BrokenPipeError, EPIPE, a closed stream
+            self.console_lost = True
 
     def write(self, text):
-        self._stream.write(text)
+        self._to_console(lambda: self._stream.write(text))
         self._log.write(text)
         return len(text)
 
     def flush(self):
-        self._stream.flush()
+        self._to_console(self._stream.flush)
 
     def __getattr__(self, name):  # isatty, encoding, fileno: the console's
         return getattr(self._stream, name)
@@ -70,6 +80,14 @@ def tee_output(path) -> Iterator[None]:
         root.setLevel(level)
         sys.stdout, sys.stderr = old
         logfile.close()
+
+
+def say(*parts, file=None) -> None:
+    """print() that a lost console (a closed pipe) does not turn into an error."""
+    try:
+        print(*parts, file=file or sys.stdout, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def progress(total: int | None, desc: str):

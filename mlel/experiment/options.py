@@ -6,6 +6,7 @@ records them resolved (``dataclasses.asdict``). Field names are the CLI flags wi
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,12 @@ from mlel.errors import UsageError
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 LR_SCHEDULERS = ("steplr", "cosine")
 BUILTIN = "builtin"  # preprocessing: the model's own
+MAX_SEED = 2 ** 32 - 1   # numpy's (and so Keras's) seed range; torch takes it too
+MIN_INTERVAL_S = 0.01    # faster sampling measures the monitor more than the model
+MAX_INTERVAL_S = 3600.0
+MAX_CPU_TDP_W = 5000.0   # no CPU package comes near; a typo (e.g. mW) fails loudly
+SUFFIX_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")  # one path component, no escape
+DEFAULT_WARMUP_BATCHES = 2  # the 1st batch compiles / allocates, the 2nd runs on what it cached
 
 
 @dataclass
@@ -36,13 +43,16 @@ class RunOptions:
     country: str | None = None
     seed: int = -1                      # -1: draw one (and record it)
     suffix: str | None = None           # appended to the run folder's name
+    repeat: int = 1                     # runs of this configuration (seeds seed, seed+1, ...)
+    repeat_index: int = 1               # which of the repeats this run is (1-based; set by repeat.py)
+    repeat_group: str | None = None     # shared by the repeats of one command (set by repeat.py)
 
 
 @dataclass
 class InferOptions(RunOptions):
     infer_model: str | None = None      # model name, or a train.py run folder (same as model)
     eval_preprocessing: str = BUILTIN   # builtin | like-train | a model name
-    warmup: int = 1                     # batches run before the measurement
+    warmup_batches: int = DEFAULT_WARMUP_BATCHES  # batches run before the measurement
 
 
 @dataclass
@@ -72,27 +82,85 @@ class RunResult:
     results: dict | None = None
 
 
+def _finite(name: str, value, low: float | None = None, high: float | None = None,
+            low_open: bool = False) -> None:
+    """UsageError unless ``value`` is a finite number in [low, high] ((low, high] if low_open)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number, got {value!r}")
+    if low is not None and (value <= low if low_open else value < low):
+        raise UsageError(f"{name} must be {'>' if low_open else '>='} {low:g}, got {value:g}")
+    if high is not None and value > high:
+        raise UsageError(f"{name} must be <= {high:g}, got {value:g}")
+
+
+def _whole(name: str, value, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{name} must be a whole number, got {value!r}")
+    _finite(name, value, low, high)
+
+
+def _check_measurement(opts: RunOptions) -> None:
+    """Options that decide what energy is recorded: a bad one would measure nothing, or nonsense."""
+    if opts.gpu_monitor_interval != 0:  # 0: GPUs not monitored (documented)
+        _finite("--gpu-monitor-interval", opts.gpu_monitor_interval, MIN_INTERVAL_S, MAX_INTERVAL_S)
+    # the CPU is in every run's energy (SPEC §4): its monitor cannot be switched off
+    _finite("--cpu-monitor-interval", opts.cpu_monitor_interval, MIN_INTERVAL_S, MAX_INTERVAL_S)
+    _finite("--idle-seconds", opts.idle_seconds, 0, MAX_INTERVAL_S)
+    if opts.cpu_tdp is not None:
+        _finite("--cpu-tdp", opts.cpu_tdp, 0, MAX_CPU_TDP_W, low_open=True)
+    if opts.seed != -1:
+        _whole("--seed", opts.seed, 0, MAX_SEED)
+
+
+def _check_output(opts: RunOptions) -> None:
+    """The run folder must land inside --output-dir, which must be (or become) a folder."""
+    if opts.suffix is not None and not SUFFIX_PATTERN.fullmatch(opts.suffix):
+        raise UsageError(f"--suffix {opts.suffix!r}: use letters, digits and . _ + - (up to 100, "
+                         "not starting with . or -): it names part of one folder, not a path")
+    out = Path(opts.output_dir).expanduser()
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise UsageError(f"--output-dir {opts.output_dir}: {folder} exists and is not a folder")
+            break
+
+
 def check_run_options(opts: RunOptions) -> None:
-    """UsageError for sizes that cannot run (argparse checks only the types)."""
-    if opts.batch_size < 1:
-        raise UsageError(f"--batch-size must be >= 1, got {opts.batch_size}")
-    if opts.n_batches is not None and opts.n_batches == 0:
-        raise UsageError("--n-batches 0 leaves nothing to measure (-1: all)")
-    if opts.input_size is not None and opts.input_size < 1:
-        raise UsageError(f"--input-size must be >= 1, got {opts.input_size}")
+    """UsageError for options that cannot run or would record nonsense (argparse checks only the
+    types); called before any folder exists."""
+    _whole("--batch-size", opts.batch_size, 1)
+    if opts.n_batches is not None and opts.n_batches != -1:
+        if opts.n_batches == 0:
+            raise UsageError("--n-batches 0 leaves nothing to measure (-1: all)")
+        _whole("--n-batches", opts.n_batches, 1)
+    if opts.input_size is not None:
+        _whole("--input-size", opts.input_size, 1, 4096)
+    _whole("--repeat", opts.repeat, 1, 1000)
+    if isinstance(opts, InferOptions):
+        _whole("--warmup-batches", opts.warmup_batches, 0, 10_000)
+    _check_measurement(opts)
+    _check_output(opts)
 
 
 def check_train_options(opts: TrainOptions) -> None:
     check_run_options(opts)
     if not opts.model:
         raise UsageError("name a model: --model NAME")
-    if opts.epochs < 1:
-        raise UsageError(f"--epochs must be >= 1, got {opts.epochs}")
+    _whole("--epochs", opts.epochs, 1)
     if opts.opt not in OPTIMIZERS:
         raise UsageError(f"unknown --opt {opts.opt!r}; valid choices: {', '.join(OPTIMIZERS)}")
     if opts.lr_scheduler not in LR_SCHEDULERS:
         raise UsageError(f"unknown --lr-scheduler {opts.lr_scheduler!r}; valid choices: "
                          f"{', '.join(LR_SCHEDULERS)}")
+    _finite("--lr", opts.lr, 0, low_open=True)
+    _finite("--momentum", opts.momentum, 0)
+    _finite("--weight-decay", opts.weight_decay, 0)
+    _finite("--lr-gamma", opts.lr_gamma, 0, low_open=True)
+    _finite("--early-delta", opts.early_delta, 0)
+    _whole("--lr-step-size", opts.lr_step_size, 1)
+    _whole("--early-patience", opts.early_patience, 1)
+    if opts.full_epochs is not None:
+        _whole("--full-epochs", opts.full_epochs, 1)
 
 
 def lr_at(opts: TrainOptions, epoch: int) -> float:

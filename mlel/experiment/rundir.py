@@ -87,12 +87,15 @@ def ended_early(run_dir: Path | None, exc: BaseException, extra: dict | None = N
     """Report an early end (a traceback for errors that are not ours), mark the folder, and
     return the run's result with its exit code."""
     code, reason = end_reason(exc)
-    if code == EXIT_FAILED and not isinstance(exc, MleeError):
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    print(f"\nRun ended early ({reason}); its folder is kept, marked incomplete: {run_dir}",
-          file=sys.stderr, flush=True)
-    if run_dir is not None:
+    if run_dir is not None:  # first: telling the console may fail (a closed pipe)
         mark_incomplete(run_dir, reason, extra)
+    try:
+        if code == EXIT_FAILED and not isinstance(exc, MleeError):
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        print(f"\nRun ended early ({reason}); its folder is kept, marked incomplete: {run_dir}",
+              file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # no console left to tell; incomplete.json says it
+        pass
     return RunResult(run_dir, code, reason)
 
 

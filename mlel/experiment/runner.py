@@ -48,8 +48,9 @@ def _describe(setup: Setup, opts: RunOptions, seed: int, weights: str, n_batches
     if setup.trained_run is not None:
         what += f" trained in {setup.trained_run}"
     note = " - untrained: accuracy is meaningless" if weights == "random" and isinstance(opts, InferOptions) else ""
+    notes = "".join(f"\n  {line}" for line in setup.notes)
     return (f"{what} on {setup.backend.name} ({setup.backend.device}); data: {setup.dataset}, "
-            f"{n_batches} batches of {opts.batch_size}; weights: {weights}{note}; seed {seed}")
+            f"{n_batches} batches of {opts.batch_size}; weights: {weights}{note}; seed {seed}{notes}")
 
 
 def run_inference(opts: InferOptions) -> RunResult:
@@ -60,7 +61,8 @@ def run_inference(opts: InferOptions) -> RunResult:
             setup = setup_inference(opts)
             seed, weights = seed_and_build(setup, opts)
             n_batches = setup.data.n_batches(opts.batch_size, opts.n_batches)  # resolved: what runs
-            extra = {"infer_model": opts.infer_model or opts.model, "n_batches": n_batches}
+            extra = {"infer_model": opts.infer_model or opts.model, "n_batches": n_batches,
+                     "warmup": opts.warmup_batches}  # the name ratings' warm-up gate reads
             run_dir, _ = start_run("infer", opts, _resolved(setup, seed, weights, **extra))
         except (Interrupted, KeyboardInterrupt) as exc:
             return ended_early(run_dir, exc)
@@ -71,15 +73,28 @@ def run_inference(opts: InferOptions) -> RunResult:
                 return ended_early(run_dir, exc)
 
 
+def warmup_feed(feed: list, k: int) -> list:
+    """The warm-up batches: the first batch ``k`` times, then (k > 0) the last batch once when it
+    is smaller, so no batch shape is first seen (compiled, allocated, cached) while measured."""
+    if k <= 0 or not feed:
+        return []
+    batches = [feed[0]] * k
+    last = feed[-1]
+    if len(feed) > 1 and len(last[0]) != len(feed[0][0]):
+        batches.append(last)
+    return batches
+
+
 def _feeds(opts: InferOptions, setup: Setup):
-    """(measured batches, warm-up batch). In-memory data is converted once, outside the
+    """(measured batches, warm-up batches). In-memory data is converted once, outside the
     measurement, so the loop measures the model."""
     data, prepare = setup.data, setup.backend.prepare
+    k = opts.warmup_batches
     if data.in_memory:
         feed = data.materialize(opts.batch_size, opts.n_batches, prepare)
-        return feed, feed[:1]
-    return (data.batches(opts.batch_size, opts.n_batches, transform=prepare),
-            list(data.batches(opts.batch_size, 1, transform=prepare)))
+        return feed, warmup_feed(feed, k)
+    first = list(data.batches(opts.batch_size, 1, transform=prepare)) if k > 0 else []
+    return data.batches(opts.batch_size, opts.n_batches, transform=prepare), warmup_feed(first, k)
 
 
 def _infer(opts: InferOptions, setup: Setup, run_dir: Path, seed: int, weights: str,
@@ -90,9 +105,11 @@ def _infer(opts: InferOptions, setup: Setup, run_dir: Path, seed: int, weights: 
     print(f"  model: {stats.params:,} parameters, "
           f"{'n.a.' if stats.flops is None else f'{stats.flops * PER_GIGA:.3g} GFLOPs'} per sample, "
           f"{stats.fsize:,} bytes", flush=True)
-    feed, first = _feeds(opts, setup)
-    if opts.warmup > 0:
-        backend.evaluate(first * opts.warmup)
+    feed, warmup = _feeds(opts, setup)
+    if warmup:
+        backend.evaluate(warmup)
+    print(f"  warm-up: {len(warmup)} batches before the measurement (--warmup-batches "
+          f"{opts.warmup_batches})", flush=True)
     bar = None
     try:
         with _measure(run_dir, opts, "validation_") as m:

@@ -36,6 +36,7 @@ class Setup:
     data_path: str | None = None
     trained_run: Path | None = None
     trained_config: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)  # decisions the run log states (e.g. the head size)
 
 
 def _read_train_config(folder: Path) -> dict:
@@ -102,14 +103,29 @@ def setup_inference(opts: InferOptions) -> Setup:
         or default_dataset(opts.data_path, "infer")
     data_path = opts.data_path or (trained_cfg.get("data_path") if dataset == trained_cfg.get("dataset") else None)
     input_size = opts.input_size or trained_cfg.get("input_size") or _input_size(opts, backend, spec, dataset)
-    num_classes = int(trained_cfg.get("num_classes") or IMAGENET_CLASSES)
     data = load_dataset(dataset, "validation", input_size, data_path=data_path,
                         resize_size=backend.resize_size(spec, input_size),
                         batch_size=opts.batch_size, n_batches=opts.n_batches)
+    num_classes, note = head_classes(trained_cfg.get("num_classes"), opts.weights, data.num_classes, dataset)
     if data.num_classes and data.num_classes > num_classes:
         raise UsageError(f"{dataset} has {data.num_classes} classes, the model {num_classes}")
     return Setup(backend, spec, int(input_size), num_classes, dataset, data, None, data_path,
-                 trained_run=trained_run, trained_config=trained_cfg)
+                 trained_run=trained_run, trained_config=trained_cfg, notes=[note])
+
+
+def head_classes(trained: int | None, weights: str | None, data_classes: int | None,
+                 dataset: str) -> tuple[int, str]:
+    """(classes of the model's head, why): a trained run's own; ImageNet's for pretrained weights
+    or a weights file (they say so); else, for an untrained model, the data set's classes, so a
+    random 10-class model is not scored on a 1000-class head."""
+    if trained:
+        return int(trained), f"head: {int(trained)} classes, as the training run's model"
+    if weights not in (None, "random"):
+        return IMAGENET_CLASSES, f"head: {IMAGENET_CLASSES} classes (ImageNet), as the weights ({weights})"
+    if data_classes:
+        return int(data_classes), (f"head: {int(data_classes)} classes, sized to {dataset} (an untrained "
+                                   "model; --weights FILE or pretrained keeps ImageNet's 1000)")
+    return IMAGENET_CLASSES, f"head: {IMAGENET_CLASSES} classes (ImageNet; {dataset} has no labels)"
 
 
 def setup_training(opts: TrainOptions) -> Setup:

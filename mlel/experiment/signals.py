@@ -76,12 +76,20 @@ def exit_process(code: int) -> None:
     """Leave the process with ``code``. A run cut short by a signal has written everything it keeps,
     so it skips interpreter teardown: a framework thread stopped mid-op can make C++ static
     destructors call std::terminate (SIGABRT), which would hide the 130/143 that says why it ended."""
+    lost = False
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken console: nothing left to tell it
+            lost = True
     if code in (EXIT_SIGINT, EXIT_SIGTERM):
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):  # a closed or broken console: nothing left to tell it
-                pass
         logging.shutdown()
         os._exit(code)
+    if lost:  # else the interpreter's final flush fails again and turns the exit code into 120
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            try:
+                os.dup2(devnull, fd)
+            except OSError:
+                pass
     sys.exit(code)
