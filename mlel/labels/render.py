@@ -17,7 +17,7 @@ from reportlab.pdfgen.canvas import FILL_EVEN_ODD, FILL_NON_ZERO, Canvas
 from reportlab.pdfgen.pathobject import PDFPathObject
 
 from mlel.labels import layout as L
-from mlel.labels.fonts import FONT_DIR, unicode_font as _unicode_font  # noqa: F401 - FONT_DIR re-exported
+from mlel.labels.fonts import unicode_font as _unicode_font
 from mlel.labels.content import Cell, LabelContent
 from mlel.labels.pictograms import TINT, pictogram
 from mlel.labels.qr import qr_runs
