@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from mlel.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK
 
@@ -22,14 +23,35 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+HOW_TO_GET_RESULTS = """\
+To get results to explore:
+  make demo                                   measure two models, merge and rate them (writes results/)
+  python infer.py --model MobileNetV3Small --backend torch --dataset digits
+  python merge_results.py -d runs --output-dir results      merge your own measured runs
+  python -m mlel.importers mlenergy DIR --output-dir results  import published results (also: codecarbon,
+                                                              mlflow, csv; see python -m mlel.importers -h)
+Then: python elex.py -d results (or -d any folder of merged logs or result records)."""
+
+
+def no_results_message(directory: str, why: str) -> str:
+    """What to say when there is nothing to explore: why, then how to get results."""
+    return f"no results to explore in '{directory}': {why}.\n{HOW_TO_GET_RESULTS}"
+
+
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = build_parser(prog).parse_args(argv)
+    name = prog or "elex"
+    directory = Path(args.directory)
+    if not directory.is_dir():
+        why = "it is a file, not a directory" if directory.exists() else "no such directory"
+        print(f"{name}: {no_results_message(args.directory, why)}", file=sys.stderr)
+        return EXIT_FAILED
     from mlel.elex import create_app
 
     try:
         app = create_app(args.directory)
     except (OSError, ValueError) as error:
-        print(f"{prog or 'elex'}: {error}", file=sys.stderr)
+        print(f"{name}: {no_results_message(args.directory, str(error))}", file=sys.stderr)
         return EXIT_FAILED
     print(f"ELEx serving {args.directory} at http://{args.host}:{args.port}/", file=sys.stderr)
     app.run(host=args.host, port=args.port, debug=False)

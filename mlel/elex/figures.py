@@ -11,8 +11,11 @@ import numpy as np
 
 from mlel import engine
 from mlel.engine import RATINGS
+from mlel.formatting import format_quantity
 from mlel.properties import PropertySet
 from mlel.ratings import RATING_COLORS
+from mlel.elex import entries
+from mlel.elex.sliders import slider_marks
 from mlel.elex.state import Rating
 
 SCALES = ("index", "real")
@@ -20,6 +23,7 @@ SCALES = ("index", "real")
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "triangle-down", "star",
            "pentagon", "hexagon", "triangle-left", "triangle-right")
 WEBGL_FROM = 2000  # points; SVG scatter slows down the browser beyond that
+MAX_POINTS = 4000  # points drawn at most: beyond, an even sample (the views stay fast at 100,000 rows)
 FONT = "Helvetica, Arial, sans-serif"
 
 
@@ -57,10 +61,13 @@ def _log_range(values: np.ndarray, bounds: Sequence[float]) -> tuple[float, floa
     return low / 1.12, high * 1.12
 
 
-def _log_ticks(extent: tuple[float, float]) -> dict:
-    """Over several decades label only 1-2-5 (plotly's default labels every digit); inside about
-    one decade plotly's own ticks read best."""
-    return {"dtick": "D2"} if extent[1] / extent[0] > 15 else {}
+def log_ticks(extent: tuple[float, float]) -> dict:
+    """Tick values and texts of a log axis that read as numbers: linear steps inside one decade
+    (0.2, 0.4, … rather than plotly's bare digits "2 3 … 9 1"), 1-2-5 per decade beyond."""
+    marks = slider_marks(math.log10(extent[0]), math.log10(extent[1]))
+    if len(marks) < 2:  # a very narrow axis: plotly's own ticks
+        return {}
+    return {"tickmode": "array", "tickvals": [10 ** p for p in marks], "ticktext": list(marks.values())}
 
 
 def _reference_value(rating: Rating, environment: str, metric: str) -> float | None:
@@ -103,34 +110,104 @@ def background_shapes(rating: Rating, x: str, y: str, scale: str, environments: 
     return shapes
 
 
+def value_texts(table, metric: str) -> np.ndarray:
+    """Every row's value of ``metric`` for people ("94.3 mWh / sample"); computed once per table."""
+    key = ("value_texts", metric)
+    if key not in table.cache:
+        unit = table.properties[metric].unit
+        table.cache[key] = np.array([format_quantity(v, unit) for v in table.values[:, table.column(metric)]
+                                     .tolist()], dtype=object)
+    return table.cache[key]
+
+
+def _hover_parts(rating: Rating, rows: np.ndarray, metric: str, scale: str) -> list[str]:
+    texts = value_texts(rating.table, metric)[rows]
+    if scale != "index":
+        return texts.tolist()
+    index = rating.indices[rows, rating.table.column(metric)]
+    return [f"{t} · index {i:.3g}" for t, i in zip(texts.tolist(), index.tolist())]
+
+
+def _point_titles(rating: Rating, rows: np.ndarray) -> list[str]:
+    """Per point: model (capped), compound letter, and the notes an entry carries."""
+    table, letters = rating.table, np.array(RATINGS)[rating.compound[rows]]
+    titles = []
+    for row, letter in zip(rows.tolist(), letters.tolist()):
+        entry = table.results[row]
+        title = f"{entries.short_name(table.models[row])} ({letter})"
+        runs = entries.n_runs(entry)
+        title += f"<br>{runs} runs" if runs > 1 else "<br>1 run: no interval"
+        reason = entries.not_graded(entry)
+        titles.append(title + (f"<br>not graded: {reason}" if reason else ""))
+    return titles
+
+
+def _error_bars(rating: Rating, rows: np.ndarray, values: np.ndarray, metric: str, scale: str) -> dict | None:
+    """Asymmetric error bars of the 95% intervals, where an entry pools >= 2 runs; None if none has."""
+    table, column = rating.table, rating.table.column(metric)
+    higher = bool(table.higher_is_better[column])
+    plus, minus, any_bar = [], [], False
+    for row, shown in zip(rows.tolist(), values.tolist()):
+        interval = entries.value_interval(table.results[row], metric)
+        if interval is not None and scale == "index":
+            ref_row = table.row(table.environments[table.env_code[row]], rating.reference)
+            reference = np.nan if ref_row is None else table.values[ref_row, column]
+            ref_interval = None if ref_row is None else entries.value_interval(table.results[ref_row], metric)
+            interval = entries.index_interval(table.values[row, column], interval, float(reference),
+                                              ref_interval, higher) if reference == reference else None
+        plus.append(0.0 if interval is None else max(0.0, interval[1] - shown))
+        minus.append(0.0 if interval is None else max(0.0, shown - interval[0]))
+        any_bar = any_bar or interval is not None
+    if not any_bar:
+        return None
+    return {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "color": "#333333",
+            "thickness": 1, "width": 3}
+
+
 def _environment_traces(rating: Rating, rows: np.ndarray, xs: np.ndarray, ys: np.ndarray, x: str, y: str,
-                        size: int) -> list[dict]:
+                        size: int, scale: str) -> list[dict]:
     """Per environment: a grey legend twin (the points are coloured by rating) and the points."""
     table, names = rating.table, (rating.table.properties[x].name, rating.table.properties[y].name)
     kind = "scattergl" if len(rows) >= WEBGL_FROM else "scatter"
     colours = np.array([RATING_COLORS[r] for r in RATINGS])
-    letters, models = np.array(RATINGS), np.array(table.models, dtype=object)
+    labels = table.labels or table.environments
     traces, env_of_rows = [], table.env_code[rows]
     for code in np.unique(env_of_rows):
         mine = env_of_rows == code
         env_rows = rows[mine]
-        compound = rating.compound[env_rows]
         symbol, group = SYMBOLS[code % len(SYMBOLS)], f"environment {code}"
         traces.append({"type": "scatter", "mode": "markers", "x": [None], "y": [None],
-                       "name": table.environments[code], "legendgroup": group, "hoverinfo": "skip",
+                       "name": labels[code], "legendgroup": group, "hoverinfo": "skip",
                        "marker": {"color": "#9a9a9a", "symbol": symbol, "size": 10,
                                   "line": {"color": "#222222", "width": 1}}})
-        traces.append({
-            "type": kind, "mode": "markers", "name": table.environments[code], "legendgroup": group,
-            "showlegend": False,
-            "x": xs[mine].tolist(), "y": ys[mine].tolist(), "customdata": env_rows.tolist(),
-            "text": [f"{m} ({c})" for m, c in zip(models[env_rows], letters[compound])],
+        custom = [list(item) for item in zip(env_rows.tolist(), _hover_parts(rating, env_rows, x, scale),
+                                             _hover_parts(rating, env_rows, y, scale))]
+        trace = {
+            "type": kind, "mode": "markers", "name": labels[code], "legendgroup": group,
+            "showlegend": False, "x": xs[mine].tolist(), "y": ys[mine].tolist(), "customdata": custom,
+            "text": _point_titles(rating, env_rows),
             "hovertemplate": ("<b>%{text}</b><br>%{fullData.name}<br>"
-                              f"{names[0]}: %{{x:.4g}}<br>{names[1]}: %{{y:.4g}}<extra></extra>"),
-            "marker": {"color": colours[compound].tolist(), "symbol": symbol,
+                              f"{names[0]}: %{{customdata[1]}}<br>{names[1]}: %{{customdata[2]}}<extra></extra>"),
+            "marker": {"color": colours[rating.compound[env_rows]].tolist(), "symbol": symbol,
                        "size": size, "line": {"color": "#222222", "width": 1}, "opacity": 0.95},
-        })
+        }
+        for axis, metric, values in (("error_x", x, xs[mine]), ("error_y", y, ys[mine])):
+            bars = _error_bars(rating, env_rows, values, metric, scale)
+            if bars is not None:
+                trace[axis] = bars
+        traces.append(trace)
     return traces
+
+
+def drawn_rows(rows: np.ndarray, limit: int, keep: Sequence[int] = ()) -> np.ndarray:
+    """At most about ``limit`` of ``rows``, evenly spread over them (rows are sorted by environment
+    and model, so every environment keeps its share) plus the rows in ``keep``; the same rows on
+    every slider move, so points do not jump."""
+    if len(rows) <= limit:
+        return rows
+    picked = rows[np.unique(np.linspace(0, len(rows) - 1, limit).astype(np.int64))]
+    extra = np.intersect1d(np.asarray(list(keep), dtype=np.int64), rows)
+    return np.union1d(picked, extra)
 
 
 def _rating_legend() -> list[dict]:
@@ -166,36 +243,59 @@ def _notes(rating: Rating, environments: Sequence[str], scale: str, missing: int
 
 def _axis(title: str, extent: tuple[float, float]) -> dict:
     return {"title": {"text": title}, "type": "log", "range": [math.log10(extent[0]), math.log10(extent[1])],
-            "showgrid": False, **_log_ticks(extent)}
+            "showgrid": False, **log_ticks(extent)}
+
+
+def _hint_figure(text: str, title: str) -> dict:
+    """An empty figure that says what to do (no environment chosen, nothing to draw)."""
+    return {"data": [], "layout": {
+        "template": "plotly_white", "font": {"family": FONT, "size": 12},
+        "margin": {"l": 20, "r": 10, "t": 40, "b": 20}, "title": {"text": title, "font": {"size": 14}, "x": 0.01},
+        "xaxis": {"visible": False}, "yaxis": {"visible": False},
+        "annotations": [{"text": text, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+                         "showarrow": False, "font": {"size": 15, "color": "#a33"}}]}}
+
+
+NO_ENVIRONMENT = "No environment chosen: tick at least one under “Environments” (left)."
 
 
 def scatter_figure(rating: Rating, x: str, y: str, environments: Sequence[str], scale: str = "index",
-                   selected: tuple[str, str] | None = None) -> dict:
+                   selected: tuple[str, str] | None = None, max_points: int = MAX_POINTS) -> dict:
     """Models of the chosen environments: colour = compound rating, symbol = environment, over the
-    rating background of the two axes. ``customdata`` of each point is its row (for clicks)."""
+    rating background of the two axes. ``customdata`` of each point is [row, x text, y text]; beyond
+    ``max_points`` an even sample of the points is drawn (the title says so; the table has all)."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale '{scale}'; choose from {SCALES}")
     table = rating.table
+    if not environments:
+        return _hint_figure(NO_ENVIRONMENT, f"0 {table.task} results")
     rows = selected_rows(rating, environments)
     xs, ys = axis_values(rating, x, scale)[rows], axis_values(rating, y, scale)[rows]
     shown = np.isfinite(xs) & np.isfinite(ys) & (xs > 0) & (ys > 0)
     rows, xs, ys = rows[shown], xs[shown], ys[shown]
-    size = 11 if len(rows) < 200 else 7 if len(rows) < WEBGL_FROM else 5
-    traces = (_environment_traces(rating, rows, xs, ys, x, y, size) + _rating_legend()
-              + _selection_ring(rating, rows, xs, ys, size, selected))
-    # boundaries live on the index scale; on the real scale only the points set the ranges
-    x_bounds = rating.boundaries.get(x, ()) if scale == "index" else ()
+    x_bounds = rating.boundaries.get(x, ()) if scale == "index" else ()  # boundaries: index scale only
     y_bounds = rating.boundaries.get(y, ()) if scale == "index" else ()
-    x_range, y_range = _log_range(xs, x_bounds), _log_range(ys, y_bounds)
+    x_range, y_range = _log_range(xs, x_bounds), _log_range(ys, y_bounds)  # from all points
+    selected_row = None if selected is None else table.row(*selected)
+    drawn = drawn_rows(rows, max_points, [] if selected_row is None else [selected_row])
+    if len(drawn) < len(rows):
+        position = np.searchsorted(rows, drawn)
+        rows, xs, ys = drawn, xs[position], ys[position]
+    size = 11 if len(rows) < 200 else 7 if len(rows) < WEBGL_FROM else 5
+    traces = (_environment_traces(rating, rows, xs, ys, x, y, size, scale) + _rating_legend()
+              + _selection_ring(rating, rows, xs, ys, size, selected))
     shapes = background_shapes(rating, x, y, scale, list(environments), x_range, y_range)
     note = _notes(rating, environments, scale, int((~shown).sum()), rows.size, shapes)
-    title = f"{len(rows)} {table.task} result(s) — reference {rating.reference}, {rating.mode}"
+    total = int(shown.sum())
+    title = f"{total:,} {table.task} result(s)" + (f" ({len(rows):,} drawn, evenly sampled)"
+                                                   if len(rows) < total else "")
+    title += f"<br><span style='font-size:11px'>reference {entries.short_name(rating.reference, 60)} · {rating.mode}</span>"
     if note:
         title += f"<br><span style='font-size:11px;color:#a33'>{'; '.join(note)}</span>"
     return {"data": traces, "layout": {
         "template": "plotly_white", "font": {"family": FONT, "size": 12},
-        "margin": {"l": 70, "r": 10, "t": 58 if note else 40, "b": 60}, "hovermode": "closest",
-        "title": {"text": title, "font": {"size": 14}, "x": 0.01},
+        "margin": {"l": 70, "r": 10, "t": 74 if note else 58, "b": 60}, "hovermode": "closest",
+        "title": {"text": title, "font": {"size": 14}, "x": 0.01, "xanchor": "left"},
         "xaxis": _axis(axis_title(table.properties, x, scale), x_range),
         "yaxis": _axis(axis_title(table.properties, y, scale), y_range),
         "shapes": shapes,
@@ -206,8 +306,11 @@ def scatter_figure(rating: Rating, x: str, y: str, environments: Sequence[str], 
 
 
 def bar_figure(counts: dict[str, list[int]]) -> dict:
-    """Stacked horizontal bars: how many models of each environment got each compound rating."""
+    """Stacked horizontal bars: how many models of each environment got each compound rating
+    (``counts`` keyed by the environments' display names)."""
     environments = list(counts)
+    if not environments:
+        return _hint_figure(NO_ENVIRONMENT, "Compound ratings (A → E) per environment")
     traces = [{"type": "bar", "orientation": "h", "name": letter, "y": environments,
                "x": [counts[env][i] for env in environments], "marker": {"color": RATING_COLORS[letter]},
                "text": [letter] * len(environments), "textposition": "inside",

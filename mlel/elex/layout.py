@@ -12,6 +12,7 @@ from mlel.formatting import format_quantity
 from mlel.properties import load_property_set
 from mlel.ratings import COMPOUND_MODES
 from mlel.elex.session import MAX_UPLOAD_BYTES, default_settings
+from mlel.elex.entries import ESTIMATED, chance_text, not_graded, short_name
 from mlel.elex.state import ElexData
 
 SETTINGS, SELECTED = "elex-settings", "elex-selected"
@@ -27,10 +28,21 @@ SCATTER, BARS, TABLE = "elex-scatter", "elex-bars", "elex-table"
 LABEL, SUMMARY, DETAIL_MESSAGE = "elex-label", "elex-summary", "elex-detail-message"
 GET_LABEL, GET_SUMMARY, GET_LOG = "elex-get-label", "elex-get-summary", "elex-get-log"
 DOWNLOAD, DOWNLOAD_SETTINGS = "elex-download", "elex-download-settings"
+PREVIEW, PINNED, PROBLEMS = "elex-preview", "elex-pinned", "elex-problems"
+# numeric inputs beside each boundary slider: id -> (axis, boundary position b0..b3)
+BOUND_INPUTS = {f"elex-{axis}-b{i}": (axis, i) for axis in ("x", "y") for i in range(4)}
+X_BOUND_INPUTS, Y_BOUND_INPUTS = list(BOUND_INPUTS)[:4], list(BOUND_INPUTS)[4:]
+MAX_PROBLEMS_SHOWN = 200
 
 # The axes the 2022 tool opened with: efficiency against quality.
 DEFAULT_AXES = {"inference": ("inference_power_draw", "top1_val"),
                 "training": ("train_power_draw", "top1_val")}
+
+
+def environment_options(table) -> list[dict]:
+    """Checklist options: value = the environment key, label = its display name ("(estimated)")."""
+    labels = table.labels or table.environments
+    return [{"label": label, "value": env} for env, label in zip(table.environments, labels)]
 
 
 def metric_options(task: str) -> list[dict]:
@@ -60,10 +72,17 @@ def _axis_controls(axis: str, metric_id: str, weight_id: str, bounds_id: str, te
                             className="elex-weight"),
                   html.Span(id=name_id, className="elex-small elex-muted")], className="elex-weight-row"),
         html.Div("boundaries (index, log scale): E | D | C | B | A", className="elex-small elex-muted"),
+        # handles stop at their neighbours (allowCross=False, never pushable); the tooltip sits
+        # above the slider so the read-out below stays visible
         dcc.RangeSlider(id=bounds_id, min=-1, max=1, step=0.001, value=[-0.3, -0.1, 0.1, 0.3],
-                        allowCross=False, pushable=0, updatemode="mouseup", allow_direct_input=False,
-                        tooltip={"placement": "bottom", "always_visible": False,
+                        allowCross=False, pushable=False, updatemode="mouseup", allow_direct_input=False,
+                        tooltip={"placement": "top", "always_visible": False,
                                  "transform": "elexPow10"}),
+        html.Div([html.Label([html.Span(f"b{i}", className="elex-bound-name"),
+                              dcc.Input(id=f"elex-{axis.lower()}-b{i}", type="number", min=0, debounce=True,
+                                        className="elex-bound-input")],
+                             title=f"boundary b{i} ({'ABCD'[i]} | {'BCDE'[i]}) on the index scale")
+                  for i in range(4)], className="elex-bound-inputs"),
         html.Div(id=text_id, className="elex-bounds-text"),
     ], className="elex-axis", id=f"{metric_id}-box")
 
@@ -75,16 +94,15 @@ def build_layout(data: ElexData) -> html.Div:
     models = table.model_names if table else []
     settings = default_settings(data)
     x, y = axis_defaults(task)
-    source = f"{data.directory}" if data.directory else "results given to create_app"
+    # the folder's name only: the page never shows the server's absolute paths
+    source = f"{data.directory.name or data.directory}" if data.directory else "results given to create_app"
     info = (f"{data.n_logs} logs · " + " · ".join(f"{len(data.tables[t])} {t} results" for t in data.tasks)
             + f" · from {source}")
-    if data.problems:
-        info += f" · {len(data.problems)} file(s) skipped"
     controls = html.Aside([
-        _control("Task", dcc.RadioItems(id=TASK, options=[{"label": t.title(), "value": t} for t in data.tasks],
-                                        value=task, inline=True, className="elex-radio")),
-        _control("Environments", dcc.Checklist(id=ENVIRONMENTS, options=environments, value=environments,
-                                               className="elex-checklist")),
+        _control("Task", dcc.RadioItems(id=TASK, options=[{"label": task_label(t), "value": t} for t in data.tasks],
+                                        value=task, className="elex-radio")),
+        _control("Environments", dcc.Checklist(id=ENVIRONMENTS, options=environment_options(table) if table else [],
+                                               value=environments, className="elex-checklist")),
         _control("Scale", dcc.RadioItems(id=SCALE, options=[
             {"label": "Index", "value": "index"}, {"label": "Real values", "value": "real"}],
             value="index", inline=True, className="elex-radio")),
@@ -114,10 +132,13 @@ def build_layout(data: ElexData) -> html.Div:
         html.Div(id=MESSAGE, role="status", className="elex-message"),
     ], className="elex-controls")
     detail = html.Div([
-        html.Img(id=LABEL, alt="energy label of the selected model", className="elex-label"),
+        html.Img(id=LABEL, alt="energy label of the selected model (click to zoom)", className="elex-label",
+                 title="click to zoom", n_clicks=0),
         html.Div([
             html.Div(id=SUMMARY, className="elex-summary",
-                     children=html.P("Hover over or click a model to see its label.", className="elex-muted")),
+                     children=html.P("Hover over a model to preview its label; click to pin it.",
+                                     className="elex-muted")),
+            html.Div("Nothing pinned: click a point or a table row.", id=PINNED, className="elex-pinned"),
             html.Div([html.Button("Label PDF", id=GET_LABEL, className="elex-button"),
                       html.Button("Summary JSON", id=GET_SUMMARY, className="elex-button elex-secondary"),
                       html.Button("Merged log", id=GET_LOG, className="elex-button elex-secondary")],
@@ -127,15 +148,18 @@ def build_layout(data: ElexData) -> html.Div:
     ], className="elex-detail")
     return html.Div([
         dcc.Store(id=SETTINGS, storage_type="memory", data=settings),
-        dcc.Store(id=SELECTED, storage_type="memory"),
+        dcc.Store(id=SELECTED, storage_type="memory"),  # pinned by a click: what downloads use
+        dcc.Store(id=PREVIEW, storage_type="memory"),  # under the pointer: shown, never downloaded
         dcc.Download(id=DOWNLOAD), dcc.Download(id=DOWNLOAD_SETTINGS),
         html.Header([html.H1(["ELEx", html.Span(" Energy Label Exploration", className="elex-subtitle")]),
-                     html.Div(info, className="elex-info", id="elex-info")], className="elex-header"),
+                     html.Div(info, className="elex-info", id="elex-info"),
+                     problems_view(data.problems)], className="elex-header"),
         html.Div([
             controls,
             html.Main([
-                dcc.Graph(id=SCATTER, className="elex-scatter", config={"displaylogo": False},
-                          clear_on_unhover=False),
+                dcc.Graph(id=SCATTER, className="elex-scatter", clear_on_unhover=True,
+                          config={"displaylogo": False,
+                                  "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}),
                 html.Div([dcc.Graph(id=BARS, className="elex-bars", config={"displayModeBar": False}), detail],
                          className="elex-row"),
                 html.H2("All rated models", className="elex-h2"),
@@ -154,27 +178,71 @@ def build_layout(data: ElexData) -> html.Div:
     ], className="elex")
 
 
-def summary_view(summary: dict) -> list:
-    """The selected model's summary: compound rating, environment, then each metric."""
+def task_label(task: str) -> str:
+    """A task's name in the chooser: "Inference", "Lm-Arena-Chat" reads worse than the key itself."""
+    return task.title() if task in DEFAULT_AXES else task
+
+
+def problems_view(problems) -> html.Details | None:
+    """Skipped files by name with the reason (the first MAX_PROBLEMS_SHOWN), folded."""
+    if not problems:
+        return html.Div(id=PROBLEMS)
+    items = [html.Li(short_name(str(p), 400)) for p in list(problems)[:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        items.append(html.Li(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more"))
+    return html.Details([html.Summary(f"{len(problems)} file(s) skipped"), html.Ul(items)],
+                        id=PROBLEMS, className="elex-problems")
+
+
+def _interval_text(metric: dict, unit: str) -> str:
+    interval = metric.get("ci95")
+    if not isinstance(interval, (list, tuple)) or len(interval) != 2 or None in interval:
+        return ""
+    return f"{format_quantity(interval[0], unit)} – {format_quantity(interval[1], unit)}"
+
+
+def summary_view(summary: dict, preview: bool = False) -> list:
+    """The selected model's summary: compound rating (with its probability where known), the
+    environment, runs and grading notes, then each metric (value, 95% interval, index, rating)."""
     properties = load_property_set(summary["task"])
-    rows = [html.Tr([html.Th("metric"), html.Th("value"), html.Th("index"), html.Th("rating")])]
+    rows = [html.Tr([html.Th("metric"), html.Th("value"), html.Th("95% interval"), html.Th("index"),
+                     html.Th("rating")])]
     for key, metric in summary["metrics"].items():
         value, index, prop = metric["value"], metric["index"], properties[key]
         rows.append(html.Tr([
             html.Td(prop.name), html.Td(format_quantity(value, prop.unit)),
+            html.Td(_interval_text(metric, prop.unit) or "—"),
             html.Td("—" if index is None else f"{index:.3f}"),
-            html.Td(metric["rating"], className=f"elex-rating elex-rating-{metric['rating']}")]))
+            html.Td(chance_text(metric["rating"], metric.get("rating_p")),
+                    className=f"elex-rating elex-rating-{metric['rating']}")]))
     energy = summary.get("energy") or {}
     sources = ", ".join(f"{k} ({v})" for k, v in (energy.get("sources") or {}).items()) or "none"
+    runs = summary.get("n_runs") or len(summary.get("logs") or ()) or 1
+    notes = [f"{runs} runs" if runs > 1 else "1 run: no interval"]
+    reason = not_graded(summary)
+    if reason:
+        notes.append(f"not graded: {reason}")
+    compound = summary["compound"]
     return [
-        html.H3([summary["model"], " ", html.Span(summary["compound"],
-                                                 className=f"elex-rating elex-rating-{summary['compound']}")],
+        html.H3([short_name(summary["model"]), " ",
+                 html.Span(chance_text(compound, summary.get("compound_p")),
+                           className=f"elex-rating elex-rating-{compound}")]
+                + ([html.Span(" preview — click to pin", className="elex-small elex-muted")] if preview else []),
                 className="elex-summary-title"),
-        html.Div(f"{summary['task'].title()} · {summary['environment']} · reference {summary['reference']}",
-                 className="elex-small"),
+        html.Div(f"{summary['task']} · {short_name(summary['environment'])}"
+                 f"{ESTIMATED if energy.get('estimated') and ESTIMATED not in summary['environment'] else ''}"
+                 f" · reference {short_name(summary['reference'])}", className="elex-small"),
         html.Div(f"energy sources: {sources}" + (" — estimated" if energy.get("estimated") else ""),
                  className="elex-small elex-muted"),
+        html.Div(" · ".join(notes), className="elex-small elex-runs" + (" elex-not-graded" if reason else "")),
         html.Table(rows, className="elex-summary-table"),
         html.Details([html.Summary("logs"), html.Pre(json.dumps(summary["logs"], indent=1))],
                      className="elex-small"),
     ]
+
+
+def pinned_view(selected) -> str:
+    if not isinstance(selected, dict) or not selected.get("model"):
+        return "Nothing pinned: click a point or a table row."
+    return (f"Pinned: {short_name(str(selected['model']))} · {short_name(str(selected.get('environment')))}"
+            " — the downloads below are of this model.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -16,11 +17,45 @@ import numpy as np
 from mlel import engine
 from mlel.metrics import TASKS, task_metrics
 from mlel.properties import load_property_set
-from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_QUANTILES, DEFAULT_REFERENCE, check_boundaries
+from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_QUANTILES, DEFAULT_REFERENCE
 from mlel.settings import SettingsError, parse_boundaries, parse_weights
 from mlel.elex.state import ElexData, index_matrix
 
 MAX_UPLOAD_BYTES = 64 * 1024  # a boundaries or weights file is a few hundred bytes
+# Weights are normalised, so their scale carries nothing; a cap keeps sums finite (1e308 + 1e308).
+MAX_WEIGHT = 1e6
+
+
+def check_bounds_values(task: str, metric: str, bounds) -> list[float]:
+    """Four finite, non-negative, descending numbers with b0 > 0, as floats; SettingsError otherwise."""
+    if isinstance(bounds, (str, bytes)) or not isinstance(bounds, Sequence) or len(bounds) != 4 or any(
+            isinstance(b, bool) or not isinstance(b, (int, float)) for b in bounds):
+        raise SettingsError(f"boundaries of {task} '{metric}' must be four numbers b0 ≥ b1 ≥ b2 ≥ b3, got {bounds!r:.100}")
+    try:
+        values = [float(b) for b in bounds]
+    except OverflowError:
+        raise SettingsError(f"boundaries of {task} '{metric}' must be finite numbers") from None
+    if not all(math.isfinite(b) for b in values):
+        raise SettingsError(f"boundaries of {task} '{metric}' must be finite numbers, got {values}")
+    if any(b < 0 for b in values) or not values[0] > 0:
+        raise SettingsError(f"boundaries of {task} '{metric}' are index values: positive (b3 may be 0), got {values}")
+    if any(a < b for a, b in zip(values, values[1:])):
+        raise SettingsError(f"boundaries of {task} '{metric}' must descend (b0 ≥ b1 ≥ b2 ≥ b3), got {values}")
+    return values
+
+
+def check_weight_value(task: str, metric: str, weight) -> float:
+    """A finite weight in [0, MAX_WEIGHT] as a float; SettingsError otherwise."""
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        raise SettingsError(f"weight '{metric}' of {task} must be a number, got {weight!r:.100}")
+    try:
+        value = float(weight)
+    except OverflowError:
+        value = math.inf
+    if not (math.isfinite(value) and 0 <= value <= MAX_WEIGHT):
+        raise SettingsError(f"weight '{metric}' of {task} must be a finite number from 0 to {MAX_WEIGHT:g}, "
+                            f"got {weight!r:.40}")
+    return value
 
 
 def default_settings(data: ElexData | None = None) -> dict:
@@ -45,22 +80,16 @@ def _task_boundaries(task: str, bounds: Mapping) -> dict[str, list[float]]:
     unknown = sorted(str(k) for k in bounds if k not in keys)
     if unknown:
         raise SettingsError(f"unknown metric(s) of {task}: {', '.join(unknown)}; known: {', '.join(keys)}")
-    try:
-        check_boundaries(bounds)
-    except (TypeError, ValueError) as error:
-        raise SettingsError(str(error)) from None
-    return {k: [float(b) for b in v] for k, v in bounds.items()}
+    return {k: check_bounds_values(task, k, v) for k, v in bounds.items()}
 
 
 def _task_weights(task: str, weights: Mapping) -> dict[str, float]:
     """``{property: weight}`` of one task: known properties, non-negative numbers."""
     keys = load_property_set(task).keys
-    checked = {}
-    for key, weight in weights.items():
-        if key not in keys or isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
-            raise SettingsError(f"weight '{key}' of {task}: a known metric with a non-negative number, got {weight!r}")
-        checked[key] = float(weight)
-    return checked
+    unknown = sorted(str(k) for k in weights if k not in keys)
+    if unknown:
+        raise SettingsError(f"unknown metric(s) of {task}: {', '.join(unknown)}; known: {', '.join(keys)}")
+    return {key: check_weight_value(task, key, weight) for key, weight in weights.items()}
 
 
 def clean_settings(raw, data: ElexData | None = None) -> dict:
@@ -111,9 +140,9 @@ def set_boundaries(settings: dict, task: str, metric: str, bounds: Sequence[floa
 
 def set_weight(settings: dict, task: str, metric: str, weight: float) -> dict:
     """New settings with one weight changed. At least one weight of a task must stay > 0."""
-    if weight is None or not weight >= 0:
+    if weight is None:
         raise ValueError("a weight must be a non-negative number")
-    weights = {**settings["weights"][task], metric: float(weight)}
+    weights = {**settings["weights"][task], **_task_weights(task, {metric: weight})}
     if not any(w > 0 for w in weights.values()):
         raise ValueError("at least one metric needs a weight > 0")
     return {**settings, "weights": {**settings["weights"], task: weights}}
@@ -169,7 +198,8 @@ def apply_boundaries_upload(settings: dict, content) -> dict:
         per_task = {task: flat for task in TASKS}
     boundaries = {**settings["boundaries"], **{  # the files name merged-log metrics; other tasks keep theirs
         task: {**settings["boundaries"][task],
-               **{k: b for k, b in per_task.get(task, {}).items() if k in task_metrics(task)}}
+               **{k: check_bounds_values(task, k, b) for k, b in per_task.get(task, {}).items()
+                  if k in task_metrics(task)}}
         for task in TASKS}}
     return {**settings, "boundaries": boundaries}
 
@@ -181,7 +211,8 @@ def apply_weights_upload(settings: dict, content) -> dict:
     weights = dict(settings["weights"])  # other tasks keep theirs
     for task in TASKS:
         merged = {**settings["weights"][task],
-                  **{k: float(w) for k, w in per_task.get(task, {}).items() if k in task_metrics(task)}}
+                  **{k: check_weight_value(task, k, w) for k, w in per_task.get(task, {}).items()
+                     if k in task_metrics(task)}}
         if not any(w > 0 for w in merged.values()):
             raise SettingsError(f"weights: no {task} metric would keep a weight > 0")
         weights[task] = merged

@@ -12,7 +12,7 @@ value matrix by the reference row of each environment, then comparisons and a co
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -24,6 +24,7 @@ from mlel.metrics import TASKS
 from mlel.properties import PropertySet, load_property_set
 from mlel.rated import ModelResult, RatedResult
 from mlel.ratings import aggregate_runs
+from mlel.elex.entries import environment_labels
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -45,6 +46,9 @@ class TaskTable:
     higher_is_better: np.ndarray  # (m,) bool
     results: tuple[ModelResult, ...]  # per row: the entry (logs, dataset, energy, sources …)
     rows: Mapping[tuple[str, str], int]  # (environment, model) -> row
+    labels: tuple[str, ...] = ()  # per environment: its display name ("... (estimated)")
+    # derived, settings-independent display data (formatted values, …), filled on first use
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.models)
@@ -65,16 +69,18 @@ def _table(task: str, results: Sequence[ModelResult]) -> TaskTable:
     metrics = prop_set.keys
     environments = tuple(sorted({r.environment for r in results}))
     env_index = {env: i for i, env in enumerate(environments)}
+    env_code = _frozen(np.array([env_index[r.environment] for r in results], dtype=np.int64))
     values = np.array([[np.nan if r.values.get(k) is None else r.values[k] for k in metrics]
                        for r in results], dtype=float).reshape(len(results), len(metrics))
     return TaskTable(
         task=task, properties=prop_set, metrics=metrics, environments=environments,
         models=tuple(r.model for r in results),
-        env_code=_frozen(np.array([env_index[r.environment] for r in results], dtype=np.int64)),
+        env_code=env_code,
         values=_frozen(values),
         higher_is_better=_frozen(np.array([p.higher_is_better for p in prop_set.properties])),
         results=tuple(results),
-        rows={(r.environment, r.model): i for i, r in enumerate(results)})
+        rows={(r.environment, r.model): i for i, r in enumerate(results)},
+        labels=environment_labels(environments, results, env_code))
 
 
 def _entries(items: list) -> tuple[list[ModelResult], int]:

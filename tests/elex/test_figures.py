@@ -33,7 +33,7 @@ def test_scatter_colours_are_compound_ratings_and_symbols_environments(elex_data
     assert len({t["marker"]["symbol"] for t in traces}) == len(environments)
     assert sum(len(t["x"]) for t in traces) == 176
     for trace in traces:
-        for row, colour, x in zip(trace["customdata"], trace["marker"]["color"], trace["x"]):
+        for (row, *_), colour, x in zip(trace["customdata"], trace["marker"]["color"], trace["x"]):
             assert colour == RATING_COLORS[rating.letter(row)]
             assert x == pytest.approx(rating.indices[row, rating.table.column(X)])
     rects = [s for s in figure["layout"]["shapes"] if s["type"] == "rect"]
@@ -104,8 +104,10 @@ def test_summary_says_when_energy_is_estimated():
 
 def test_selection_and_summary_never_trust_the_browser(elex_data, settings):
     assert callbacks.selection(elex_data, "inference", 0)["task"] == "inference"
-    for row in (None, -1, 10**6, True, "3", [1]):
+    for row in (None, -1, 10**6, True, "3", [[1]], ["1"], [], float("nan"), float("inf"), {"row": 1}):
         assert callbacks.selection(elex_data, "inference", row) is None
+    # a point's customdata is [row, x text, y text]: the row is its first element
+    assert callbacks.selection(elex_data, "inference", [1, "x", "y"]) == callbacks.selection(elex_data, "inference", 1)
     assert callbacks.selection(elex_data, "cooking", 0) is None
     for forged in (None, "x", {"task": "inference", "environment": "../../etc", "model": "passwd"},
                    {"task": ["inference"]}):

@@ -1,0 +1,196 @@
+"""What ELEx's callbacks do, as plain functions of (data, settings, inputs) -> outputs: the
+callbacks in :mod:`mlel.elex.callbacks` only unpack Dash's arguments and call these (and the bench
+and tests call them directly).
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+from dash import dcc
+
+from mlel.labels import EnergyLabel
+from mlel.settings import SettingsError
+from mlel.elex import entries, figures, session, sliders, state
+from mlel.elex import layout as ids
+from mlel.elex.state import ElexData
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
+
+
+def label_source(summary: dict) -> tuple[str | None, str]:
+    """(image src, note) of the selected model's label; no image and a note where it cannot be
+    drawn (a label that cannot be drawn must not break the page)."""
+    try:
+        return EnergyLabel(_capped(summary)).data_uri(), ""
+    except Exception as error:  # noqa: BLE001 - any renderer failure becomes a message
+        return None, f"label could not be drawn: {error}"
+
+
+def _capped(summary: dict) -> dict:
+    """The summary with its names cut to a bounded length: one log cannot stall the label."""
+    return {**summary, "model": entries.short_name(summary.get("model", "")),
+            "environment": entries.short_name(summary.get("environment", ""))}
+
+
+def label_pdf(summary: dict) -> bytes:
+    pdf = EnergyLabel(_capped(summary)).to_pdf()
+    return pdf if isinstance(pdf, bytes) else bytes(pdf)
+
+
+def settings_outputs(data: ElexData, settings: dict, task: str, x: str, y: str) -> tuple:
+    """Slider properties and weights shown for the chosen axes, from the settings."""
+    rating = state.rate(data, task, settings)
+    out = []
+    for metric in (x, y):
+        spec = sliders.slider_spec(rating, metric)
+        out += [spec.min, spec.max, spec.step, spec.marks, spec.value]
+    weights = settings["weights"][task]
+    return (*out, weights.get(x, 0.0), weights.get(y, 0.0), *bound_inputs(settings, task, x, y))
+
+
+def bound_inputs(settings: dict, task: str, x: str, y: str) -> list:
+    """The eight numeric boundary inputs (b0..b3 of x, then of y), 4 significant digits."""
+    values = []
+    for metric in (x, y):
+        bounds = settings["boundaries"][task].get(metric) or [None] * 4
+        values += [None if b is None else float(f"{b:.4g}") for b in bounds]
+    return values
+
+
+def typed_bound(settings: dict, task: str, metric: str, position: int, value) -> dict:
+    """Boundary b<position> of ``metric`` typed in: it must stay between its neighbours (b0 ≥ b1 ≥
+    b2 ≥ b3); a value that does not is refused with a message, never pushing a neighbour."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SettingsError(f"b{position} of {metric}: type a number")
+    bounds = list(settings["boundaries"][task].get(metric) or [])
+    if len(bounds) != 4 or not 0 <= position < 4:
+        raise SettingsError(f"{metric} has no boundaries to edit")
+    upper = bounds[position - 1] if position > 0 else None
+    lower = bounds[position + 1] if position < 3 else None
+    if (upper is not None and value > upper) or (lower is not None and value < lower):
+        between = " and ".join(f"b{p} = {b:.4g}" for p, b in ((position + 1, lower), (position - 1, upper))
+                               if b is not None)
+        raise SettingsError(f"b{position} of {metric} must lie between {between} "
+                            "(move that boundary first)")
+    bounds[position] = value
+    return session.set_boundaries(settings, task, metric, bounds)
+
+
+def apply_event(data: ElexData, settings: dict, trigger: str | None, task: str, values: dict) -> tuple[dict, str]:
+    """One control change -> (new settings, message). Errors leave the settings unchanged."""
+    try:
+        if trigger == ids.REFERENCE and values["reference"]:
+            return session.set_reference(settings, values["reference"]), ""
+        if trigger == ids.MODE and values["mode"]:
+            return session.set_mode(settings, values["mode"]), ""
+        if trigger in (ids.X_BOUNDS, ids.Y_BOUNDS):
+            metric = values["x"] if trigger == ids.X_BOUNDS else values["y"]
+            slider = values["x_bounds"] if trigger == ids.X_BOUNDS else values["y_bounds"]
+            if not slider or len(slider) != 4:
+                return settings, ""
+            spec = sliders.slider_spec(state.rate(data, task, settings), metric)
+            current = settings["boundaries"][task].get(metric, [1.0] * 4)
+            bounds = sliders.bounds_from_slider(slider, current, spec)
+            return session.set_boundaries(settings, task, metric, bounds), ""
+        if trigger in ids.BOUND_INPUTS:
+            axis, position = ids.BOUND_INPUTS[trigger]
+            metric = values[axis]
+            return typed_bound(settings, task, metric, position, values["bound_inputs"][trigger]), ""
+        if trigger in (ids.X_WEIGHT, ids.Y_WEIGHT):
+            metric = values["x"] if trigger == ids.X_WEIGHT else values["y"]
+            weight = values["x_weight"] if trigger == ids.X_WEIGHT else values["y_weight"]
+            return session.set_weight(settings, task, metric, weight), ""
+        if trigger == ids.CALIBRATE:
+            return session.calibrate(settings, data, task), f"boundaries of {task} calibrated (quantiles)"
+        if trigger == ids.RESET:
+            return session.reset(settings, data), "default boundaries and weights restored"
+        if trigger == ids.UPLOAD_BOUNDARIES and values["boundaries_file"]:
+            content = session.decode_upload(values["boundaries_file"], values["boundaries_name"])
+            return session.apply_boundaries_upload(settings, content), f"boundaries loaded from {values['boundaries_name']}"
+        if trigger == ids.UPLOAD_WEIGHTS and values["weights_file"]:
+            content = session.decode_upload(values["weights_file"], values["weights_name"])
+            return session.apply_weights_upload(settings, content), f"weights loaded from {values['weights_name']}"
+    except (SettingsError, ValueError) as error:
+        return settings, f"Error: {error} — nothing was changed."
+    return settings, ""
+
+
+# --- helpers the callbacks (and the bench) call --------------------------------------------------
+
+
+def bounds_text(boundaries: dict, metric: str) -> str:
+    bounds = boundaries.get(metric)
+    if not bounds:
+        return "no boundaries: every model rates E"
+    return "  ".join(f"b{i} {b:.4g}" for i, b in enumerate(bounds))
+
+
+def views(data: ElexData, settings: dict, task: str, environments: list, x: str, y: str, scale: str,
+          selected: dict | None = None) -> tuple:
+    """Scatter, bars and the boundary read-outs for one session: the slider-move path."""
+    rating = state.rate(data, task, settings)
+    marked = None
+    if isinstance(selected, dict) and selected.get("task") == task:
+        marked = (str(selected.get("environment")), str(selected.get("model")))
+    scatter = figures.scatter_figure(rating, x, y, environments, scale, marked)
+    counts = state.rating_counts(rating, figures.selected_rows(rating, environments))
+    labels = dict(zip(rating.table.environments, rating.table.labels or rating.table.environments))
+    counts = {labels[env]: c for env, c in counts.items() if env in set(environments)}  # the chosen ones
+    return (scatter, figures.bar_figure(counts), bounds_text(rating.boundaries, x),
+            bounds_text(rating.boundaries, y))
+
+
+def selection(data: ElexData, task: str, row) -> dict | None:
+    """A row number from a click or the table -> {task, environment, model}; None if not valid."""
+    if isinstance(row, list) and row:  # a point's customdata: [row, x text, y text]
+        row = row[0]
+    if not isinstance(task, str) or task not in data.tables or isinstance(row, bool) \
+            or not isinstance(row, (int, float)):
+        return None
+    table = data.table(task)
+    if row != row or abs(row) > len(table):  # NaN, inf
+        return None
+    row = int(row)
+    if not 0 <= row < len(table):
+        return None
+    return {"task": task, "environment": table.results[row].environment, "model": table.models[row]}
+
+
+def selected_summary(data: ElexData, settings: dict, selected) -> dict | None:
+    """The selected model's summary under this session's settings (None when nothing is selected).
+    The store is client data: the model is looked up, never trusted."""
+    if not isinstance(selected, dict) or not isinstance(selected.get("task"), str) \
+            or selected["task"] not in data.tables:
+        return None
+    rating = state.rate(data, selected["task"], settings)
+    row = rating.table.row(str(selected.get("environment")), str(selected.get("model")))
+    return None if row is None else state.summary(rating, row)
+
+
+def download(data: ElexData, summary: dict, what: str) -> dict:
+    """dcc.Download payload for the label PDF, the summary JSON or the merged log(s)."""
+    stem = _safe(f"{summary['model']}_{summary['task']}_{summary['environment']}")
+    if what == ids.GET_SUMMARY:
+        return dcc.send_string(json.dumps(summary, indent=2), f"{stem}.json")
+    if what == ids.GET_LABEL:
+        return dcc.send_bytes(label_pdf(summary), f"{stem}_label.pdf")
+    if what == ids.GET_LOG:
+        if data.directory is None:
+            raise ValueError("merged logs are only available when ELEx reads a results directory")
+        # file names come from the loaded data, never from the request: no path can be smuggled in
+        paths = [data.directory / name for name in summary["logs"]]
+        if len(paths) == 1:
+            return dcc.send_file(str(paths[0]))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in paths:
+                archive.write(path, path.name)
+        return dcc.send_bytes(buffer.getvalue(), f"{stem}_logs.zip")
+    raise ValueError(f"unknown download '{what}'")
+
+

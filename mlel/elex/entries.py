@@ -1,0 +1,130 @@
+"""What ELEx shows about one entry beyond its values: display names (capped, "(estimated)"),
+run counts, 95% intervals, rating probabilities and "not graded" notes.
+
+The uncertainty fields are read from the records when they carry them (``ModelResult.ci95``,
+``n_runs``, ``graded`` / ``not_graded``; ``MetricRating.rating_p``, ``RatedResult.compound_p``) and
+nothing extra is shown when they are absent, so ELEx works with records of any age.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+ESTIMATED = " (estimated)"
+MAX_NAME_CHARS = 120  # model and environment names beyond this are cut: one log cannot stall a page
+
+
+def _get(obj, name: str, default=None):
+    """A field of a record (attribute) or of its JSON form (key)."""
+    return obj.get(name, default) if isinstance(obj, Mapping) else getattr(obj, name, default)
+
+
+def short_name(name: str, limit: int = MAX_NAME_CHARS) -> str:
+    """``name`` cut to ``limit`` characters with an ellipsis (labels, legends and tables stay fast)."""
+    name = str(name)
+    return name if len(name) <= limit else name[:limit - 1] + "…"
+
+
+def environment_label(environment: str, estimated: bool) -> str:
+    """The environment as the CLI table shows it: "... (estimated)" where its energy is estimated
+    (never twice: importers may already have named it so)."""
+    name = short_name(environment)
+    return name + ESTIMATED if estimated and not name.endswith(ESTIMATED) else name
+
+
+def environment_labels(environments: Sequence[str], results: Sequence, env_code) -> tuple[str, ...]:
+    """Display label per environment: estimated when any of its entries' energy is estimated."""
+    estimated = [False] * len(environments)
+    for code, result in zip(env_code.tolist(), results):
+        if getattr(result, "estimated", False):
+            estimated[code] = True
+    return tuple(environment_label(env, est) for env, est in zip(environments, estimated))
+
+
+def n_runs(entry) -> int:
+    """How many runs an entry pools (the record's own count where it has one)."""
+    count = getattr(entry, "n_runs", None)
+    if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+        return count
+    return max(1, len(getattr(entry, "logs", ()) or ()))
+
+
+def _pair(raw) -> tuple[float, float] | None:
+    if raw is None or isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence) or len(raw) != 2:
+        low, high = getattr(raw, "low", None), getattr(raw, "high", None)
+        if low is None or high is None:
+            return None
+        raw = (low, high)
+    try:
+        low, high = float(raw[0]), float(raw[1])
+    except (TypeError, ValueError):
+        return None
+    return (low, high) if math.isfinite(low) and math.isfinite(high) and low <= high else None
+
+
+def value_interval(entry, key: str) -> tuple[float, float] | None:
+    """The 95% interval of one property's mean, or None (one run, or a record without one)."""
+    intervals = getattr(entry, "ci95", None)
+    if not isinstance(intervals, Mapping):
+        return None
+    return _pair(intervals.get(key))
+
+
+def index_interval(value: float, interval: tuple[float, float] | None, reference: float,
+                   reference_interval: tuple[float, float] | None, higher_is_better: bool
+                   ) -> tuple[float, float] | None:
+    """The index's 95% interval from the value's and the reference's (relative half-widths added
+    in quadrature on the log scale: the delta method for a ratio). None without a value interval."""
+    if interval is None or not (value > 0 and reference > 0) or interval[0] <= 0:
+        return None
+    def half_log(low, high):
+        return (math.log(high) - math.log(low)) / 2
+    spread = half_log(*interval) ** 2
+    if reference_interval is not None and reference_interval[0] > 0:
+        spread += half_log(*reference_interval) ** 2
+    index = value / reference if higher_is_better else reference / value
+    width = math.sqrt(spread)
+    return index * math.exp(-width), index * math.exp(width)
+
+
+def not_graded(entry) -> str | None:
+    """The reason an entry (a record or its JSON form) is not graded (it failed a validity gate), or None."""
+    reason = _get(entry, "not_graded")
+    if isinstance(reason, str) and reason:
+        return short_name(reason, 300)
+    if _get(entry, "graded", True) is False:
+        why = _get(entry, "not_graded_reason") or "failed a validity check"
+        return short_name(str(why), 300)
+    return None
+
+
+def probabilities(raw) -> dict[str, float] | None:
+    """{"A": p, …} from a record's rating_p / compound_p (a mapping or five numbers), else None."""
+    if raw is None:
+        return None
+    if isinstance(raw, Mapping):
+        pairs = [(str(k), raw[k]) for k in raw]
+    elif isinstance(raw, Sequence) and not isinstance(raw, (str, bytes)) and len(raw) == 5:
+        pairs = list(zip("ABCDE", raw))
+    else:
+        try:  # a numpy row
+            pairs = list(zip("ABCDE", [float(p) for p in raw]))
+        except TypeError:
+            return None
+    try:
+        out = {letter: float(p) for letter, p in pairs}
+    except (TypeError, ValueError):
+        return None
+    return out if out and all(math.isfinite(p) for p in out.values()) else None
+
+
+def chance_text(letter: str, raw) -> str:
+    """"B (87%)" where probabilities are known, else just the letter."""
+    probs = probabilities(raw)
+    if not probs or letter not in probs:
+        return letter
+    return f"{letter} ({probs[letter] * 100:.0f}%)"
+
+
+__all__ = ["short_name", "environment_label", "environment_labels", "n_runs", "value_interval",
+           "index_interval", "not_graded", "probabilities", "chance_text", "MAX_NAME_CHARS"]
