@@ -19,7 +19,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m mlel.ratings",
         description="Rate every model in a directory of merged logs A–E: each metric is indexed "
                     "against a reference model of the same task and environment, rated by "
-                    "boundaries on that index, and compounded by weights.",
+                    "boundaries on that index, and compounded by weights. Runs of one configuration "
+                    "pool into one entry (n_runs); with several runs the rating shown is the most "
+                    "likely letter, with its probability (table: 'B (87%%)'; JSON: rating_p, "
+                    "compound_p, and each value's 95%% interval ci95). One run: no interval. A run "
+                    "whose measurement cannot carry a grade (window < 1 s, too few power samples, "
+                    "a monitoring gap, warm-up measured) is shown 'not graded: <reason>'.",
         epilog="Example: python -m mlel.ratings --directory ../shared/reference/mlee-2022/results "
                "--task inference --json > rated.json\n"
                "DIR may hold merged logs and generic result records (mlee-result/1, e.g. from "
@@ -28,8 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
                "the exit code is 1 only when nothing could be rated.\n" + EXIT_CODES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--directory", "-d", default="results", help="directory of merged logs (default: results)")
-    parser.add_argument("--reference", default=DEFAULT_REFERENCE,
-                        help=f"reference model of the index scale (default: {DEFAULT_REFERENCE})")
+    parser.add_argument("--reference", default=None,
+                        help=f"reference model of the index scale (default: {DEFAULT_REFERENCE}); "
+                             "one that has no results in DIR is a usage error")
     parser.add_argument("--scale", choices=SCALES, default="reference",
                         help="index against the reference model (2022) or the best model of each "
                              "environment (STREP; boundaries then default to calibrated ones)")
@@ -45,17 +51,53 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--task", metavar="TASK",
                         help="rate only this task (inference, training, or the task of imported records)")
     parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    parser.add_argument("--wide", action="store_true",
+                        help="table: every metric (default: the label's metrics, fitting 120 columns)")
     return parser
+
+
+def _options(args) -> RatingOptions:
+    sets = [read_property_set(path) for path in args.properties]
+    return RatingOptions(
+        reference=args.reference or DEFAULT_REFERENCE, scale=args.scale, calibrate=args.calibrate, mode=args.mode,
+        boundaries=load_boundaries(args.boundaries, sets) if args.boundaries else None,
+        weights=load_weights(args.weights, sets) if args.weights else None,
+        property_sets={s.task: s for s in sets} or None)
+
+
+def _unknown_reference(args, report) -> str | None:
+    """A --reference the user named that no entry of DIR has: the message, naming those that do."""
+    if args.reference is None or args.scale != "reference":
+        return None
+    models = sorted({record.model for record in report.records})
+    if args.reference in models:
+        return None
+    return (f"reference model '{args.reference}' has no results in {args.directory}; models there: "
+            f"{', '.join(models) or 'none'}")
+
+
+def _report_inputs(args, options: RatingOptions, report) -> None:
+    """stderr: skipped files, invalid values and not graded entries (each naming its file), warnings,
+    and which boundaries came from the file."""
+    for problem in report.problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    for record in report.records:
+        for problem in record.entry.problems:
+            print(f"invalid value: {problem}", file=sys.stderr)
+        if not record.graded:
+            print(f"not graded: {record.name} ({record.environment}; {', '.join(record.logs)}): "
+                  f"{record.entry.not_graded}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if options.boundaries:
+        print(f"boundaries from {args.boundaries}: {', '.join(options.boundaries)}; every other metric: "
+              "its default boundaries", file=sys.stderr)
 
 
 def ratings_main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        options = RatingOptions(
-            reference=args.reference, scale=args.scale, calibrate=args.calibrate, mode=args.mode,
-            boundaries=load_boundaries(args.boundaries) if args.boundaries else None,
-            weights=load_weights(args.weights) if args.weights else None,
-            property_sets={s.task: s for s in map(read_property_set, args.properties)} or None)
+        options = _options(args)
         report = rate_directory(args.directory, options, task=args.task)
     except MleeError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -63,22 +105,25 @@ def ratings_main(argv: list[str] | None = None) -> int:
     except (SettingsError, FileNotFoundError, NotADirectoryError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    for problem in report.problems:
-        print(f"skipped {problem}", file=sys.stderr)
-    for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    unknown = _unknown_reference(args, report)
+    if unknown:
+        print(f"error: {unknown}", file=sys.stderr)
+        return EXIT_USAGE
+    _report_inputs(args, options, report)
     if args.json:  # orjson: NaN/Infinity -> null on the way out, no pre-pass over the summaries
         sys.stdout.flush()
         sys.stdout.buffer.write(dumps([record.to_dict() for record in report.records]))
         sys.stdout.buffer.flush()
     elif report.records:
-        sys.stdout.write(format_table(report.records, options))
+        sys.stdout.write(format_table(report.records, options, wide=args.wide))
     if not report.records:
         print(f"error: nothing could be rated in {args.directory} "
               f"({len(report.problems)} file(s) skipped)", file=sys.stderr)
         return EXIT_NOTHING_RATED
     files = sum(len(record.logs) for record in report.records)
-    print(f"rated {len(report.records)} (task, environment, model) from {files} file(s); "
+    graded = sum(record.graded for record in report.records)
+    print(f"rated {graded} (task, environment, model) from {files} file(s)"
+          f"{f', {len(report.records) - graded} not graded' if graded < len(report.records) else ''}; "
           f"{len(report.problems)} file(s) skipped", file=sys.stderr)
     return EXIT_OK
 

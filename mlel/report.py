@@ -10,10 +10,10 @@ from pathlib import Path
 import orjson
 
 from mlel.logs import Problem, RunLog, load_logs
-from mlel.metrics import TASKS
-from mlel.properties import builtin_tasks, load_property_set
-from mlel.rated import MetricRating, ModelResult, RatedResult, entries_from_records
-from mlel.ratings import RatingOptions, aggregate_runs, rate_entries
+from mlel.properties import builtin_tasks
+from mlel.rated import ModelResult, RatedResult, entries_from_records
+from mlel.ratings import DEFAULT_GATES, Gates, RatingOptions, aggregate_runs, rate_entries
+from mlel.ratings.table import format_table as _format_table
 
 
 @dataclass
@@ -57,7 +57,7 @@ def _result_records(directory: Path, problems: list[Problem]) -> tuple[list[Mode
     return entries_from_records(found), left
 
 
-def load_entries(directory: str | os.PathLike, property_sets=None
+def load_entries(directory: str | os.PathLike, property_sets=None, gates: Gates | None = DEFAULT_GATES
                  ) -> tuple[list[ModelResult], list[Problem], list[RunLog]]:
     """Every merged log (aggregated per (task, environment, model)) and every generic result record
     of ``directory`` as entries to rate; files that are neither, or records of a task without a
@@ -68,14 +68,15 @@ def load_entries(directory: str | os.PathLike, property_sets=None
     problems += [Problem(name, f"task '{entry.task}' has no property set: give --properties FILE")
                  for entry in imported if entry.task not in known for name in entry.logs]
     # merged logs first: training entries take the accuracy of inference entries
-    return aggregate_runs(runs) + [e for e in imported if e.task in known], problems, runs
+    return aggregate_runs(runs, gates) + [e for e in imported if e.task in known], problems, runs
 
 
 def rate_directory(directory: str | os.PathLike, options: RatingOptions | None = None,
                    task: str | None = None) -> RatingReport:
     """Load every merged log and every generic result record (SPEC §9) in ``directory`` and rate
     them, each task by its property set. Files that are neither become problems."""
-    entries, problems, runs = load_entries(directory, options.property_sets if options else None)
+    options = options or RatingOptions()
+    entries, problems, runs = load_entries(directory, options.property_sets, options.gates)
     records, warnings = rate_entries(entries, options)
     if task:
         records = [record for record in records if record.task == task]
@@ -83,28 +84,6 @@ def rate_directory(directory: str | os.PathLike, options: RatingOptions | None =
     return RatingReport(records, problems, warnings, runs)
 
 
-def _cell(metric: MetricRating) -> str:
-    if metric.value is None:
-        return "n.a. (E)"
-    return f"{metric.value:.4g} ({metric.rating})"
-
-
-def format_table(records: list[RatedResult], options: RatingOptions | None = None) -> str:
-    """A readable table per task: model, environment, compound, then each metric's value (rating)."""
-    sets = (options.property_sets if options else None) or {}
-    lines = []
-    tasks = list(TASKS) + sorted({r.task for r in records} - set(TASKS))
-    for task in tasks:
-        rows = [r for r in records if r.task == task]
-        if not rows:
-            continue
-        prop_set = sets.get(task) or load_property_set(task)
-        header = ["model", "environment", "rating"] + [f"{p.key} [{p.unit}]" for p in prop_set.properties]
-        body = [[r.model, r.environment + (" (estimated)" if r.estimated else ""), r.compound]
-                + [_cell(r.metrics[k]) for k in prop_set.keys] for r in rows]
-        widths = [max(len(str(row[i])) for row in [header] + body) for i in range(len(header))]
-        lines.append(f"{task} — {len(rows)} rated")
-        for row in [header] + body:
-            lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+def format_table(records: list[RatedResult], options: RatingOptions | None = None, wide: bool = False) -> str:
+    """The readable table (:func:`mlel.ratings.table.format_table`): fits 120 columns unless ``wide``."""
+    return _format_table(records, options.property_sets if options else None, wide)

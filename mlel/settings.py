@@ -4,10 +4,12 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
+from typing import Iterable
 
 from mlel.errors import UsageError
 from mlel.io import read_json
 from mlel.metrics import METRICS, TASKS
+from mlel.properties import PropertySet, builtin_tasks
 from mlel.ratings import check_boundaries
 
 
@@ -25,13 +27,24 @@ def _read_json(path: str | os.PathLike, what: str):
         raise SettingsError(f"{what} file {path}: not valid JSON ({error})") from None
 
 
-def parse_boundaries(data, source: str = "boundaries") -> dict[str, list[float]]:
-    """``{metric: [b0, b1, b2, b3]}`` -> validated copy. Unknown metrics are an error."""
+def known_properties(extra: Iterable[PropertySet] = ()) -> tuple[list[str], list[str]]:
+    """(tasks, property keys) a settings file may name: the merged logs' metrics, every built-in
+    task's properties (imported results) and those of the property sets given."""
+    sets = list(builtin_tasks().values()) + list(extra)
+    tasks = list(dict.fromkeys([*TASKS, *(s.task for s in sets)]))
+    keys = list(dict.fromkeys([*METRICS, *(k for s in sets for k in s.keys)]))
+    return tasks, keys
+
+
+def parse_boundaries(data, source: str = "boundaries", extra: Iterable[PropertySet] = ()) -> dict[str, list[float]]:
+    """``{metric: [b0, b1, b2, b3]}`` -> validated copy. Unknown metrics are an error; the
+    properties of any known task (and of ``extra`` sets) are metrics here."""
     if not isinstance(data, dict):
         raise SettingsError(f"{source}: expected an object {{metric: [b0, b1, b2, b3]}}")
-    unknown = sorted(set(data) - set(METRICS))
+    _, known = known_properties(extra)
+    unknown = sorted(set(data) - set(known))
     if unknown:
-        raise SettingsError(f"{source}: unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+        raise SettingsError(f"{source}: unknown metric(s) {', '.join(unknown)}; known: {', '.join(known)}")
     try:
         check_boundaries(data)
     except ValueError as error:
@@ -39,30 +52,32 @@ def parse_boundaries(data, source: str = "boundaries") -> dict[str, list[float]]
     return {key: [float(b) for b in bounds] for key, bounds in data.items()}
 
 
-def parse_weights(data, source: str = "weights") -> dict:
-    """``{metric: w}`` or ``{task: {metric: w}}`` with non-negative numbers -> validated copy."""
+def parse_weights(data, source: str = "weights", extra: Iterable[PropertySet] = ()) -> dict:
+    """``{metric: w}`` or ``{task: {metric: w}}`` with non-negative numbers -> validated copy.
+    Tasks and metrics: those of :func:`known_properties`."""
     if not isinstance(data, dict):
         raise SettingsError(f"{source}: expected an object {{metric: weight}} or {{task: {{metric: weight}}}}")
-    per_task = any(key in TASKS for key in data)
+    tasks, known = known_properties(extra)
+    per_task = any(key in tasks for key in data)
     groups = data.items() if per_task else [("", data)]
     for task, weights in groups:
         where = f"{task}." if task else ""
-        if task and task not in TASKS:
-            raise SettingsError(f"{source}: unknown task '{task}'; known: {', '.join(TASKS)}")
+        if task and task not in tasks:
+            raise SettingsError(f"{source}: unknown task '{task}'; known: {', '.join(tasks)}")
         if not isinstance(weights, dict):
             raise SettingsError(f"{source}: '{task}' must map metrics to weights")
         for key, weight in weights.items():
-            if key not in METRICS:
-                raise SettingsError(f"{source}: unknown metric '{where}{key}'; known: {', '.join(METRICS)}")
+            if key not in known:
+                raise SettingsError(f"{source}: unknown metric '{where}{key}'; known: {', '.join(known)}")
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
                 raise SettingsError(f"{source}: weight '{where}{key}' must be a non-negative number, got {weight!r}")
     return copy.deepcopy(data)
 
 
-def load_boundaries(path: str | os.PathLike) -> dict[str, list[float]]:
-    return parse_boundaries(_read_json(path, "boundaries"), f"boundaries file {Path(path).name}")
+def load_boundaries(path: str | os.PathLike, extra: Iterable[PropertySet] = ()) -> dict[str, list[float]]:
+    return parse_boundaries(_read_json(path, "boundaries"), f"boundaries file {Path(path).name}", extra)
 
 
-def load_weights(path: str | os.PathLike) -> dict:
-    return parse_weights(_read_json(path, "weights"), f"weights file {Path(path).name}")
+def load_weights(path: str | os.PathLike, extra: Iterable[PropertySet] = ()) -> dict:
+    return parse_weights(_read_json(path, "weights"), f"weights file {Path(path).name}", extra)
 

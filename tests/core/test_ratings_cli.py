@@ -54,7 +54,7 @@ def test_properties_file_replaces_the_builtin_set(two_logs, tmp_path):
     assert list(effnet["metrics"]) == ["inference_power_draw", "top1_val"] and effnet["compound"] == "D"
     table = subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(two_logs), "--properties", str(path)],
                            capture_output=True, text=True, check=True).stdout
-    assert "top1_val [fraction]" in table and "gflops" not in table
+    assert "Top-1 accuracy" in table and "68.1 % D" in table and "Operations" not in table
 
 
 def test_bad_properties_file_is_a_usage_error(two_logs, tmp_path):
