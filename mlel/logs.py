@@ -20,6 +20,7 @@ from typing import Iterable, Iterator
 
 from mlel.environment import canonical_backend, environment_key
 from mlel.errors import InputError
+from mlel.fastlog import run_fields
 from mlel.validation import check_merged_log, decode_merged_log, parse_json
 from mlel.monitoring.energy import as_float, baseline_energy_j, dynamic_energy_j, is_number, sum_energy
 
@@ -170,16 +171,39 @@ def parse_log(data, file: str) -> RunLog:
 
 def read_log(path: str | os.PathLike) -> RunLog:
     """Read one merged log file. Raises OSError, ValueError (bad JSON) or LogFormatError."""
-    path = Path(path)
     with open(path, "rb") as handle:
         raw = handle.read()
-    return parse_log(decode_merged_log(raw), path.name)
+    return parse_log_bytes(raw, os.path.basename(path))
+
+
+def parse_log_bytes(raw: bytes, file: str) -> RunLog:
+    """A merged log's bytes -> RunLog. A clean log takes one typed decode (:mod:`mlel.fastlog`);
+    any other goes through the boundary check, which names its problems (:func:`parse_log`)."""
+    fields = run_fields(raw, file)
+    if fields is not None:
+        return RunLog(**fields)
+    return parse_log(decode_merged_log(raw), file)
 
 
 def iter_log_files(directory: str | os.PathLike) -> Iterator[Path]:
-    # Names sorted as strings (pathlib comparisons cost more than reading the files' list).
-    names = sorted(e.name for e in os.scandir(directory) if e.name.endswith(".json") and e.is_file())
-    return (Path(directory, name) for name in names)
+    return (Path(directory, name) for name in _log_names(directory))
+
+
+def _log_names(directory: str | os.PathLike) -> list[str]:
+    # Names sorted as strings (pathlib objects cost more than reading the files' list).
+    return sorted(e.name for e in os.scandir(directory) if e.name.endswith(".json") and e.is_file())
+
+
+def _read_all(paths: Iterable[str | os.PathLike]) -> tuple[list[RunLog], list[Problem]]:
+    runs, problems = [], []
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+            runs.append(parse_log_bytes(raw, os.path.basename(path)))
+        except (OSError, ValueError) as error:  # LogFormatError is a ValueError
+            problems.append(Problem(os.path.basename(path), str(error)))
+    return runs, problems
 
 
 def load_logs(paths: Iterable[str | os.PathLike] | str | os.PathLike) -> tuple[list[RunLog], list[Problem]]:
@@ -189,19 +213,13 @@ def load_logs(paths: Iterable[str | os.PathLike] | str | os.PathLike) -> tuple[l
     Raises FileNotFoundError / NotADirectoryError if a directory argument does not exist.
     """
     if isinstance(paths, (str, os.PathLike)):
-        directory = Path(paths)
-        if not directory.exists():
+        directory = os.fspath(paths)
+        if not os.path.exists(directory):
             raise FileNotFoundError(f"no such directory: {directory}")
-        if not directory.is_dir():
+        if not os.path.isdir(directory):
             raise NotADirectoryError(f"not a directory: {directory}")
-        paths = iter_log_files(directory)
-    runs, problems = [], []
-    for path in paths:
-        try:
-            runs.append(read_log(path))
-        except (OSError, ValueError) as error:  # LogFormatError is a ValueError
-            problems.append(Problem(Path(path).name, str(error)))
-    return runs, problems
+        paths = [os.path.join(directory, name) for name in _log_names(directory)]
+    return _read_all(paths)
 
 
 @dataclass(frozen=True)

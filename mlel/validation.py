@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import accumulate
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -63,26 +64,15 @@ def _shown(value: Any) -> str:
 # parsing with bounded work
 
 
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.S)  # a string, or one open to the end
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"{}[]")
+_STEP = {0x7B: 1, 0x5B: 1, 0x7D: -1, 0x5D: -1}
+
+
 def _depth_exceeds(raw: bytes, limit: int) -> bool:
     """True when brackets nest deeper than ``limit`` (strings skipped); linear in the input."""
-    depth, in_string, escaped = 0, False, False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x7B, 0x5B):
-            depth += 1
-            if depth > limit:
-                return True
-        elif byte in (0x7D, 0x5D):
-            depth -= 1
-    return False
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    return any(depth > limit for depth in accumulate(_STEP[b] for b in brackets))
 
 
 def parse_json(raw: bytes) -> Any:
@@ -120,7 +110,7 @@ def decode_merged_log(raw: bytes) -> Any:
         if "validation" in data:
             data["validation"] = _lazy(data["validation"])
         return data
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # msgspec's own depth limit: name it as parse_json does
         return parse_json(raw)
 
 

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+from hypothesis import strategies as st
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REFERENCE_RESULTS = SHARED / "reference" / "mlee-2022" / "results"
 INFERENCE_LOG = REFERENCE_RESULTS / "infer_2022_03_03_17_16_59.json"  # VGG16, A100 x8, TensorFlow
@@ -125,3 +127,47 @@ def write_cases(directory: Path) -> dict[str, str | None]:
         (directory / file).write_bytes(raw)
         expected[file] = path
     return expected
+
+
+# ------------------------------------------------------------------------------------------------
+# generated mutations of real logs (one field replaced, deleted or retyped; sometimes truncated)
+
+_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(10 ** 30), max_value=10 ** 400),
+                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
+                    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node[:3]):
+            yield from _paths(value, (*prefix, index))
+
+
+_BASE_LOGS = [load(INFERENCE_LOG), load(training_log_path())] if REFERENCE_RESULTS.is_dir() else [{}, {}]
+_ALL_PATHS = [[p for p in _paths(log) if p] for log in _BASE_LOGS]
+
+
+@st.composite
+def mutated_logs(draw):
+    which = draw(st.integers(0, 1))
+    log = copy.deepcopy(_BASE_LOGS[which])
+    path = draw(st.sampled_from(_ALL_PATHS[which]))
+    parent = log
+    for part in path[:-1]:
+        parent = parent[part]
+    action = draw(st.sampled_from(["replace", "delete", "retype"]))
+    if action == "delete" and isinstance(parent, dict):
+        del parent[path[-1]]
+    elif action == "retype":
+        old = parent[path[-1]]
+        parent[path[-1]] = list(old.values()) if isinstance(old, dict) else {"v": old}
+    else:
+        parent[path[-1]] = draw(_LEAVES)
+    raw = json.dumps(log).encode()
+    if draw(st.booleans()) and draw(st.integers(0, 9)) == 0:
+        raw = raw[: draw(st.integers(0, len(raw) - 1))]  # truncation
+    return raw

@@ -6,9 +6,9 @@ import json
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
 
-from hostile_logs import INFERENCE_LOG, REFERENCE_RESULTS, hostile_cases, load, training_log_path
+from hostile_logs import REFERENCE_RESULTS, hostile_cases, load, mutated_logs, training_log_path
 from mlel.errors import InputError
 from mlel.logs import parse_log
 from mlel.validation import FieldProblem, InvalidLogError, check_merged_log, parse_json
@@ -96,47 +96,6 @@ def test_structure_errors_raise_with_every_problem():
 
 # ------------------------------------------------------------------------------------------------
 # generated mutations of real logs: never a traceback, always named
-
-_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(10 ** 30), max_value=10 ** 400),
-                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
-                    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
-
-
-def _paths(node, prefix=()):
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node[:3]):
-            yield from _paths(value, (*prefix, index))
-
-
-_BASE_LOGS = [load(INFERENCE_LOG), load(training_log_path())]
-_ALL_PATHS = [[p for p in _paths(log) if p] for log in _BASE_LOGS]
-
-
-@st.composite
-def mutated_logs(draw):
-    which = draw(st.integers(0, 1))
-    log = copy.deepcopy(_BASE_LOGS[which])
-    path = draw(st.sampled_from(_ALL_PATHS[which]))
-    parent = log
-    for part in path[:-1]:
-        parent = parent[part]
-    action = draw(st.sampled_from(["replace", "delete", "retype"]))
-    if action == "delete" and isinstance(parent, dict):
-        del parent[path[-1]]
-    elif action == "retype":
-        old = parent[path[-1]]
-        parent[path[-1]] = list(old.values()) if isinstance(old, dict) else {"v": old}
-    else:
-        parent[path[-1]] = draw(_LEAVES)
-    raw = json.dumps(log).encode()
-    if draw(st.booleans()) and draw(st.integers(0, 9)) == 0:
-        raw = raw[: draw(st.integers(0, len(raw) - 1))]  # truncation
-    return raw
-
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_logs())
