@@ -65,9 +65,16 @@ def _pair(raw) -> tuple[float, float] | None:
 def value_interval(entry, key: str) -> tuple[float, float] | None:
     """The 95% interval of one property's mean, or None (one run, or a record without one)."""
     intervals = getattr(entry, "ci95", None)
-    if not isinstance(intervals, Mapping):
+    if isinstance(intervals, Mapping):
+        return _pair(intervals.get(key))
+    if n_runs(entry) < 2:
         return None
-    return _pair(intervals.get(key))
+    present = [v for v in (run.get(key) for run in getattr(entry, "runs", ())) if v is not None and v == v]
+    if len(present) < 2:
+        return None
+    from mlel.uncertainty import value_stats  # the core's interval (Student-t), as the CLI shows it
+
+    return _pair(value_stats(present).ci95)
 
 
 def index_interval(value: float, interval: tuple[float, float] | None, reference: float,

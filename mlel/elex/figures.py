@@ -23,6 +23,7 @@ SCALES = ("index", "real")
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "triangle-down", "star",
            "pentagon", "hexagon", "triangle-left", "triangle-right")
 WEBGL_FROM = 2000  # points; SVG scatter slows down the browser beyond that
+NOT_GRADED_COLOUR = "#bbbbbb"  # an entry that failed a validity gate has no letter, so no rating colour
 MAX_POINTS = 4000  # points drawn at most: beyond, an even sample (the views stay fast at 100,000 rows)
 FONT = "Helvetica, Arial, sans-serif"
 
@@ -134,7 +135,8 @@ def _point_titles(rating: Rating, rows: np.ndarray) -> list[str]:
     titles = []
     for row, letter in zip(rows.tolist(), letters.tolist()):
         entry = table.results[row]
-        title = f"{entries.short_name(table.models[row])} ({letter})"
+        graded = table.graded is None or bool(table.graded[row])
+        title = f"{entries.short_name(table.models[row])} ({letter if graded else 'not graded'})"
         runs = entries.n_runs(entry)
         title += f"<br>{runs} runs" if runs > 1 else "<br>1 run: no interval"
         reason = entries.not_graded(entry)
@@ -142,17 +144,34 @@ def _point_titles(rating: Rating, rows: np.ndarray) -> list[str]:
     return titles
 
 
+def value_intervals(table, metric: str) -> dict[int, tuple[float, float]]:
+    """Row -> 95% interval of ``metric`` for the rows that pool >= 2 runs; computed once per table."""
+    key = ("intervals", metric)
+    if key not in table.cache:
+        found = {}
+        for row, entry in enumerate(table.results):
+            if entries.n_runs(entry) > 1 or getattr(entry, "ci95", None):
+                interval = entries.value_interval(entry, metric)
+                if interval is not None:
+                    found[row] = interval
+        table.cache[key] = found
+    return table.cache[key]
+
+
 def _error_bars(rating: Rating, rows: np.ndarray, values: np.ndarray, metric: str, scale: str) -> dict | None:
     """Asymmetric error bars of the 95% intervals, where an entry pools >= 2 runs; None if none has."""
     table, column = rating.table, rating.table.column(metric)
+    intervals = value_intervals(table, metric)
+    if not intervals:
+        return None
     higher = bool(table.higher_is_better[column])
     plus, minus, any_bar = [], [], False
     for row, shown in zip(rows.tolist(), values.tolist()):
-        interval = entries.value_interval(table.results[row], metric)
+        interval = intervals.get(row)
         if interval is not None and scale == "index":
             ref_row = table.row(table.environments[table.env_code[row]], rating.reference)
             reference = np.nan if ref_row is None else table.values[ref_row, column]
-            ref_interval = None if ref_row is None else entries.value_interval(table.results[ref_row], metric)
+            ref_interval = None if ref_row is None else intervals.get(ref_row)
             interval = entries.index_interval(table.values[row, column], interval, float(reference),
                                               ref_interval, higher) if reference == reference else None
         plus.append(0.0 if interval is None else max(0.0, interval[1] - shown))
@@ -188,7 +207,9 @@ def _environment_traces(rating: Rating, rows: np.ndarray, xs: np.ndarray, ys: np
             "text": _point_titles(rating, env_rows),
             "hovertemplate": ("<b>%{text}</b><br>%{fullData.name}<br>"
                               f"{names[0]}: %{{customdata[1]}}<br>{names[1]}: %{{customdata[2]}}<extra></extra>"),
-            "marker": {"color": colours[rating.compound[env_rows]].tolist(), "symbol": symbol,
+            "marker": {"color": np.where(table.graded[env_rows] if table.graded is not None else True,
+                                         colours[rating.compound[env_rows]], NOT_GRADED_COLOUR).tolist(),
+                       "symbol": symbol,
                        "size": size, "line": {"color": "#222222", "width": 1}, "opacity": 0.95},
         }
         for axis, metric, values in (("error_x", x, xs[mine]), ("error_y", y, ys[mine])):

@@ -205,6 +205,7 @@ def summary_view(summary: dict, preview: bool = False) -> list:
     """The selected model's summary: compound rating (with its probability where known), the
     environment, runs and grading notes, then each metric (value, 95% interval, index, rating)."""
     properties = load_property_set(summary["task"])
+    resampled = "rating probabilities" in str(summary.get("uncertainty") or "")
     rows = [html.Tr([html.Th("metric"), html.Th("value"), html.Th("95% interval"), html.Th("index"),
                      html.Th("rating")])]
     for key, metric in summary["metrics"].items():
@@ -213,7 +214,7 @@ def summary_view(summary: dict, preview: bool = False) -> list:
             html.Td(prop.name), html.Td(format_quantity(value, prop.unit)),
             html.Td(_interval_text(metric, prop.unit) or "—"),
             html.Td("—" if index is None else f"{index:.3f}"),
-            html.Td(chance_text(metric["rating"], metric.get("rating_p")),
+            html.Td(chance_text(metric["rating"] or "–", metric.get("rating_p") if resampled else None),
                     className=f"elex-rating elex-rating-{metric['rating']}")]))
     energy = summary.get("energy") or {}
     sources = ", ".join(f"{k} ({v})" for k, v in (energy.get("sources") or {}).items()) or "none"
@@ -222,10 +223,10 @@ def summary_view(summary: dict, preview: bool = False) -> list:
     reason = not_graded(summary)
     if reason:
         notes.append(f"not graded: {reason}")
-    compound = summary["compound"]
+    compound = summary["compound"] or "–"  # None: not graded
     return [
         html.H3([short_name(summary["model"]), " ",
-                 html.Span(chance_text(compound, summary.get("compound_p")),
+                 html.Span(chance_text(compound, summary.get("compound_p") if resampled else None),
                            className=f"elex-rating elex-rating-{compound}")]
                 + ([html.Span(" preview — click to pin", className="elex-small elex-muted")] if preview else []),
                 className="elex-summary-title"),

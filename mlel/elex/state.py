@@ -12,7 +12,7 @@ value matrix by the reference row of each environment, then comparisons and a co
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -24,7 +24,9 @@ from mlel.metrics import TASKS
 from mlel.properties import PropertySet, load_property_set
 from mlel.rated import ModelResult, RatedResult
 from mlel.ratings import aggregate_runs
-from mlel.elex.entries import environment_labels
+from mlel.elex.entries import environment_labels, not_graded
+from mlel.rated import metric_rating
+from mlel.ratings.odds import NO_REFERENCE, needs_draws, rating_probabilities
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -47,6 +49,7 @@ class TaskTable:
     results: tuple[ModelResult, ...]  # per row: the entry (logs, dataset, energy, sources …)
     rows: Mapping[tuple[str, str], int]  # (environment, model) -> row
     labels: tuple[str, ...] = ()  # per environment: its display name ("... (estimated)")
+    graded: np.ndarray | None = None  # (n,) bool: False where the entry failed a validity gate
     # derived, settings-independent display data (formatted values, …), filled on first use
     cache: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -74,12 +77,13 @@ def _table(task: str, results: Sequence[ModelResult]) -> TaskTable:
                        for r in results], dtype=float).reshape(len(results), len(metrics))
     return TaskTable(
         task=task, properties=prop_set, metrics=metrics, environments=environments,
-        models=tuple(r.model for r in results),
+        models=tuple(getattr(r, "name", r.model) for r in results),  # "<model> (<variant>)": distinct entries
         env_code=env_code,
         values=_frozen(values),
         higher_is_better=_frozen(np.array([p.higher_is_better for p in prop_set.properties])),
         results=tuple(results),
-        rows={(r.environment, r.model): i for i, r in enumerate(results)},
+        rows={(r.environment, getattr(r, "name", r.model)): i for i, r in enumerate(results)},
+        graded=_frozen(np.array([not_graded(r) is None for r in results], dtype=bool)),
         labels=environment_labels(environments, results, env_code))
 
 
@@ -122,7 +126,7 @@ class ElexData:
         by_task: dict[str, list[ModelResult]] = {}
         for result in results:
             by_task.setdefault(result.task, []).append(result)
-        tables = {task: _table(task, sorted(rs, key=lambda r: (r.environment, r.model)))
+        tables = {task: _table(task, sorted(rs, key=lambda r: (r.environment, getattr(r, "name", r.model))))
                   for task, rs in by_task.items()}
         return cls(tables, directory, tuple(problems), n_logs)
 
@@ -193,11 +197,31 @@ def rate(data: ElexData, task: str, settings: dict) -> Rating:
 
 
 def record(rating: Rating, row: int) -> RatedResult:
-    """The rated result of one row under these settings (with the settings it was rated by)."""
-    return RatedResult.build(rating.table.results[row], rating.table.metrics, rating.indices[row].tolist(),
-                             rating.levels[row].tolist(), int(rating.compound[row]), rating.reference,
-                             mode=rating.mode, weights=dict(rating.weights),
-                             boundaries={k: list(b) for k, b in rating.boundaries.items()})
+    """The rated result of one row under these settings (with the settings it was rated by). Where
+    the entry or its reference pools several runs, its letters are the most likely ones of the
+    core's resampling (:mod:`mlel.ratings.odds`), with their probabilities, as the CLI shows them."""
+    table = rating.table
+    built = RatedResult.build(table.results[row], table.metrics, rating.indices[row].tolist(),
+                              rating.levels[row].tolist(), int(rating.compound[row]), rating.reference,
+                              mode=rating.mode, weights=dict(rating.weights),
+                              boundaries={k: list(b) for k, b in rating.boundaries.items()})
+    reference_rows = [NO_REFERENCE] * len(table)
+    ref_row = table.row(table.environments[table.env_code[row]], rating.reference)
+    reference_rows[row] = NO_REFERENCE if ref_row is None else ref_row
+    if not needs_draws(table.results, reference_rows, row):
+        return built
+    bounds = np.array([rating.boundaries.get(k, engine.NO_BOUNDARIES) for k in table.metrics], dtype=float)
+    weights = np.array([float(rating.weights.get(k, 0.0)) for k in table.metrics])
+    scale = np.full((len(table), len(table.metrics)), np.nan)
+    metric_p, compound_p = rating_probabilities(table.results, table.metrics, reference_rows, scale,
+                                                table.higher_is_better, bounds.reshape(-1, 4), weights,
+                                                rating.mode, [row])
+    metrics = {key: metric_rating(built.entry, key, built.metrics[key].index, metric_p[0][j].tolist())
+               for j, key in enumerate(table.metrics)}
+    probabilities = tuple(float(p) for p in compound_p[0])
+    best = max(range(len(engine.RATINGS)), key=lambda i: (probabilities[i], -i))
+    return replace(built, metrics=metrics, compound=engine.RATINGS[best], compound_p=probabilities,
+                   resampled=True)
 
 
 def summary(rating: Rating, row: int) -> dict:
@@ -209,6 +233,7 @@ def rating_counts(rating: Rating, rows: np.ndarray | None = None) -> dict[str, l
     """Per environment: how many rows got each compound rating A..E."""
     table = rating.table
     rows = np.arange(len(table)) if rows is None else rows
+    rows = rows[table.graded[rows]] if table.graded is not None else rows  # not graded: no letter
     counts = np.zeros((len(table.environments), len(engine.RATINGS)), dtype=np.int64)
     np.add.at(counts, (table.env_code[rows], rating.compound[rows]), 1)
     return {env: counts[i].tolist() for i, env in enumerate(table.environments)}

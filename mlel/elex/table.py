@@ -10,37 +10,61 @@ import numpy as np
 
 from mlel.engine import RATINGS
 from mlel.ratings import RATING_COLORS
+from mlel.elex import entries, state
 from mlel.elex.state import Rating
+from mlel.formatting import format_quantity
 
 
 def table_columns(rating: Rating) -> list[dict]:
     columns = [{"name": ["", "Model"], "id": "model"}, {"name": ["", "Environment"], "id": "environment"},
-               {"name": ["", "Rating"], "id": "compound"}]
+               {"name": ["", "Rating"], "id": "compound"}, {"name": ["", "Runs"], "id": "runs"}]
     for prop in rating.table.properties.properties:
-        columns.append({"name": [prop.name, prop.unit], "id": prop.key, "type": "numeric"})
+        # values are shown with their own unit prefix ("94.3 mWh / sample"); sorting and filtering
+        # work on the raw numbers on the server
+        columns.append({"name": [prop.name, "value"], "id": prop.key})
         columns.append({"name": [prop.name, "rating"], "id": f"{prop.key}__rating"})
+    columns.append({"name": ["", "Note"], "id": "note"})
     return columns
 
 
+def _row_extras(rating: Rating, row: int) -> dict:
+    """Runs, the "not graded" note and rating probabilities of one row, where its record has them."""
+    entry = rating.table.results[row]
+    extras = {"runs": entries.n_runs(entry)}
+    reason = entries.not_graded(entry)
+    extras["note"] = f"not graded: {reason}" if reason else ""
+    record = state.record(rating, row)
+    if reason:
+        extras["compound"] = "–"
+    if not getattr(record, "resampled", False):  # one letter, certain: no probability to show
+        return extras
+    extras["compound"] = entries.chance_text(record.compound, getattr(record, "compound_p", None))
+    for key, metric in record.metrics.items():
+        extras[f"{key}__rating"] = entries.chance_text(metric.rating, getattr(metric, "rating_p", None))
+    return extras
+
+
 def table_rows(rating: Rating, rows: np.ndarray | None = None) -> list[dict]:
-    """One dict per rated model: values (4 significant digits) and ratings, for the DataTable."""
+    """One dict per rated model: values with units, ratings ("B (87%)" where the record knows the
+    probability), runs and notes, for the DataTable (only ever one page of rows)."""
     table = rating.table
     rows = np.arange(len(table)) if rows is None else rows
     letters = np.array(RATINGS)
     compound = letters[rating.compound[rows]].tolist()
     columns = {}
     for j, metric in enumerate(table.metrics):
-        values = table.values[rows, j]
-        columns[metric] = [None if not math.isfinite(v) else float(f"{v:.4g}") for v in values.tolist()]
+        unit = table.properties[metric].unit
+        columns[metric] = [format_quantity(v, unit) for v in table.values[rows, j].tolist()]
         columns[f"{metric}__rating"] = letters[rating.levels[rows, j]].tolist()
-    environments = np.array(table.environments, dtype=object)[table.env_code[rows]].tolist()
-    models = np.array(table.models, dtype=object)[rows].tolist()
+    labels = np.array(table.labels or table.environments, dtype=object)[table.env_code[rows]].tolist()
     keys = list(columns)
     out = []
     for i, row in enumerate(rows.tolist()):
-        record = {"id": row, "model": models[i], "environment": environments[i], "compound": compound[i]}
+        record = {"id": row, "model": entries.short_name(table.models[row]), "environment": labels[i],
+                  "compound": compound[i]}
         for key in keys:
             record[key] = columns[key][i]
+        record.update(_row_extras(rating, row))
         out.append(record)
     return out
 
@@ -141,7 +165,7 @@ def table_page(rating: Rating, page: int = 0, size: int = 15, sort_by: Sequence[
 def rating_cell_styles(rating: Rating) -> list[dict]:
     """DataTable conditional styles: every rating cell in its colour."""
     columns = ["compound"] + [f"{m}__rating" for m in rating.table.metrics]
-    return [{"if": {"column_id": column, "filter_query": f'{{{column}}} = "{letter}"'},
+    return [{"if": {"column_id": column, "filter_query": f'{{{column}}} contains "{letter}"'},
              "backgroundColor": RATING_COLORS[letter], "color": "white" if letter in "AE" else "#222",
              "fontWeight": "bold", "textAlign": "center"}
             for column in columns for letter in RATINGS]

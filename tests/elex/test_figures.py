@@ -79,6 +79,20 @@ def test_bars_and_table(elex_data, settings):
     assert all(r["compound"] == rating.letter(r["id"]) for r in rows)
 
 
+def test_table_and_hover_show_values_with_sensible_units(elex_data, settings):
+    """Issue 14 item 8: "21.5 MB", "84.4 %", "94.3 mWh / epoch", never 21460000 or 9.43e-05."""
+    rating = state.rate(elex_data, "training", settings)
+    row = next(r for r in rated_table.table_rows(rating) if r["model"] == "ResNet50")
+    column = rating.table.column
+    raw = rating.table.values[row["id"]]
+    assert row["top1_val"] == f"{raw[column('top1_val')] * 100:.1f} %"
+    assert row["fsize"].endswith(" MB") and float(row["fsize"][:-3]) == pytest.approx(raw[column("fsize")] / 1e6, rel=5e-3)
+    assert row["train_power_draw_epoch"].endswith("Wh / epoch") and "e-" not in row["train_power_draw_epoch"]
+    figure = figures.scatter_figure(rating, "fsize", "top1_val", list(rating.table.environments), "real")
+    hover = [c for t in _points(figure) for c in t["customdata"] if c[0] == row["id"]][0]
+    assert hover[1] == row["fsize"] and hover[2] == row["top1_val"]
+
+
 def test_label_of_the_selected_model_is_the_real_label(elex_data, settings):
     rating = state.rate(elex_data, "inference", settings)
     src, note = callbacks.label_source(state.summary(rating, 0))
@@ -200,7 +214,8 @@ def test_table_page_filters_sorts_and_pages_on_the_server(elex_data, settings):
     rows, pages = rated_table.table_page(rating, 0, 200, None, "{model} icontains resnet && {environment} contains A100")
     assert pages == 1 and rows and all("resnet" in r["model"].lower() and "A100" in r["environment"] for r in rows)
     rows, _ = rated_table.table_page(rating, 0, 200, [{"column_id": "top1_val", "direction": "desc"}])
-    accuracies = [r["top1_val"] for r in rows]
+    raw = rating.table.values[:, rating.table.column("top1_val")]
+    accuracies = [None if raw[r["id"]] != raw[r["id"]] else float(raw[r["id"]]) for r in rows]
     present = [a for a in accuracies if a is not None]
     assert present == sorted(present, reverse=True) and accuracies[: len(present)] == present  # missing last
     rows, _ = rated_table.table_page(rating, 0, 200, [{"column_id": "compound", "direction": "asc"},
@@ -208,7 +223,9 @@ def test_table_page_filters_sorts_and_pages_on_the_server(elex_data, settings):
     assert {r["compound"] for r in rows} == {"B"} and [r["model"].lower() for r in rows] == sorted(
         r["model"].lower() for r in rows)
     rows, _ = rated_table.table_page(rating, 0, 200, None, "{parameters} < 10 && {inference_power_draw} >= 0.5")
-    assert rows and all(r["parameters"] < 10 and r["inference_power_draw"] >= 0.5 for r in rows)
+    values, column = rating.table.values, rating.table.column
+    assert rows and all(values[r["id"], column("parameters")] < 10 and
+                        values[r["id"], column("inference_power_draw")] >= 0.5 for r in rows)
     last, pages = rated_table.table_page(rating, 999, 15)  # past the end: the last page
     assert pages == 12 and len(last) == 176 - 11 * 15
     assert rated_table.table_page(rating, 0, 15, [{"column_id": "nope"}], "{nope} > 1 && rubbish")[1] == 12
