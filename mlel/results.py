@@ -22,15 +22,17 @@ import hashlib
 import math
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping
+from typing import Annotated, Any, Iterator, Literal, Mapping
 
 _NUMBER = (int, float)
 _new = object.__new__
 _setattr = object.__setattr__  # frozen dataclasses: how the hot paths fill a validated instance
 
+import msgspec
 import orjson
 
 from mlel.errors import InputError
@@ -82,15 +84,19 @@ def _object(data: Mapping, key: str, where: str) -> Mapping:
     return value
 
 
-@dataclass(frozen=True)
-class PropertyValue:
-    value: float | None  # None: not available (shown as n.a., rated E)
-    unit: str
-    source: str  # one of SOURCES
+_Finite = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
+_Source = Literal["measured", "estimated", "reported", "computed"]  # = SOURCES
+_Text = Annotated[str, msgspec.Meta(min_length=1)]  # blank-only: checked after decoding (a regex costs more)
 
-    def __post_init__(self):
-        if self.source not in SOURCES:
-            raise RecordError("source", f"must be one of {', '.join(SOURCES)}, got {self.source!r}")
+
+class PropertyValue(msgspec.Struct, frozen=True, gc=False):
+    """One property's value (None: not available, shown as n.a., rated E), its unit and how it was
+    obtained (one of SOURCES). A frozen msgspec struct, so the directory reader decodes files straight
+    into it, in C, types checked; a record built directly checks its values (ResultRecord)."""
+
+    value: _Finite | None
+    unit: str
+    source: _Source
 
     def to_dict(self) -> dict:
         return {"value": self.value, "unit": self.unit, "source": self.source}
@@ -112,9 +118,7 @@ class PropertyValue:
         if source not in SOURCES:
             raise RecordError(f"properties.{key}.source",
                               f"must be one of {', '.join(SOURCES)}, got {source!r}")
-        made = _new(cls)  # validated above: skip __init__'s frozen setattr and checks (hot path)
-        _setattr(made, "__dict__", {"value": value, "unit": unit, "source": source})
-        return made
+        return cls(value, unit, source)
 
 
 @dataclass(frozen=True)
@@ -191,9 +195,15 @@ class ResultRecord:
         object.__setattr__(self, "configuration", _frozen(self.configuration))
         if not self.name:
             object.__setattr__(self, "name", self.model)
-        for key, value in self.properties.items():
-            if not isinstance(value, PropertyValue):
+        for key, prop in self.properties.items():
+            if not isinstance(prop, PropertyValue):
                 raise RecordError(f"properties.{key}", "must be a PropertyValue")
+            if prop.source not in SOURCES:
+                raise RecordError(f"properties.{key}.source",
+                                  f"must be one of {', '.join(SOURCES)}, got {prop.source!r}")
+            value = prop.value
+            if value is not None and (type(value) not in _NUMBER or not math.isfinite(value)):
+                raise RecordError(f"properties.{key}.value", f"must be a finite number or null, got {value!r}")
 
     def value(self, key: str) -> float | None:
         prop = self.properties.get(key)
@@ -276,6 +286,24 @@ class RecordScan:
     foreign: tuple[Path, ...]
 
 
+_CHUNK = 1 << 16
+
+
+def _read_bytes(path: str) -> bytes:
+    """The whole file, without a buffered file object (a record is a few KB: one read, mostly)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, _CHUNK)
+        if len(data) < _CHUNK:
+            return data
+        chunks = [data]
+        while chunk := os.read(fd, _CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def iter_result_records(directory: str | os.PathLike) -> Iterator[tuple[Path, ResultRecord | Problem | None]]:
     """Each ``*.json`` in ``directory`` (sorted, not recursive) with its record, a :class:`Problem`,
     or None where the file is not an ``mlee-result`` file (e.g. a merged log)."""
@@ -283,8 +311,7 @@ def iter_result_records(directory: str | os.PathLike) -> Iterator[tuple[Path, Re
     entries = sorted((e.name, e.path) for e in os.scandir(folder) if e.name.endswith(".json") and e.is_file())
     for name, full in entries:
         try:
-            with open(full, "rb") as handle:
-                data = handle.read()
+            data = _read_bytes(full)
         except OSError as error:
             yield folder / name, Problem(name, f"cannot read: {error.strerror or error}")
             continue
@@ -294,7 +321,71 @@ def iter_result_records(directory: str | os.PathLike) -> Iterator[tuple[Path, Re
         yield folder / name, _parse_record(name, data)
 
 
+class _WireEnvironment(msgspec.Struct, gc=False):
+    hardware: _Text
+    software: str | None = None
+    name: str | None = None
+
+
+class _WireProvenance(msgspec.Struct, gc=False):
+    tool: _Text
+    file: str | None = None
+    row: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
+class _WireRecord(msgspec.Struct, gc=False):
+    """The file as the fast path decodes it: every check :meth:`ResultRecord.from_dict` makes, as
+    types (a file it refuses, or accepts only loosely, takes the slow path, whose errors name the
+    field). Unknown keys are ignored, as there."""
+
+    schema: str
+    task: _Text
+    model: _Text
+    environment: _WireEnvironment
+    properties: dict[str, PropertyValue]
+    provenance: _WireProvenance
+    name: str | None = None
+    dataset: str | None = None
+    configuration: dict | None = None
+    runs: Annotated[int, msgspec.Meta(ge=1)] = 1
+    notes: str | None = None
+    incomplete: Any = None
+
+
+_DECODE_RECORD = msgspec.json.Decoder(_WireRecord).decode
+
+
+def _fast_record(data: bytes) -> ResultRecord | None:
+    """A well-formed record decoded in one pass into its final objects; None for anything else
+    (the caller then takes the slow path, which says what is wrong)."""
+    try:
+        wire = _DECODE_RECORD(data)
+    except (msgspec.DecodeError, RecordError):  # ValidationError is a DecodeError
+        return None
+    env, prov = wire.environment, wire.provenance
+    if wire.schema != SCHEMA or wire.incomplete or not (
+            wire.task.strip() and wire.model.strip() and env.hardware.strip() and prov.tool.strip()):
+        return None
+    environment = _new(Environment)
+    software = env.software or ""
+    _setattr(environment, "__dict__", {"hardware": env.hardware, "software": software, "name": env.name or (
+        f"{env.hardware} - {software}" if software else env.hardware)})
+    provenance = _new(Provenance)
+    _setattr(provenance, "__dict__", {"tool": prov.tool, "file": prov.file or "", "row": prov.row})
+    made = _new(ResultRecord)
+    _setattr(made, "__dict__", {
+        "task": wire.task, "model": wire.model, "environment": environment,
+        "properties": MappingProxyType(wire.properties), "provenance": provenance,
+        "name": wire.name or wire.model, "dataset": wire.dataset or "",
+        "configuration": MappingProxyType(wire.configuration or {}), "runs": wire.runs,
+        "notes": wire.notes or ""})
+    return made
+
+
 def _parse_record(name: str, data: bytes) -> ResultRecord | Problem | None:
+    fast = _fast_record(data)
+    if fast is not None:
+        return fast
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as error:

@@ -1,0 +1,167 @@
+"""Benchmark: read + rate 100,000 generic result records (``mlee-result/1``) versus a bare stdlib
+``json.load`` of the same files.
+
+The corpus is a synthetic blow-up of the ML.ENERGY import: ``python -m mlel.importers mlenergy
+../shared/reference/ml-energy-leaderboard`` once (1,708 records), then copies with every property
+value perturbed (×0.8–1.25, each its own factor) and a distinct entry name per copy, written as the
+importer writes them (indented, one file each), up to ``--records`` files.
+
+Timed, each in a fresh interpreter, interleaved and repeated (the best of each is compared; on a
+shared machine CPU time, user + sys, is the fairer ratio):
+
+  (a) bare     a stdlib ``json.load`` of every file (sorted), nothing else;
+  (b) library  ``mlel.results.read_result_records`` + ``entries_from_records`` + ``rate_entries``
+               (the ratings entry point for records), imports included;
+  (c) cli      the whole ``python -m mlel.ratings --directory D --json`` process, timed from outside
+               (start-up, load, rate, JSON to a pipe read to the end); and, to show where the CLI's
+               time goes, (c') ``mlel.report.rate_directory`` in-process (what the CLI calls).
+
+Goal (issue 12): (b) and (c) <= 1.0x (a).
+
+    .venv/bin/python bench/records_rating.py [--records 100000] [--repeat 2] [--corpus DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LEADERBOARD = REPO.parent / "shared" / "reference" / "ml-energy-leaderboard"
+sys.path.insert(0, str(REPO))
+
+TIMED = """
+import resource, sys, time
+t, c = time.perf_counter(), time.process_time()
+{body}
+print(time.perf_counter() - t, time.process_time() - c, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+BARE = TIMED.format(body="""
+import json, os
+folder = sys.argv[1]
+for name in sorted(n for n in os.listdir(folder) if n.endswith('.json')):
+    with open(os.path.join(folder, name)) as h:
+        json.load(h)
+""")
+LIBRARY = TIMED.format(body="""
+from mlel.rated import entries_from_records
+from mlel.ratings import rate_entries
+from mlel.results import read_result_records
+scan = read_result_records(sys.argv[1])
+assert scan.records and not scan.problems, scan.problems[:3]
+rated, _ = rate_entries(entries_from_records([(p.name, r) for p, r in scan.records]))
+assert len(rated) == len(scan.records) or rated
+""")
+REPORT = TIMED.format(body="""
+from mlel.report import rate_directory
+report = rate_directory(sys.argv[1])
+assert report.records and not report.problems, report.problems[:3]
+""")
+WHOLE = """
+import resource, subprocess, sys, time
+t = time.perf_counter()
+out = subprocess.run(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
+seconds = time.perf_counter() - t
+assert out.stdout, "no output"
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+"""
+
+
+def import_seed(directory: Path, source: Path = LEADERBOARD) -> list[dict]:
+    """The ML.ENERGY leaderboard imported by the real CLI; its records as dicts."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    subprocess.run([sys.executable, "-m", "mlel.importers", "mlenergy", str(source), "--output-dir",
+                    str(directory)], check=True, cwd=REPO, capture_output=True)
+    return [json.loads(p.read_bytes()) for p in sorted(directory.glob("*.json"))]
+
+
+def perturbed(record: dict, copy: int, rng: random.Random) -> dict:
+    """A plausible new entry: a distinct name per copy, every property value scaled on its own."""
+    out = json.loads(json.dumps(record))
+    if copy:
+        out["name"] = f"{record['name']} [copy {copy}]"
+    for prop in out["properties"].values():
+        if isinstance(prop.get("value"), (int, float)):
+            prop["value"] *= rng.uniform(0.8, 1.25)
+    return out
+
+
+def build_corpus(directory: Path, n_records: int, seed: int = 0) -> Path:
+    """``n_records`` record files in ``directory`` (kept if already complete)."""
+    from mlel.io import write_atomic, dumps
+    from mlel.results import ResultRecord, record_file_name
+
+    directory.mkdir(parents=True, exist_ok=True)
+    if sum(1 for _ in directory.glob("*.json")) == n_records:
+        return directory
+    for stale in directory.glob("*.json"):
+        stale.unlink()
+    seeds = import_seed(directory.with_name(directory.name + "-seed"))
+    rng = random.Random(seed)
+    for i in range(n_records):
+        copy, row = divmod(i, len(seeds))
+        data = perturbed(seeds[row], copy, rng)
+        name = record_file_name(ResultRecord.from_dict(data), copy)
+        write_atomic(directory / name, dumps(data))
+    return directory
+
+
+def _run(code: str, directory: Path) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak MB) of ``code`` in a fresh interpreter."""
+    out = subprocess.run([sys.executable, "-c", code, str(directory)], capture_output=True, text=True,
+                         check=True, cwd=REPO)
+    return tuple(map(float, out.stdout.split()[-3:]))
+
+
+def _whole(command: list[str], directory: Path) -> tuple[float, float, float]:
+    out = subprocess.run([sys.executable, "-c", WHOLE, str(directory), *command], capture_output=True,
+                         text=True, check=True, cwd=REPO)
+    return tuple(map(float, out.stdout.split()))
+
+
+def measure(corpus: Path, repeat: int) -> dict:
+    """Best (wall, CPU, peak) of each variant over ``repeat`` interleaved rounds."""
+    _run(BARE, corpus)  # warm the page cache
+    cli = [sys.executable, "-m", "mlel.ratings", "--directory", str(corpus), "--json"]
+    rounds: dict[str, list] = {"bare": [], "library": [], "report": [], "cli": []}
+    for _ in range(repeat):
+        rounds["bare"].append(_run(BARE, corpus))
+        rounds["library"].append(_run(LIBRARY, corpus))
+        rounds["report"].append(_run(REPORT, corpus))
+        rounds["cli"].append(_whole(cli, corpus))
+    return {name: (min(r[0] for r in rs), min(r[1] for r in rs), max(r[2] for r in rs))
+            for name, rs in rounds.items()}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--corpus", type=Path, default=None, help="default: bench/out/records-<N>")
+    args = parser.parse_args(argv)
+    corpus = build_corpus(args.corpus or REPO / "bench" / "out" / f"records-{args.records}", args.records)
+    best = measure(corpus, args.repeat)
+    result = {"records": args.records}
+    for name, (wall, cpu, peak) in best.items():
+        result.update({f"{name}_wall_s": round(wall, 3), f"{name}_cpu_s": round(cpu, 3),
+                       f"{name}_peak_mb": round(peak, 1)})
+    for name in ("library", "report", "cli"):
+        result[f"{name}_wall_ratio"] = round(best[name][0] / best["bare"][0], 3)
+        result[f"{name}_cpu_ratio"] = round(best[name][1] / best["bare"][1], 3)
+    print(json.dumps(result))
+    for name, what in (("library", "(b) read_result_records + rate_entries"),
+                       ("report", "(c') rate_directory in-process (the CLI's path)"),
+                       ("cli", "(c) whole `python -m mlel.ratings --directory D --json`")):
+        print(f"{what} / (a) bare json.load: wall {result[f'{name}_wall_ratio']}x, "
+              f"CPU {result[f'{name}_cpu_ratio']}x (goal <= 1.0)")
+    return result
+
+
+if __name__ == "__main__":
+    main()

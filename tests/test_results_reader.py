@@ -1,0 +1,97 @@
+"""The directory reader's fast path for result records (msgspec, straight into the final objects):
+it must read exactly what the validating slow path reads, and leave everything else to it."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import orjson
+import pytest
+
+from mlel.importers import mlenergy
+from mlel.importers.common import write_records
+from mlel.io import write_json
+from mlel.results import (Environment, PropertyValue, Provenance, RecordError, ResultRecord, _fast_record,
+                          read_result_records)
+
+LEADERBOARD = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "ml-energy-leaderboard"
+
+
+def _record(**changes) -> dict:
+    record = ResultRecord(task="lm-arena-chat", model="m", environment=Environment("1 x B200", "vLLM"),
+                          properties={"energy_per_token": PropertyValue(0.5, "J/token", "reported"),
+                                      "median_itl": PropertyValue(None, "ms", "reported")},
+                          provenance=Provenance("ML.ENERGY leaderboard", "tasks/x.json", 3),
+                          configuration={"max_num_seqs": 8})
+    return record.to_dict() | changes
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("mlenergy")
+    write_records(mlenergy.import_mlenergy(LEADERBOARD).records, out)
+    return out
+
+
+def test_fast_path_reads_every_imported_record_as_the_slow_path_does(imported):
+    files = sorted(imported.glob("*.json"))
+    assert len(files) > 1000
+    for path in files:
+        data = path.read_bytes()
+        fast = _fast_record(data)
+        assert fast is not None, path.name
+        assert fast == ResultRecord.from_dict(orjson.loads(data)), path.name
+        assert fast.to_dict() == json.loads(data)
+
+
+def test_defaults_are_filled_as_the_slow_path_fills_them():
+    data = _record()
+    del data["name"], data["dataset"], data["configuration"], data["runs"]
+    data["environment"] = {"hardware": "1 x H100", "software": None}
+    data["provenance"] = {"tool": "T", "file": "f"}
+    fast = _fast_record(orjson.dumps(data))
+    assert fast == ResultRecord.from_dict(data)
+    assert (fast.name, fast.environment.name, fast.runs, fast.provenance.row) == ("m", "1 x H100", 1, None)
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"task": "   "}, "task"),                               # blank: refused by both, named
+    ({"runs": 1.0}, "runs"),
+    ({"incomplete": True, "incomplete_reason": "SIGINT"}, "incomplete"),
+    ({"properties": {"e": {"value": True, "unit": "J", "source": "reported"}}}, "properties.e.value"),
+    ({"properties": {"e": {"value": 1, "unit": None, "source": "reported"}}}, "properties.e.unit"),
+    ({"environment": {"hardware": " "}}, "environment.hardware"),
+])
+def test_what_the_fast_path_refuses_the_slow_path_names(tmp_path, change, field):
+    data = _record(**change)
+    assert _fast_record(orjson.dumps(data)) is None
+    write_json(tmp_path / "r.json", data)
+    [problem] = read_result_records(tmp_path).problems
+    assert problem.field == field
+
+
+@pytest.mark.parametrize("change", [{"configuration": []}, {"provenance": {"tool": "T", "file": None}},
+                                    {"environment": {"hardware": "H", "software": "S", "name": None}}])
+def test_what_only_the_slow_path_accepts_is_still_read(tmp_path, change):
+    data = _record(**change)
+    write_json(tmp_path / "r.json", data)
+    scan = read_result_records(tmp_path)
+    assert [r for _, r in scan.records] == [ResultRecord.from_dict(data)] and not scan.problems
+
+
+def test_a_record_larger_than_one_read_is_read_whole(tmp_path):
+    data = _record(notes="x" * 200_000)
+    write_json(tmp_path / "big.json", data)
+    [(_, record)] = read_result_records(tmp_path).records
+    assert record.notes == data["notes"]
+
+
+def test_a_record_built_directly_checks_its_property_values():
+    with pytest.raises(RecordError) as caught:
+        ResultRecord("t", "m", Environment("H"), {"e": PropertyValue(1.0, "J", "guessed")}, Provenance("T", ""))
+    assert caught.value.field == "properties.e.source"
+    with pytest.raises(RecordError) as caught:
+        ResultRecord("t", "m", Environment("H"), {"e": PropertyValue(math.inf, "J", "measured")},
+                     Provenance("T", ""))
+    assert caught.value.field == "properties.e.value"
