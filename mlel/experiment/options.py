@@ -88,9 +88,13 @@ def _finite(name: str, value, low: float | None = None, high: float | None = Non
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise UsageError(f"{name} must be a finite number, got {value!r}")
     if low is not None and (value <= low if low_open else value < low):
-        raise UsageError(f"{name} must be {'>' if low_open else '>='} {low:g}, got {value:g}")
+        raise UsageError(f"{name} must be {'>' if low_open else '>='} {_num(low)}, got {_num(value)}")
     if high is not None and value > high:
-        raise UsageError(f"{name} must be <= {high:g}, got {value:g}")
+        raise UsageError(f"{name} must be <= {_num(high)}, got {_num(value)}")
+
+
+def _num(value) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _whole(name: str, value, low: int, high: int | None = None) -> None:
