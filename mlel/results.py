@@ -13,7 +13,8 @@ property values with unit and source, and where they came from::
 
 ``name`` (the entry's distinguishing name; defaults to ``model``) and ``notes`` are optional. A
 record marked ``"incomplete": true`` (a recorded run that ended early, see :mod:`mlel.record`) is
-refused with its ``incomplete_reason``, as merged logs of incomplete runs are.
+refused with its ``incomplete_reason``, as merged logs of incomplete runs are. The directory reader
+decodes well-formed files in one typed pass (:mod:`mlel.results_decode`) and validates the rest here.
 Validation errors name the field (``properties.energy_per_token.source``).
 """
 from __future__ import annotations
@@ -86,7 +87,6 @@ def _object(data: Mapping, key: str, where: str) -> Mapping:
 
 _Finite = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
 _Source = Literal["measured", "estimated", "reported", "computed"]  # = SOURCES
-_Text = Annotated[str, msgspec.Meta(min_length=1)]  # blank-only: checked after decoding (a regex costs more)
 
 
 class PropertyValue(msgspec.Struct, frozen=True, gc=False):
@@ -286,32 +286,16 @@ class RecordScan:
     foreign: tuple[Path, ...]
 
 
-_CHUNK = 1 << 16
-
-
-def _read_bytes(path: str) -> bytes:
-    """The whole file, without a buffered file object (a record is a few KB: one read, mostly)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        data = os.read(fd, _CHUNK)
-        if len(data) < _CHUNK:
-            return data
-        chunks = [data]
-        while chunk := os.read(fd, _CHUNK):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
 def iter_result_records(directory: str | os.PathLike) -> Iterator[tuple[Path, ResultRecord | Problem | None]]:
     """Each ``*.json`` in ``directory`` (sorted, not recursive) with its record, a :class:`Problem`,
     or None where the file is not an ``mlee-result`` file (e.g. a merged log)."""
+    from mlel.results_decode import read_bytes  # it builds on this module's types
+
     folder = Path(directory)
     entries = sorted((e.name, e.path) for e in os.scandir(folder) if e.name.endswith(".json") and e.is_file())
     for name, full in entries:
         try:
-            data = _read_bytes(full)
+            data = read_bytes(full)
         except OSError as error:
             yield folder / name, Problem(name, f"cannot read: {error.strerror or error}")
             continue
@@ -321,69 +305,10 @@ def iter_result_records(directory: str | os.PathLike) -> Iterator[tuple[Path, Re
         yield folder / name, _parse_record(name, data)
 
 
-class _WireEnvironment(msgspec.Struct, gc=False):
-    hardware: _Text
-    software: str | None = None
-    name: str | None = None
-
-
-class _WireProvenance(msgspec.Struct, gc=False):
-    tool: _Text
-    file: str | None = None
-    row: Annotated[int, msgspec.Meta(ge=0)] | None = None
-
-
-class _WireRecord(msgspec.Struct, gc=False):
-    """The file as the fast path decodes it: every check :meth:`ResultRecord.from_dict` makes, as
-    types (a file it refuses, or accepts only loosely, takes the slow path, whose errors name the
-    field). Unknown keys are ignored, as there."""
-
-    schema: str
-    task: _Text
-    model: _Text
-    environment: _WireEnvironment
-    properties: dict[str, PropertyValue]
-    provenance: _WireProvenance
-    name: str | None = None
-    dataset: str | None = None
-    configuration: dict | None = None
-    runs: Annotated[int, msgspec.Meta(ge=1)] = 1
-    notes: str | None = None
-    incomplete: Any = None
-
-
-_DECODE_RECORD = msgspec.json.Decoder(_WireRecord).decode
-
-
-def _fast_record(data: bytes) -> ResultRecord | None:
-    """A well-formed record decoded in one pass into its final objects; None for anything else
-    (the caller then takes the slow path, which says what is wrong)."""
-    try:
-        wire = _DECODE_RECORD(data)
-    except (msgspec.DecodeError, RecordError):  # ValidationError is a DecodeError
-        return None
-    env, prov = wire.environment, wire.provenance
-    if wire.schema != SCHEMA or wire.incomplete or not (
-            wire.task.strip() and wire.model.strip() and env.hardware.strip() and prov.tool.strip()):
-        return None
-    environment = _new(Environment)
-    software = env.software or ""
-    _setattr(environment, "__dict__", {"hardware": env.hardware, "software": software, "name": env.name or (
-        f"{env.hardware} - {software}" if software else env.hardware)})
-    provenance = _new(Provenance)
-    _setattr(provenance, "__dict__", {"tool": prov.tool, "file": prov.file or "", "row": prov.row})
-    made = _new(ResultRecord)
-    _setattr(made, "__dict__", {
-        "task": wire.task, "model": wire.model, "environment": environment,
-        "properties": MappingProxyType(wire.properties), "provenance": provenance,
-        "name": wire.name or wire.model, "dataset": wire.dataset or "",
-        "configuration": MappingProxyType(wire.configuration or {}), "runs": wire.runs,
-        "notes": wire.notes or ""})
-    return made
-
-
 def _parse_record(name: str, data: bytes) -> ResultRecord | Problem | None:
-    fast = _fast_record(data)
+    from mlel.results_decode import fast_record
+
+    fast = fast_record(data)
     if fast is not None:
         return fast
     try:

@@ -12,8 +12,9 @@ import pytest
 from mlel.importers import mlenergy
 from mlel.importers.common import write_records
 from mlel.io import write_json
-from mlel.results import (Environment, PropertyValue, Provenance, RecordError, ResultRecord, _fast_record,
+from mlel.results import (Environment, PropertyValue, Provenance, RecordError, ResultRecord,
                           read_result_records)
+from mlel.results_decode import fast_record as _fast_record
 
 LEADERBOARD = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "ml-energy-leaderboard"
 
