@@ -233,6 +233,14 @@ class ResultRecord:
     @classmethod
     def from_dict(cls, data: Any) -> "ResultRecord":
         """Validate and build; raises :class:`RecordError` naming the first field at fault."""
+        from mlel.results_decode import converted_record
+
+        made = converted_record(data)  # a well-formed record: checked by types, in C
+        return made if made is not None else cls.validated_from_dict(data)
+
+    @classmethod
+    def validated_from_dict(cls, data: Any) -> "ResultRecord":
+        """:meth:`from_dict` checked field by field in Python: the path that names what is wrong."""
         if not isinstance(data, dict):
             raise RecordError("(record)", "must be a JSON object")
         if data.get("schema") != SCHEMA:

@@ -74,9 +74,20 @@ def fast_record(data: bytes) -> ResultRecord | None:
     """A well-formed record decoded in one pass into its final objects; None for anything else
     (the caller then takes the slow path, which says what is wrong)."""
     try:
-        wire = _DECODE_RECORD(data)
+        return _build(_DECODE_RECORD(data))
     except (msgspec.DecodeError, RecordError):  # ValidationError is a DecodeError
         return None
+
+
+def converted_record(data: Any) -> ResultRecord | None:
+    """The same for an already parsed object (what :meth:`ResultRecord.from_dict` tries first)."""
+    try:
+        return _build(msgspec.convert(data, _WireRecord))  # builds new containers
+    except (msgspec.ValidationError, RecordError):
+        return None
+
+
+def _build(wire: _WireRecord) -> ResultRecord | None:
     env, prov = wire.environment, wire.provenance
     if wire.schema != SCHEMA or wire.incomplete or not (
             wire.task.strip() and wire.model.strip() and env.hardware.strip() and prov.tool.strip()):

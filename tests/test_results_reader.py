@@ -42,7 +42,8 @@ def test_fast_path_reads_every_imported_record_as_the_slow_path_does(imported):
         data = path.read_bytes()
         fast = _fast_record(data)
         assert fast is not None, path.name
-        assert fast == ResultRecord.from_dict(orjson.loads(data)), path.name
+        assert fast == ResultRecord.validated_from_dict(orjson.loads(data)), path.name
+        assert ResultRecord.from_dict(orjson.loads(data)) == fast
         assert fast.to_dict() == json.loads(data)
 
 
@@ -52,7 +53,7 @@ def test_defaults_are_filled_as_the_slow_path_fills_them():
     data["environment"] = {"hardware": "1 x H100", "software": None}
     data["provenance"] = {"tool": "T", "file": "f"}
     fast = _fast_record(orjson.dumps(data))
-    assert fast == ResultRecord.from_dict(data)
+    assert fast == ResultRecord.validated_from_dict(data) == ResultRecord.from_dict(data)
     assert (fast.name, fast.environment.name, fast.runs, fast.provenance.row) == ("m", "1 x H100", 1, None)
 
 
@@ -78,7 +79,7 @@ def test_what_only_the_slow_path_accepts_is_still_read(tmp_path, change):
     data = _record(**change)
     write_json(tmp_path / "r.json", data)
     scan = read_result_records(tmp_path)
-    assert [r for _, r in scan.records] == [ResultRecord.from_dict(data)] and not scan.problems
+    assert [r for _, r in scan.records] == [ResultRecord.validated_from_dict(data)] and not scan.problems
 
 
 def test_a_record_larger_than_one_read_is_read_whole(tmp_path):
@@ -96,3 +97,13 @@ def test_a_record_built_directly_checks_its_property_values():
         ResultRecord("t", "m", Environment("H"), {"e": PropertyValue(math.inf, "J", "measured")},
                      Provenance("T", ""))
     assert caught.value.field == "properties.e.value"
+
+
+def test_from_dict_takes_the_typed_path_and_keeps_nothing_of_the_callers_dict():
+    data = _record()
+    data["properties"]["energy_per_token"]["value"] = 2  # an int in JSON: a float in the record
+    record = ResultRecord.from_dict(data)
+    assert record == ResultRecord.validated_from_dict(data)
+    assert type(record.value("energy_per_token")) is float
+    data["configuration"]["max_num_seqs"] = 99
+    assert record.configuration["max_num_seqs"] == 8
