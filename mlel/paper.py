@@ -1,25 +1,30 @@
-"""The paper's tables (LaTeX) and figures (PDF + PNG) from any directory of merged logs.
+"""The paper's tables (LaTeX) and figures (PDF + PNG) from any directory of merged logs and result
+records: the 2022 tasks as the paper had them, and every other task by its property set.
 
-Table builders are pure functions returning strings; figure builders return matplotlib figures;
-``create_paper_results`` is the I/O edge that loads, rates and writes everything.
+Table builders are pure functions returning strings; figure builders (``mlel.paper_figures``)
+return matplotlib figures; ``create_paper_results`` is the I/O edge that loads, rates and writes.
 """
 from __future__ import annotations
 
-import math
 import os
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from mlel import engine
-from mlel.logs import PlatformInfo, load_logs, read_platform
-from mlel.metrics import METRICS
-from mlel.ratings import RATING_COLORS, RATINGS, RatingOptions, rate_runs
-from mlel.resources import default_boundaries
+from mlel.logs import PlatformInfo, read_platform
+from mlel.metrics import METRICS, TASKS
+from mlel.paper_figures import (index_background, index_scatter,  # noqa: F401 - index_background: API
+                                parameters_vs_runtime)
+from mlel.properties import PropertySet, load_property_set
+from mlel.ratings import RATING_COLORS, RATINGS, RatingOptions
+from mlel.report import rate_directory
 
 DEFAULT_MODELS = ("ResNet101", "EfficientNetB0")
 TABLE_METRICS = ("inference_power_draw", "inference_time", "parameters", "top1_val")
-LIBRARIES = ("tensorflow", "torch", "onnxruntime", "onnxruntime-gpu", "numpy")
+LIBRARIES = ("tensorflow", "torch", "onnxruntime", "onnxruntime-gpu")
+# the framework of each backend (config.backend of the logs): an environment lists only its own
+FRAMEWORKS = {"tensorflow": ("tensorflow",), "pytorch": ("torch", "torchvision"),
+              "onnx": ("onnxruntime", "onnxruntime-gpu")}
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
 
@@ -32,7 +37,11 @@ def table_value(key: str, value: float | None) -> str:
     """Values to 3 decimals, parameters in millions to 1; missing: n.a."""
     if value is None:
         return "n.a."
-    return f"{value:.1f}" if key == "parameters" else f"{value:.3f}"
+    if key == "parameters":
+        return f"{value:.1f}"
+    if key not in METRICS and not 1e-3 <= abs(value) < 1e4:  # other tasks' units span decades
+        return f"{value:.3g}"
+    return f"{value:.3f}"
 
 
 def format_index(index: float | None) -> str:
@@ -45,38 +54,72 @@ def _hardware_names(info: PlatformInfo) -> tuple[str, str]:
     return info.cpu or "unknown", gpu
 
 
-def exec_envs_table(platforms: Mapping[str, PlatformInfo], counts: Mapping[str, Counter]) -> str:
-    """One row per environment: CPU, GPU, libraries with versions, inference and training runs."""
-    lines = [r"\begin{tabular}{lllllrr}", r"\toprule",
-             r"Environment & CPU & GPU & Python & Libraries & Inference & Training \\", r"\midrule"]
+def framework_packages(backend: str) -> tuple[str, ...]:
+    """The distributions of a backend's framework: ``onnx_pytorch`` runs on onnxruntime, not torch."""
+    name = (backend or "").lower()
+    for key in ("onnx", "tensorflow", "pytorch"):
+        if key in name or (key == "pytorch" and name == "torch") or (key == "tensorflow" and name == "tf"):
+            return FRAMEWORKS[key]
+    return LIBRARIES
+
+
+EXEC_ENVS_COLUMNS = (r">{\raggedright\arraybackslash}X >{\raggedright\arraybackslash}X "
+                     r">{\raggedright\arraybackslash}X l >{\raggedright\arraybackslash}X r r")
+
+
+def exec_envs_table(platforms: Mapping[str, PlatformInfo], counts: Mapping[str, Counter],
+                    backends: Mapping[str, str] | None = None) -> str:
+    """One row per environment: CPU, GPU, Python, its framework with version, inference and
+    training runs. A tabularx as wide as the text (``\\usepackage{tabularx,booktabs}``): long
+    processor names wrap inside their column instead of running off the page."""
+    backends = backends or {}
+    lines = [r"% needs \usepackage{booktabs,tabularx}", r"\begin{tabularx}{\linewidth}{" + EXEC_ENVS_COLUMNS + "}",
+             r"\toprule",
+             r"Environment & CPU & GPU & Python & Framework & Inference & Training \\", r"\midrule"]
     for env in sorted(platforms):
         info = platforms[env]
         cpu, gpu = _hardware_names(info)
-        libs = ", ".join(f"{name} {info.packages[name]}" for name in LIBRARIES if name in info.packages)
-        lines.append(" & ".join([tex(env), tex(cpu), tex(gpu), tex(info.python or "n.a."), tex(libs),
+        own = framework_packages(backends.get(env, ""))
+        libs = ", ".join(f"{name} {info.packages[name]}" for name in own if name in info.packages)
+        lines.append(" & ".join([tex(env), tex(cpu), tex(gpu), tex(info.python or "n.a."), tex(libs or "n.a."),
                                  str(counts[env]["inference"]), str(counts[env]["training"])]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [r"\bottomrule", r"\end{tabularx}"]
     return "\n".join(lines) + "\n"
 
 
-def indexing_table(rated: Iterable[dict], models: Sequence[str] = DEFAULT_MODELS,
-                   metrics: Sequence[str] = TABLE_METRICS) -> str:
-    """Per inference environment and model: value and index of each metric, the index cell
-    coloured by its rating (needs ``\\usepackage[table]{xcolor}`` and booktabs)."""
-    chosen = sorted((s for s in rated if s["task"] == "inference" and s["model"] in models),
-                    key=lambda s: (s["environment"], list(models).index(s["model"])))
-    head = " & ".join(f"\\multicolumn{{2}}{{c}}{{{tex(METRICS[k].label)} [{tex(METRICS[k].unit)}]}}"
-                      for k in metrics)
-    lines = [r"\begin{tabular}{ll" + "rr" * len(metrics) + "}", r"\toprule",
+def _columns(task: str, metrics: Sequence[str], prop_set: PropertySet | None) -> list[tuple[str, str, str]]:
+    """(key, label, unit) of each table column: the 2022 metric table, else the property set."""
+    if prop_set is None or task in TASKS:
+        return [(k, METRICS[k].label, METRICS[k].unit) for k in metrics]
+    return [(k, prop_set[k].name, prop_set[k].unit) for k in metrics]
+
+
+def _index_cell(metric: Mapping) -> str:
+    rating = metric.get("rating")
+    shown = format_index(metric.get("index"))
+    return f"\\cellcolor[HTML]{{{RATING_COLORS[rating].lstrip('#')}}}{shown}" if rating in RATING_COLORS else shown
+
+
+def indexing_table(rated: Iterable[dict], models: Sequence[str] | None = DEFAULT_MODELS,
+                   metrics: Sequence[str] = TABLE_METRICS, task: str = "inference",
+                   prop_set: PropertySet | None = None) -> str:
+    """Per environment and model of ``task``: value and index of each metric, the index cell
+    coloured by its rating (needs ``\\usepackage[table]{xcolor}`` and booktabs). ``models`` None:
+    every entry of the task."""
+    of_task = [s for s in rated if s["task"] == task and (models is None or s["model"] in models)]
+    order = list(models or ())
+    chosen = sorted(of_task, key=lambda s: (s["environment"], order.index(s["model"]) if models else 0,
+                                            s.get("entry") or s["model"]))
+    columns = _columns(task, metrics, prop_set)
+    head = " & ".join(f"\\multicolumn{{2}}{{c}}{{{tex(label)} [{tex(unit)}]}}" for _, label, unit in columns)
+    lines = [r"\begin{tabular}{ll" + "rr" * len(columns) + "}", r"\toprule",
              f"Environment & Model & {head} \\\\",
-             " & & " + " & ".join("Value & Index" for _ in metrics) + r" \\", r"\midrule"]
+             " & & " + " & ".join("Value & Index" for _ in columns) + r" \\", r"\midrule"]
     for summary in chosen:
-        cells = [tex(summary["environment"]), tex(summary["model"])]
-        for key in metrics:
-            metric = summary["metrics"][key]
-            colour = RATING_COLORS[metric["rating"]].lstrip("#")
-            cells += [table_value(key, metric["value"]),
-                      f"\\cellcolor[HTML]{{{colour}}}{format_index(metric['index'])}"]
+        cells = [tex(summary["environment"]), tex(summary.get("entry") or summary["model"])]
+        for key, _, _ in columns:
+            metric = summary["metrics"].get(key) or {}
+            cells += [table_value(key, metric.get("value")), _index_cell(metric)]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
@@ -84,77 +127,6 @@ def indexing_table(rated: Iterable[dict], models: Sequence[str] = DEFAULT_MODELS
 
 # ---------------------------------------------------------------------------------------------
 # figures
-
-
-def _axis_extent(bounds: Sequence[float], values: Sequence[float]) -> tuple[float, float]:
-    """An index axis that shows every point and every positive boundary, padded."""
-    finite = [v for v in values if v is not None and math.isfinite(v) and v > 0]
-    low = min(finite + [b for b in bounds if b > 0]) * 0.8
-    high = max(finite + list(bounds)) * 1.2
-    return low, high
-
-
-def index_background(x_bounds: Sequence[float], y_bounds: Sequence[float], xs: Sequence[float],
-                     ys: Sequence[float], mode: str = "optimistic median") -> list[engine.Cell]:
-    """The rating background of an index scatter: the engine's bands of both axes (E at the low
-    end, A at the high end), each cell coloured by the compound of its two ratings (equal weights)."""
-    x_extent, y_extent = _axis_extent(x_bounds, xs), _axis_extent(y_bounds, ys)
-    x_bands = engine.rating_bands(x_bounds, None, True, *x_extent)
-    y_bands = engine.rating_bands(y_bounds, None, True, *y_extent)
-    return engine.background_cells(x_bands, y_bands, 1.0, 1.0, mode)
-
-
-def index_scatter(rated: Sequence[dict], x: str, y: str, boundaries: Mapping[str, Sequence[float]],
-                  title: str = "", mode: str = "optimistic median"):
-    """Models on the index scale of two metrics over rating-coloured background rectangles."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    points = [(s["metrics"][x]["index"], s["metrics"][y]["index"], s) for s in rated
-              if s["metrics"][x]["index"] and s["metrics"][y]["index"]]
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    cells = index_background(boundaries[x], boundaries[y], [p[0] for p in points], [p[1] for p in points], mode)
-    for cell in cells:
-        ax.add_patch(plt.Rectangle((cell.x0, cell.y0), cell.x1 - cell.x0, cell.y1 - cell.y0,
-                                   color=RATING_COLORS[cell.rating], alpha=0.35, lw=0))
-    for xi, yi, summary in points:
-        ax.scatter(xi, yi, color=RATING_COLORS[summary["compound"]], edgecolor="black", s=40, zorder=3)
-        ax.annotate(summary["model"], (xi, yi), fontsize=6, xytext=(3, 3), textcoords="offset points")
-    ax.set_xscale("log")
-    ax.set_xlim(min(c.x0 for c in cells), max(c.x1 for c in cells))
-    ax.set_ylim(min(c.y0 for c in cells), max(c.y1 for c in cells))
-    ax.set_xlabel(f"{METRICS[x].label} (index)")
-    ax.set_ylabel(f"{METRICS[y].label} (index)")
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def value_scatter(rated: Sequence[dict], x: str, y: str, title: str = ""):
-    """Real values of two metrics, one colour per environment (log-log)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    by_env = defaultdict(list)
-    for s in rated:
-        xv, yv = s["metrics"][x]["value"], s["metrics"][y]["value"]
-        if xv and yv:
-            by_env[s["environment"]].append((xv, yv))
-    for env, pts in sorted(by_env.items()):
-        ax.scatter([p[0] for p in pts], [p[1] for p in pts], label=env, s=18, alpha=0.8)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(f"{METRICS[x].label} [{METRICS[x].unit}]")
-    ax.set_ylabel(f"{METRICS[y].label} [{METRICS[y].unit}]")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6)
-    fig.tight_layout()
-    return fig
 
 
 def _shown_environment(env: str, summaries: Sequence[dict]) -> str:
@@ -206,44 +178,94 @@ def _safe_name(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text).strip("_")
 
 
+def scatter_axes(prop_set: PropertySet) -> tuple[str, str]:
+    """The two label tiles a task's scatter plots: the first (energy), against the quality tile
+    where there is one (accuracy), else the second (runtime, latency)."""
+    tiles = list(prop_set.label_tiles) or list(prop_set.keys)
+    quality = [k for k in tiles[1:] if prop_set[k].group.lower() == "quality"]
+    return tiles[0], quality[0] if quality else tiles[min(1, len(tiles) - 1)]
+
+
+def rate_for_paper(directory, reference: str) -> tuple[list[dict], list[str], list]:
+    """Rated summaries (with the boundaries used) of every task in ``directory``; a task where the
+    reference never ran (an imported one) is indexed against the best model per environment.
+    Returns (summaries, messages, the merged logs' runs)."""
+    report = rate_directory(directory, RatingOptions(reference=reference))
+    rated = [record.to_dict(settings=True) for record in report.records]
+    tasks = {s["task"] for s in rated} - set(TASKS)
+    on_best = {t for t in tasks if not any(s["model"] == reference for s in rated if s["task"] == t)}
+    messages = [f"skipped {p}" for p in report.problems]
+    messages += [f"warning: {w}" for w in report.warnings if not any(f" {t} " in w for t in on_best)]
+    if on_best:
+        best = rate_directory(directory, RatingOptions(reference=reference, scale="best"))
+        rated = [s for s in rated if s["task"] not in on_best] + [
+            r.to_dict(settings=True) for r in best.records if r.task in on_best]
+        messages.append(f"note: {reference} is not among the entries of {', '.join(sorted(on_best))}: "
+                        "indexed against the best model per environment")
+    return rated, messages, report.runs
+
+
+def write_tables(directory, runs, rated: list[dict], models: Sequence[str], out: Path) -> list[Path]:
+    """exec-envs.tex (merged logs only), indexing-results.tex, and one indexing table per other task."""
+    platforms, counts, backends = {}, defaultdict(Counter), {}
+    for run in runs:
+        counts[run.environment][run.task] += 1
+        backends.setdefault(run.environment, run.backend)
+        if run.environment not in platforms:
+            platforms[run.environment] = read_platform(Path(directory) / run.file)
+    tables = [("indexing-results.tex", indexing_table(rated, models))]
+    if platforms:
+        tables.insert(0, ("exec-envs.tex", exec_envs_table(platforms, counts, backends)))
+    for task in sorted({s["task"] for s in rated} - set(TASKS)):
+        prop_set = load_property_set(task)
+        tables.append((f"indexing-results-{_safe_name(task)}.tex",
+                       indexing_table(rated, None, tiles_of(prop_set), task, prop_set)))
+    for name, text in tables:
+        (out / name).write_text(text)
+    return [out / name for name, _ in tables]
+
+
+def tiles_of(prop_set: PropertySet) -> list[str]:
+    return list(prop_set.label_tiles) or list(prop_set.keys)[:4]
+
+
+def _scatters(rated: list[dict], out: Path, reference: str) -> list[Path]:
+    written = []
+    for task in [t for t in TASKS if any(s["task"] == t for s in rated)] + sorted(
+            {s["task"] for s in rated} - set(TASKS)):
+        prop_set = load_property_set(task)
+        x, y = scatter_axes(prop_set)
+        of_task = [s for s in rated if s["task"] == task]
+        names = {p.key: p.name for p in prop_set.properties}
+        higher = {p.key: p.higher_is_better for p in prop_set.properties}
+        for env in sorted({s["environment"] for s in of_task}):
+            subset = [s for s in of_task if s["environment"] == env]
+            scale = "best model" if subset[0].get("reference") == "best" else f"reference {reference}"
+            title = f"{task}: {_shown_environment(env, subset)} ({scale})"
+            fig = index_scatter(subset, x, y, subset[0].get("boundaries") or prop_set.default_boundaries(),
+                                title=title, labels=names, higher_is_better=higher)
+            written += _save(fig, out, f"scatter_{_safe_name(task)}_{_safe_name(env)}")
+        written += _save(rating_histogram(rated, task), out, f"ratings_{_safe_name(task)}")
+    inference = [s for s in rated if s["task"] == "inference"]
+    if inference:
+        units = {k: METRICS[k].unit for k in ("parameters", "inference_time")}
+        fig = parameters_vs_runtime(inference, inference[0].get("boundaries") or {}, reference, units)
+        written += _save(fig, out, "parameters_vs_runtime")
+    return written
+
+
 def create_paper_results(directory: str | os.PathLike, output_dir: str | os.PathLike,
                          reference: str = "ResNet101", models: Sequence[str] = DEFAULT_MODELS,
                          label_models: Sequence[str] | None = None) -> tuple[list[Path], list[str]]:
-    """Write the tables, figures and labels; returns (written paths, messages about skipped parts)."""
-    runs, problems = load_logs(directory)
-    messages = [f"skipped {p}" for p in problems]
-    rated, warnings = rate_runs(runs, RatingOptions(reference=reference))
-    messages += [f"warning: {w}" for w in warnings]
+    """Write the tables, figures and labels of every task; returns (written paths, messages about
+    skipped parts)."""
+    rated, messages, runs = rate_for_paper(directory, reference)
     if not rated:
         raise ValueError(f"nothing could be rated in {directory}")
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-
-    platforms, counts = {}, defaultdict(Counter)
-    for run in runs:
-        counts[run.environment][run.task] += 1
-        if run.environment not in platforms:
-            platforms[run.environment] = read_platform(Path(directory) / run.file)
-    for name, text in (("exec-envs.tex", exec_envs_table(platforms, counts)),
-                       ("indexing-results.tex", indexing_table(rated, models))):
-        (out / name).write_text(text)
-        written.append(out / name)
-
-    bounds = default_boundaries()
-    for task, y in (("inference", "inference_power_draw"), ("training", "train_power_draw")):
-        for env in sorted({s["environment"] for s in rated if s["task"] == task}):
-            subset = [s for s in rated if s["task"] == task and s["environment"] == env]
-            title = f"{task}: {_shown_environment(env, subset)} (reference {reference})"
-            fig = index_scatter(subset, y, "top1_val", bounds, title=title)
-            written += _save(fig, out, f"scatter_{task}_{_safe_name(env)}")
-    inference = [s for s in rated if s["task"] == "inference"]
-    if inference:
-        written += _save(value_scatter(inference, "parameters", "inference_time",
-                                       "Parameters vs inference runtime"), out, "parameters_vs_runtime")
-    for task in ("inference", "training"):
-        if any(s["task"] == task for s in rated):
-            written += _save(rating_histogram(rated, task), out, f"ratings_{task}")
+    written = write_tables(directory, runs, rated, models, out)
+    written += _scatters(rated, out, reference)
     written += _write_labels(rated, out, label_models or models)
     return written, messages
 
@@ -252,7 +274,7 @@ def _write_labels(rated: list[dict], out: Path, models: Sequence[str]) -> list[P
     from mlel.labels import EnergyLabel
     written = []
     for summary in rated:
-        if summary["model"] in models and summary["task"] == "inference":
+        if summary["model"] in models and summary["task"] == "inference" and summary.get("compound"):
             name = f"label_{_safe_name(summary['model'])}_{_safe_name(summary['environment'])}"
             label = EnergyLabel(summary)
             (out / f"{name}.pdf").write_bytes(label.to_pdf())

@@ -1,4 +1,5 @@
 """create_paper_results.py on the 2022 logs: tables hold the figures of the method (SPEC §4–§5)."""
+import shutil
 import subprocess
 import sys
 
@@ -19,17 +20,39 @@ def test_formatting():
     assert tex("a_b & 50%") == r"a\_b \& 50\%"
 
 
+A100_TF = "A100 x8 - TensorFlow 2.8.0"
+
+
+@pytest.fixture(scope="module")
+def tables_dir(reference_dir, tmp_path_factory):
+    """The tables of all 232 logs (rating and tables only: figures are tested on a subset)."""
+    from mlel.paper import DEFAULT_MODELS, rate_for_paper, write_tables
+
+    out = tmp_path_factory.mktemp("tables")
+    rated, _, runs = rate_for_paper(reference_dir, "ResNet101")
+    write_tables(reference_dir, runs, rated, DEFAULT_MODELS, out)
+    return out
+
+
 @pytest.fixture(scope="module")
 def paper_dir(reference_dir, tmp_path_factory, repo_root):
+    """create_paper_results.py end to end on the logs of one environment (47 logs: both tasks)."""
+    from mlel.logs import load_logs
+
+    source = tmp_path_factory.mktemp("a100_tf")
+    runs, _ = load_logs(reference_dir)
+    for run in runs:
+        if run.environment == A100_TF:
+            shutil.copy(reference_dir / run.file, source / run.file)
     out = tmp_path_factory.mktemp("paper")
-    result = subprocess.run([sys.executable, "create_paper_results.py", "--directory", str(reference_dir),
+    result = subprocess.run([sys.executable, "create_paper_results.py", "--directory", str(source),
                              "--output-dir", str(out)], capture_output=True, text=True, cwd=repo_root)
     assert result.returncode == 0, result.stderr
     return out
 
 
-def test_indexing_table_holds_hand_computed_figures(paper_dir):
-    table = (paper_dir / "indexing-results.tex").read_text()
+def test_indexing_table_holds_hand_computed_figures(tables_dir):
+    table = (tables_dir / "indexing-results.tex").read_text()
     rows = {tuple(line.split(" & ")[:2]): line for line in table.splitlines() if " & " in line}
     # ResNet101, A100 x8 TF (infer_2022_03_03_17_21_20.json): 42947.117 Ws / 50,000; 78.927 s / 50,000
     ref = rows[("A100 x8 - TensorFlow 2.8.0", "ResNet101")]
@@ -44,15 +67,31 @@ def test_indexing_table_holds_hand_computed_figures(paper_dir):
     assert len(rows) == 2 + 16  # two header rows + 8 environments x 2 models
 
 
-def test_exec_envs_and_figures(paper_dir):
-    envs = (paper_dir / "exec-envs.tex").read_text()
+def test_exec_envs_rows_and_own_frameworks(tables_dir):
+    envs = (tables_dir / "exec-envs.tex").read_text()
     assert r"A100 x8 - TensorFlow 2.8.0 & AMD EPYC 7742 64-Core Processor & 8 x NVIDIA A100-SXM4-40GB" in envs
     assert envs.count(r"\\") == 9  # header + 8 environments
     assert "& 26 & 21 \\\\" in envs  # A100 TF: 26 inference and 21 training runs
+    assert r"\begin{tabularx}{\linewidth}" in envs and r"\end{tabularx}" in envs  # wraps to the page
+    rows = {line.split(" & ")[0]: line.split(" & ")[4] for line in envs.splitlines()
+            if line.count(" & ") == 6 and not line.startswith("Environment")}
+    assert len(rows) == 8
+    for env, framework in rows.items():
+        if "ONNX" in env:
+            assert framework.startswith("onnxruntime 1.10.0") and "torch" not in framework \
+                and "tensorflow" not in framework, env
+        elif "PyTorch" in env:
+            assert framework.startswith("torch 1.10.2") and "tensorflow" not in framework, env
+        else:
+            assert framework == "tensorflow " + env.rsplit(" ", 1)[1], env
+
+
+def test_figures_of_one_environment(paper_dir):
     for name in ("parameters_vs_runtime", "ratings_inference", "ratings_training",
-                 "scatter_inference_A100_x8___TensorFlow_2_8_0"):
+                 "scatter_inference_A100_x8___TensorFlow_2_8_0", "scatter_training_A100_x8___TensorFlow_2_8_0",
+                 "label_EfficientNetB0_A100_x8___TensorFlow_2_8_0"):
         for suffix in (".pdf", ".png"):
-            assert (paper_dir / f"{name}{suffix}").stat().st_size > 1000
+            assert (paper_dir / f"{name}{suffix}").stat().st_size > 1000, name
 
 
 def test_figures_say_when_energy_is_estimated():
