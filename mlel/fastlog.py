@@ -18,16 +18,23 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Any, Optional, Union
+from typing import Annotated, Any, Optional, Union
 
 import msgspec
-from msgspec import UNSET, Raw, Struct, UnsetType
+from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
 from mlel.environment import environment_key
 from mlel.monitoring.energy import baseline_energy_j, dynamic_energy_j
 from mlel.names import backend_key
 
 NO_POWER = -1  # total_power_draw of a source that measures no power by design (psutil)
+
+
+# The value rules of mlel.validation that msgspec can state: a JSON number (int or float, not bool)
+# read as a float, in range; None where absent or null. Anything else fails the decode.
+NonNegative = Optional[Annotated[float, Meta(ge=0.0)]]
+Positive = Optional[Annotated[float, Meta(gt=0.0)]]
+Fraction = Optional[Annotated[float, Meta(ge=0.0, le=1.0)]]
 
 
 class _Gpu(Struct):
@@ -58,15 +65,15 @@ class _Source(Struct):
 
 
 class _ModelStats(Struct):
-    params: Any = None
-    flops: Any = None
-    fsize: Any = None
+    params: NonNegative = None
+    flops: NonNegative = None
+    fsize: NonNegative = None
 
 
 class _Metrics(Struct):
-    accuracy: Any = None
-    top_5_accuracy: Any = None
-    n_samples: Any = None
+    accuracy: Fraction = None
+    top_5_accuracy: Fraction = None
+    n_samples: Any = None  # 128.0 is 128: checked below
 
 
 class _History(Struct):
@@ -74,16 +81,16 @@ class _History(Struct):
 
 
 class _Results(Struct):
-    start: Any = None
-    end: Any = None
+    start: NonNegative = None
+    end: NonNegative = None
     model: Optional[_ModelStats] = None
     metrics: Optional[_Metrics] = None
     history: Optional[_History] = None
 
 
 class _Energy(Struct):
-    baseline_power_w: Optional[dict[str, Any]] = None
-    gco2e: Any = None
+    baseline_power_w: Optional[dict[str, Annotated[float, Meta(ge=0.0)]]] = None
+    gco2e: NonNegative = None
 
 
 _MaybeSource = Union[_Source, None, UnsetType]
@@ -98,7 +105,7 @@ class _Split(Struct, forbid_unknown_fields=True):
     monitoring_psutil: _MaybeSource = UNSET
     monitoring_estimate: _MaybeSource = UNSET
     results: Union[_Results, UnsetType] = UNSET  # null: an incomplete run, left to the slow path
-    duration: Any = None
+    duration: Positive = None
     energy: Optional[_Energy] = None
 
 
@@ -153,13 +160,6 @@ def _non_negative(value: Any) -> float | None:
     raise _Unclean
 
 
-def _fraction(value: Any) -> float | None:
-    number = _non_negative(value)
-    if number is not None and number > 1.0:
-        raise _Unclean
-    return number
-
-
 def _positive_integer(value: Any) -> int | None:
     number = _non_negative(value)
     if number is not None and (number <= 0.0 or number != int(number)):
@@ -168,13 +168,10 @@ def _positive_integer(value: Any) -> int | None:
 
 
 def _duration(split: _Split) -> float | None:
-    """``duration`` (> 0), else ``results.end - results.start`` where both are timestamps >= 0."""
+    """``duration``, else ``results.end - results.start`` where both are given."""
     if split.duration is not None:
-        duration = _non_negative(split.duration)
-        if duration == 0.0:
-            raise _Unclean
-        return duration
-    start, end = _non_negative(split.results.start), _non_negative(split.results.end)
+        return split.duration
+    start, end = split.results.start, split.results.end
     if start is None or end is None:
         return None
     duration = end - start
@@ -185,15 +182,13 @@ def _duration(split: _Split) -> float | None:
 
 def _values(log: _Log, split: _Split, task: str) -> dict:
     results = split.results
-    stats = results.model or _ModelStats()
-    energy = split.energy or _Energy()
-    values = {"params": _non_negative(stats.params), "flops": _non_negative(stats.flops),
-              "fsize": _non_negative(stats.fsize), "duration_s": _duration(split),
-              "gco2e": _non_negative(energy.gco2e)}
+    stats = results.model or _NO_STATS
+    values = {"params": stats.params, "flops": stats.flops, "fsize": stats.fsize,
+              "duration_s": _duration(split), "gco2e": split.energy.gco2e if split.energy else None}
     if task == "inference":
-        metrics = results.metrics or _Metrics()
-        values["accuracy"] = _fraction(metrics.accuracy)
-        values["top5_accuracy"] = _fraction(metrics.top_5_accuracy)
+        metrics = results.metrics or _NO_METRICS
+        values["accuracy"] = metrics.accuracy
+        values["top5_accuracy"] = metrics.top_5_accuracy
         values["n_samples"] = _positive_integer(metrics.n_samples)
     else:
         losses = results.history.loss if results.history else None
@@ -202,14 +197,7 @@ def _values(log: _Log, split: _Split, task: str) -> dict:
     return values
 
 
-def _baseline_w(split: _Split) -> dict[str, float]:
-    power = split.energy.baseline_power_w if split.energy else None
-    if not power:
-        return {}
-    baseline = {source: _non_negative(watts) for source, watts in power.items()}
-    if None in baseline.values():
-        raise _Unclean  # a null entry is dropped by the boundary check; it decides
-    return baseline
+_NO_STATS, _NO_METRICS = _ModelStats(), _Metrics()
 
 
 # --- sources and their energy --------------------------------------------------------------------
@@ -247,7 +235,10 @@ def _sources(split: _Split) -> tuple[dict[str, str], dict[str, float], dict[str,
 
 
 def _in_file_order(split_raw: bytes, *mappings: dict) -> tuple:
-    """The source mappings ordered as the sources appear in the split's bytes."""
+    """The source mappings ordered as the sources appear in the split's bytes (each key found
+    exactly once and spelled without escapes, so the one found is the split's own)."""
+    if b"\\" in split_raw:
+        raise _Unclean
     positions = {}
     for name in mappings[0]:
         key = _KEYS[name]
@@ -307,7 +298,7 @@ def _decode(raw: bytes) -> tuple[_Log, _Split, str]:
 def _fields(raw: bytes, file: str) -> dict:
     log, split, task = _decode(raw)
     fields = _values(log, split, task)
-    baseline_w = _baseline_w(split)
+    baseline_w = (split.energy.baseline_power_w if split.energy else None) or {}
     kinds, energy, windows = _sources(split)
     if len(kinds) > 1:
         split_raw = raw if split is log else bytes(_VALIDATION_BYTES.decode(raw).validation)

@@ -172,9 +172,24 @@ def parse_log(data, file: str) -> RunLog:
 
 def read_log(path: str | os.PathLike) -> RunLog:
     """Read one merged log file. Raises OSError, ValueError (bad JSON) or LogFormatError."""
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    return parse_log_bytes(raw, os.path.basename(path))
+    return parse_log_bytes(_read_bytes(path), os.path.basename(path))
+
+
+def _read_bytes(path: str | os.PathLike) -> bytes:
+    """The file's bytes, in one read for a regular file (no buffered file object: at 20,000 small
+    files its set-up costs as much as the reading)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        want = os.fstat(fd).st_size + 1  # one byte more: a short read is the end of the file
+        chunks = []
+        while chunk := os.read(fd, want):
+            chunks.append(chunk)
+            if len(chunk) < want:
+                break
+            want = 1 << 16
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)  # [] -> b""
+    finally:
+        os.close(fd)
 
 
 def parse_log_bytes(raw: bytes, file: str) -> RunLog:
@@ -212,9 +227,7 @@ def _read_all(paths: Iterable[str | os.PathLike]) -> tuple[list[RunLog], list[Pr
     runs, problems = [], []
     for path in paths:
         try:
-            with open(path, "rb") as handle:
-                raw = handle.read()
-            runs.append(parse_log_bytes(raw, os.path.basename(path)))
+            runs.append(parse_log_bytes(_read_bytes(path), os.path.basename(path)))
         except (OSError, ValueError) as error:  # LogFormatError is a ValueError
             problems.append(Problem(os.path.basename(path), str(error)))
     return runs, problems
