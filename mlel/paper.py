@@ -13,7 +13,7 @@ from typing import Iterable, Mapping, Sequence
 
 from mlel.logs import PlatformInfo, read_platform
 from mlel.metrics import METRICS, TASKS
-from mlel.paper_figures import (index_background, index_scatter,  # noqa: F401 - index_background: API
+from mlel.paper_figures import (index_background, index_scatter,  # noqa: F401 - re-exported
                                 parameters_vs_runtime)
 from mlel.properties import PropertySet, load_property_set
 from mlel.ratings import RATING_COLORS, RATINGS, RatingOptions
@@ -274,10 +274,55 @@ def _write_labels(rated: list[dict], out: Path, models: Sequence[str]) -> list[P
     from mlel.labels import EnergyLabel
     written = []
     for summary in rated:
-        if summary["model"] in models and summary["task"] == "inference" and summary.get("compound"):
+        if summary["model"] in models and summary["task"] == "inference":  # not graded: the label says why
             name = f"label_{_safe_name(summary['model'])}_{_safe_name(summary['environment'])}"
             label = EnergyLabel(summary)
             (out / f"{name}.pdf").write_bytes(label.to_pdf())
             (out / f"{name}.png").write_bytes(label.to_png())
             written += [out / f"{name}.pdf", out / f"{name}.png"]
     return written
+
+
+# ---------------------------------------------------------------------------------------------
+# command line: python -m mlel.paper (create_paper_results.py is a shim)
+
+
+def build_parser():
+    import argparse
+
+    from mlel.errors import EXIT_CODES_EPILOG
+
+    parser = argparse.ArgumentParser(
+        prog="python -m mlel.paper",
+        description="Regenerate the paper's tables and figures from a directory of merged logs and "
+                    "result records: exec-envs.tex, indexing-results.tex (and one per imported task), "
+                    "index scatter plots per task and environment, parameters vs runtime, histograms "
+                    "of compound ratings, and labels (PDF + PNG).",
+        epilog=EXIT_CODES_EPILOG + " 1 also when nothing could be rated.")
+    parser.add_argument("-d", "--directory", default="results", help="merged logs and records (default: results)")
+    parser.add_argument("--output-dir", default="paper_results", help="folder to write to (default: paper_results)")
+    parser.add_argument("-r", "--reference", default="ResNet101",
+                        help="reference model of the index scale (default: ResNet101; tasks where it did "
+                             "not run are indexed against the best model per environment)")
+    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS),
+                        help=f"models of the indexing table and labels (default: {' '.join(DEFAULT_MODELS)})")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import sys
+
+    args = build_parser().parse_args(argv)
+    try:
+        written, messages = create_paper_results(args.directory, args.output_dir, args.reference, args.models)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for message in messages:
+        print(message, file=sys.stderr)
+    print(f"wrote {len(written)} files to {args.output_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
