@@ -112,7 +112,7 @@ def ratings_main(argv: list[str] | None = None) -> int:
     _report_inputs(args, options, report)
     if args.json:  # orjson: NaN/Infinity -> null on the way out, no pre-pass over the summaries
         sys.stdout.flush()
-        sys.stdout.buffer.write(dumps([record.to_dict() for record in report.records]))
+        sys.stdout.buffer.write(dumps([record.to_dict() for record in report.records], indent=False))
         sys.stdout.buffer.flush()
     elif report.records:
         sys.stdout.write(format_table(report.records, options, wide=args.wide))

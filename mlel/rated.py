@@ -66,6 +66,13 @@ class ModelResult:
         return "estimated" in self.sources.values()
 
 
+# P(A)..P(E) of a certain letter, per level; and as the JSON dicts (copied out, never shared)
+_CERTAIN = tuple(tuple(1.0 if i == level else 0.0 for i in range(len(RATINGS))) for level in range(len(RATINGS)))
+# by identity, no tuple hashing: _CERTAIN's rows live as long as the module, no other object has their ids
+_CERTAIN_DICTS = {id(row): dict(zip(RATINGS, row)) for row in _CERTAIN}
+
+
+
 class MetricRating(NamedTuple):  # immutable and cheap: a rated result holds one per property
     value: float | None
     index: float | None
@@ -76,11 +83,12 @@ class MetricRating(NamedTuple):  # immutable and cheap: a rated result holds one
     invalid: str | None = None  # the invalid input that made the value null
 
     def to_dict(self) -> dict:
-        out = {"value": self.value, "index": self.index, "rating": self.rating, "n": self.n,
-               "ci95": list(self.ci95) if self.ci95 else None,
-               "rating_p": None if self.rating_p is None else dict(zip(RATINGS, self.rating_p))}
-        if self.invalid:
-            out["invalid"] = self.invalid
+        value, index, rating, n, ci95, p, invalid = self  # one unpacking: thousands per output
+        certain = _CERTAIN_DICTS.get(id(p))
+        out = {"value": value, "index": index, "rating": rating, "n": n, "ci95": ci95 and list(ci95),
+               "rating_p": certain.copy() if certain is not None else p and dict(zip(RATINGS, p))}
+        if invalid:
+            out["invalid"] = invalid
         return out
 
     @property
@@ -135,11 +143,18 @@ class RatedResult:
         each letter certain (``rating_p`` 1 for it). A not graded entry gets no letters."""
         graded = entry.not_graded is None
         metrics = {}
-        for key, index, level in zip(keys, indices, levels):
-            metrics[key] = metric_rating(entry, key, None if index != index else index,  # NaN: no index
-                                         _certain(level) if graded else None)
+        if graded and not entry.run_values and not entry.invalid:  # the common case, kept cheap
+            values = entry.values
+            for key, index, level in zip(keys, indices, levels):
+                value = values.get(key)
+                metrics[key] = MetricRating(value, None if index != index else index,  # NaN: no index
+                                            RATINGS[level], 0 if value is None else 1, None, _CERTAIN[level])
+        else:
+            for key, index, level in zip(keys, indices, levels):
+                metrics[key] = metric_rating(entry, key, None if index != index else index,
+                                             _CERTAIN[level] if graded else None)
         return cls(entry, metrics, RATINGS[compound] if graded else None, reference,
-                   compound_p=_certain(compound) if graded else None, **how)
+                   compound_p=_CERTAIN[compound] if graded else None, **how)
 
     @property
     def compound_probability(self) -> float | None:
@@ -198,7 +213,7 @@ class RatedResult:
 
 
 def _certain(level: int) -> tuple[float, ...]:
-    return tuple(1.0 if i == level else 0.0 for i in range(len(RATINGS)))
+    return _CERTAIN[level]
 
 
 def metric_rating(entry: ModelResult, key: str, index: float | None,
@@ -252,7 +267,8 @@ def entries_from_records(records: Sequence[tuple[str, "ResultRecord"]]) -> list[
             if len(present) > 1:
                 spread[key] = statistics.pstdev(present)
         first = members[0][1]
+        per_record = tuple({k: p.value for k, p in record.properties.items()} for _, record in members)
         entries.append(ModelResult(task, environment, name, [file for file, _ in members], means, spread,
                                    dataset=first.dataset, backend=first.environment.software,
-                                   sources=sources))
+                                   sources=sources, run_values=per_record if len(members) > 1 else ()))
     return entries

@@ -40,6 +40,8 @@ def _dynamic(run: RunLog) -> float | None:
 def _flags(members: Sequence[RunLog]) -> tuple[dict[str, str], tuple[str, ...]]:
     """Invalid metrics of the pooled runs (first problem named with its file) and all problems."""
     invalid: dict[str, str] = {}
+    if not any(run.invalid or run.problems for run in members):  # the common case
+        return invalid, ()
     for run in members:
         for key, problem in invalid_metrics(run).items():
             invalid.setdefault(key, f"{run.file}: {problem}")

@@ -186,3 +186,26 @@ def test_rated_record_round_trips_with_probabilities(pair):
     records, _ = rate_entries(aggregate_runs(runs + [pair["ResNet101"]]), RatingOptions())
     summary = next(r for r in records if r.model == "EfficientNetB0").to_dict()
     assert RatedResult.from_dict(summary).to_dict()["metrics"] == summary["metrics"]
+
+
+def test_repeated_result_records_carry_intervals():
+    from mlel.properties import load_property_set
+    from mlel.rated import entries_from_records
+    from mlel.results import ResultRecord
+
+    key = load_property_set("lm-arena-chat").keys[0]
+
+    def record(model, value):
+        return ResultRecord.from_dict({
+            "schema": "mlee-result/1", "task": "lm-arena-chat", "model": model,
+            "environment": {"hardware": "B200", "software": "vLLM", "name": "B200 - vLLM"},
+            "properties": {key: {"value": value, "source": "reported"}},
+            "provenance": {"tool": "test", "file": "t.json", "row": 0}})
+
+    entries = entries_from_records([("a.json", record("M", 1.0)), ("b.json", record("M", 1.2)),
+                                    ("c.json", record("M", 1.1)), ("r.json", record("R", 1.0))])
+    records, _ = rate_entries(entries, RatingOptions(reference="R"))
+    m = next(r for r in records if r.model == "M").to_dict()
+    assert m["n_runs"] == 3 and m["metrics"][key]["n"] == 3
+    assert m["metrics"][key]["ci95"][0] < 1.1 < m["metrics"][key]["ci95"][1]
+    assert sum(m["metrics"][key]["rating_p"].values()) == pytest.approx(1.0)
