@@ -4,10 +4,13 @@ and tests call them directly).
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
 import zipfile
+
+import orjson
 
 from dash import dcc
 
@@ -26,9 +29,19 @@ def label_source(summary: dict) -> tuple[str | None, str]:
     """(image src, note) of the selected model's label; no image and a note where it cannot be
     drawn (a label that cannot be drawn must not break the page)."""
     try:
-        return EnergyLabel(_capped(summary)).data_uri(), ""
+        shown = {k: v for k, v in _capped(summary).items() if k not in LABEL_IGNORES}
+        return _label_uri(orjson.dumps(shown, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)), ""
     except Exception as error:  # noqa: BLE001 - any renderer failure becomes a message
         return None, f"label could not be drawn: {error}"
+
+
+# what a label does not draw: a slider move that leaves the model's letters alone reuses its label
+LABEL_IGNORES = ("boundaries", "weights")
+
+
+@functools.lru_cache(maxsize=64)
+def _label_uri(summary_json: bytes) -> str:
+    return EnergyLabel(orjson.loads(summary_json)).data_uri()
 
 
 def _capped(summary: dict) -> dict:

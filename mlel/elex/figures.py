@@ -24,7 +24,7 @@ SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "triangle
            "pentagon", "hexagon", "triangle-left", "triangle-right")
 WEBGL_FROM = 2000  # points; SVG scatter slows down the browser beyond that
 NOT_GRADED_COLOUR = "#bbbbbb"  # an entry that failed a validity gate has no letter, so no rating colour
-MAX_POINTS = 4000  # points drawn at most: beyond, an even sample (the views stay fast at 100,000 rows)
+MAX_POINTS = 3000  # points drawn at most: beyond, an even sample (the views stay fast at 100,000 rows)
 FONT = "Helvetica, Arial, sans-serif"
 
 
@@ -53,7 +53,9 @@ def axis_values(rating: Rating, metric: str, scale: str) -> np.ndarray:
 
 def _log_range(values: np.ndarray, bounds: Sequence[float]) -> tuple[float, float]:
     """Axis extent (data units) that shows every point and every boundary, padded by ~10 %."""
-    candidates = [float(v) for v in values if v > 0] + [b for b in bounds if b > 0 and math.isfinite(b)]
+    values = values[np.isfinite(values) & (values > 0)]
+    extra = [b for b in bounds if b > 0 and math.isfinite(b)]
+    candidates = extra + ([float(values.min()), float(values.max())] if values.size else [])
     if not candidates:
         return 0.1, 10.0
     low, high = min(candidates), max(candidates)
@@ -129,19 +131,30 @@ def _hover_parts(rating: Rating, rows: np.ndarray, metric: str, scale: str) -> l
     return [f"{t} · index {i:.3g}" for t, i in zip(texts.tolist(), index.tolist())]
 
 
+def point_notes(table) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, computed once per table: the capped name, and the notes after the letter (runs,
+    "not graded: <reason>")."""
+    if "point_notes" not in table.cache:
+        names, notes = [], []
+        for model, entry in zip(table.models, table.results):
+            names.append(entries.short_name(model))
+            runs = entries.n_runs(entry)
+            note = f"<br>{runs} runs" if runs > 1 else ""  # one run: the summary says "no interval"
+            reason = entries.not_graded(entry)
+            notes.append(note + (f"<br>not graded: {reason}" if reason else ""))
+        table.cache["point_notes"] = (np.array(names, dtype=object), np.array(notes, dtype=object))
+    return table.cache["point_notes"]
+
+
 def _point_titles(rating: Rating, rows: np.ndarray) -> list[str]:
-    """Per point: model (capped), compound letter, and the notes an entry carries."""
-    table, letters = rating.table, np.array(RATINGS)[rating.compound[rows]]
-    titles = []
-    for row, letter in zip(rows.tolist(), letters.tolist()):
-        entry = table.results[row]
-        graded = table.graded is None or bool(table.graded[row])
-        title = f"{entries.short_name(table.models[row])} ({letter if graded else 'not graded'})"
-        runs = entries.n_runs(entry)
-        title += f"<br>{runs} runs" if runs > 1 else "<br>1 run: no interval"
-        reason = entries.not_graded(entry)
-        titles.append(title + (f"<br>not graded: {reason}" if reason else ""))
-    return titles
+    """Per point: model (capped), compound letter (or "not graded"), and the entry's notes."""
+    table = rating.table
+    names, notes = point_notes(table)
+    letters = np.array(RATINGS, dtype=object)[rating.compound[rows]]
+    if table.graded is not None:
+        letters = np.where(table.graded[rows], letters, "not graded")
+    return [f"{n} ({letter}){note}" for n, letter, note in zip(names[rows].tolist(), letters.tolist(),
+                                                              notes[rows].tolist())]
 
 
 def value_intervals(table, metric: str) -> dict[int, tuple[float, float]]:
@@ -203,7 +216,7 @@ def _environment_traces(rating: Rating, rows: np.ndarray, xs: np.ndarray, ys: np
                                              _hover_parts(rating, env_rows, y, scale))]
         trace = {
             "type": kind, "mode": "markers", "name": labels[code], "legendgroup": group,
-            "showlegend": False, "x": xs[mine].tolist(), "y": ys[mine].tolist(), "customdata": custom,
+            "showlegend": False, "x": short_floats(xs[mine]), "y": short_floats(ys[mine]), "customdata": custom,
             "text": _point_titles(rating, env_rows),
             "hovertemplate": ("<b>%{text}</b><br>%{fullData.name}<br>"
                               f"{names[0]}: %{{customdata[1]}}<br>{names[1]}: %{{customdata[2]}}<extra></extra>"),
@@ -220,15 +233,31 @@ def _environment_traces(rating: Rating, rows: np.ndarray, xs: np.ndarray, ys: np
     return traces
 
 
+def short_floats(values: np.ndarray, digits: int = 5) -> list[float]:
+    """``values`` rounded to ``digits`` significant digits (NaN kept): the points' positions reach
+    the browser as "0.87654" rather than 17 digits, which halves the figure's JSON."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponent = np.floor(np.log10(np.abs(values)))
+    exponent = np.where(np.isfinite(exponent), exponent, 0).astype(np.int64) - (digits - 1)
+    down = np.maximum(-exponent, 0).astype(float)  # k / 10**n: the correctly rounded short decimal
+    up = np.maximum(exponent, 0).astype(float)
+    rounded = np.round(values * 10.0 ** down / 10.0 ** up) * 10.0 ** up / 10.0 ** down
+    return rounded.tolist()
+
+
 def drawn_rows(rows: np.ndarray, limit: int, keep: Sequence[int] = ()) -> np.ndarray:
     """At most about ``limit`` of ``rows``, evenly spread over them (rows are sorted by environment
     and model, so every environment keeps its share) plus the rows in ``keep``; the same rows on
     every slider move, so points do not jump."""
     if len(rows) <= limit:
         return rows
-    picked = rows[np.unique(np.linspace(0, len(rows) - 1, limit).astype(np.int64))]
-    extra = np.intersect1d(np.asarray(list(keep), dtype=np.int64), rows)
-    return np.union1d(picked, extra)
+    picked = rows[np.linspace(0, len(rows) - 1, limit).astype(np.int64)]  # limit < len: distinct
+    keep = np.asarray(list(keep), dtype=np.int64)
+    if not keep.size:
+        return picked
+    at = np.minimum(np.searchsorted(rows, keep), len(rows) - 1)  # rows are sorted
+    return np.union1d(picked, keep[rows[at] == keep])
 
 
 def _rating_legend() -> list[dict]:

@@ -49,10 +49,22 @@ def metric_options(task: str) -> list[dict]:
     return [{"label": f"{p.name} [{p.unit}]", "value": p.key} for p in load_property_set(task).properties]
 
 
+def _task_axes(task: str) -> tuple[str, str]:
+    """Efficiency against quality: the 2022 pairs, else the first property against the first of
+    the Quality group (or of another group), e.g. energy per token against latency."""
+    if task in DEFAULT_AXES:
+        return DEFAULT_AXES[task]
+    properties = load_property_set(task).properties
+    first = properties[0]
+    others = [p for p in properties[1:] if p.group == "Quality"] or \
+        [p for p in properties[1:] if p.group != first.group] or list(properties[1:2]) or [first]
+    return first.key, others[0].key
+
+
 def axis_defaults(task: str, x: str | None = None, y: str | None = None) -> tuple[str, str]:
     """Keep the chosen axes where the task has them, else the task's defaults."""
     keys = load_property_set(task).keys
-    dx, dy = DEFAULT_AXES.get(task, keys[:2])
+    dx, dy = _task_axes(task)
     return (x if x in keys else dx), (y if y in keys else dy)
 
 

@@ -12,11 +12,14 @@ value matrix by the reference row of each environment, then comparisons and a co
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
+import orjson
 
 from mlel import engine
 from mlel.logs import RunLog
@@ -27,6 +30,9 @@ from mlel.ratings import aggregate_runs
 from mlel.elex.entries import environment_labels, not_graded
 from mlel.rated import metric_rating
 from mlel.ratings.odds import NO_REFERENCE, needs_draws, rating_probabilities
+
+
+_CACHE_LOCK = threading.Lock()
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -181,19 +187,50 @@ class Rating:
         return engine.RATINGS[int(self.compound[row])]
 
 
+RATINGS_KEPT = 16  # recent ratings per table: one slider move's callbacks share one rating
+
+
+def _remembered(table: TaskTable, key, compute):
+    """``compute()`` once per ``key`` among the table's recent results (bounded, thread-safe);
+    what is kept is read-only, as it is shared by every session with the same settings."""
+    with _CACHE_LOCK:
+        kept = table.cache.setdefault("recent", OrderedDict())
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
+    value = compute()
+    with _CACHE_LOCK:
+        kept[key] = value
+        while len(kept) > RATINGS_KEPT:
+            kept.popitem(last=False)
+    return value
+
+
+def _frozen_index(table: TaskTable, reference: str) -> np.ndarray:
+    return _frozen(index_matrix(table, reference))
+
+
 def rate(data: ElexData, task: str, settings: dict) -> Rating:
-    """Index, rate and compound every row of ``task`` under one session's settings."""
+    """Index, rate and compound every row of ``task`` under one session's settings. The index
+    depends on the reference only, and a whole rating on the task's part of the settings: both are
+    remembered, so the callbacks of one slider move rate once."""
     table = data.table(task)
     boundaries = settings["boundaries"][task]
     weights = settings["weights"][task]
-    indices = index_matrix(table, settings["reference"])
-    bounds = np.array([boundaries.get(k, engine.NO_BOUNDARIES) for k in table.metrics],
-                      dtype=float).reshape(-1, 4)
-    levels = engine.rating_levels(indices, bounds)
-    weight_vector = np.array([float(weights.get(k, 0.0)) for k in table.metrics])
-    compound = engine.compound_levels(levels, weight_vector, settings["mode"])
-    return Rating(table, indices, levels, compound, boundaries, weights, settings["reference"],
-                  settings["mode"])
+    reference, mode = settings["reference"], settings["mode"]
+    key = ("rating", reference, mode, orjson.dumps(boundaries, option=orjson.OPT_SORT_KEYS),
+           orjson.dumps(weights, option=orjson.OPT_SORT_KEYS))
+
+    def compute() -> Rating:
+        indices = _remembered(table, ("index", reference), lambda: _frozen_index(table, reference))
+        bounds = np.array([boundaries.get(k, engine.NO_BOUNDARIES) for k in table.metrics],
+                          dtype=float).reshape(-1, 4)
+        levels = _frozen(engine.rating_levels(indices, bounds))
+        weight_vector = np.array([float(weights.get(k, 0.0)) for k in table.metrics])
+        compound = _frozen(np.asarray(engine.compound_levels(levels, weight_vector, mode)))
+        return Rating(table, indices, levels, compound, boundaries, weights, reference, mode)
+
+    return _remembered(table, key, compute)
 
 
 def record(rating: Rating, row: int) -> RatedResult:

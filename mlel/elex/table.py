@@ -98,16 +98,22 @@ def parse_filter(query: str | None) -> list[tuple[str, str, object]]:
     return clauses
 
 
-def _table_columns(rating: Rating) -> dict[str, np.ndarray]:
+def _table_column(rating: Rating, column: str) -> np.ndarray | None:
+    """One column over all rows, for filtering and sorting (built only when asked for: a page
+    sorted by one column never builds the other twenty)."""
     table = rating.table
     letters = np.array(RATINGS)
-    columns = {"model": np.array(table.models, dtype=object),
-               "environment": np.array(table.environments, dtype=object)[table.env_code],
-               "compound": letters[rating.compound]}
-    for j, metric in enumerate(table.metrics):
-        columns[metric] = table.values[:, j]
-        columns[f"{metric}__rating"] = letters[rating.levels[:, j]]
-    return columns
+    if column == "model":
+        return np.array(table.models, dtype=object)
+    if column == "environment":
+        return np.array(table.labels or table.environments, dtype=object)[table.env_code]
+    if column == "compound":
+        return letters[rating.compound]
+    if column in table.metrics:
+        return table.values[:, table.column(column)]
+    if column.endswith("__rating") and column[:-8] in table.metrics:
+        return letters[rating.levels[:, table.column(column[:-8])]]
+    return None
 
 
 def _mask(column: np.ndarray, op: str, value) -> np.ndarray:
@@ -133,15 +139,16 @@ def table_page(rating: Rating, page: int = 0, size: int = 15, sort_by: Sequence[
                filter_query: str | None = None) -> tuple[list[dict], int]:
     """One page of the table after filtering and sorting on the server (the browser never holds
     10,000 rows). Returns (rows of the page, number of pages)."""
-    columns = _table_columns(rating)
     keep = np.ones(len(rating.table), dtype=bool)
     for column, op, value in parse_filter(filter_query):
-        if column in columns:
-            keep &= _mask(columns[column], op, value)
+        values = _table_column(rating, column)
+        if values is not None:
+            keep &= _mask(values, op, value)
     rows = np.flatnonzero(keep)
     keys = []
     for order in reversed(list(sort_by or [])):  # np.lexsort: the last key is the primary one
-        column = columns.get(order.get("column_id"))
+        column_id = order.get("column_id")
+        column = _table_column(rating, column_id) if isinstance(column_id, str) else None
         if column is None:
             continue
         values = column[rows]

@@ -35,7 +35,7 @@ def test_scatter_colours_are_compound_ratings_and_symbols_environments(elex_data
     for trace in traces:
         for (row, *_), colour, x in zip(trace["customdata"], trace["marker"]["color"], trace["x"]):
             assert colour == RATING_COLORS[rating.letter(row)]
-            assert x == pytest.approx(rating.indices[row, rating.table.column(X)])
+            assert x == pytest.approx(rating.indices[row, rating.table.column(X)], rel=1e-4)
     rects = [s for s in figure["layout"]["shapes"] if s["type"] == "rect"]
     assert len(rects) == 25 and {r["fillcolor"] for r in rects} <= set(RATING_COLORS.values())
     json.dumps(figure)  # plain JSON: nothing plotly-specific to serialise
