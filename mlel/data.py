@@ -59,12 +59,13 @@ class Dataset:
 
     def batches(self, batch_size: int, n_batches: int | None = None, *, shuffle: bool = False,
                 seed: int = 0, transform: Callable[[np.ndarray], Any] | None = None,
-                prefetch: int = 2) -> Iterator[tuple[Any, np.ndarray | None]]:
+                prefetch: int = 2, shard: tuple[int, int] = (0, 1)) -> Iterator[tuple[Any, np.ndarray | None]]:
         """Batches in order (or shuffled with seed); ``transform`` (a backend's ``prepare``) runs
-        in the loader thread too. The last batch may be smaller."""
+        in the loader thread too. The last batch may be smaller. ``shard`` (rank, world): every
+        world-th batch from rank on, so the ranks of a data-parallel run see disjoint batches."""
         order = self._order(shuffle, seed)
         chunks = [order[i * batch_size:(i + 1) * batch_size]
-                  for i in range(self.n_batches(batch_size, n_batches))]
+                  for i in range(self.n_batches(batch_size, n_batches))][shard[0]::shard[1]]
 
         def produce(indices):
             x, y = self._batch(indices)
@@ -72,9 +73,10 @@ class Dataset:
 
         return _prefetched(produce, chunks, prefetch)
 
-    def materialize(self, batch_size: int, n_batches: int | None, transform: Callable) -> list:
-        """All batches, transformed, in a list: for measuring a model without its loader."""
-        return list(self.batches(batch_size, n_batches, transform=transform))
+    def materialize(self, batch_size: int, n_batches: int | None, transform: Callable,
+                    shard: tuple[int, int] = (0, 1)) -> list:
+        """All batches (of the shard), transformed, in a list: for measuring a model without its loader."""
+        return list(self.batches(batch_size, n_batches, transform=transform, shard=shard))
 
 
 def _prefetched(produce: Callable, items: list, depth: int) -> Iterator:
@@ -136,18 +138,18 @@ class SyntheticDataset(Dataset):
         return self._pool[key]
 
     def batches(self, batch_size, n_batches=None, *, shuffle=False, seed=0, transform=None,
-                prefetch=2):
+                prefetch=2, shard=(0, 1)):
         total = self.n_batches(batch_size, n_batches)
-        for i in range(total):
+        for i in range(shard[0], total, shard[1]):
             size = min(batch_size, self.n_samples - i * batch_size)
             x = self._image_batch(i % SYNTHETIC_POOL, size)
             yield (transform(x) if transform else x), None
 
-    def materialize(self, batch_size, n_batches, transform):
+    def materialize(self, batch_size, n_batches, transform, shard=(0, 1)):
         # prepare each distinct batch once; the list repeats them
         prepared: dict[int, Any] = {}
         out = []
-        for x, _ in self.batches(batch_size, n_batches):
+        for x, _ in self.batches(batch_size, n_batches, shard=shard):
             if id(x) not in prepared:
                 prepared[id(x)] = transform(x)
             out.append((prepared[id(x)], None))

@@ -116,6 +116,7 @@ class Backend(ABC):
 
     def __init__(self, device: str = "auto"):
         self.device = self.resolve_device(device)
+        self.shard: tuple[int, int] = (0, 1)           # (rank, world size) in data-parallel runs
         self.spec: ModelSpec | None = None
         self.num_classes: int | None = None
         self.input_size: int | None = None
@@ -208,6 +209,15 @@ class Backend(ABC):
         self.spec, self.num_classes, self.input_size = spec, num_classes, input_size
         if self.preprocess_spec is None:
             self.preprocess_spec = spec
+
+    def distribute(self, rank: int, world: int, address: str) -> None:
+        """Join a data-parallel group of ``world`` processes as ``rank`` (rendezvous at
+        ``address``, tcp://host:port): from then on evaluate/train_epoch sum over the group."""
+        raise BackendError(f"backend {self.name} has no data-parallel mode; --data-parallel needs "
+                           "--backend pytorch")
+
+    def leave(self) -> None:
+        """Leave the data-parallel group (no-op outside one)."""
 
     # data and work --------------------------------------------------------------------------------
     @abstractmethod

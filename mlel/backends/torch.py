@@ -46,6 +46,16 @@ def read_state_dict(path: str) -> dict:
     return state
 
 
+def _uneven_inputs(model):
+    """DDP's Join: ranks with one batch fewer keep answering the others' all-reduces."""
+    import contextlib
+    from torch.nn.parallel import DistributedDataParallel
+    if isinstance(model, DistributedDataParallel):
+        from torch.distributed.algorithms.join import Join
+        return Join([model])
+    return contextlib.nullcontext()
+
+
 class TorchBackend(Backend):
     name = "pytorch"
     framework = "torch"
@@ -67,6 +77,37 @@ class TorchBackend(Backend):
 
     def seed(self, seed: int) -> None:
         torch.manual_seed(seed)  # seeds CUDA too
+
+    # data parallel (DistributedDataParallel, one process per device) -------------------------------
+    def distribute(self, rank, world, address):
+        import torch.distributed as dist
+        from datetime import timedelta
+        if self.device.startswith("cuda"):
+            self.device = f"cuda:{rank}"
+            torch.cuda.set_device(rank)
+            if self.model is not None:
+                self.model.to(self.device)
+            self._mean, self._std = self._mean.to(self.device), self._std.to(self.device)
+        else:  # N processes share the cores: no oversubscription
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+        dist.init_process_group("nccl" if self.device.startswith("cuda") else "gloo", init_method=address,
+                                rank=rank, world_size=world, timeout=timedelta(minutes=10))
+        self.shard = (rank, world)
+
+    def leave(self):
+        import torch.distributed as dist
+        if dist.is_initialized():
+            dist.destroy_process_group()
+        self.shard = (0, 1)
+
+    def _group_sums(self, values: list[float]) -> list[float]:
+        """values summed over the data-parallel group (the values themselves outside one)."""
+        if self.shard[1] == 1:
+            return values
+        import torch.distributed as dist
+        t = torch.tensor(values, dtype=torch.float64, device=self.device)
+        dist.all_reduce(t)
+        return t.tolist()
 
     @classmethod
     def framework_models(cls) -> dict[str, str]:
@@ -153,6 +194,7 @@ class TorchBackend(Backend):
                 if progress is not None:
                     progress(1)
             loss, top1, top5 = sums.tolist()  # waits for the device
+        n, labelled, loss, top1, top5 = self._group_sums([n, labelled, loss, top1, top5])
         return metrics_from_sums(n, labelled, loss, top1, top5)
 
     # training -------------------------------------------------------------------------------------
@@ -171,29 +213,37 @@ class TorchBackend(Backend):
                                                  weight_decay=weight_decay, alpha=0.9, eps=0.0316)
         else:
             raise BackendError(f"unknown optimizer {opt!r}; valid: sgd, adam, rmsprop")
+        self._trained = self.model
+        if self.shard[1] > 1:  # gradients averaged over the group; rank 0's weights broadcast
+            from torch.nn.parallel import DistributedDataParallel
+            ids = [self.device] if self.device.startswith("cuda") else None
+            self._trained = DistributedDataParallel(self.model, device_ids=ids)
 
     def set_lr(self, lr):
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
     def train_epoch(self, batches, progress=None) -> EvalMetrics:
-        self.model.train()
+        model = getattr(self, "_trained", None) or self.model
+        model.train()
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)
         n = 0
-        for x, y in batches:
-            yt = self._labels(y)
-            out = _logits(self.model(x))
-            loss = F.cross_entropy(out, yt)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            with torch.no_grad():
-                self._accumulate(sums, out.detach(), y)
-            n += len(y)
-            if progress is not None:
-                progress(1)
+        with _uneven_inputs(model):
+            for x, y in batches:
+                yt = self._labels(y)
+                out = _logits(model(x))
+                loss = F.cross_entropy(out, yt)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                with torch.no_grad():
+                    self._accumulate(sums, out.detach(), y)
+                n += len(y)
+                if progress is not None:
+                    progress(1)
         self.model.eval()
         loss, top1, top5 = sums.tolist()
+        n, loss, top1, top5 = self._group_sums([n, loss, top1, top5])
         return metrics_from_sums(n, n, loss, top1, top5)
 
     # statistics -----------------------------------------------------------------------------------

@@ -62,6 +62,10 @@ def _model_arguments(parser, task: str) -> None:
                         "Default: pytorch" + (", or the training run's backend" if task == "infer" else ""))
     g.add_argument("--device", default="auto", help="cpu, cuda or cuda:N (default: cuda when the "
                    "backend sees a GPU, else cpu)")
+    g.add_argument("--data-parallel", "--devices", dest="data_parallel", type=int, default=1, metavar="N",
+                   help="data-parallel over N devices, one process each (PyTorch DistributedDataParallel: "
+                        "GPUs 0..N-1 with NCCL, or N processes sharing the CPU with gloo); --batch-size "
+                        "is per process (default: %(default)s)")
     g.add_argument("--weights", default="random", metavar="random|pretrained|FILE",
                    help="random initialisation (default), 'pretrained' = ImageNet weights from the "
                         "framework's LOCAL cache (~/.cache/torch/hub/checkpoints, ~/.keras/models), or a "

@@ -43,6 +43,7 @@ class RunOptions:
     country: str | None = None
     seed: int = -1                      # -1: draw one (and record it)
     suffix: str | None = None           # appended to the run folder's name
+    data_parallel: int = 1              # processes, one per device (PyTorch DDP); see parallel.py
     repeat: int = 1                     # runs of this configuration (seeds seed, seed+1, ...)
     repeat_index: int = 1               # which of the repeats this run is (1-based; set by repeat.py)
     repeat_group: str | None = None     # shared by the repeats of one command (set by repeat.py)
@@ -140,6 +141,7 @@ def check_run_options(opts: RunOptions) -> None:
     if opts.input_size is not None:
         _whole("--input-size", opts.input_size, 1, 4096)
     _whole("--repeat", opts.repeat, 1, 1000)
+    _whole("--data-parallel", opts.data_parallel, 1, 64)
     if isinstance(opts, InferOptions):
         _whole("--warmup-batches", opts.warmup_batches, 0, 10_000)
     _check_measurement(opts)

@@ -1,6 +1,7 @@
 """The measured part of a run: inference or training under mlel.monitoring -> results files."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -11,6 +12,7 @@ from mlel.io import write_json
 from mlel.units import MS_PER_S, PER_GIGA
 
 from .console import progress, tee_output
+from .parallel import check_parallel, data_parallel
 from .options import InferOptions, RunOptions, RunResult, TrainOptions, lr_at
 from .rundir import ended_early, start_run
 from .setup import Setup, seed_and_build, setup_inference, setup_training
@@ -55,14 +57,17 @@ def _describe(setup: Setup, opts: RunOptions, seed: int, weights: str, n_batches
 
 def run_inference(opts: InferOptions) -> RunResult:
     """Measure one model's inference; see the package doc for what lands in the run folder."""
-    with signals_raise() as watch:
+    with signals_raise() as watch, contextlib.ExitStack() as group:
         run_dir = None
         try:
             setup = setup_inference(opts)
+            check_parallel(opts, setup)
             seed, weights = seed_and_build(setup, opts)
+            devices = group.enter_context(data_parallel("infer", opts, setup, seed))
             n_batches = setup.data.n_batches(opts.batch_size, opts.n_batches)  # resolved: what runs
             extra = {"infer_model": opts.infer_model or opts.model, "n_batches": n_batches,
-                     "warmup": opts.warmup_batches}  # the name ratings' warm-up gate reads
+                     "warmup": opts.warmup_batches,  # the name ratings' warm-up gate reads
+                     "devices": devices}
             run_dir, _ = start_run("infer", opts, _resolved(setup, seed, weights, **extra))
         except (Interrupted, KeyboardInterrupt) as exc:
             return ended_early(run_dir, exc)
@@ -88,13 +93,22 @@ def warmup_feed(feed: list, k: int) -> list:
 def _feeds(opts: InferOptions, setup: Setup):
     """(measured batches, warm-up batches). In-memory data is converted once, outside the
     measurement, so the loop measures the model."""
-    data, prepare = setup.data, setup.backend.prepare
+    data, prepare, shard = setup.data, setup.backend.prepare, setup.backend.shard
     k = opts.warmup_batches
     if data.in_memory:
-        feed = data.materialize(opts.batch_size, opts.n_batches, prepare)
+        feed = data.materialize(opts.batch_size, opts.n_batches, prepare, shard=shard)
         return feed, warmup_feed(feed, k)
     first = list(data.batches(opts.batch_size, 1, transform=prepare)) if k > 0 else []
-    return data.batches(opts.batch_size, opts.n_batches, transform=prepare), warmup_feed(first, k)
+    return (data.batches(opts.batch_size, opts.n_batches, transform=prepare, shard=shard),
+            warmup_feed(first, k))
+
+
+def infer_work(opts: InferOptions, setup: Setup, progress=None):
+    """The measured work of an inference run: warm-up, then every batch (of this rank's shard)."""
+    feed, warmup = _feeds(opts, setup)
+    if warmup:
+        setup.backend.evaluate(warmup)
+    return len(warmup), feed
 
 
 def _infer(opts: InferOptions, setup: Setup, run_dir: Path, seed: int, weights: str,
@@ -105,15 +119,13 @@ def _infer(opts: InferOptions, setup: Setup, run_dir: Path, seed: int, weights: 
     print(f"  model: {stats.params:,} parameters, "
           f"{'n.a.' if stats.flops is None else f'{stats.flops * PER_GIGA:.3g} GFLOPs'} per sample, "
           f"{stats.fsize:,} bytes", flush=True)
-    feed, warmup = _feeds(opts, setup)
-    if warmup:
-        backend.evaluate(warmup)
-    print(f"  warm-up: {len(warmup)} batches before the measurement (--warmup-batches "
+    n_warmup, feed = infer_work(opts, setup)
+    print(f"  warm-up: {n_warmup} batches before the measurement (--warmup-batches "
           f"{opts.warmup_batches})", flush=True)
     bar = None
     try:
         with _measure(run_dir, opts, "validation_") as m:
-            bar = progress(n_batches, "inference")  # after the monitoring's notes
+            bar = progress(len(feed) if isinstance(feed, list) else n_batches, "inference")  # after the notes
             start = time.time()
             metrics = backend.evaluate(feed, progress=watch.ticker(bar))
             end = time.time()
@@ -132,14 +144,16 @@ def _infer(opts: InferOptions, setup: Setup, run_dir: Path, seed: int, weights: 
 
 def run_training(opts: TrainOptions) -> RunResult:
     """Train one model under measurement; saves it in the run folder for infer.py."""
-    with signals_raise() as watch:
+    with signals_raise() as watch, contextlib.ExitStack() as group:
         run_dir = None
         try:
             setup = setup_training(opts)
+            check_parallel(opts, setup)
             seed, weights = seed_and_build(setup, opts)
+            devices = group.enter_context(data_parallel("train", opts, setup, seed))
             setup.backend.configure_training(opts.opt, opts.lr, opts.momentum, opts.weight_decay,
                                              bn_momentum=opts.bn_momentum)
-            extra = {"full_epochs": opts.full_epochs or opts.epochs,
+            extra = {"full_epochs": opts.full_epochs or opts.epochs, "devices": devices,
                      "n_batches": setup.data.n_batches(opts.batch_size, opts.n_batches)}  # per epoch
             run_dir, _ = start_run("train", opts, _resolved(setup, seed, weights, **extra))
         except (Interrupted, KeyboardInterrupt) as exc:
@@ -152,18 +166,41 @@ def run_training(opts: TrainOptions) -> RunResult:
                 return ended_early(run_dir, exc, {"history": history})
 
 
+def epoch_work(opts: TrainOptions, setup: Setup, epoch: int, seed: int, tick=None):
+    """Train one epoch and evaluate (this rank's shard of the batches): (fit, evaluation)."""
+    backend, train, val = setup.backend, setup.data, setup.val_data
+    backend.set_lr(lr_at(opts, epoch))
+    fit = backend.train_epoch(train.batches(opts.batch_size, opts.n_batches, shuffle=True, seed=seed + epoch,
+                                            transform=backend.prepare, shard=backend.shard), progress=tick)
+    ev = backend.evaluate(val.batches(opts.batch_size, transform=backend.prepare, shard=backend.shard),
+                          progress=tick)
+    return fit, ev
+
+
+class EarlyStop:
+    """Stop after ``patience`` epochs without val_loss improving by ``delta``."""
+
+    def __init__(self, patience: int, delta: float):
+        self.patience, self.delta = patience, delta
+        self.best, self.waited = math.inf, 0
+
+    def should_stop(self, loss: float) -> bool:
+        if loss < self.best - self.delta:
+            self.best, self.waited = loss, 0
+            return False
+        self.waited += 1
+        return self.waited >= self.patience
+
+
 def _epoch(opts: TrainOptions, setup: Setup, epoch: int, seed: int, watch: SignalWatch, history: dict):
     """Train one epoch, evaluate, append to the history; returns the evaluation."""
-    backend, train, val = setup.backend, setup.data, setup.val_data
+    backend, world = setup.backend, setup.backend.shard[1]
     lr = lr_at(opts, epoch)
-    backend.set_lr(lr)
     # one bar per epoch (no nested bars: the logfile keeps each epoch's last state)
-    bar = progress(train.n_batches(opts.batch_size, opts.n_batches) + val.n_batches(opts.batch_size),
-                   f"epoch {epoch + 1}/{opts.epochs}")
+    bar = progress(-(-(setup.data.n_batches(opts.batch_size, opts.n_batches)
+                       + setup.val_data.n_batches(opts.batch_size)) // world), f"epoch {epoch + 1}/{opts.epochs}")
     try:
-        fit = backend.train_epoch(train.batches(opts.batch_size, opts.n_batches, shuffle=True, seed=seed + epoch,
-                                                transform=backend.prepare), progress=watch.ticker(bar))
-        ev = backend.evaluate(val.batches(opts.batch_size, transform=backend.prepare), progress=watch.ticker(bar))
+        fit, ev = epoch_work(opts, setup, epoch, seed, watch.ticker(bar))
     finally:
         bar.close()
     for key, value in zip(HISTORY_KEYS, (fit.loss, fit.accuracy, fit.top_5_accuracy, ev.loss, ev.accuracy,
@@ -181,18 +218,14 @@ def _train(opts: TrainOptions, setup: Setup, run_dir: Path, seed: int, weights: 
     n_train = setup.data.n_batches(opts.batch_size, opts.n_batches)
     print(f"MLEE training -> {run_dir}\n  " + _describe(setup, opts, seed, weights, n_train)
           + f"; {opts.epochs} epochs, {opts.opt} lr {opts.lr} ({opts.lr_scheduler})", flush=True)
-    best, waited, stopped = math.inf, 0, None
+    stop, stopped = EarlyStop(opts.early_patience, opts.early_delta), None
     with _measure(run_dir, opts, "") as m:
         start = time.time()
         for epoch in range(opts.epochs):
             ev = _epoch(opts, setup, epoch, seed, watch, history)
-            if ev.loss < best - opts.early_delta:
-                best, waited = ev.loss, 0
-                continue
-            waited += 1
-            if waited >= opts.early_patience:
+            if stop.should_stop(ev.loss):
                 stopped = epoch + 1
-                print(f"early stop: val_loss did not improve by {opts.early_delta} for {waited} epochs",
+                print(f"early stop: val_loss did not improve by {opts.early_delta} for {stop.waited} epochs",
                       flush=True)
                 break
         end = time.time()
