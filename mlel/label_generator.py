@@ -111,7 +111,7 @@ def _close(word: str, candidates: list[str]) -> str:
 
 def _pick_model(rated: list[dict], task: str, model: str) -> list[dict]:
     of_task = [s for s in rated if s["task"] == task]
-    found = [s for s in of_task if s["model"] == model]
+    found = [s for s in of_task if s.get("entry") == model] or [s for s in of_task if s["model"] == model]
     if not found:  # "resnet-50" finds ResNet50
         wanted = normalise_model_name(model)
         found = [s for s in of_task if normalise_model_name(s["model"]) == wanted]
@@ -379,8 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: no label written", file=sys.stderr)
         return EXIT_SIGINT
-    print(f"{summary['model']} ({summary['task']}, {summary['environment']}): "
-          f"compound rating {summary['compound']}", file=sys.stderr)
+    grade = (f"compound rating {summary['compound']}" if summary.get("compound")
+             else f"not graded: {summary.get('not_graded') or 'failed a validity check'}")
+    print(f"{summary.get('entry') or summary['model']} ({summary['task']}, {summary['environment']}): {grade}",
+          file=sys.stderr)
     return EXIT_OK
 
 

@@ -159,3 +159,12 @@ def test_not_graded_reason_shapes():
     assert tiles.not_graded_reason({"graded": False}) == "failed a validity check"
     assert tiles.not_graded_reason({"graded": False, "not_graded": "too few samples"}) == "too few samples"
     assert tiles.not_graded_reason({"invalid": ["b", "a"]}) == "a; b"
+
+
+def test_choose_an_imported_entry_by_task_name_and_environment(imported, tmp_path, capsys):
+    pdf = tmp_path / "chosen.pdf"
+    code, _, err = _run(capsys, "-d", imported, "-t", "lm-arena-chat", "-m", "Qwen/Qwen3-14B (max_num_seqs 1024)",
+                        "-e", "1 x B200", "-o", pdf)
+    assert code == cli.EXIT_OK, err
+    text = pdf_text(pdf.read_bytes())
+    assert "Qwen/Qwen3-14B (max_num_seqs 1024)" in text and "1 x B200 - vLLM" in text
