@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -123,3 +124,21 @@ def test_load_logs_reads_files_and_names_the_unreadable(tmp_path):
 @given(mutated_logs())
 def test_mutated_real_logs_read_identically(raw):
     _same_either_way(raw)
+
+
+@pytest.mark.parametrize("size", [0, 1, 14_833, 300_000])
+def test_files_are_read_whole(tmp_path, size):
+    from mlel.logs import _read_bytes
+
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    (tmp_path / "f.json").write_bytes(data)
+    assert _read_bytes(tmp_path / "f.json") == data
+
+
+def test_a_file_without_a_size_is_read_to_its_end():
+    from mlel.logs import _read_bytes
+
+    status = _read_bytes("/proc/self/status") if Path("/proc/self/status").exists() else None
+    if status is None:
+        pytest.skip("no /proc")
+    assert status.startswith(b"Name:") and status.endswith(b"\n") and len(status) > 100
