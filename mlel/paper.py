@@ -22,9 +22,7 @@ from mlel.report import rate_directory
 DEFAULT_MODELS = ("ResNet101", "EfficientNetB0")
 TABLE_METRICS = ("inference_power_draw", "inference_time", "parameters", "top1_val")
 LIBRARIES = ("tensorflow", "torch", "onnxruntime", "onnxruntime-gpu")
-# the framework of each backend (config.backend of the logs): an environment lists only its own
-FRAMEWORKS = {"tensorflow": ("tensorflow",), "pytorch": ("torch", "torchvision"),
-              "onnx": ("onnxruntime", "onnxruntime-gpu")}
+
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
 
@@ -55,12 +53,15 @@ def _hardware_names(info: PlatformInfo) -> tuple[str, str]:
 
 
 def framework_packages(backend: str) -> tuple[str, ...]:
-    """The distributions of a backend's framework: ``onnx_pytorch`` runs on onnxruntime, not torch."""
-    name = (backend or "").lower()
-    for key in ("onnx", "tensorflow", "pytorch"):
-        if key in name or (key == "pytorch" and name == "torch") or (key == "tensorflow" and name == "tf"):
-            return FRAMEWORKS[key]
-    return LIBRARIES
+    """The distributions of a backend's framework, as the environment's name takes its version
+    (``mlel.environment.BACKENDS``: ``tensorflow-cpu`` counts as TensorFlow; ``onnx_pytorch`` runs
+    on onnxruntime, not torch); PyTorch adds torchvision, whose models it runs."""
+    from mlel.environment import BACKENDS, canonical_backend
+
+    key = canonical_backend(backend or "")
+    if key not in BACKENDS:
+        return ()  # a framework we cannot name: no other framework's version in its row
+    return BACKENDS[key][1] + (("torchvision",) if key == "pytorch" else ())
 
 
 EXEC_ENVS_COLUMNS = (r">{\raggedright\arraybackslash}X >{\raggedright\arraybackslash}X "

@@ -148,3 +148,21 @@ def test_rating_histogram_counts_compound_ratings_per_environment():
     assert widths[("C", "Env 2")] == 3 and widths[("C", "Env 1")] == 0
     assert to_hex(bars[0].get_facecolor()) == RATING_COLORS["A"].lower()
     assert to_hex(bars[-1].get_facecolor()) == RATING_COLORS["E"].lower()
+
+
+def test_an_environment_lists_only_its_own_framework():
+    from collections import Counter
+
+    from mlel.logs import PlatformInfo
+    from mlel.paper import exec_envs_table
+
+    packages = {"tensorflow-cpu": "2.21.0", "torch": "2.14.1", "torchvision": "0.29.1", "onnxruntime": "1.32.0"}
+    platforms = {env: PlatformInfo(env, "AMD EPYC", (), "3.11.7", packages)
+                 for env in ("EPYC - TensorFlow 2.21.0", "EPYC - PyTorch 2.14.1", "EPYC - ONNX PT Export 1.32.0")}
+    backends = {"EPYC - TensorFlow 2.21.0": "tensorflow", "EPYC - PyTorch 2.14.1": "pytorch",
+                "EPYC - ONNX PT Export 1.32.0": "onnx_pytorch"}
+    table = exec_envs_table(platforms, {env: Counter(inference=1) for env in platforms}, backends)
+    rows = {line.split(" & ")[0]: line.split(" & ")[4] for line in table.splitlines() if "EPYC - " in line}
+    assert rows == {"EPYC - TensorFlow 2.21.0": "tensorflow-cpu 2.21.0",
+                    "EPYC - PyTorch 2.14.1": "torch 2.14.1, torchvision 0.29.1",
+                    "EPYC - ONNX PT Export 1.32.0": "onnxruntime 1.32.0"}
