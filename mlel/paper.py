@@ -169,7 +169,7 @@ def _save(fig, out: Path, name: str) -> list[Path]:
     import matplotlib.pyplot as plt
 
     paths = [out / f"{name}.pdf", out / f"{name}.png"]
-    fig.savefig(paths[0])
+    fig.savefig(paths[0], metadata={"CreationDate": None})  # the same figure gives the same bytes
     fig.savefig(paths[1], dpi=150)
     plt.close(fig)
     return paths

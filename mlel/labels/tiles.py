@@ -30,13 +30,13 @@ def _finite(value) -> float | None:
 
 
 def tile_kind(prop: Property, position: int) -> str:
-    """The pictogram of a property's tile: energy -> power, time/latency -> runtime, quality ->
+    """The pictogram of a property's tile: energy -> power, time/latency/throughput -> runtime, quality ->
     accuracy, parameters/complexity -> size; anything else keeps its tile's usual pictogram."""
     symbol = prop.unit.partition("/")[0].strip()
     if symbol in _ENERGY_SYMBOLS:
         return "power"
-    if symbol in _TIME_SYMBOLS or "latency" in prop.name.lower():
-        return "runtime"
+    if symbol in _TIME_SYMBOLS or "latency" in prop.name.lower() or prop.group.lower() == "performance":
+        return "runtime"  # latency and throughput: the stopwatch
     if prop.group.lower() == "quality":
         return "accuracy"
     if prop.group.lower() == "complexity" or "param" in prop.key.lower():

@@ -98,6 +98,9 @@ def test_tiles_follow_the_property_set():
     kinds = [tiles.tile_kind(chat[k], i) for i, k in enumerate(chat.label_tiles)]
     assert kinds == ["power", "runtime", "power", "size"]
     assert len(tiles.tile_keys(load_property_set("generic"))) == 4
+    image = load_property_set("text-to-image")
+    assert [tiles.tile_kind(image[k], i) for i, k in enumerate(image.label_tiles)] == \
+        ["power", "runtime", "runtime", "size"]  # throughput: the stopwatch, not the target
 
 
 # --- issue 13: intervals, probabilities, runs, not graded -------------------------------------------
