@@ -43,6 +43,7 @@ class Dataset:
     input_size: int
     in_memory: bool = False       # cheap to hold prepared in memory (inference pre-converts it)
     info: dict = field(default_factory=dict)
+    augment: Callable | None = None  # f(raw batch, rng) -> batch: training augmentation (mlel.augment)
 
     def n_batches(self, batch_size: int, n_batches: int | None = None) -> int:
         full = -(-self.n_samples // batch_size)
@@ -69,6 +70,8 @@ class Dataset:
 
         def produce(indices):
             x, y = self._batch(indices)
+            if self.augment is not None:  # seeded by the epoch's seed and the batch's first sample
+                x = self.augment(x, np.random.default_rng((seed, int(indices[0]))))
             return (transform(x) if transform else x), y
 
         return _prefetched(produce, chunks, prefetch)
@@ -171,7 +174,7 @@ def _resize_matrix(src: int, dst: int) -> np.ndarray:
 
 
 class DigitsDataset(Dataset):
-    def __init__(self, split: str, input_size: int):
+    def __init__(self, split: str, input_size: int, interpolation: str = "bilinear"):
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split
 
@@ -185,12 +188,25 @@ class DigitsDataset(Dataset):
         self.images = (images / 16.0 * 255.0).astype(np.float32)  # 0..16 -> 0..255
         self.labels = labels.astype(np.int64)
         self._resize = _resize_matrix(8, input_size).astype(np.float32)
+        self.interpolation = interpolation
 
     def _batch(self, indices):
+        if self.interpolation != "bilinear":
+            return self._pil_batch(indices)
         r = self._resize
         up = np.einsum("ij,njk,lk->nil", r, self.images[indices], r, optimize=True)
         # grey -> RGB, light digits on a dark background as in the source data
         return np.repeat(up[..., None], 3, axis=3), self.labels[indices]
+
+
+    def _pil_batch(self, indices):
+        from PIL import Image
+
+        from mlel.augment import pil_filter
+        size, resample = self.input_size, pil_filter(self.interpolation)
+        up = np.stack([np.asarray(Image.fromarray(img).resize((size, size), resample), dtype=np.float32)
+                       for img in self.images[indices]])
+        return np.repeat(np.clip(up, 0, 255)[..., None], 3, axis=3), self.labels[indices]
 
 
 # image folders ----------------------------------------------------------------------------------
@@ -207,7 +223,8 @@ def find_split_folder(root: Path, split: str) -> Path:
 
 
 class ImageFolderDataset(Dataset):
-    def __init__(self, root: Path, split: str, input_size: int, resize_size: int, workers: int = 4):
+    def __init__(self, root: Path, split: str, input_size: int, resize_size: int, workers: int = 4,
+                 interpolation: str = "bilinear"):
         root = Path(root).expanduser()
         if not root.is_dir():
             raise DataError(f"--data-path {root}: no such folder (expected an ImageFolder-style "
@@ -225,6 +242,7 @@ class ImageFolderDataset(Dataset):
         self.classes = classes
         self.resize_size = resize_size
         self.workers = workers
+        self.interpolation = interpolation
         self._pool: ThreadPoolExecutor | None = None
 
     def load_image(self, path: Path) -> np.ndarray:
@@ -234,8 +252,9 @@ class ImageFolderDataset(Dataset):
             img = img.convert("RGB")
             w, h = img.size
             scale = self.resize_size / min(w, h)
+            from mlel.augment import pil_filter
             img = img.resize((max(self.input_size, round(w * scale)), max(self.input_size, round(h * scale))),
-                             Image.BILINEAR)
+                             pil_filter(self.interpolation))
             w, h = img.size
             left, top = (w - self.input_size) // 2, (h - self.input_size) // 2
             img = img.crop((left, top, left + self.input_size, top + self.input_size))
@@ -259,17 +278,24 @@ def default_dataset(data_path: str | None, task: str) -> str:
 
 def load_dataset(name: str, split: str, input_size: int, *, data_path: str | None = None,
                  resize_size: int | None = None, batch_size: int = 32, n_batches: int | None = None,
-                 seed: int = 0) -> Dataset:
-    """The data set ``name`` (see module doc) for split 'train' or 'validation'."""
+                 seed: int = 0, interpolation: str = "bilinear", augment: Callable | None = None) -> Dataset:
+    """The data set ``name`` (see module doc) for split 'train' or 'validation'; ``interpolation``
+    resamples the images, ``augment`` (mlel.augment.make_augment) alters each batch it yields."""
+    data = _load(name, split, input_size, data_path, resize_size, batch_size, n_batches, seed, interpolation)
+    data.augment = augment
+    return data
+
+
+def _load(name, split, input_size, data_path, resize_size, batch_size, n_batches, seed, interpolation):
     if name == "imagenet":
         if not data_path:
             raise DataError("--dataset imagenet needs --data-path DIR (an ImageFolder-style "
                             "validation set: one folder per class); without one, use --dataset "
                             "digits or synthetic")
         return ImageFolderDataset(Path(data_path), split, input_size,
-                                  resize_size or round(input_size / 0.875))
+                                  resize_size or round(input_size / 0.875), interpolation=interpolation)
     if name == "digits":
-        return DigitsDataset(split, input_size)
+        return DigitsDataset(split, input_size, interpolation)
     if name == "synthetic":
         if split == "train":
             raise DataError("synthetic data has no labels to train on; use --dataset digits "

@@ -122,3 +122,67 @@ def test_prefetch_keeps_order_raises_errors_and_stops_when_abandoned():
     time.sleep(0.3)
     assert len(produced) < 10
     assert not [t for t in threading.enumerate() if t.name == "mlel-data"]
+
+
+# training recipe options (issue 14): --auto-augment, --random-erase, --interpolation ------------------
+def _images(n=6, size=24, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3)).astype(np.float32)
+
+
+def test_random_erase_fills_one_rectangle_with_the_mean_colour():
+    from mlel.augment import IMAGENET_MEAN_RGB, random_erase
+    x = _images()
+    out = random_erase(x, 1.0, np.random.default_rng(1))
+    assert out.shape == x.shape and not np.shares_memory(out, x)
+    for before, after in zip(x, out):
+        changed = np.argwhere((before != after).any(axis=2))
+        assert len(changed)                                            # every image (p = 1)
+        (top, left), (bottom, right) = changed.min(axis=0), changed.max(axis=0)
+        box = after[top:bottom + 1, left:right + 1]
+        assert np.allclose(box, IMAGENET_MEAN_RGB)                      # one rectangle, the mean colour
+        assert 0.02 * 24 * 24 * 0.5 <= box.shape[0] * box.shape[1] <= 0.33 * 24 * 24 * 1.2
+    assert np.array_equal(random_erase(x, 0.0, np.random.default_rng(1)), x)
+
+
+@pytest.mark.parametrize("policy", ["ta_wide", "ra"])
+def test_auto_augment_alters_images_reproducibly(policy):
+    from mlel.augment import make_augment
+    x = _images(n=12)
+    augment = make_augment(policy)
+    a = augment(x, np.random.default_rng(3))
+    assert a.shape == x.shape and a.dtype == np.float32 and a.min() >= 0 and a.max() <= 255
+    assert np.array_equal(a, augment(x, np.random.default_rng(3)))     # the seed decides
+    assert sum(not np.array_equal(i, j) for i, j in zip(a, x)) >= 6     # most images changed
+    assert make_augment("none", 0.0) is None
+
+
+def test_augmentation_applies_to_training_batches_only_and_follows_the_seed():
+    from mlel.augment import make_augment
+    train = load_dataset("digits", "train", 32, augment=make_augment("none", 1.0))
+    plain = load_dataset("digits", "train", 32)
+    (xa, _), = list(train.batches(8, 1, seed=5))
+    (xb, _), = list(train.batches(8, 1, seed=5))
+    (xp, _), = list(plain.batches(8, 1, seed=5))
+    assert np.array_equal(xa, xb) and not np.array_equal(xa, xp)
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bicubic"])
+def test_interpolation_chooses_the_resampling_filter(interpolation):
+    bilinear = load_dataset("digits", "validation", 32)
+    other = load_dataset("digits", "validation", 32, interpolation=interpolation)
+    (xb, yb), = list(bilinear.batches(4, 1))
+    (xo, yo), = list(other.batches(4, 1))
+    assert xo.shape == xb.shape and np.array_equal(yo, yb) and not np.allclose(xo, xb)
+    if interpolation == "nearest":  # only the source's own pixel values
+        assert set(np.unique(xo)) <= set(np.unique(other.images))
+
+
+def test_train_setup_wires_the_recipe_options(tmp_path):
+    from mlel.experiment import TrainOptions, UsageError, setup_training
+    setup = setup_training(TrainOptions(model="resnet18", backend="torch", auto_augment="ra", random_erase=0.25,
+                                        interpolation="nearest", output_dir=str(tmp_path)))
+    assert setup.data.augment is not None and setup.val_data.augment is None
+    assert setup.data.interpolation == setup.val_data.interpolation == "nearest"
+    for bad in (dict(random_erase=1.5), dict(auto_augment="imagenet"), dict(interpolation="lanczos")):
+        with pytest.raises(UsageError):
+            setup_training(TrainOptions(model="resnet18", backend="torch", output_dir=str(tmp_path), **bad))

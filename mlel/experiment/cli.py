@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from mlel.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, MleeError
+from mlel.augment import AUTO_AUGMENT, INTERPOLATIONS
 from mlel.names import BACKEND_CHOICES
 
 from .options import BUILTIN, InferOptions, LR_SCHEDULERS, MAX_SEED, OPTIMIZERS, TrainOptions
@@ -91,6 +92,8 @@ def _data_arguments(parser, task: str, defaults) -> None:
                    help="batches to process (-1/default: all; synthetic data: 5)")
     g.add_argument("-b", "--batch-size", type=int, default=defaults.batch_size,
                    help="default: %(default)s")
+    g.add_argument("--interpolation", type=str.lower, choices=INTERPOLATIONS, default=defaults.interpolation,
+                   help="resampling filter when images are resized (default: %(default)s)")
 
 
 def _measurement_arguments(parser, defaults) -> None:
@@ -183,6 +186,11 @@ def _recipe_arguments(parser, d: TrainOptions) -> None:
     g.add_argument("--full-epochs", type=int, default=None, metavar="N",
                    help="epochs of the model's full training, for the full-training energy and time "
                         "(default: --epochs, since this run's recipe is what it trained)")
+    g.add_argument("--auto-augment", type=str.lower, choices=AUTO_AUGMENT, default=d.auto_augment,
+                   metavar="POLICY", help="augmentation policy of the training images: ta_wide "
+                   "(TrivialAugment), ra (RandAugment, 2 ops at 9/31), none (default: %(default)s)")
+    g.add_argument("--random-erase", type=float, default=d.random_erase, metavar="P",
+                   help="probability of erasing a random rectangle of a training image (default: %(default)s)")
     g.add_argument("--preprocessing", default=d.preprocessing, metavar="builtin|MODEL",
                    help="builtin: the model's standard preprocessing; or a model name whose "
                         "preprocessing to train with (infer.py --eval-preprocessing like-train "

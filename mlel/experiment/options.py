@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlel.augment import AUTO_AUGMENT, INTERPOLATIONS
 from mlel.errors import UsageError
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
@@ -42,6 +43,7 @@ class RunOptions:
     cpu_tdp: float | None = None
     country: str | None = None
     seed: int = -1                      # -1: draw one (and record it)
+    interpolation: str = "bilinear"     # resampling of the images: bilinear | nearest | bicubic
     suffix: str | None = None           # appended to the run folder's name
     data_parallel: int = 1              # processes, one per device (PyTorch DDP); see parallel.py
     repeat: int = 1                     # runs of this configuration (seeds seed, seed+1, ...)
@@ -71,6 +73,8 @@ class TrainOptions(RunOptions):
     early_delta: float = 0.01
     full_epochs: int | None = None      # None: epochs (this recipe is what the run trained)
     preprocessing: str = BUILTIN        # builtin | a model name whose preprocessing to train with
+    auto_augment: str = "none"          # none | ta_wide | ra (mlel.augment)
+    random_erase: float = 0.0           # probability of erasing a rectangle per training image
     gpu_monitor_interval: float = 1.0
     cpu_monitor_interval: float = 1.0
 
@@ -102,6 +106,11 @@ def _whole(name: str, value, low: int, high: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise UsageError(f"{name} must be a whole number, got {value!r}")
     _finite(name, value, low, high)
+
+
+def _choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise UsageError(f"unknown {name} {value!r}; valid choices: {', '.join(choices)}")
 
 
 def _check_measurement(opts: RunOptions) -> None:
@@ -142,6 +151,7 @@ def check_run_options(opts: RunOptions) -> None:
         _whole("--input-size", opts.input_size, 1, 4096)
     _whole("--repeat", opts.repeat, 1, 1000)
     _whole("--data-parallel", opts.data_parallel, 1, 64)
+    _choice("--interpolation", opts.interpolation, INTERPOLATIONS)
     if isinstance(opts, InferOptions):
         _whole("--warmup-batches", opts.warmup_batches, 0, 10_000)
     _check_measurement(opts)
@@ -163,6 +173,8 @@ def check_train_options(opts: TrainOptions) -> None:
     _finite("--weight-decay", opts.weight_decay, 0)
     _finite("--lr-gamma", opts.lr_gamma, 0, low_open=True)
     _finite("--early-delta", opts.early_delta, 0)
+    _finite("--random-erase", opts.random_erase, 0, 1)
+    _choice("--auto-augment", opts.auto_augment, AUTO_AUGMENT)
     _whole("--lr-step-size", opts.lr_step_size, 1)
     _whole("--early-patience", opts.early_patience, 1)
     if opts.full_epochs is not None:

@@ -105,7 +105,7 @@ def setup_inference(opts: InferOptions) -> Setup:
     input_size = opts.input_size or trained_cfg.get("input_size") or _input_size(opts, backend, spec, dataset)
     data = load_dataset(dataset, "validation", input_size, data_path=data_path,
                         resize_size=backend.resize_size(spec, input_size),
-                        batch_size=opts.batch_size, n_batches=opts.n_batches)
+                        batch_size=opts.batch_size, n_batches=opts.n_batches, interpolation=opts.interpolation)
     num_classes, note = head_classes(trained_cfg.get("num_classes"), opts.weights, data.num_classes, dataset)
     if data.num_classes and data.num_classes > num_classes:
         raise UsageError(f"{dataset} has {data.num_classes} classes, the model {num_classes}")
@@ -144,10 +144,12 @@ def setup_training(opts: TrainOptions) -> Setup:
     dataset = opts.dataset or default_dataset(opts.data_path, "train")
     input_size = _input_size(opts, backend, spec, dataset)
     resize = backend.resize_size(spec, input_size)
+    from mlel.augment import make_augment
     train = load_dataset(dataset, "train", input_size, data_path=opts.data_path, resize_size=resize,
-                         batch_size=opts.batch_size)
+                         batch_size=opts.batch_size, interpolation=opts.interpolation,
+                         augment=make_augment(opts.auto_augment, opts.random_erase))
     val = load_dataset(dataset, "validation", input_size, data_path=opts.data_path,
-                       resize_size=resize, batch_size=opts.batch_size)
+                       resize_size=resize, batch_size=opts.batch_size, interpolation=opts.interpolation)
     return Setup(backend, spec, int(input_size), int(train.num_classes), dataset, train, val,
                  opts.data_path)
 
