@@ -101,6 +101,138 @@ def timed(function, repeat: int, name: str = "") -> tuple[float, object]:
     return statistics.median(times), result
 
 
+def encode(*outputs) -> int:
+    """Bytes of the outputs as Dash sends them (plotly's JSON encoder)."""
+    return len(to_json_plotly(list(outputs)))
+
+
+class Scenario:
+    """The inference task of the corpus, default settings, and slider moves to new positions."""
+
+    def __init__(self, data: state.ElexData):
+        self.data, self.task = data, "inference"
+        self.table = data.table(self.task)
+        self.settings = session.default_settings(data)
+        self.environments = list(self.table.environments)
+        self.x, self.y = ids.axis_defaults(self.task)
+        self.rating = state.rate(data, self.task, self.settings)
+        self.spec = sliders.slider_spec(self.rating, self.x)
+        self.moved = list(self.spec.value)
+        self.moved[2] = (self.moved[2] + self.moved[3]) / 2  # drag handle b1 half-way towards b0
+        self.values = dict(reference=self.settings["reference"], mode=self.settings["mode"], x=self.x, y=self.y,
+                           x_bounds=self.moved, y_bounds=None, x_weight=None, y_weight=None, boundaries_file=None,
+                           boundaries_name=None, weights_file=None, weights_name=None)
+        self.after_move, _ = callbacks.apply_event(data, self.settings, ids.X_BOUNDS, self.task, self.values)
+        self.first = {"task": self.task, "environment": self.table.environments[0],
+                      "model": self.settings["reference"]}
+        self._positions = iter(range(1, 10**6))
+
+    def fresh_move(self) -> tuple[list, dict]:
+        """A slider value never sent before, and the settings it gives."""
+        value, spec = list(self.spec.value), self.spec
+        value[2] = spec.value[2] + (spec.value[3] - spec.value[2]) * next(self._positions) / 10**6
+        moved, _ = callbacks.apply_event(self.data, self.settings, ids.X_BOUNDS, self.task,
+                                         {**self.values, "x_bounds": value})
+        return value, moved
+
+    def views(self, settings: dict, environments=None, scale: str = "index") -> int:
+        return encode(*callbacks.views(self.data, settings, self.task, environments or self.environments,
+                                       self.x, self.y, scale, self.first))
+
+    def table_page(self, settings: dict, page: int = 0, sort=None, query: str | None = None) -> int:
+        sort = sort or [{"column_id": "inference_power_draw", "direction": "asc"}]
+        return encode(rated_table.table_page(state.rate(self.data, self.task, settings), page, 15, sort, query),
+                      rated_table.table_columns(self.rating), rated_table.rating_cell_styles(self.rating))
+
+    def detail(self, settings: dict) -> int:
+        return encode(callbacks.label_source(callbacks.selected_summary(self.data, settings, self.first)))
+
+    def slider_move(self) -> int:
+        """What one move costs on the server: the four callbacks it triggers, one fresh rating."""
+        _, new = self.fresh_move()
+        return encode(new) + self.views(new) + self.table_page(new) + self.detail(new)
+
+
+def run_callbacks(sc: Scenario, repeat: int) -> tuple[dict, float]:
+    """Each callback's pure work plus encoding; then a whole move. Returns (ms per case, move ms)."""
+    after = sc.after_move
+    cases = {
+        "rate (index + ratings + compound)": lambda: state.rate(sc.data, sc.task, sc.fresh_move()[1]),
+        "slider move: on_settings": lambda: encode(callbacks.apply_event(sc.data, sc.settings, ids.X_BOUNDS,
+                                                                         sc.task, sc.values)),
+        "slider move: on_views (scatter + bars)": lambda: sc.views(after),
+        "slider move: on_table (sorted page)": lambda: sc.table_page(after),
+        "filter + sort the table: on_table": lambda: sc.table_page(
+            after, 3, [{"column_id": "compound", "direction": "desc"}, {"column_id": "top1_val", "direction": "asc"}],
+            "{model} icontains resnet && {top1_val} > 0.7"),
+        "slider move: on_detail (summary + label)": lambda: sc.detail(after),
+        "axis change: on_settings (slider specs)": lambda: encode(
+            *callbacks.settings_outputs(sc.data, sc.settings, sc.task, "parameters", "inference_time")),
+        "calibrate: on_settings": lambda: encode(session.calibrate(sc.settings, sc.data, sc.task)),
+        "one environment, real scale: on_views": lambda: sc.views(after, sc.environments[:1], "real"),
+    }
+    results = {}
+    for name, function in cases.items():
+        ms, _ = timed(function, repeat, name)
+        results[name] = round(ms, 1)
+        print(f"  {name:<45} {ms:8.1f} ms  (CPU {CPU_TIMES[name]:.1f} ms)")
+    slider, _ = timed(sc.slider_move, repeat, "slider move")
+    print(f"  {'slider move, all four callbacks, fresh rating':<45} {slider:8.1f} ms  (CPU "
+          f"{CPU_TIMES['slider move']:.1f} ms; goal < 100 ms)")
+    return results, round(slider, 1)
+
+
+def http_requests(sc: Scenario) -> dict:
+    """(callback output prefix, inputs) of the four requests a slider move makes."""
+    common = {f"{ids.TASK}.value": sc.task, f"{ids.X}.value": sc.x, f"{ids.Y}.value": sc.y,
+              f"{ids.REFERENCE}.value": sc.settings["reference"], f"{ids.MODE}.value": sc.settings["mode"],
+              f"{ids.ENVIRONMENTS}.value": sc.environments, f"{ids.SCALE}.value": "index"}
+    return {
+        "on_settings (slider value)": (f"..{ids.SETTINGS}.data", {
+            f"{ids.X_BOUNDS}.value": sc.moved, **common, f"{ids.SETTINGS}.data": sc.settings,
+            f"{ids.Y_BOUNDS}.value": sliders.slider_spec(sc.rating, sc.y).value}),
+        "on_views (scatter + bars)": (f"..{ids.SCATTER}.figure", {
+            f"{ids.SETTINGS}.data": sc.after_move, **common, f"{ids.SELECTED}.data": sc.first}),
+        "on_table (sorted page)": (f"..{ids.TABLE}.data", {
+            f"{ids.SETTINGS}.data": sc.after_move, **common, f"{ids.TABLE}.page_current": 0,
+            f"{ids.TABLE}.page_size": 15, f"{ids.TABLE}.filter_query": "",
+            f"{ids.TABLE}.sort_by": [{"column_id": "inference_power_draw", "direction": "asc"}]}),
+        "on_detail (summary + label)": (f"..{ids.LABEL}.src", {
+            f"{ids.SELECTED}.data": sc.first, f"{ids.SETTINGS}.data": sc.after_move}),
+    }
+
+
+def run_http(sc: Scenario, repeat: int) -> tuple[dict, float]:
+    """Each request through Dash's dispatch, then a whole move as the browser makes it."""
+    from mlel.elex.app import create_app
+
+    app = create_app(sc.data)
+    client = app.server.test_client()
+    requests = http_requests(sc)
+
+    def send(name: str, value: list, new: dict) -> int:
+        prefix, payload = requests[name]
+        changed = {f"{ids.X_BOUNDS}.value": value} if prefix.endswith(f"{ids.SETTINGS}.data") else \
+            {f"{ids.SETTINGS}.data": new}
+        return dash_request(client, app, prefix, {**payload, **changed})
+
+    http = {}
+    print("  end to end, one HTTP request through Dash per callback (each a fresh slider position):")
+    for name in requests:
+        ms, size = timed(lambda name=name: send(name, *sc.fresh_move()), repeat, f"http {name}")
+        http[name] = round(ms, 1)
+        print(f"  {name:<45} {ms:8.1f} ms  (CPU {CPU_TIMES[f'http {name}']:.1f} ms, {size / 1024:.0f} KiB)")
+
+    def http_move() -> int:
+        value, new = sc.fresh_move()
+        return sum(send(name, value, new) for name in requests)
+
+    total, _ = timed(http_move, repeat, "http slider move")
+    print(f"  {'slider move, all four requests, fresh rating':<45} {total:8.1f} ms  (CPU "
+          f"{CPU_TIMES['http slider move']:.1f} ms; goal < 300 ms)")
+    return http, round(total, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=100_000)
@@ -110,125 +242,18 @@ def main() -> None:
     start = time.perf_counter()
     data = state.ElexData.load(corpus_runs(args.runs))
     load_s = time.perf_counter() - start
-    task = "inference"
-    table = data.table(task)
-    settings = session.default_settings(data)
-    environments = list(table.environments)
-    x, y = ids.axis_defaults(task)
-    rating = state.rate(data, task, settings)
-    spec = sliders.slider_spec(rating, x)
-    moved = list(spec.value)
-    moved[2] = (moved[2] + moved[3]) / 2  # drag handle b1 half-way towards b0
-    values = dict(reference=settings["reference"], mode=settings["mode"], x=x, y=y, x_bounds=moved,
-                  y_bounds=None, x_weight=None, y_weight=None, boundaries_file=None, boundaries_name=None,
-                  weights_file=None, weights_name=None)
-    after_move, _ = callbacks.apply_event(data, settings, ids.X_BOUNDS, task, values)
-    first = {"task": task, "environment": table.environments[0], "model": settings["reference"]}
-    positions = iter(range(1, 10**6))
-
-    def fresh_move() -> tuple[list, dict]:
-        """A slider value never sent before, and the settings it gives."""
-        value = list(spec.value)
-        value[2] = spec.value[2] + (spec.value[3] - spec.value[2]) * next(positions) / 10**6
-        moved_settings, _ = callbacks.apply_event(data, settings, ids.X_BOUNDS, task, {**values, "x_bounds": value})
-        return value, moved_settings
-
-    def slider_move() -> int:
-        """What one move costs on the server: the four callbacks it triggers, one fresh rating."""
-        _, new = fresh_move()
-        return encode(new) + encode(*callbacks.views(data, new, task, environments, x, y, "index", first)) + encode(
-            rated_table.table_page(state.rate(data, task, new), 0, 15,
-                                   [{"column_id": "inference_power_draw", "direction": "asc"}])) + encode(
-            callbacks.label_source(callbacks.selected_summary(data, new, first)))
-
-    def encode(*outputs):
-        return len(to_json_plotly(list(outputs)))
-
-    cases = {
-        "rate (index + ratings + compound)": lambda: state.rate(data, task, fresh_move()[1]),
-        "slider move: on_settings": lambda: encode(callbacks.apply_event(data, settings, ids.X_BOUNDS, task, values)),
-        "slider move: on_views (scatter + bars)": lambda: encode(*callbacks.views(
-            data, after_move, task, environments, x, y, "index", first)),
-        "slider move: on_table (sorted page)": lambda: encode(
-            rated_table.table_page(state.rate(data, task, after_move), 0, 15,
-                               [{"column_id": "inference_power_draw", "direction": "asc"}]),
-            rated_table.table_columns(rating), rated_table.rating_cell_styles(rating)),
-        "filter + sort the table: on_table": lambda: encode(rated_table.table_page(
-            state.rate(data, task, after_move), 3, 15, [{"column_id": "compound", "direction": "desc"},
-                                                        {"column_id": "top1_val", "direction": "asc"}],
-            "{model} icontains resnet && {top1_val} > 0.7")),
-        "slider move: on_detail (summary + label)": lambda: encode(
-            callbacks.label_source(callbacks.selected_summary(data, after_move, first))),
-        "axis change: on_settings (slider specs)": lambda: encode(
-            *callbacks.settings_outputs(data, settings, task, "parameters", "inference_time")),
-        "calibrate: on_settings": lambda: encode(session.calibrate(settings, data, task)),
-        "one environment, real scale: on_views": lambda: encode(*callbacks.views(
-            data, after_move, task, environments[:1], x, y, "real", first)),
-    }
-    results = {}
+    sc = Scenario(data)
     print(f"{args.runs} runs -> {len(data.table('inference'))} inference + "
           f"{len(data.tables.get('training', ()))} training results in "
-          f"{len(table.environments)} inference environments (built in {load_s:.1f} s); "
-          f"timing the {task} task, median of {args.repeat}")
-    for name, function in cases.items():
-        ms, _ = timed(function, args.repeat, name)
-        results[name] = round(ms, 1)
-        print(f"  {name:<45} {ms:8.1f} ms  (CPU {CPU_TIMES[name]:.1f} ms)")
-    slider, _ = timed(slider_move, args.repeat, "slider move")
-    slider = round(slider, 1)
-    print(f"  {'slider move, all four callbacks, fresh rating':<45} {slider:8.1f} ms  (CPU "
-          f"{CPU_TIMES['slider move']:.1f} ms; goal < 100 ms)")
-
-    from mlel.elex.app import create_app
-
-    app = create_app(data)
-    client = app.server.test_client()
-    common = {f"{ids.TASK}.value": task, f"{ids.X}.value": x, f"{ids.Y}.value": y,
-              f"{ids.REFERENCE}.value": settings["reference"], f"{ids.MODE}.value": settings["mode"],
-              f"{ids.ENVIRONMENTS}.value": environments, f"{ids.SCALE}.value": "index"}
-    requests = {
-        "on_settings (slider value)": (f"..{ids.SETTINGS}.data", {
-            f"{ids.X_BOUNDS}.value": moved, **common, f"{ids.SETTINGS}.data": settings,
-            f"{ids.Y_BOUNDS}.value": sliders.slider_spec(rating, y).value}),
-        "on_views (scatter + bars)": (f"..{ids.SCATTER}.figure", {
-            f"{ids.SETTINGS}.data": after_move, **common, f"{ids.SELECTED}.data": first}),
-        "on_table (sorted page)": (f"..{ids.TABLE}.data", {
-            f"{ids.SETTINGS}.data": after_move, **common, f"{ids.TABLE}.page_current": 0,
-            f"{ids.TABLE}.page_size": 15, f"{ids.TABLE}.filter_query": "",
-            f"{ids.TABLE}.sort_by": [{"column_id": "inference_power_draw", "direction": "asc"}]}),
-        "on_detail (summary + label)": (f"..{ids.LABEL}.src", {
-            f"{ids.SELECTED}.data": first, f"{ids.SETTINGS}.data": after_move}),
-    }
-    http = {}
-    print("  end to end, one HTTP request through Dash per callback (each a fresh slider position):")
-    for name, (prefix, payload) in requests.items():
-        def request(prefix=prefix, payload=payload):
-            value, new = fresh_move()
-            fresh = {**payload, f"{ids.X_BOUNDS}.value": value} if prefix.endswith(f"{ids.SETTINGS}.data") else \
-                {**payload, f"{ids.SETTINGS}.data": new}
-            return dash_request(client, app, prefix, fresh)
-        ms, size = timed(request, args.repeat, f"http {name}")
-        http[name] = round(ms, 1)
-        print(f"  {name:<45} {ms:8.1f} ms  (CPU {CPU_TIMES[f'http {name}']:.1f} ms, {size / 1024:.0f} KiB)")
-
-    def http_move() -> int:
-        """One move as the browser makes it: the settings request, then the three it triggers."""
-        value, new = fresh_move()
-        sizes = dash_request(client, app, requests["on_settings (slider value)"][0],
-                             {**requests["on_settings (slider value)"][1], f"{ids.X_BOUNDS}.value": value})
-        for name in ("on_views (scatter + bars)", "on_table (sorted page)", "on_detail (summary + label)"):
-            prefix, payload = requests[name]
-            sizes += dash_request(client, app, prefix, {**payload, f"{ids.SETTINGS}.data": new})
-        return sizes
-
-    total, _ = timed(http_move, args.repeat, "http slider move")
-    total = round(total, 1)
-    print(f"  {'slider move, all four requests, fresh rating':<45} {total:8.1f} ms  (CPU "
-          f"{CPU_TIMES['http slider move']:.1f} ms; goal < 300 ms)")
+          f"{len(sc.table.environments)} inference environments (built in {load_s:.1f} s); "
+          f"timing the {sc.task} task, median of {args.repeat}")
+    results, slider = run_callbacks(sc, args.repeat)
+    http, total = run_http(sc, args.repeat)
     print(f"  load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(json.dumps({"runs": args.runs, "rows": len(table), "max_points_drawn": figures.MAX_POINTS, "ms": results,
-                      "slider_move_total_ms": slider, "http_ms": http, "http_slider_move_total_ms": total,
-                      "cpu_ms": CPU_TIMES, "load_average": round(os.getloadavg()[0], 1)}))
+    print(json.dumps({"runs": args.runs, "rows": len(sc.table), "max_points_drawn": figures.MAX_POINTS,
+                      "ms": results, "slider_move_total_ms": slider, "http_ms": http,
+                      "http_slider_move_total_ms": total, "cpu_ms": CPU_TIMES,
+                      "load_average": round(os.getloadavg()[0], 1)}))
 
 
 if __name__ == "__main__":

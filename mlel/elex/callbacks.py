@@ -114,6 +114,10 @@ def _register_settings(app, data: ElexData) -> None:
         task = checked_task(data, task)
         checked_axes(data, task, x, y)
         settings = session.clean_settings(stored, data)
+        # a new task sets reference and axes together: whichever input Dash names as the trigger,
+        # the reference shown is the one rated with
+        if isinstance(reference, str) and reference != settings["reference"] and reference in data.table(task).rows_models:
+            settings = session.set_reference(settings, reference)
         values = dict(reference=reference, mode=mode, x=x, y=y, x_bounds=x_bounds, y_bounds=y_bounds,
                       x_weight=x_weight, y_weight=y_weight, boundaries_file=boundaries_file,
                       boundaries_name=boundaries_name, weights_file=weights_file, weights_name=weights_name,

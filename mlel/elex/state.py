@@ -64,7 +64,14 @@ class TaskTable:
 
     @property
     def model_names(self) -> list[str]:
-        return sorted(set(self.models))
+        return sorted(self.rows_models)
+
+    @property
+    def rows_models(self) -> frozenset[str]:
+        """Every model (entry name) of the task."""
+        if "models" not in self.cache:
+            self.cache["models"] = frozenset(self.models)
+        return self.cache["models"]
 
     def row(self, environment: str, model: str) -> int | None:
         return self.rows.get((environment, model))
