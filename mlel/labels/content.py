@@ -185,6 +185,22 @@ def _cells(summary: Mapping, task: str) -> tuple[Cell, Cell, Cell, Cell]:
     return _energy_cell(summary, task, LABEL_METRICS[task][0]), time_cell, accuracy_cell, size_cell
 
 
+OWN_TOOL = "MLEE"  # mlel.record's provenance: our estimator made the estimate
+
+
+def _record_error_pct(summary: Mapping) -> float | None:
+    """The error of an estimated property of a record: the record's own figure; our estimator's
+    only where our estimator made the estimate (another tool's TDP model is not ours to score)."""
+    energy = summary.get("energy") if isinstance(summary.get("energy"), Mapping) else {}
+    provenance = summary.get("provenance") if isinstance(summary.get("provenance"), Mapping) else {}
+    if provenance.get("tool") == OWN_TOOL:
+        return estimate_error_pct(energy, str(summary.get("environment", "")))
+    fraction, pct = _number(energy.get(ERROR_FRACTION_FIELD)), _number(energy.get(ERROR_PCT_FIELD))
+    if fraction is not None and fraction >= 0:
+        return 100 * fraction
+    return pct if pct is not None and pct >= 0 else None
+
+
 def _generic_cells(summary: Mapping, prop_set: PropertySet) -> tuple[Cell, Cell, Cell, Cell]:
     """The four tiles of any task from its property set: name, value in its unit, the property's
     source ("reported" / "measured" / ...) and its index; estimated values are marked."""
@@ -195,7 +211,7 @@ def _generic_cells(summary: Mapping, prop_set: PropertySet) -> tuple[Cell, Cell,
         metric = (summary.get("metrics") or {}).get(key) or {}
         source = tiles.property_source(summary, key)
         estimated = source == "estimated"
-        error = estimate_error_pct(summary.get("energy") or {}, "") if estimated else None
+        error = _record_error_pct(summary) if estimated else None
         cells.append(Cell(tiles.tile_kind(prop, position), rating, prop.name, format_quantity(value, prop.unit),
                           source or NA, tiles.index_text(metric),
                           detail="estimated" if estimated else "", estimated=estimated,

@@ -171,3 +171,14 @@ def test_choose_an_imported_entry_by_task_name_and_environment(imported, tmp_pat
     assert code == cli.EXIT_OK, err
     text = pdf_text(pdf.read_bytes())
     assert "Qwen/Qwen3-14B (max_num_seqs 1024)" in text and "1 x B200 - vLLM" in text
+
+
+def test_another_tools_estimate_is_not_scored_with_our_error(tmp_path, capsys):
+    summary = {"task": "generic", "model": "m", "environment": "AMD EPYC 7742", "compound": "C",
+               "metrics": {"energy_per_run": {"value": 5400.0, "index": 1.0, "rating": "C"}},
+               "energy": {"sources": {"energy_per_run": "estimated"}},
+               "provenance": {"tool": "CodeCarbon"}}
+    power = label_content(summary).cells[3]  # energy_per_run is the generic set's fourth tile
+    assert power.caption == "Energy per run" and power.estimated and power.uncertainty == ""
+    summary["energy"]["error_pct"] = 12
+    assert label_content(summary).cells[3].uncertainty == "estimated \u00b1 12 %"
