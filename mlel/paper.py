@@ -136,8 +136,12 @@ def _shown_environment(env: str, summaries: Sequence[dict]) -> str:
     return f"{env} (energy estimated)" if estimated else env
 
 
+NOT_GRADED_COLOR = "#9E9E9E"
+
+
 def rating_histogram(rated: Sequence[dict], task: str):
-    """Stacked bars: how many models of each environment got each compound rating."""
+    """Stacked bars: how many models of each environment got each compound rating, and how many
+    were not graded."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -150,12 +154,15 @@ def rating_histogram(rated: Sequence[dict], task: str):
              for env in envs]
     fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(envs) + 1.5))
     left = [0] * len(envs)
-    for rating in RATINGS:
+    # entries that failed a validity gate have no letter: a grey bar, counted, never a rating
+    classes = list(RATINGS) + ([None] if any(counts[env][None] for env in envs) else [])
+    for rating in classes:
         widths = [counts[env][rating] for env in envs]
-        ax.barh(names, widths, left=left, color=RATING_COLORS[rating], label=rating)
+        ax.barh(names, widths, left=left, color=RATING_COLORS.get(rating, NOT_GRADED_COLOR),
+                label=rating or "not graded")
         left = [a + b for a, b in zip(left, widths)]
     ax.set_xlabel(f"{task} models")
-    ax.legend(ncol=5, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)  # above the bars
+    ax.legend(ncol=len(classes), fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)  # above the bars
     ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
     return fig

@@ -166,3 +166,12 @@ def test_an_environment_lists_only_its_own_framework():
     assert rows == {"EPYC - TensorFlow 2.21.0": "tensorflow-cpu 2.21.0",
                     "EPYC - PyTorch 2.14.1": "torch 2.14.1, torchvision 0.29.1",
                     "EPYC - ONNX PT Export 1.32.0": "onnxruntime 1.32.0"}
+
+
+def test_rating_histogram_counts_not_graded_entries_in_grey():
+    from mlel.paper import NOT_GRADED_COLOR, rating_histogram
+
+    rated = [{"task": "inference", "environment": "Env", "compound": letter, "energy": {}} for letter in ("A", None, None)]
+    bars = rating_histogram(rated, "inference").axes[0].patches
+    assert len(bars) == 6 and bars[-1].get_width() == 2 and to_hex(bars[-1].get_facecolor()) == NOT_GRADED_COLOR.lower()
+    assert bars[0].get_width() == 1
