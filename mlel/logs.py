@@ -223,13 +223,14 @@ def _log_names(directory: str | os.PathLike) -> list[str]:
     return sorted(e.name for e in os.scandir(directory) if e.name.endswith(".json") and e.is_file())
 
 
-def _read_all(paths: Iterable[str | os.PathLike]) -> tuple[list[RunLog], list[Problem]]:
+def _read_all(files: Iterable[tuple[str | os.PathLike, str]]) -> tuple[list[RunLog], list[Problem]]:
+    """Read (path, file name) pairs; unreadable files become problems."""
     runs, problems = [], []
-    for path in paths:
+    for path, name in files:
         try:
-            runs.append(parse_log_bytes(_read_bytes(path), os.path.basename(path)))
+            runs.append(parse_log_bytes(_read_bytes(path), name))
         except (OSError, ValueError) as error:  # LogFormatError is a ValueError
-            problems.append(Problem(os.path.basename(path), str(error)))
+            problems.append(Problem(name, str(error)))
     return runs, problems
 
 
@@ -239,14 +240,14 @@ def load_logs(paths: Iterable[str | os.PathLike] | str | os.PathLike) -> tuple[l
     Returns the readable logs and one Problem per file that was skipped, with the reason.
     Raises FileNotFoundError / NotADirectoryError if a directory argument does not exist.
     """
-    if isinstance(paths, (str, os.PathLike)):
-        directory = os.fspath(paths)
-        if not os.path.exists(directory):
-            raise FileNotFoundError(f"no such directory: {directory}")
-        if not os.path.isdir(directory):
-            raise NotADirectoryError(f"not a directory: {directory}")
-        paths = [os.path.join(directory, name) for name in _log_names(directory)]
-    return _read_all(paths)
+    if not isinstance(paths, (str, os.PathLike)):
+        return _read_all((path, os.path.basename(path)) for path in paths)
+    directory = os.fspath(paths)
+    if not os.path.exists(directory):
+        raise FileNotFoundError(f"no such directory: {directory}")
+    if not os.path.isdir(directory):
+        raise NotADirectoryError(f"not a directory: {directory}")
+    return _read_all((os.path.join(directory, name), name) for name in _log_names(directory))
 
 
 @dataclass(frozen=True)
