@@ -182,3 +182,25 @@ def test_another_tools_estimate_is_not_scored_with_our_error(tmp_path, capsys):
     assert power.caption == "Energy per run" and power.estimated and power.uncertainty == ""
     summary["energy"]["error_pct"] = 12
     assert label_content(summary).cells[3].uncertainty == "estimated \u00b1 12 %"
+
+
+def test_interval_lines_overlap_no_other_text_of_their_cell(find_summary):
+    """Every tile with an interval, the energy estimated: no two glyphs of the label overlap."""
+    from tests.labels.conftest import char_boxes
+
+    summary = find_summary("inference", "EfficientNetB0", A100_TF)
+    for metric in summary["metrics"].values():
+        if metric.get("value"):
+            metric["ci95"] = [metric["value"] * 0.9, metric["value"] * 1.1]
+    summary["energy"] = {**summary["energy"], "estimated": True, "error_pct": 25,
+                         "sources": {"pynvml": "measured", "estimate": "estimated"}}
+    summary.update(n_runs=3, logs=["a.json", "b.json", "c.json"], compound_p={"B": 0.87}, compound="B")
+    (width, height), boxes = char_boxes(EnergyLabel(summary).to_pdf())
+    glyphs = [box for ch, box in boxes if ch.strip() and box[2] > box[0]]
+    inside = glyphs
+    assert all(L.BORDER_INSET <= l and r <= width - L.BORDER_INSET and L.BORDER_INSET <= b
+               and t <= height - L.BORDER_INSET for l, b, r, t in inside)
+    shrunk = [(l + 0.3, b + 0.3, r - 0.3, t - 0.3) for l, b, r, t in inside]  # touching is not overlapping
+    overlaps = sum(a[0] < c[2] and c[0] < a[2] and a[1] < c[3] and c[1] < a[3]
+                   for i, a in enumerate(shrunk) for c in shrunk[i + 1:])
+    assert overlaps == 0
