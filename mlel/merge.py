@@ -402,3 +402,7 @@ def main(argv=None) -> int:
         return EXIT_NOTHING
     report(outcomes, args.output_dir)
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
+
+
+if __name__ == "__main__":  # python -m mlel.merge (merge_results.py is its shim)
+    sys.exit(main())

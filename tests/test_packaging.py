@@ -19,7 +19,7 @@ SCRIPTS = PYPROJECT["project"]["scripts"]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
 # `python -m` modules of the CLIs (mlel.merge and mlel.paper: see the report of issue 11)
 MODULES = ["mlel.infer", "mlel.train", "mlel.elex", "mlel.demo", "mlel.ratings", "mlel.label_generator",
-           "mlel.importers", "mlel.sweep"]
+           "mlel.importers", "mlel.sweep", "mlel.merge", "mlel.paper"]
 SHIMS = ["infer.py", "train.py", "merge_results.py", "elex.py"]
 # imported only inside `try: ... except ImportError` probes
 OPTIONAL_PROBES = {"triton"}
