@@ -5,7 +5,7 @@ the best time of each is compared. Goals: library load + rate <= 1.3x the bare l
 ``python -m mlel.ratings --directory D --json`` process (start-up, load, rate, print to a pipe)
 <= 1.0x a whole bare-``json.load`` process; peak < 400 MB.
 
-    .venv/bin/python bench/ratings_corpus.py [--logs 20000] [--repeat 3]
+    .venv/bin/python bench/ratings_corpus.py [--logs 20000] [--repeat 3] [--stages]
 """
 from __future__ import annotations
 
@@ -36,6 +36,29 @@ from mlel.report import rate_directory
 report = rate_directory(sys.argv[1])
 assert report.records and not report.problems
 print(time.perf_counter() - t, time.process_time() - c, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+# Where the CLI's time goes (CPU s per stage, one fresh interpreter): what to make leaner next.
+STAGES = """
+import resource, sys, time
+clock = time.process_time
+marks = [("start", clock())]
+from mlel.io import dumps
+from mlel.logs import load_logs
+from mlel.ratings import DEFAULT_GATES, RatingOptions, aggregate_runs, rate_entries
+marks.append(("imports", clock()))
+runs, problems = load_logs(sys.argv[1])
+marks.append(("load_logs", clock()))
+entries = aggregate_runs(runs, DEFAULT_GATES)
+marks.append(("aggregate", clock()))
+records, warnings = rate_entries(entries, RatingOptions())
+marks.append(("rate", clock()))
+dicts = [record.to_dict() for record in records]
+marks.append(("to_dict", clock()))
+out = dumps(dicts)
+marks.append(("dumps", clock()))
+print(" ".join(f"{name}={t - marks[i][1]:.3f}" for i, (name, t) in enumerate(marks[1:])))
 """
 
 
@@ -70,8 +93,14 @@ def main() -> None:
     parser.add_argument("--logs", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--corpus", type=Path, default=REPO / "bench" / "out" / "corpus")
+    parser.add_argument("--stages", action="store_true", help="print the CPU s of each stage of the CLI and stop")
     args = parser.parse_args()
     build_corpus(args.corpus, args.logs)
+    if args.stages:
+        out = subprocess.run([sys.executable, "-c", STAGES, str(args.corpus)], capture_output=True, text=True,
+                             check=True, cwd=REPO)
+        print(out.stdout.strip())
+        return
     _run(BARE, args.corpus)  # warm the page cache
     bare, ours, bare_whole, cli_whole = [], [], [], []
     bare_command = [sys.executable, "-c", BARE, str(args.corpus)]

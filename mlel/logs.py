@@ -2,7 +2,9 @@
 
 Reading: a merged log is reduced at once to a :class:`RunLog` holding just what the metrics need,
 so a directory of tens of thousands of logs loads in little memory. Files that are not readable
-merged logs are reported as :class:`Problem` records (file name + reason) and skipped.
+merged logs are reported as :class:`Problem` records (file name + reason) and skipped. A clean log
+takes one typed decode of its bytes (:mod:`mlel.fastlog`); every other log goes through the one
+boundary check (:mod:`mlel.validation`), which names its problems — both paths give the same RunLog.
 
 Writing: ``mlel.merge`` reads run folders and hands the parts to :class:`MergedLog` /
 :class:`Split`, whose ``to_dict()`` is the 2022 layout. The energy of a split (all power sources,
