@@ -61,6 +61,20 @@ from mlel.report import rate_directory
 report = rate_directory(sys.argv[1])
 assert report.records and not report.problems, report.problems[:3]
 """)
+STAGES = """
+import json, sys, time
+clock = time.process_time
+t = clock()
+from mlel.rated import entries_from_records
+from mlel.ratings import rate_entries
+from mlel.results import read_result_records
+stages = {"imports": clock() - t}
+t = clock(); scan = read_result_records(sys.argv[1]); stages["read_result_records"] = clock() - t
+t = clock(); entries = entries_from_records([(p.name, r) for p, r in scan.records])
+stages["entries_from_records"] = clock() - t
+t = clock(); rate_entries(entries); stages["rate_entries"] = clock() - t
+print(json.dumps({k: round(v, 3) for k, v in stages.items()}))
+"""
 WHOLE = """
 import resource, subprocess, sys, time
 t = time.perf_counter()
@@ -98,7 +112,7 @@ def build_corpus(directory: Path, n_records: int, seed: int = 0) -> Path:
     from mlel.results import ResultRecord, record_file_name
 
     directory.mkdir(parents=True, exist_ok=True)
-    if sum(1 for _ in directory.glob("*.json")) == n_records:
+    if sum(1 for _ in directory.glob("*.json")) == n_records:  # built before: kept
         return directory
     for stale in directory.glob("*.json"):
         stale.unlink()
@@ -107,7 +121,7 @@ def build_corpus(directory: Path, n_records: int, seed: int = 0) -> Path:
     for i in range(n_records):
         copy, row = divmod(i, len(seeds))
         data = perturbed(seeds[row], copy, rng)
-        name = record_file_name(ResultRecord.from_dict(data), copy)
+        name = record_file_name(ResultRecord.from_dict(data), i)  # i: unique even for repeated entries
         write_atomic(directory / name, dumps(data))
     return directory
 
@@ -147,7 +161,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     corpus = build_corpus(args.corpus or REPO / "bench" / "out" / f"records-{args.records}", args.records)
     best = measure(corpus, args.repeat)
-    result = {"records": args.records}
+    stages = subprocess.run([sys.executable, "-c", STAGES, str(corpus)], capture_output=True, text=True,
+                            check=True, cwd=REPO).stdout
+    result = {"records": args.records, "library_stages_cpu_s": json.loads(stages)}
     for name, (wall, cpu, peak) in best.items():
         result.update({f"{name}_wall_s": round(wall, 3), f"{name}_cpu_s": round(cpu, 3),
                        f"{name}_peak_mb": round(peak, 1)})
