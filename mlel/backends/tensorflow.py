@@ -92,6 +92,42 @@ class TensorFlowBackend(Backend):
     def seed(self, seed: int) -> None:
         keras.utils.set_random_seed(seed)  # python, numpy and TensorFlow
 
+    # data parallel (MirroredStrategy: one process, the batch split over N devices) -----------------
+    strategy = None
+
+    def mirror(self, n: int) -> list[str]:
+        """Replicate the model over n devices (GPUs 0..n-1, or n logical CPU devices); call before
+        build. Returns each replica's device, as config.json records it."""
+        if self.device.startswith("cuda"):
+            gpus = tf.config.list_logical_devices("GPU")
+            if len(gpus) < n:
+                raise BackendError(f"--data-parallel {n}: TensorFlow sees {len(gpus)} GPU(s)")
+            names, devices = [g.name for g in gpus[:n]], [f"cuda:{i}" for i in range(n)]
+        else:
+            try:
+                cpu = tf.config.list_physical_devices("CPU")[0]
+                tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
+            except RuntimeError as exc:  # TensorFlow already started in this process
+                raise BackendError(f"--data-parallel {n}: cannot split the CPU now ({exc}); "
+                                   "start a fresh process") from None
+            names, devices = [d.name for d in tf.config.list_logical_devices("CPU")][:n], [self.device] * n
+        self.strategy = tf.distribute.MirroredStrategy(names)
+        return devices
+
+    def _scope(self):
+        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+    def _split(self, x, y):
+        """(x, y) as per-replica parts of the batch."""
+        n = self.strategy.num_replicas_in_sync
+        size = int(x.shape[0])
+        bounds = [size * i // n for i in range(n + 1)]
+
+        def part(value):
+            return self.strategy.experimental_distribute_values_from_function(
+                lambda ctx: value[bounds[ctx.replica_id_in_sync_group]:bounds[ctx.replica_id_in_sync_group + 1]])
+        return part(x), part(y)
+
     @classmethod
     def framework_models(cls) -> dict[str, str]:
         return {normalise_model_name(n): n for n in dir(keras.applications)
@@ -104,6 +140,10 @@ class TensorFlowBackend(Backend):
                        input_shape=(input_size, input_size, 3))
 
     def build(self, spec, num_classes, input_size, weights=RANDOM):
+        with self._scope():  # the model's variables mirrored on every replica
+            return self._build(spec, num_classes, input_size, weights)
+
+    def _build(self, spec, num_classes, input_size, weights=RANDOM):
         self._set_model(spec, num_classes, input_size)
         loaded = RANDOM
         if weights == PRETRAINED:
@@ -155,6 +195,20 @@ class TensorFlowBackend(Backend):
             return sums(y, model(x, training=False))
 
         self._steps = {"forward": forward, "eval": eval_step, "sums": sums}
+        if self.strategy is not None:
+            strategy = self.strategy
+
+            @tf.function
+            def mirrored_eval(x, y):
+                per_replica = strategy.run(lambda a, b: sums(b, model(a, training=False)), args=(x, y))
+                return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+            self._steps["eval"] = lambda x, y: mirrored_eval(*self._split(x, y))
+
+            @tf.function
+            def mirrored_forward(x):  # unlabelled data: the work, reduced to one number to wait on
+                per_replica = strategy.run(lambda a: tf.reduce_sum(model(a, training=False)), args=(x,))
+                return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+            self._steps["forward"] = lambda x: mirrored_forward(self._split(x, x[:, 0, 0, 0])[0])
 
     # data and work --------------------------------------------------------------------------------
     def preprocess_numpy(self, x: np.ndarray) -> np.ndarray:
@@ -189,6 +243,10 @@ class TensorFlowBackend(Backend):
 
     # training -------------------------------------------------------------------------------------
     def configure_training(self, opt, lr, momentum, weight_decay, bn_momentum=None):
+        with self._scope():  # Keras binds an optimizer to the strategy it is created in
+            self._configure_training(opt, lr, momentum, weight_decay, bn_momentum)
+
+    def _configure_training(self, opt, lr, momentum, weight_decay, bn_momentum=None):
         if bn_momentum is not None:  # before the train step is traced: it reads the value then
             for layer in _all_layers(self.model):
                 if isinstance(layer, keras.layers.BatchNormalization):
@@ -207,6 +265,9 @@ class TensorFlowBackend(Backend):
         model, optimizer, sums = self.model, self.optimizer, self._steps["sums"]
         optimizer.build(model.trainable_variables)
         size = self.input_size
+        if self.strategy is not None:
+            self._steps["train"] = self._mirrored_train_step()
+            return
 
         @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32),
                                       tf.TensorSpec([None], tf.int64)])
@@ -221,6 +282,28 @@ class TensorFlowBackend(Backend):
             return sums(y, probs)
 
         self._steps["train"] = train_step
+
+    def _mirrored_train_step(self):
+        """One step over the replicas: each its part of the batch; the optimizer sums their
+        gradients, so each replica's loss is its share of the whole batch's mean."""
+        model, optimizer, sums, strategy = self.model, self.optimizer, self._steps["sums"], self.strategy
+        n = strategy.num_replicas_in_sync
+
+        def replica_step(x, y, batch):
+            with tf.GradientTape() as tape:
+                probs = model(x, training=True)
+                loss = tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(y, probs)) / batch
+                if model.losses:
+                    loss += tf.add_n(model.losses) / n
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return sums(y, probs)
+
+        @tf.function
+        def step(x, y, batch):
+            per_replica = strategy.run(replica_step, args=(x, y, batch))
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+        return lambda x, y: step(*self._split(x, y), tf.cast(tf.shape(x)[0], tf.float32))
 
     def set_lr(self, lr):
         self.optimizer.learning_rate = lr

@@ -48,9 +48,13 @@ def check_parallel(opts: RunOptions, setup) -> None:
     world = opts.data_parallel
     if world == 1:
         return
-    if setup.backend.name != "pytorch":
+    if setup.backend.name not in ("pytorch", "tensorflow"):
         raise UsageError(f"--data-parallel {world}: backend {setup.backend.name} has no data-parallel "
-                         "mode here; use --backend pytorch")
+                         "mode here; use --backend pytorch or tensorflow")
+    if setup.backend.name == "tensorflow":  # one process: the model is mirrored on N devices
+        setup.notes.append(f"data parallel: MirroredStrategy over {world} devices")
+        setup.devices = setup.backend.mirror(world)
+        return
     if setup.backend.device.startswith("cuda"):
         import torch
         if torch.cuda.device_count() < world:
@@ -115,8 +119,8 @@ def data_parallel(task: str, opts: RunOptions, setup, seed: int) -> Iterator[lis
     """Start ranks 1..N-1 and make this process rank 0 (N = opts.data_parallel); yields the
     devices of the ranks. On leaving, the group is closed and the workers joined (or ended)."""
     world = opts.data_parallel
-    if world == 1:
-        yield [setup.backend.device]
+    if world == 1 or setup.backend.name == "tensorflow":  # TensorFlow: mirrored in this process
+        yield getattr(setup, "devices", None) or [setup.backend.device]
         return
     import torch.multiprocessing as mp
     address = _free_address()

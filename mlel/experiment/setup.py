@@ -37,6 +37,7 @@ class Setup:
     trained_run: Path | None = None
     trained_config: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)  # decisions the run log states (e.g. the head size)
+    devices: list | None = None  # each replica's device where the backend mirrors the model itself
 
 
 def _read_train_config(folder: Path) -> dict:
