@@ -43,7 +43,7 @@ class _Gpu(Struct):
 
 class _Platform(Struct):
     Processor: Optional[str] = None
-    GPU: Optional[dict[str, _Gpu]] = None
+    GPU: Union[Raw, UnsetType] = UNSET  # a machine's GPUs: decoded once per distinct list
 
 
 class _Config(Struct):
@@ -136,6 +136,7 @@ class _ValidationBytes(Struct):
 _LOG = msgspec.json.Decoder(_Log)
 _VALIDATION_BYTES = msgspec.json.Decoder(_ValidationBytes)
 _REQUIREMENTS = msgspec.json.Decoder(Optional[list[str]])
+_GPUS = msgspec.json.Decoder(Optional[dict[str, _Gpu]])
 
 
 class _Unclean(Exception):
@@ -253,26 +254,25 @@ def _in_file_order(split_raw: bytes, *mappings: dict) -> tuple:
 # --- the environment --------------------------------------------------------------------------
 
 def _environment(log: _Log) -> str:
-    platform, requirements = log.execution_platform, log.requirements
-    gpus = tuple((index, gpu.Name) for index, gpu in platform.GPU.items()) if platform.GPU else ()
-    pins = b"null" if requirements is UNSET else bytes(requirements)
-    environment = _environment_of(platform.Processor, gpus, log.config.backend, pins)
+    platform, requirements, gpus = log.execution_platform, log.requirements, log.execution_platform.GPU
+    environment = _environment_of(platform.Processor, b"null" if gpus is UNSET else bytes(gpus),
+                                  log.config.backend, b"null" if requirements is UNSET else bytes(requirements))
     if environment is None:
         raise _Unclean
     return environment
 
 
 @lru_cache(maxsize=4096)
-def _environment_of(processor: str | None, gpus: tuple[tuple[str, str], ...], backend: str,
-                    pins: bytes) -> str | None:
-    # Thousands of logs share a few platforms and pin lists: each distinct one is named once, and
-    # its pins decoded (checked to be a list of strings) only then. None: not a list of strings.
+def _environment_of(processor: str | None, gpus: bytes, backend: str, pins: bytes) -> str | None:
+    # Thousands of logs share a few machines and pin lists: each distinct one is named once, and
+    # its GPUs and pins decoded (checked: objects with a string Name, strings) only then.
+    # None: not of that shape.
     try:
         lines = _REQUIREMENTS.decode(pins) or []
+        gpu_names = {index: {"Name": gpu.Name} for index, gpu in (_GPUS.decode(gpus) or {}).items()}
     except msgspec.DecodeError:
         return None
-    platform = {"Processor": processor, "GPU": {index: {"Name": name} for index, name in gpus}}
-    return environment_key(platform, backend, lines)
+    return environment_key({"Processor": processor, "GPU": gpu_names}, backend, lines)
 
 
 # --- the log ----------------------------------------------------------------------------------
