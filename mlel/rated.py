@@ -68,7 +68,8 @@ class ModelResult:
 
 # P(A)..P(E) of a certain letter, per level; and as the JSON dicts (copied out, never shared)
 _CERTAIN = tuple(tuple(1.0 if i == level else 0.0 for i in range(len(RATINGS))) for level in range(len(RATINGS)))
-# by identity, no tuple hashing: _CERTAIN's rows live as long as the module, no other object has their ids
+# by identity, no tuple hashing: _CERTAIN's rows live as long as the module, no other object has their
+# ids. The dicts are shared by every summary that holds a certain letter: read them, never write.
 _CERTAIN_DICTS = {id(row): dict(zip(RATINGS, row)) for row in _CERTAIN}
 
 
@@ -86,7 +87,7 @@ class MetricRating(NamedTuple):  # immutable and cheap: a rated result holds one
         value, index, rating, n, ci95, p, invalid = self  # one unpacking: thousands per output
         certain = _CERTAIN_DICTS.get(id(p))
         out = {"value": value, "index": index, "rating": rating, "n": n, "ci95": ci95 and list(ci95),
-               "rating_p": certain.copy() if certain is not None else p and dict(zip(RATINGS, p))}
+               "rating_p": certain if certain is not None else p and dict(zip(RATINGS, p))}
         if invalid:
             out["invalid"] = invalid
         return out
@@ -165,22 +166,25 @@ class RatedResult:
     def to_dict(self, settings: bool = False) -> dict:
         """The rated summary of SPEC §7 (plus energy, spread, runs, intervals and probabilities);
         ``settings`` adds the mode, weights and boundaries it was rated with."""
-        entry = self.entry
+        entry, compound_p = self.entry, self.compound_p
+        single = not entry.run_values and not self.resampled  # the common case: no call for its note
         out = {  # the SPEC §7 keys first, in their order; then what issue 13 adds
             "task": entry.task, "environment": entry.environment, "model": entry.model,
             "logs": list(entry.logs), "metrics": {k: m.to_dict() for k, m in self.metrics.items()},
             "compound": self.compound, "dataset": entry.dataset, "backend": entry.backend,
             "reference": self.reference,
             "energy": {"total_ws": entry.energy_ws, "dynamic_ws": entry.dynamic_energy_ws,
-                       "sources": dict(entry.sources), "estimated": entry.estimated,
+                       "sources": dict(entry.sources), "estimated": "estimated" in entry.sources.values(),
                        "gco2e": entry.gco2e},
             "spread": dict(entry.spread),
-            "entry": entry.name, "configuration": dict(entry.configuration),
-            "compound_p": None if self.compound_p is None else dict(zip(RATINGS, self.compound_p)),
-            "n_runs": entry.n_runs, "uncertainty": uncertainty_note(entry, self.resampled),
-            "graded": self.graded,
+            "entry": entry.name if entry.variant else entry.model,
+            "configuration": dict(entry.configuration) if entry.configuration else {},
+            "compound_p": _CERTAIN_DICTS.get(id(compound_p)) or (compound_p and dict(zip(RATINGS, compound_p))),
+            "n_runs": len(entry.run_values) or 1,
+            "uncertainty": SINGLE_RUN_NOTE if single else uncertainty_note(entry, self.resampled),
+            "graded": entry.not_graded is None,
         }
-        if not self.graded:
+        if entry.not_graded is not None:
             out["not_graded"] = entry.not_graded
         if entry.problems:
             out["problems"] = list(entry.problems)

@@ -162,6 +162,9 @@ def _reference_rows(entries: list[ModelResult], options: RatingOptions, warnings
                             f"(rated E); choose another --reference or --scale best")
             continue
         for row in rows:
+            if len(found) == 1:
+                out[row] = found[0]
+                continue
             same = [c for c in found if entries[c].configuration == entries[row].configuration]
             out[row] = (same or found)[0]
     return out
@@ -221,7 +224,8 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
     records = [RatedResult.build(entry, keys, index_row, level_row, level, reference, **how)
                for entry, index_row, level_row, level in zip(entries, indices.tolist(), levels.tolist(),
                                                              compound.tolist())]
-    drawn = [row for row in range(len(entries)) if needs_draws(entries, reference_rows, row)]
+    several = [row for row, entry in enumerate(entries) if entry.run_values]  # > 1 run: rare
+    drawn = [row for row in range(len(entries)) if needs_draws(entries, reference_rows, row)] if several else []
     if drawn:
         metric_p, compound_p = rating_probabilities(entries, keys, reference_rows, scale, higher_is_better,
                                                     bounds, weight_vector, options.mode, drawn)

@@ -40,7 +40,7 @@ def _dynamic(run: RunLog) -> float | None:
 def _flags(members: Sequence[RunLog]) -> tuple[dict[str, str], tuple[str, ...]]:
     """Invalid metrics of the pooled runs (first problem named with its file) and all problems."""
     invalid: dict[str, str] = {}
-    if not any(run.invalid or run.problems for run in members):  # the common case
+    if len(members) == 1 and not members[0].invalid and not members[0].problems:  # the common case
         return invalid, ()
     for run in members:
         for key, problem in invalid_metrics(run).items():
@@ -58,7 +58,8 @@ def _gate_note(reasons: Sequence[str]) -> str | None:
 def _entry(key: tuple, members: list[RunLog], reasons: list[str]) -> ModelResult:
     """One entry from the runs of one (task, environment, model, configuration, graded)."""
     task, environment, model, configuration, _ = key
-    members.sort(key=lambda r: r.file)
+    if len(members) > 1:
+        members.sort(key=lambda r: r.file)
     per_run = [compute_metrics(r) for r in members]
     invalid, problems = _flags(members)
     common = dict(dataset=members[0].dataset, backend=members[0].backend, configuration=configuration,
@@ -141,6 +142,8 @@ def aggregate_runs(runs: Iterable[RunLog], gates: Gates | None = DEFAULT_GATES) 
     for position, result in enumerate(results):
         by_model[(result.task, result.environment, result.model)].append(position)
     for positions in by_model.values():
+        if len(positions) < 2:  # one configuration: named by its model alone
+            continue
         names = variant_names([results[p].configuration for p in positions])
         for position, name in zip(positions, names):
             if name:

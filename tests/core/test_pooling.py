@@ -209,3 +209,15 @@ def test_repeated_result_records_carry_intervals():
     assert m["n_runs"] == 3 and m["metrics"][key]["n"] == 3
     assert m["metrics"][key]["ci95"][0] < 1.1 < m["metrics"][key]["ci95"][1]
     assert sum(m["metrics"][key]["rating_p"].values()) == pytest.approx(1.0)
+
+
+def test_one_run_against_a_repeated_reference_is_resampled(pair):
+    effnet, resnet = pair["EfficientNetB0"], pair["ResNet101"]
+    runs = [effnet] + [_copy(resnet, f"r{i}.json", energy_ws=resnet.energy_ws * f)
+                       for i, f in enumerate((0.85, 1.0, 1.15))]
+    rated, _ = rate_runs(runs)
+    summary = next(s for s in rated if s["model"] == "EfficientNetB0")
+    power = summary["metrics"]["inference_power_draw"]
+    assert power["ci95"] is None and power["n"] == 1  # its own value: one run, no interval
+    assert max(power["rating_p"].values()) < 0.999  # but the reference's spread makes the letter uncertain
+    assert summary["uncertainty"] == "1 run: no interval; rating probabilities from the reference's runs"
