@@ -1,6 +1,7 @@
 """End to end: a real (tiny, random-weight) PyTorch text model generates tokens greedily under
 ``mlel.record.experiment``; ``merge_results.py`` turns each run folder into one generic result record;
-``python -m mlel.ratings`` rates it against a second configuration of the model; the label tool labels it.
+``python -m mlel.ratings`` rates it against a second configuration of the model; the label tool labels it
+(``-f`` takes the record).
 
 Nothing is downloaded: the model is built from a config with random weights (plain torch, no
 transformers). No power sensor here: RAPL is pointed at an empty tree and NVML is absent, so the CPU
@@ -127,8 +128,6 @@ def test_ratings_index_the_record_against_the_other_configuration(recorded):
     assert small["compound"] in "ABCDE"
 
 
-@pytest.mark.xfail(strict=True, reason="mlel.label_generator -f reads merged logs only; it cannot yet "
-                                        "take a generic result record (mlee-result/1)")
 def test_label_of_the_record(recorded, tmp_path):
     root, runs = recorded
     folder = runs["small"][0]
@@ -137,3 +136,4 @@ def test_label_of_the_record(recorded, tmp_path):
                 "--reference", entry_name("tiny-gpt", REFERENCE), "-o", label)
     assert done.returncode == 0, done.stderr
     assert label.read_bytes().startswith(b"%PDF")
+    assert entry_name("tiny-gpt", SMALL) in done.stderr  # the entry it labelled, with its rating
