@@ -8,10 +8,9 @@ A missing or unusable value reads ``n.a.``. Only for display: JSON keeps the raw
 """
 from __future__ import annotations
 
-import math
-import numbers
 
 from mlel.units import J_PER_KWH, J_PER_WH, S_PER_H
+from mlel.values import finite_float
 
 NA = "n.a."
 SIGNIFICANT_DIGITS = 3
@@ -46,21 +45,10 @@ _FRACTION_UNITS = ("fraction",)
 _PERCENT_UNITS = ("%", "percent")
 
 
-def _finite(value) -> float | None:
-    """A finite float, or None for None, bools, non-numbers, NaN, ±inf and ints too big for a float."""
-    if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    try:
-        number = float(value)
-    except (OverflowError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def format_number(value) -> str:
     """Three significant digits, thousands separated, no exponent for everyday magnitudes;
     missing -> "n.a."."""
-    number = _finite(value)
+    number = finite_float(value)
     if number is None:
         return NA
     magnitude = abs(number)
@@ -77,7 +65,7 @@ def format_number(value) -> str:
 
 def format_percent(fraction) -> str:
     """A fraction (0.8441) as a percentage with one decimal ("84.4 %")."""
-    number = _finite(fraction)
+    number = finite_float(fraction)
     return NA if number is None else f"{number * 100:.1f} %"
 
 
@@ -113,7 +101,7 @@ def format_quantity(value, unit: str = "") -> str:
     """``value`` (in ``unit`` as a metric table states it) for display, e.g.
     ``format_quantity(9.43e-05, "kWh / epoch") == "94.3 mWh / epoch"``; None/NaN/inf -> "n.a.".
     Units it does not know are kept as written, after a three-digit number."""
-    number = _finite(value)
+    number = finite_float(value)
     if number is None:
         return NA
     unit = unit or ""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import math
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -18,6 +17,7 @@ from mlel.metrics import LABEL_METRICS
 from mlel.properties import PropertySet, builtin_tasks
 from mlel.ratings import RATINGS
 from mlel.units import MS_PER_S, j_to_wh
+from mlel.values import finite_float
 
 _DEVICE_ORDER = ("GPU", "CPU")  # the accelerator first, as on the 2022 labels
 
@@ -62,17 +62,6 @@ ERROR_FRACTION_FIELD, ERROR_PCT_FIELD = "expected_error", "error_pct"
 _ESTIMATE_MODULE = "mlel.monitoring.estimate"
 
 
-def _number(value) -> float | None:
-    """A finite float from a JSON value; anything else (None, bool, text, NaN, 10**400) -> None."""
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
 @functools.lru_cache(maxsize=1)
 def _estimator():
     try:  # imported on first need only: labels do not otherwise depend on the monitoring layer
@@ -88,20 +77,20 @@ def _estimator_error_pct(hardware: str) -> float | None:
         return None
     if callable(getattr(module, "expected_error", None)):
         try:
-            fraction = _number(module.expected_error(hardware))
+            fraction = finite_float(module.expected_error(hardware))
         except Exception:  # noqa: BLE001 - a figure we cannot get is a figure we do not show
             return None
         return None if fraction is None else 100 * fraction
-    return _number(getattr(module, "ESTIMATE_ERROR_PCT", None))
+    return finite_float(getattr(module, "ESTIMATE_ERROR_PCT", None))
 
 
 def estimate_error_pct(energy: Mapping, environment: str = "") -> float | None:
     """The relative error (%) of estimated energy: the record's figure, else the estimator's for the
     environment's hardware (the part before " - ")."""
-    fraction = _number(energy.get(ERROR_FRACTION_FIELD))
+    fraction = finite_float(energy.get(ERROR_FRACTION_FIELD))
     if fraction is not None and fraction >= 0:
         return 100 * fraction
-    own = _number(energy.get(ERROR_PCT_FIELD))
+    own = finite_float(energy.get(ERROR_PCT_FIELD))
     if own is not None and own >= 0:
         return own
     return _estimator_error_pct(str(environment).split(" - ")[0])
@@ -131,8 +120,8 @@ def _metric(summary: Mapping, key: str) -> tuple[float | None, str]:
     entry = entry if isinstance(entry, Mapping) else {}
     rating = entry.get("rating")
     if rating is None and "rating" in entry:
-        return _number(entry.get("value")), ""  # not graded: no letter, a neutral tile
-    return _number(entry.get("value")), rating if rating in RATINGS else "E"  # SPEC §5: missing -> E
+        return finite_float(entry.get("value")), ""  # not graded: no letter, a neutral tile
+    return finite_float(entry.get("value")), rating if rating in RATINGS else "E"  # SPEC §5: missing -> E
 
 
 def _interval(summary: Mapping, key: str, unit: str) -> str:
@@ -151,7 +140,7 @@ def _energy_cell(summary: Mapping, task: str, key: str) -> Cell:
     uncertainty = "" if error is None else f"estimated \u00b1 {error:.3g} %"
     power, rating = _metric(summary, key)
     if task == "inference":
-        total_j = _number(energy.get("total_ws"))  # Ws = J
+        total_j = finite_float(energy.get("total_ws"))  # Ws = J
         run_total = format_quantity(None if total_j is None else j_to_wh(total_j), "Wh")
         return Cell("power", rating, "Power draw", format_quantity(power, "Ws"), "per sample",
                     f"Whole run: {run_total}", sources, estimated, uncertainty, _interval(summary, key, "Ws"))
@@ -195,7 +184,7 @@ def _record_error_pct(summary: Mapping) -> float | None:
     provenance = summary.get("provenance") if isinstance(summary.get("provenance"), Mapping) else {}
     if provenance.get("tool") == OWN_TOOL:
         return estimate_error_pct(energy, str(summary.get("environment", "")))
-    fraction, pct = _number(energy.get(ERROR_FRACTION_FIELD)), _number(energy.get(ERROR_PCT_FIELD))
+    fraction, pct = finite_float(energy.get(ERROR_FRACTION_FIELD)), finite_float(energy.get(ERROR_PCT_FIELD))
     if fraction is not None and fraction >= 0:
         return 100 * fraction
     return pct if pct is not None and pct >= 0 else None

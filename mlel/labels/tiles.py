@@ -6,27 +6,17 @@ rating core: per metric ``ci95`` / ``n`` / ``rating_p``, per entry ``compound_p`
 """
 from __future__ import annotations
 
-import math
 from typing import Mapping, Sequence
 
 from mlel.formatting import NA, format_quantity
 from mlel.properties import Property, PropertySet
+from mlel.values import finite_float
 
 SOURCE_WORDS = ("measured", "estimated", "reported", "computed")
 ONE_RUN = "1 run: no interval"
 _ENERGY_SYMBOLS = ("J", "Ws", "mJ", "kJ", "MJ", "Wh", "mWh", "kWh", "MWh")
 _TIME_SYMBOLS = ("ms", "s", "us", "\u00b5s", "min", "h")
 _KIND_BY_POSITION = ("power", "runtime", "accuracy", "size")
-
-
-def _finite(value) -> float | None:
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def tile_kind(prop: Property, position: int) -> str:
@@ -49,7 +39,7 @@ def interval_text(metric: Mapping, unit: str) -> str:
     ci = metric.get("ci95") if isinstance(metric, Mapping) else None
     if not isinstance(ci, (list, tuple)) or len(ci) != 2:
         return ""
-    low, high = _finite(ci[0]), _finite(ci[1])
+    low, high = finite_float(ci[0]), finite_float(ci[1])
     if low is None or high is None:
         return ""
     return f"95 % CI {format_quantity(low, unit)} \u2013 {format_quantity(high, unit)}"
@@ -78,7 +68,7 @@ def compound_probability(summary: Mapping) -> float | None:
     p = summary.get("compound_p")
     if isinstance(p, Mapping):
         p = p.get(summary.get("compound"))
-    p = _finite(p)
+    p = finite_float(p)
     if p is None or not 0 <= p <= 1:
         return None
     return None if p == 1 and (run_count(summary) or 1) < 2 else p
@@ -142,5 +132,5 @@ def tile_keys(prop_set: PropertySet) -> list[str]:
 
 
 def index_text(metric: Mapping) -> str:
-    index = _finite(metric.get("index")) if isinstance(metric, Mapping) else None
+    index = finite_float(metric.get("index")) if isinstance(metric, Mapping) else None
     return f"Index: {NA}" if index is None else f"Index: {index:.2f}"

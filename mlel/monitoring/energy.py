@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from mlel.values import as_float, is_number
+
 
 @dataclass(frozen=True)
 class EnergySum:
@@ -28,21 +30,6 @@ class EnergySum:
     @property
     def ok(self) -> bool:
         return self.total_j is not None and not self.rejected
-
-
-def is_number(value) -> bool:
-    """A real number (int or float, not bool)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def as_float(value) -> float | None:
-    """The float of a real number; None for anything else, or an int too large for a float."""
-    if not is_number(value):
-        return None
-    try:
-        return float(value)
-    except OverflowError:
-        return None
 
 
 def sum_energy(values: Iterable) -> EnergySum:

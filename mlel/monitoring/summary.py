@@ -24,7 +24,9 @@ from pathlib import Path
 
 from mlel.units import MS_PER_S
 
-from .energy import EnergySum, as_float, is_number, sum_energy
+from mlel.values import as_float, is_number
+
+from .energy import EnergySum, sum_energy
 from .series import META_KEY, MonitoringFileError, read_series
 
 NO_POWER = -1
