@@ -11,7 +11,11 @@ its own shard of the batches. Metrics are summed over the group, so rank 0's res
 whole run's. Workers print nothing; a worker that fails breaks the group's next collective, which
 ends rank 0's run as failed (its folder marked incomplete).
 
-config.json records ``data_parallel`` (N) and ``devices`` (each rank's device).
+TensorFlow (``--backend tensorflow``) needs no processes: the backend mirrors the model with
+MirroredStrategy over N devices (GPUs 0..N-1, or N logical CPU devices) and splits each batch
+over the replicas, in this one process (``TensorFlowBackend.mirror``).
+
+config.json records ``data_parallel`` (N) and ``devices`` (each rank's or replica's device).
 """
 from __future__ import annotations
 
