@@ -145,11 +145,12 @@ class RatedResult:
         graded = entry.not_graded is None
         metrics = {}
         if graded and not entry.run_values and not entry.invalid:  # the common case, kept cheap
-            values = entry.values
+            values, new = entry.values, tuple.__new__  # NamedTuple's own __new__ is a Python call
             for key, index, level in zip(keys, indices, levels):
                 value = values.get(key)
-                metrics[key] = MetricRating(value, None if index != index else index,  # NaN: no index
-                                            RATINGS[level], 0 if value is None else 1, None, _CERTAIN[level])
+                metrics[key] = new(MetricRating, (value, None if index != index else index,  # NaN: no index
+                                                  RATINGS[level], 0 if value is None else 1, None,
+                                                  _CERTAIN[level], None))
         else:
             for key, index, level in zip(keys, indices, levels):
                 metrics[key] = metric_rating(entry, key, None if index != index else index,
