@@ -25,6 +25,7 @@ from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
 from mlel.environment import environment_key
 from mlel.monitoring.energy import baseline_energy_j, dynamic_energy_j
+from mlel.run_facts import configuration_of, warmup_of, windows_of
 from mlel.names import backend_key
 
 NO_POWER = -1  # total_power_draw of a source that measures no power by design (psutil)
@@ -52,11 +53,21 @@ class _Config(Struct):
     infer_model: Optional[str] = None
     dataset: Optional[str] = None
     full_epochs: Any = None
+    # how it was measured (mlel.run_facts): loosely typed, read by the same rules as the slow path
+    weights: Any = None
+    num_classes: Any = None
+    input_size: Any = None
+    batch_size: Any = None
+    precision: Any = None
+    warmup: Any = None
+    gpu_monitor_interval: Any = None
+    cpu_monitor_interval: Any = None
 
 
 class _Total(Struct):
     total_power_draw: Any = None
     total_duration: Any = None
+    nr_measurements: Any = None
     estimated: Any = None
 
 
@@ -315,8 +326,18 @@ def _fields(raw: bytes, file: str) -> dict:
         dataset=log.config.dataset or "ImageNet", energy_ws=energy_j, sources=kinds,
         baseline_energy_ws=baseline_energy_j(windows, baseline_w) if baseline_w else None,
         dynamic_energy_ws=dynamic_energy_j(energy, windows, baseline_w)
-        if baseline_w and energy_j is not None else None)
+        if baseline_w and energy_j is not None else None,
+        **_measured_how(log.config, split, kinds))
     return fields
+
+
+def _measured_how(config: _Config, split: _Split, counted: dict[str, str]) -> dict:
+    """Configuration, warm-up and power-source windows, by the slow path's rules (mlel.run_facts)."""
+    totals = [(name, total.total_duration, total.nr_measurements)
+              for name in counted for total in [getattr(split, f"monitoring_{name}").total]]
+    return dict(configuration=configuration_of(lambda key: getattr(config, key)),
+                warmup=warmup_of(config.warmup),
+                windows=windows_of(totals, config.gpu_monitor_interval, config.cpu_monitor_interval))
 
 
 def run_fields(raw: bytes, file: str) -> dict | None:

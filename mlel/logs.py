@@ -23,6 +23,7 @@ from typing import Iterable, Iterator
 
 from mlel.environment import canonical_backend, environment_key
 from mlel.errors import InputError
+from mlel.run_facts import SourceWindow, configuration_of, warmup_of, windows_of
 from mlel.fastlog import run_fields
 from mlel.validation import check_merged_log, decode_merged_log, parse_json
 from mlel.monitoring.energy import as_float, baseline_energy_j, dynamic_energy_j, is_number, sum_energy
@@ -65,6 +66,9 @@ class RunLog:
     sources: dict[str, str] = field(default_factory=dict)  # source -> "measured" | "estimated"
     problems: tuple[str, ...] = ()  # each invalid value, named: "<json path> = <value>: <why>"
     invalid: frozenset[str] = frozenset()  # fields present but invalid: "energy", "n_samples", …
+    configuration: tuple[tuple[str, str], ...] = ()  # what must match for runs to pool (run_facts)
+    warmup: int | None = None  # warm-up batches before the measured window, where recorded
+    windows: tuple[SourceWindow, ...] = ()  # each power source's measured window
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,16 @@ def _environment(processor: str | None, gpus: tuple[tuple[str, str], ...], backe
     return environment_key(platform, backend, list(requirements))
 
 
+def _measured_how(config: dict, sources: dict[str, dict], counted: Iterable[str]) -> dict:
+    """Configuration, warm-up and power-source windows of a checked log (mlel.run_facts)."""
+    totals = [(name, total.get("total_duration"), total.get("nr_measurements"))
+              for name in counted
+              for total in [(sources.get(MONITORING + name) or {}).get("total") or {}]]
+    return dict(configuration=configuration_of(config.get), warmup=warmup_of(config.get("warmup")),
+                windows=windows_of(totals, config.get("gpu_monitor_interval"),
+                                   config.get("cpu_monitor_interval")))
+
+
 def parse_log(data, file: str) -> RunLog:
     """A parsed merged log -> RunLog, through the one boundary check (:mod:`mlel.validation`).
 
@@ -163,6 +177,7 @@ def parse_log(data, file: str) -> RunLog:
         dynamic_energy_ws=None if energy_j is None else _dynamic(energy, baseline_w),
         duration_s=values["duration_s"], sources=energy.sources, gco2e=values["gco2e"],
         problems=tuple(problems), invalid=frozenset(invalid),
+        **_measured_how(data["config"], checked.sources, energy.sources),
     )
     if checked.task == "inference":
         fields.update(accuracy=values["accuracy"], top5_accuracy=values["top5_accuracy"],

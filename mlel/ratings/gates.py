@@ -65,13 +65,13 @@ def _window_reason(window: Any, gates: Gates) -> str | None:
 
 def gate_reason(run: Any, gates: Gates = DEFAULT_GATES) -> str | None:
     """Why ``run`` (a :class:`mlel.logs.RunLog`) cannot be graded, or None when it can."""
-    if run.task == "inference" and getattr(run, "warmup", None) == 0:
+    if run.task == "inference" and run.warmup == 0:
         return "warm-up measured (warmup 0): the first, compiling batch is in the window"
-    windows = getattr(run, "windows", ())
+    windows = run.windows
     for window in windows:
         reason = _window_reason(window, gates)
         if reason:
             return reason
-    if not windows and run.duration_s is not None and run.duration_s < gates.min_window_s:
+    if run.duration_s is not None and run.duration_s < gates.min_window_s:  # the results window
         return f"measured {run.duration_s:.3g} s (minimum {gates.min_window_s:g} s)"
     return None

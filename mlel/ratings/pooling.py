@@ -133,7 +133,7 @@ def aggregate_runs(runs: Iterable[RunLog], gates: Gates | None = DEFAULT_GATES) 
     reasons: dict[tuple, list[str]] = defaultdict(list)
     for run in runs:
         reason = gate_reason(run, gates) if gates is not None else None
-        key = (run.task, run.environment, run.model, getattr(run, "configuration", ()), reason is None)
+        key = (run.task, run.environment, run.model, run.configuration, reason is None)
         groups[key].append(run)
         if reason:
             reasons[key].append(reason)

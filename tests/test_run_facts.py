@@ -1,0 +1,55 @@
+"""How a run was measured, as both readers of merged logs see it: pooling key, warm-up, windows."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from mlel.logs import parse_log, parse_log_bytes
+from mlel.run_facts import SourceWindow, configuration_of, weights_kind
+from mlel.validation import decode_merged_log
+
+OWN_RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+@pytest.mark.parametrize("weights,infer_model,kind", [
+    ("random", None, "untrained"), ("pretrained", None, "pretrained"),
+    ("runs/train_x/model.pth", None, "trained"), (None, "runs/train_x", "trained"),
+    (None, "ResNet50", None),  # the 2022 logs say nothing: they pool as before
+])
+def test_weights_kind_never_keeps_the_path(weights, infer_model, kind):
+    assert weights_kind(weights, infer_model) == kind
+
+
+def test_configuration_holds_what_changes_the_measurement():
+    config = {"dataset": "digits", "num_classes": 1000, "input_size": 32, "batch_size": 32,
+              "weights": "random", "seed": 3, "output_dir": "/somewhere"}
+    assert configuration_of(config.get) == (("batch_size", "32"), ("dataset", "digits"),
+                                            ("input_size", "32"), ("num_classes", "1000"),
+                                            ("weights", "untrained"))
+
+
+def _own_inference_log() -> bytes:
+    return next(p for p in sorted(OWN_RESULTS.glob("infer_*.json"))).read_bytes()
+
+
+def test_both_readers_see_the_same_facts():
+    raw = _own_inference_log()
+    fast, slow = parse_log_bytes(raw, "x.json"), parse_log(decode_merged_log(raw), "x.json")
+    assert fast == slow
+    assert ("weights", "trained") in fast.configuration and fast.warmup == 1
+    log = json.loads(raw)
+    total = log["validation"]["monitoring_estimate"]["total"]
+    assert fast.windows == (SourceWindow("estimate", total["total_duration"], total["nr_measurements"],
+                                         log["config"]["cpu_monitor_interval"]),)
+
+
+def test_an_untrained_1000_class_run_is_another_configuration():
+    log = json.loads(_own_inference_log())
+    other = copy.deepcopy(log)
+    other["config"].update(weights="random", num_classes=1000)
+    trained, untrained = (parse_log_bytes(json.dumps(x).encode(), "x.json") for x in (log, other))
+    assert trained.configuration != untrained.configuration
+    assert dict(untrained.configuration)["num_classes"] == "1000"
