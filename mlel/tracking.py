@@ -91,13 +91,18 @@ def _rated_summary(run, results_dir: Path | None, reference: str) -> dict | None
 
 
 def _rating_fields(summary: dict) -> tuple[dict[str, float], dict[str, str]]:
-    metrics, tags = {}, {"mlee.compound": summary["compound"]}
+    metrics, tags = {}, {"mlee.graded": str(summary.get("graded", True)).lower()}
+    if summary.get("not_graded"):  # kept and logged, but no letter (validity gates)
+        tags["mlee.not_graded"] = summary["not_graded"]
+    if summary.get("compound"):
+        tags["mlee.compound"] = summary["compound"]
     for key, metric in summary["metrics"].items():
         if metric.get("value") is not None:
             metrics[key] = float(metric["value"])
         if metric.get("index") is not None:
             metrics[f"index.{key}"] = float(metric["index"])
-        tags[f"mlee.rating.{key}"] = metric["rating"]
+        if metric.get("rating"):
+            tags[f"mlee.rating.{key}"] = metric["rating"]
     return metrics, tags
 
 

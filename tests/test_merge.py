@@ -238,6 +238,14 @@ def test_ratings_rate_merged_logs_and_skip_incomplete(runs, tmp_path):
     assert ("inference", "VGG16") not in models  # incomplete: skipped ...
     assert "infer_2024_01_01_10_10_00" in res.stderr  # ... with a line naming it
     resnet = next(r for r in rated if r["model"] == "ResNet101")
+    # 0.12 s runs: kept and shown, but too short to grade (validity gates, issue 13) ...
+    assert resnet["graded"] is False and "measured" in resnet["not_graded"]
+    assert resnet["metrics"]["inference_power_draw"]["value"] > 0
+    # ... and without the gates the merged logs index as before
+    from mlel.ratings import RatingOptions
+    from mlel.report import rate_directory
+    ungated = rate_directory(out, RatingOptions(reference="ResNet101", gates=None)).rated
+    resnet = next(r for r in ungated if r["model"] == "ResNet101")
     assert resnet["metrics"]["inference_power_draw"]["index"] == pytest.approx(1.0)
 
 

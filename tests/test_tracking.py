@@ -21,9 +21,9 @@ mlflow = pytest.importorskip("mlflow")
 def measured(tmp_path):
     """A reference run (ResNet101) already merged into results/, and a ResNet50 run to log."""
     runs, results = tmp_path / "runs", tmp_path / "results"
-    make_run(runs, "infer_2026_01_01_00_00_01", model="ResNet101", accuracy=0.77, seconds=0.1)
+    make_run(runs, "infer_2026_01_01_00_00_01", model="ResNet101", accuracy=0.77, seconds=1.1)
     merge_directory(runs, results)
-    run = make_run(runs, "infer_2026_01_01_00_00_02", model="ResNet50", accuracy=0.76, seconds=0.05)
+    run = make_run(runs, "infer_2026_01_01_00_00_02", model="ResNet50", accuracy=0.76, seconds=1.05)
     return run, results
 
 
@@ -128,8 +128,8 @@ def test_round_trip_importing_the_logged_runs_rates_as_the_merged_logs(tmp_path)
     from mlel.ratings import rate_entries
 
     runs, results, store = tmp_path / "runs", tmp_path / "results", tmp_path / "store"
-    for second, (model, accuracy, seconds) in enumerate([("ResNet101", 0.77, 0.1), ("ResNet50", 0.76, 0.05),
-                                                         ("VGG16", 0.71, 0.15)]):
+    for second, (model, accuracy, seconds) in enumerate([("ResNet101", 0.77, 1.1), ("ResNet50", 0.76, 1.05),
+                                                         ("VGG16", 0.71, 1.02)]):
         make_run(runs, f"infer_2026_01_01_00_00_0{second}", model=model, accuracy=accuracy, seconds=seconds)
     merge_directory(runs, results)
     for run in sorted(runs.iterdir()):
