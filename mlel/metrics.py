@@ -4,8 +4,10 @@ record is code, here, keyed by the property key.
 """
 from __future__ import annotations
 
+
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 from mlel.logs import RunLog
@@ -40,8 +42,9 @@ METRICS: dict[str, Metric] = _metric_table()
 LABEL_METRICS = {task: load_property_set(task).label_tiles for task in TASKS}
 
 
+@lru_cache(maxsize=None)
 def task_metrics(task: str) -> tuple[str, ...]:
-    """The metric keys of one task, in table order."""
+    """The metric keys of one task, in table order (built-in sets are fixed: asked once per task)."""
     return load_property_set(task).keys
 
 
