@@ -207,8 +207,10 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
                warnings: list[str]) -> list[RatedResult]:
     keys = prop_set.keys
     higher_is_better = np.array([p.higher_is_better for p in prop_set.properties])
-    values = np.array([[_missing(e.values.get(k)) for k in keys] for e in entries],
-                      dtype=float).reshape(len(entries), len(keys))
+    # None -> NaN by numpy's own float conversion of an object array (no Python call per value)
+    values = np.array([[e.values.get(k) for k in keys] for e in entries], dtype=object
+                      ).reshape(len(entries), len(keys))
+    values = np.where(values == None, np.nan, values).astype(float)  # noqa: E711 - elementwise
     graded = np.array([e.not_graded is None for e in entries], dtype=bool)
     reference_rows = (_reference_rows(entries, options, warnings) if options.scale == "reference"
                       else [NO_REFERENCE] * len(entries))
