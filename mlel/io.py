@@ -7,9 +7,11 @@ write leaves no temp file behind. Files get the mode the umask gives (0644 by de
 """
 from __future__ import annotations
 
+import errno
 import math
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +91,64 @@ def read_json(path: str | os.PathLike) -> Any:
         import json  # orjson rejects NaN/Infinity literals that older logs may hold
 
         return json.loads(data)
+
+
+# --- publishing a new file: never over a different one --------------------------------------------
+
+def _same_content(target: Path, data: bytes) -> bool:
+    """Whether the log at target holds the same JSON as data (formatting aside)."""
+    try:
+        return read_json(target) == orjson.loads(data)
+    except (OSError, ValueError):
+        return False
+
+
+def publish(target: Path, data: bytes, force: bool = False) -> str:
+    """Put data at target unless a different log is there; returns merged | unchanged | exists |
+    overwritten. Create-exclusive: the bytes go to a private name, then a hard link gives them the
+    target's name only if no file has it, so a concurrent merge can never be overwritten unseen.
+    Raises OutputError (nothing left behind) when the folder cannot be written."""
+    if target.exists() and _same_content(target, data):
+        return "unchanged"
+    pending = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.pending")
+    write_atomic(pending, data)
+    try:
+        try:
+            os.link(pending, target)
+            return "merged"
+        except FileExistsError:
+            pass
+        except OSError as exc:  # no hard links here (some network file systems): exclusive create
+            if not _link_unsupported(exc):
+                raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+            if _create_exclusive(target, data):
+                return "merged"
+        if _same_content(target, data):
+            return "unchanged"
+        if not force:
+            return "exists"
+        os.replace(pending, target)
+        return "overwritten"
+    finally:
+        try:
+            pending.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _link_unsupported(exc: OSError) -> bool:
+    return exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK)
+
+
+def _create_exclusive(target: Path, data: bytes) -> bool:
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        target.unlink()
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    return True

@@ -32,10 +32,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
 
 from mlel.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGTERM, EXIT_USAGE, MleeError, OutputError
-from mlel.io import dumps, read_json, write_atomic
+from mlel.io import dumps, publish, read_json
 from mlel.logs import MergedLog, Split
 from mlel.merge_report import report, summary_table  # noqa: F401 - summary_table: public here too
 from mlel.monitoring.summary import MonitoringFileError, summarize_file
@@ -228,66 +227,6 @@ def find_run_folders(directory) -> list[Path]:
         else:
             dirs.sort()
     return sorted(found, key=lambda p: p.name)
-
-
-def _same_content(target: Path, data: bytes) -> bool:
-    """Whether the log at target holds the same JSON as data (formatting aside)."""
-    try:
-        return read_json(target) == orjson.loads(data)
-    except (OSError, ValueError):
-        return False
-
-
-def publish(target: Path, data: bytes, force: bool = False) -> str:
-    """Put data at target unless a different log is there; returns merged | unchanged | exists |
-    overwritten. Create-exclusive: the bytes go to a private name, then a hard link gives them the
-    target's name only if no file has it, so a concurrent merge can never be overwritten unseen.
-    Raises OutputError (nothing left behind) when the folder cannot be written."""
-    if target.exists() and _same_content(target, data):
-        return "unchanged"
-    pending = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.pending")
-    write_atomic(pending, data)
-    try:
-        try:
-            os.link(pending, target)
-            return "merged"
-        except FileExistsError:
-            pass
-        except OSError as exc:  # no hard links here (some network file systems): exclusive create
-            if not _link_unsupported(exc):
-                raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
-            if _create_exclusive(target, data):
-                return "merged"
-        if _same_content(target, data):
-            return "unchanged"
-        if not force:
-            return "exists"
-        os.replace(pending, target)
-        return "overwritten"
-    finally:
-        try:
-            pending.unlink()
-        except FileNotFoundError:
-            pass
-
-
-def _link_unsupported(exc: OSError) -> bool:
-    import errno
-    return exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK)
-
-
-def _create_exclusive(target: Path, data: bytes) -> bool:
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except FileExistsError:
-        return False
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-    except OSError as exc:
-        target.unlink()
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    return True
 
 
 def archive_folder(folder: Path, log_dir: Path, force: bool = False) -> str:
