@@ -157,6 +157,14 @@ def _setup_files(folder: Path, prefix: str) -> tuple[dict, dict | None]:
     return config or {}, platform
 
 
+def portable_config(config: dict, base: Path) -> dict:
+    """Paths under ``base`` (the directory merge runs in) written relative to it: a merged log
+    names the run's files without the machine's absolute paths (README: our own results/)."""
+    prefix = str(base.resolve()).rstrip(os.sep) + os.sep
+    return {key: value[len(prefix):] if isinstance(value, str) and value.startswith(prefix) else value
+            for key, value in config.items()}
+
+
 def build_merged_log(path, train_dirs=()) -> MergedLog:
     """One run folder -> its MergedLog record. Raises RunFolderError for files that do not parse."""
     folder = Path(path)
@@ -177,7 +185,8 @@ def build_merged_log(path, train_dirs=()) -> MergedLog:
                 training = merge_run_folder(found, train_dirs)
             except RunFolderError as exc:
                 raise RunFolderError(f"{found.name}/{exc.file}", f"training folder: {exc.reason}") from exc
-    return MergedLog(folder.name, config, platform, _requirements(folder), task, split, training, reason)
+    return MergedLog(folder.name, portable_config(config, Path.cwd()), platform, _requirements(folder),
+                     task, split, training, reason)
 
 
 def merge_run_folder(path, train_dirs=()) -> dict:

@@ -512,3 +512,14 @@ def test_recorded_experiment_merges_beside_infer_runs_as_a_result_record(runs, t
     assert record["schema"] == "mlee-result/1" and record["task"] == "text-to-image"
     assert record["properties"]["throughput"]["unit"] == "images/s"
     assert json.loads((tmp_path / "out" / "infer_2024_01_01_10_00_00.json").read_text())["config"]
+
+
+def test_merged_config_names_paths_relative_to_where_merge_ran(runs, tmp_path, monkeypatch):
+    config_file = runs / "infer_2024_01_01_10_00_00" / "config.json"
+    config = json.loads(config_file.read_text())
+    config.update(infer_model=str(tmp_path / "runs" / "train_x"), data_path="/data/imagenet")
+    config_file.write_text(json.dumps(config))
+    monkeypatch.chdir(tmp_path)
+    log = merge.merge_run_folder(runs / "infer_2024_01_01_10_00_00")
+    assert log["config"]["infer_model"] == "runs/train_x"  # no absolute path of this machine
+    assert log["config"]["data_path"] == "/data/imagenet"  # outside: the user's own path, kept
