@@ -33,6 +33,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 LEADERBOARD = REPO.parent / "shared" / "reference" / "ml-energy-leaderboard"
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ratings_corpus import WHOLE  # noqa: E402 - one timing harness for whole CLI processes
 
 TIMED = """
 import resource, sys, time
@@ -74,15 +76,6 @@ t = clock(); entries = entries_from_records([(p.name, r) for p, r in scan.record
 stages["entries_from_records"] = clock() - t
 t = clock(); rate_entries(entries); stages["rate_entries"] = clock() - t
 print(json.dumps({k: round(v, 3) for k, v in stages.items()}))
-"""
-WHOLE = """
-import resource, subprocess, sys, time
-t = time.perf_counter()
-out = subprocess.run(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
-seconds = time.perf_counter() - t
-assert out.stdout, "no output"
-usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 """
 
 
