@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Sequence
 
 from mlel.names import backend_key
 
@@ -53,14 +54,19 @@ def cpu_short_name(name: str) -> str:
     return _CPU_VENDOR.sub("", short).strip() or name.strip() or "unknown CPU"
 
 
-def hardware_name(platform: dict) -> str:
-    """The first GPU's short name (`` xN`` for N > 1 GPUs), else the CPU's short name."""
+def hardware_name(platform: dict, devices: Sequence[str] = ()) -> str:
+    """The first GPU's short name (`` xN`` for N > 1 GPUs), else the CPU's short name. A
+    data-parallel run (``devices``: its config's ``["cuda:0", "cuda:1"]`` or ``["cpu", "cpu"]``)
+    counts the devices it used, not the machine's."""
+    used = [str(d) for d in devices] if len(devices) > 1 else []
     gpus = platform.get("GPU") or {}
-    if gpus:
+    if gpus and not (used and all(d.startswith("cpu") for d in used)):
         first = gpus.get("0") or gpus[sorted(gpus)[0]]
         short = gpu_short_name(str(first.get("Name", "unknown GPU")))
-        return f"{short} x{len(gpus)}" if len(gpus) > 1 else short
-    return cpu_short_name(str(platform.get("Processor") or ""))
+        count = len(used) or len(gpus)
+        return f"{short} x{count}" if count > 1 else short
+    short = cpu_short_name(str(platform.get("Processor") or ""))
+    return f"{short} x{len(used)}" if used else short
 
 
 def _normalise_dist(name: str) -> str:
@@ -100,5 +106,5 @@ def backend_name(backend: str, requirements: list[str]) -> str:
     return f"{display} {version}" if version else display
 
 
-def environment_key(platform: dict, backend: str, requirements: list[str]) -> str:
-    return f"{hardware_name(platform)} - {backend_name(backend, requirements)}"
+def environment_key(platform: dict, backend: str, requirements: list[str], devices: Sequence[str] = ()) -> str:
+    return f"{hardware_name(platform, devices)} - {backend_name(backend, requirements)}"

@@ -25,7 +25,7 @@ from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
 from mlel.environment import environment_key
 from mlel.monitoring.energy import baseline_energy_j, dynamic_energy_j
-from mlel.run_facts import configuration_of, warmup_of, windows_of
+from mlel.run_facts import configuration_of, devices_of, warmup_of, windows_of
 from mlel.names import backend_key
 
 NO_POWER = -1  # total_power_draw of a source that measures no power by design (psutil)
@@ -62,6 +62,7 @@ class _Config(Struct):
     warmup: Any = None
     gpu_monitor_interval: Any = None
     cpu_monitor_interval: Any = None
+    devices: Any = None  # a data-parallel run's devices: the environment counts them
 
 
 class _Total(Struct):
@@ -267,14 +268,16 @@ def _in_file_order(split_raw: bytes, *mappings: dict) -> tuple:
 def _environment(log: _Log) -> str:
     platform, requirements, gpus = log.execution_platform, log.requirements, log.execution_platform.GPU
     environment = _environment_of(platform.Processor, b"null" if gpus is UNSET else bytes(gpus),
-                                  log.config.backend, b"null" if requirements is UNSET else bytes(requirements))
+                                  log.config.backend, b"null" if requirements is UNSET else bytes(requirements),
+                                  devices_of(log.config.devices))
     if environment is None:
         raise _Unclean
     return environment
 
 
 @lru_cache(maxsize=4096)
-def _environment_of(processor: str | None, gpus: bytes, backend: str, pins: bytes) -> str | None:
+def _environment_of(processor: str | None, gpus: bytes, backend: str, pins: bytes,
+                    devices: tuple[str, ...] = ()) -> str | None:
     # Thousands of logs share a few machines and pin lists: each distinct one is named once, and
     # its GPUs and pins decoded (checked: objects with a string Name, strings) only then.
     # None: not of that shape.
@@ -283,7 +286,7 @@ def _environment_of(processor: str | None, gpus: bytes, backend: str, pins: byte
         gpu_names = {index: {"Name": gpu.Name} for index, gpu in (_GPUS.decode(gpus) or {}).items()}
     except msgspec.DecodeError:
         return None
-    return environment_key({"Processor": processor, "GPU": gpu_names}, backend, lines)
+    return environment_key({"Processor": processor, "GPU": gpu_names}, backend, lines, devices)
 
 
 # --- the log ----------------------------------------------------------------------------------

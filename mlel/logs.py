@@ -23,7 +23,7 @@ from typing import Iterable, Iterator
 
 from mlel.environment import canonical_backend, environment_key
 from mlel.errors import InputError
-from mlel.run_facts import SourceWindow, configuration_of, warmup_of, windows_of
+from mlel.run_facts import SourceWindow, configuration_of, devices_of, warmup_of, windows_of
 from mlel.fastlog import run_fields
 from mlel.validation import check_merged_log, decode_merged_log, parse_json
 from mlel.monitoring.energy import as_float, baseline_energy_j, dynamic_energy_j, is_number, sum_energy
@@ -134,10 +134,11 @@ def _gpu_names(platform: dict) -> tuple[tuple[str, str], ...]:
 
 @lru_cache(maxsize=4096)
 def _environment(processor: str | None, gpus: tuple[tuple[str, str], ...], backend: str,
-                 requirements: tuple[str, ...]) -> str:
+                 requirements: tuple[str, ...], devices: tuple[str, ...] = ()) -> str:
     # Thousands of logs share a few platforms: name each distinct one once.
     platform = {"Processor": processor, "GPU": {index: {"Name": name} for index, name in gpus}}
-    return environment_key(platform, backend, list(requirements))
+    return environment_key(platform, backend, list(requirements), devices)
+
 
 
 def _measured_how(config: dict, sources: dict[str, dict], counted: Iterable[str]) -> dict:
@@ -169,7 +170,7 @@ def parse_log(data, file: str) -> RunLog:
     fields = dict(
         file=file, task=checked.task, model=checked.model,
         environment=_environment(checked.platform.get("Processor"), _gpu_names(checked.platform),
-                                 checked.backend, checked.requirements),
+                                 checked.backend, checked.requirements, devices_of(data["config"].get("devices"))),
         backend=canonical_backend(checked.backend), dataset=checked.dataset,
         params=values["params"], flops=values["flops"], fsize=values["fsize"],
         energy_ws=energy_j,

@@ -54,6 +54,11 @@ def configuration_of(setting: Callable[[str], Any]) -> tuple[tuple[str, str], ..
     return tuple(sorted(pairs))
 
 
+def devices_of(value: Any) -> tuple[str, ...]:
+    """A data-parallel run's devices (config ``devices``, e.g. ["cpu", "cpu"]): strings only."""
+    return tuple(value) if isinstance(value, list) and all(isinstance(d, str) for d in value) else ()
+
+
 def warmup_of(value: Any) -> int | None:
     """Warm-up batches recorded by infer.py (None where the log does not say)."""
     number = finite_float(value)

@@ -53,3 +53,24 @@ def test_an_untrained_1000_class_run_is_another_configuration():
     trained, untrained = (parse_log_bytes(json.dumps(x).encode(), "x.json") for x in (log, other))
     assert trained.configuration != untrained.configuration
     assert dict(untrained.configuration)["num_classes"] == "1000"
+
+
+def test_a_data_parallel_run_names_the_devices_it_used():
+    log = json.loads(_own_inference_log())
+    log["config"]["devices"] = ["cpu", "cpu"]
+    raw = json.dumps(log).encode()
+    fast, slow = parse_log_bytes(raw, "x.json"), parse_log(decode_merged_log(raw), "x.json")
+    assert fast.environment == slow.environment
+    assert fast.environment.split(" - ")[0].endswith(" x2")
+    log["config"]["devices"] = ["cpu"]  # one device: named as before
+    single = parse_log_bytes(json.dumps(log).encode(), "x.json")
+    assert not single.environment.split(" - ")[0].endswith(" x2")
+
+
+def test_gpus_used_not_the_machines_are_counted():
+    from mlel.environment import hardware_name
+    platform = {"Processor": "AMD EPYC 7742 64-Core Processor",
+                "GPU": {str(i): {"Name": "NVIDIA A100-SXM4-40GB"} for i in range(8)}}
+    assert hardware_name(platform) == "A100 x8"
+    assert hardware_name(platform, ("cuda:0", "cuda:1")) == "A100 x2"
+    assert hardware_name(platform, ("cpu", "cpu")) == "EPYC 7742 x2"
