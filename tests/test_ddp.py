@@ -79,3 +79,5 @@ def test_ddp_gloo_two_processes_train_infer_merge_rate(tmp_path):
     assert rated.returncode == 0, rated.stderr[-3000:]
     entries = json.loads(rated.stdout)
     assert {(e["task"], e["model"]) for e in entries} == {("inference", "ResNet18"), ("training", "ResNet18")}
+    # the environment counts the two processes' devices, not the machine's (issue 14)
+    assert all(e["environment"].split(" - ")[0].endswith(" x2") for e in entries), entries

@@ -62,3 +62,5 @@ def test_mirrored_strategy_two_logical_cpus_train_infer_merge_rate(tmp_path):
     assert rated.returncode == 0, rated.stderr[-3000:]
     assert {(e["task"], e["model"]) for e in json.loads(rated.stdout)} == {
         ("inference", "MobileNetV3Small"), ("training", "MobileNetV3Small")}
+    # the environment counts the two replicas' devices (issue 14)
+    assert all(e["environment"].split(" - ")[0].endswith(" x2") for e in json.loads(rated.stdout))
