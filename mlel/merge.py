@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from mlel.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGTERM, EXIT_USAGE, MleeError, OutputError
+from mlel.errors import (EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGTERM, EXIT_USAGE, MleeError,
+                          OutputError)
 from mlel.io import dumps, publish, read_json
 from mlel.logs import MergedLog, Split
 from mlel.merge_report import report, summary_table  # noqa: F401 - summary_table: public here too
@@ -314,8 +315,10 @@ def merge_directory(directory, output_dir, *, train_dirs=(), output_log_dir=None
 
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="merge_results.py",
-                                 description="Merge run folders into one JSON log each (SPEC §3).")
-    ap.add_argument("--directory", required=True, help="folder holding run folders (any depth)")
+                                 description="Merge run folders into one JSON log each (SPEC §3).",
+                                 epilog=EXIT_CODES_EPILOG)
+    ap.add_argument("-d", "--directory", default="runs",
+                    help="folder holding run folders, at any depth (default: runs)")
     ap.add_argument("--output-dir", default="results", help="where merged logs go (default: results)")
     ap.add_argument("--train-dirs", action="append", default=[], metavar="DIR",
                     help="where to look for training folders that inference runs name (repeatable)")

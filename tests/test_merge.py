@@ -523,3 +523,9 @@ def test_merged_config_names_paths_relative_to_where_merge_ran(runs, tmp_path, m
     log = merge.merge_run_folder(runs / "infer_2024_01_01_10_00_00")
     assert log["config"]["infer_model"] == "runs/train_x"  # no absolute path of this machine
     assert log["config"]["data_path"] == "/data/imagenet"  # outside: the user's own path, kept
+
+
+def test_merge_reads_runs_by_default_and_lists_its_exit_codes():
+    parser = merge._parser()
+    assert parser.parse_args([]).directory == "runs" and parser.parse_args(["-d", "x"]).directory == "x"
+    assert "Exit codes" in parser.format_help()

@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("source", metavar="SOURCE")
         _add_table_options(sub)
     for sub in kinds.choices.values():
-        sub.add_argument("--output-dir", "-o", required=True, metavar="DIR", help="where the records go")
+        sub.add_argument("--output-dir", required=True, metavar="DIR", help="where the records go (a folder)")
         sub.epilog = EXIT_CODES_EPILOG
     return parser
 

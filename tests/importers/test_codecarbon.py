@@ -143,9 +143,9 @@ def test_a_file_without_the_energy_columns_imports_nothing_exit_1(tmp_path, caps
     path.write_text("a,b\n1,2\n")
     report = import_codecarbon(path)
     assert report.records == [] and report.problems[0].field == "duration"
-    assert main(["codecarbon", str(path), "-o", str(tmp_path / "out")]) == 1
+    assert main(["codecarbon", str(path), "--output-dir", str(tmp_path / "out")]) == 1
     assert "duration: column not in the file" in capsys.readouterr().err
-    assert main(["codecarbon", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "out")]) == 2
+    assert main(["codecarbon", str(tmp_path / "missing.csv"), "--output-dir", str(tmp_path / "out")]) == 2
 
 
 def test_inference_task_with_samples_fills_the_2022_per_sample_properties(tmp_path):

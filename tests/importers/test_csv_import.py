@@ -75,7 +75,7 @@ def test_mapping_file_and_cli_options_override_it(table, tmp_path, capsys):
                                    "properties": {"energy_per_run": {"column": "energy_kwh", "unit": "kWh"},
                                                   "runtime": "seconds"}}))
     out = tmp_path / "out"
-    assert main(["csv", str(table), "--mapping", str(mapping), "-o", str(out), "--source", "measured"]) == 0
+    assert main(["csv", str(table), "--mapping", str(mapping), "--output-dir", str(out), "--source", "measured"]) == 0
     records = [r for _, r in read_result_records(out).records]
     assert len(records) == 2
     assert {p.source for r in records for p in r.properties.values()} == {"measured"}
@@ -83,7 +83,7 @@ def test_mapping_file_and_cli_options_override_it(table, tmp_path, capsys):
 
 
 def test_task_properties_and_own_property_file(table, tmp_path, capsys):
-    base = ["csv", str(table), "-o", str(tmp_path / "out"), "--model", "model", "--environment", "gpu"]
+    base = ["csv", str(table), "--output-dir", str(tmp_path / "out"), "--model", "model", "--environment", "gpu"]
     assert main(base + ["--task", "lm-arena-chat", "--map", "energy_per_token=energy_kwh"]) == 0
     own = tmp_path / "props.json"
     own.write_text(json.dumps({"task": "mine", "properties": {"f1": {
@@ -98,9 +98,9 @@ def test_nothing_importable_exits_1_and_writes_nothing(tmp_path, capsys):
     path = tmp_path / "t.csv"
     path.write_text("model,gpu,energy\n,,\n")
     out = tmp_path / "out"
-    argv = ["csv", str(path), "-o", str(out), "--model", "model", "--environment", "gpu", "--task", "generic",
+    argv = ["csv", str(path), "--output-dir", str(out), "--model", "model", "--environment", "gpu", "--task", "generic",
             "--map", "energy_per_run=energy"]
     assert main(argv) == 1
     assert not out.exists()
     assert main(argv[:-2] + ["--map", "broken"]) == 2
-    assert main(["csv", str(path), "-o", str(out), "--task", "generic"]) == 2  # no --model/--environment
+    assert main(["csv", str(path), "--output-dir", str(out), "--task", "generic"]) == 2  # no --model/--environment

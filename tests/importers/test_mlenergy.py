@@ -122,7 +122,7 @@ def test_bad_rows_are_reported_by_file_row_and_field_and_the_rest_imported(leade
     found = {(p.file, p.row, p.field) for p in result.problems}
     assert found == {("tasks/gpqa.json", 1, "energy_per_token_joules"), ("tasks/gpqa.json", 2, "model_id"),
                      ("tasks/gpqa.json", 3, None), ("tasks/other.json", None, "configurations")}
-    assert main(["mlenergy", str(tmp_path), "-o", str(tmp_path / "out")]) == 0
+    assert main(["mlenergy", str(tmp_path), "--output-dir", str(tmp_path / "out")]) == 0
     err = capsys.readouterr().err
     assert "tasks/gpqa.json, row 1: energy_per_token_joules: not a number" in err
 
@@ -130,9 +130,9 @@ def test_bad_rows_are_reported_by_file_row_and_field_and_the_rest_imported(leade
 def test_exit_codes_nothing_imported_and_usage(tmp_path, capsys):
     (tmp_path / "tasks").mkdir()
     (tmp_path / "tasks" / "t.json").write_text(json.dumps({"task": "t", "configurations": [{}]}))
-    assert main(["mlenergy", str(tmp_path), "-o", str(tmp_path / "out")]) == 1
+    assert main(["mlenergy", str(tmp_path), "--output-dir", str(tmp_path / "out")]) == 1
     assert not (tmp_path / "out").exists()
-    assert main(["mlenergy", str(tmp_path / "missing"), "-o", str(tmp_path / "out")]) == 2
+    assert main(["mlenergy", str(tmp_path / "missing"), "--output-dir", str(tmp_path / "out")]) == 2
     with pytest.raises(SystemExit) as usage:
         main(["mlenergy", str(tmp_path)])  # no --output-dir
     assert usage.value.code == 2
@@ -153,10 +153,16 @@ def test_python_dash_m_entry_point(leaderboard_dir, tmp_path, repo_root):
 def test_cli_best_under_latency_writes_one_configuration_per_model_and_environment(leaderboard_dir, tmp_path,
                                                                                     capsys):
     out = tmp_path / "out"
-    assert main(["mlenergy", str(leaderboard_dir / "tasks" / "lm-arena-chat.json"), "-o", str(out),
+    assert main(["mlenergy", str(leaderboard_dir / "tasks" / "lm-arena-chat.json"), "--output-dir", str(out),
                  "--best-under-latency", "10"]) == 0
     records = [r for _, r in read_result_records(out).records]
     keys = [(r.model, r.environment.name) for r in records]
     assert records and len(keys) == len(set(keys))
     assert all(r.value("median_itl") <= 10 for r in records)
     assert "no configuration under 10 ms" in capsys.readouterr().err
+
+
+def test_output_dir_has_no_short_o_which_means_an_output_file_elsewhere(tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["mlenergy", str(tmp_path), "-o", str(tmp_path / "out")])
+    assert caught.value.code == 2

@@ -103,12 +103,12 @@ def test_cli_with_uri_and_maps_writes_records_that_read_back(store, tmp_path, ca
 
 def test_usage_errors_exit_2(store, tmp_path, capsys):
     folder, _ = store
-    base = ["mlflow", str(folder), "-o", str(tmp_path / "o"), "--model", "params.model",
+    base = ["mlflow", str(folder), "--output-dir", str(tmp_path / "o"), "--model", "params.model",
             "--environment", "params.hardware", "--task", "inference"]
     assert main(base + ["--map", "energy_per_token=metrics.energy"]) == 2  # not a property of the task
     assert "no such property" in capsys.readouterr().err
     assert main(base + ["--map", "inference_time=metrics.running_time:parsec$"]) == 2
     assert main(base) == 2  # nothing mapped
-    assert main(["mlflow", str(tmp_path), "-o", str(tmp_path / "o"), "--model", "m", "--environment", "e",
+    assert main(["mlflow", str(tmp_path), "--output-dir", str(tmp_path / "o"), "--model", "m", "--environment", "e",
                  "--task", "inference", "--map", "inference_time=x"]) == 2  # not a store
     assert not (tmp_path / "0").exists()  # and nothing was created in it
