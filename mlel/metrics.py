@@ -4,13 +4,12 @@ record is code, here, keyed by the property key.
 """
 from __future__ import annotations
 
-
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
 from mlel.logs import RunLog
+from mlel.names import normalise_model_name
 from mlel.properties import load_property_set
 
 DEFAULT_SAMPLES = 50_000  # 2022 logs ran the full ImageNet validation set and did not record it
@@ -59,10 +58,6 @@ _FULL_TRAINING_EPOCHS = {
     **dict.fromkeys(("mobilenetv3small", "mobilenetv3large", "quicknetsmall", "quicknet",
                      "quicknetlarge"), 600),
 }
-
-
-def normalise_model_name(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 def full_training_epochs(model: str) -> int | None:
