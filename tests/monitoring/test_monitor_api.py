@@ -22,14 +22,17 @@ def busy(seconds):
 def test_cpu_loop_is_estimated_and_files_parse(no_devices, tmp_path, caplog):
     out = tmp_path / "run"
     with caplog.at_level("INFO", logger="mlel.monitoring"):
+        before = time.time()
         with measure(out, interval=0.05, prefix="validation_") as m:
             cpu0 = time.process_time()
             busy(0.4)
             share = (time.process_time() - cpu0) / 0.4  # what the machine let the loop have
+        after = time.time()
     assert m.sources == {"estimate": "estimated"}
     assert m.energy_ws > 0
     assert any("ESTIMATED" in r.getMessage() for r in caplog.records)  # it says so
-    assert m.start < m.end and m.end - m.start == pytest.approx(0.4, abs=0.15)
+    # the window is the block's, however long a loaded machine made it (no wall-clock luck)
+    assert before <= m.start < m.end <= after and m.end - m.start >= 0.4
     names = sorted(p.name for p in out.iterdir())
     assert names == ["validation_energy.json", "validation_monitoring_estimate.json",
                      "validation_monitoring_psutil.json"]

@@ -42,9 +42,11 @@ def test_meter_reads_package_and_dram_only(tmp_path):
 def test_measure_with_rapl_matches_truth(tmp_path, monkeypatch):
     root = tmp_path / "powercap"
     root.mkdir()
-    # a 10 J range: the 42 W package counter wraps about every 0.24 s, i.e. twice during the block
+    # a 30 J range started 10 J short of it: the 42 W package counter wraps once, ~0.24 s into the
+    # block. The range exceeds what the block draws between two readings even when a loaded machine
+    # delays the sampler (a counter cannot tell two wraps from one: RAPL's own limit, not ours).
     tree = FakePowercap(root, {k: v for k, v in WATTS.items() if k.startswith("package-0")},
-                        max_range_uj=10_000_000)
+                        max_range_uj=30_000_000, start_uj=20_000_000)
     monkeypatch.setenv("MLEL_POWERCAP_ROOT", str(root))
     monkeypatch.setitem(sys.modules, "pynvml", None)
     monkeypatch.setattr(recorder, "_clock", tree.clock)  # counters advance with the monitor's clock
@@ -53,6 +55,7 @@ def test_measure_with_rapl_matches_truth(tmp_path, monkeypatch):
     truth = (42.0 + 6.0) * (m.end - m.start)
     assert m.sources == {"pyrapl": "measured"}  # measured: no estimate on top of the sensor
     assert m.energy_ws == pytest.approx(truth, rel=0.01)
+    assert tree.joules["package-0"] > 10.0  # the counter passed the end of its range: it wrapped
     assert tree.joules["package-0.core"] > 0  # simulated, yet not counted
     summary = m.summaries["pyrapl"]
     assert set(summary) == {"0", "total"}
