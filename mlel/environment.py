@@ -106,5 +106,14 @@ def backend_name(backend: str, requirements: list[str]) -> str:
     return f"{display} {version}" if version else display
 
 
+ESTIMATED = " (estimated)"
+
+
+def environment_label(environment: str, estimated: bool) -> str:
+    """The environment as every output shows it — CLI table, JSON (``environment_label``), ELEx:
+    "... (estimated)" where its energy is estimated, never twice (importers may have named it so)."""
+    return environment + ESTIMATED if estimated and not environment.endswith(ESTIMATED) else environment
+
+
 def environment_key(platform: dict, backend: str, requirements: list[str], devices: Sequence[str] = ()) -> str:
     return f"{hardware_name(platform, devices)} - {backend_name(backend, requirements)}"

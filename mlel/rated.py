@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping, NamedTuple, Sequence
 
 from mlel.engine import RATINGS
+from mlel.environment import environment_label
 
 if TYPE_CHECKING:  # the record type only; reading records is mlel.results' job
     from mlel.results import ResultRecord
@@ -188,6 +189,7 @@ class RatedResult:
             "logs": list(entry.logs), "metrics": _metrics_json(self.metrics),
             "compound": self.compound, "dataset": entry.dataset, "backend": entry.backend,
             "reference": self.reference,
+            "environment_label": environment_label(entry.environment, "estimated" in entry.sources.values()),
             "energy": {"total_ws": entry.energy_ws, "dynamic_ws": entry.dynamic_energy_ws,
                        "sources": dict(entry.sources), "estimated": "estimated" in entry.sources.values(),
                        "gco2e": entry.gco2e},

@@ -74,3 +74,19 @@ def test_gpus_used_not_the_machines_are_counted():
     assert hardware_name(platform) == "A100 x8"
     assert hardware_name(platform, ("cuda:0", "cuda:1")) == "A100 x2"
     assert hardware_name(platform, ("cpu", "cpu")) == "EPYC 7742 x2"
+
+
+def test_estimated_environments_are_labelled_by_one_rule_everywhere(tmp_path):
+    """Issue 14 item 10: the CLI table, the JSON of rate_directory and ELEx say "(estimated)" alike."""
+    import subprocess
+    import sys
+
+    from mlel.elex.entries import environment_label as elex_label
+    from mlel.report import rate_directory
+
+    rated = rate_directory(OWN_RESULTS).rated
+    assert rated and all(r["environment_label"] == r["environment"] + " (estimated)" for r in rated)
+    assert all(elex_label(r["environment"], True) == r["environment_label"] for r in rated)
+    table = subprocess.run([sys.executable, "-m", "mlel.ratings", "--directory", str(OWN_RESULTS)],
+                           capture_output=True, text=True, cwd=OWN_RESULTS.parent, timeout=300).stdout
+    assert f"  {rated[0]['environment_label']}\n" in table and "(estimated) (estimated)" not in table

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
-ESTIMATED = " (estimated)"
+from mlel.environment import environment_label as _label
 MAX_NAME_CHARS = 120  # model and environment names beyond this are cut: one log cannot stall a page
 
 
@@ -28,8 +28,7 @@ def short_name(name: str, limit: int = MAX_NAME_CHARS) -> str:
 def environment_label(environment: str, estimated: bool) -> str:
     """The environment as the CLI table shows it: "... (estimated)" where its energy is estimated
     (never twice: importers may already have named it so)."""
-    name = short_name(environment)
-    return name + ESTIMATED if estimated and not name.endswith(ESTIMATED) else name
+    return _label(short_name(environment), estimated)
 
 
 def environment_labels(environments: Sequence[str], results: Sequence, env_code) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from mlel.formatting import format_quantity
 from mlel.properties import load_property_set
 from mlel.ratings import COMPOUND_MODES
 from mlel.elex.session import MAX_UPLOAD_BYTES, default_settings
-from mlel.elex.entries import ESTIMATED, chance_text, not_graded, short_name
+from mlel.elex.entries import chance_text, environment_label, not_graded, short_name
 from mlel.elex.state import ElexData
 
 SETTINGS, SELECTED = "elex-settings", "elex-selected"
@@ -242,8 +242,7 @@ def summary_view(summary: dict, preview: bool = False) -> list:
                            className=f"elex-rating elex-rating-{compound}")]
                 + ([html.Span(" preview — click to pin", className="elex-small elex-muted")] if preview else []),
                 className="elex-summary-title"),
-        html.Div(f"{summary['task']} · {short_name(summary['environment'])}"
-                 f"{ESTIMATED if energy.get('estimated') and ESTIMATED not in summary['environment'] else ''}"
+        html.Div(f"{summary['task']} · {environment_label(short_name(summary['environment']), bool(energy.get('estimated')))}"
                  f" · reference {short_name(summary['reference'])}", className="elex-small"),
         html.Div(f"energy sources: {sources}" + (" — estimated" if energy.get("estimated") else ""),
                  className="elex-small elex-muted"),

@@ -12,6 +12,7 @@ import textwrap
 from collections import defaultdict
 from typing import Mapping, Sequence
 
+from mlel.environment import environment_label
 from mlel.formatting import format_quantity, split_unit
 from mlel.metrics import TASKS
 from mlel.properties import PropertySet, load_property_set
@@ -103,7 +104,7 @@ def format_table(records: Sequence[RatedResult], property_sets: Mapping[str, Pro
         lines.append(f"{task} — {graded} rated" + (f", {len(rows) - graded} not graded" if graded < len(rows) else ""))
         groups: dict[str, list[RatedResult]] = defaultdict(list)
         for record in rows:
-            groups[record.environment + (" (estimated)" if record.estimated else "")].append(record)
+            groups[environment_label(record.environment, record.estimated)].append(record)
         for environment, members in groups.items():
             lines.append(f"  {environment}")
             lines += _lines(header, [(_row(r, keys, prop_set), _notes(r)) for r in members], "    ")
