@@ -163,3 +163,45 @@ def test_a_closed_stdout_pipe_does_not_kill_the_run(tmp_path):
     (folder,) = tmp_path.iterdir()
     assert (folder / "validation_results.json").is_file() and not (folder / "incomplete.json").exists()
     assert "BrokenPipeError" not in err
+
+
+def test_min_duration_repeats_whole_passes_until_the_window_is_long_enough():
+    from mlel.backends.base import EvalMetrics
+    from mlel.experiment.runner import evaluate_passes
+    now = [0.0]
+    clock = lambda: now[0]  # noqa: E731 - a fake clock: each pass takes 0.4 s
+
+    def evaluate(batches):
+        now[0] += 0.4
+        return EvalMetrics(len(batches), loss=1.0, accuracy=0.5, top_5_accuracy=1.0)
+    metrics, passes = evaluate_passes(evaluate, lambda: [1, 2, 3], 1.0, clock)
+    assert passes == 3 and metrics.n_samples == 9 and metrics.accuracy == 0.5   # 1.2 s >= 1 s
+    assert evaluate_passes(evaluate, lambda: [1], 0.0, clock)[1] == 1           # default: one pass
+
+
+def test_combined_weights_each_pass_by_its_samples():
+    from mlel.backends.base import EvalMetrics, combined
+    merged = combined([EvalMetrics(30, 1.0, 1.0, 1.0), EvalMetrics(10, 3.0, 0.0, 0.5)])
+    assert (merged.n_samples, merged.loss, merged.accuracy, merged.top_5_accuracy) == (40, 1.5, 0.75, 0.875)
+    assert combined([EvalMetrics(5), EvalMetrics(7)]) == EvalMetrics(12)
+
+
+def test_min_duration_run_records_its_passes(tmp_path):
+    result = run_inference(InferOptions(model="resnet18", backend="torch", dataset="digits", input_size=32,
+                                        batch_size=180, output_dir=str(tmp_path), seed=1,
+                                        min_duration_s=0.5, gpu_monitor_interval=0.05,
+                                        cpu_monitor_interval=0.05))
+    assert result.exit_code == 0
+    validation = json.loads((result.run_dir / "validation_results.json").read_text())
+    # however fast the machine: whole passes, and at least the minimum measured
+    assert validation["passes"] >= 1 and validation["metrics"]["n_samples"] == 360 * validation["passes"]
+    assert validation["end"] - validation["start"] >= 0.5
+    assert json.loads((result.run_dir / "config.json").read_text())["min_duration_s"] == 0.5
+
+
+@pytest.mark.parametrize("argv, message", [(["--min-duration", "-1"], ">= 0"),
+                                           (["--min-duration", "nan"], "finite"),
+                                           (["--min-duration", "2", "--data-parallel", "2"], "data-parallel")])
+def test_min_duration_is_checked(tmp_path, argv, message, capsys):
+    code = infer_main(["--model", "resnet18", "--dataset", "digits", "--output-dir", str(tmp_path), *argv])
+    assert code == 2 and message in capsys.readouterr().err and not any(tmp_path.iterdir())

@@ -99,6 +99,20 @@ def metrics_from_sums(n, labelled, loss, top1, top5) -> EvalMetrics:
     return EvalMetrics(int(n), float(loss) / labelled, float(top1) / labelled, float(top5) / labelled)
 
 
+def combined(evaluations: list[EvalMetrics]) -> EvalMetrics:
+    """One EvalMetrics over several evaluations (passes), each weighted by its samples."""
+    n = sum(m.n_samples for m in evaluations)
+    labelled = [m for m in evaluations if m.accuracy is not None]
+    weight = sum(m.n_samples for m in labelled)
+    if not weight:
+        return EvalMetrics(n_samples=n)
+
+    def mean(name: str) -> float | None:
+        values = [(getattr(m, name), m.n_samples) for m in labelled]
+        return None if any(v is None for v, _ in values) else sum(v * k for v, k in values) / weight
+    return EvalMetrics(n, mean("loss"), mean("accuracy"), mean("top_5_accuracy"))
+
+
 def file_size(path) -> int:
     path = Path(path)
     if path.is_dir():

@@ -56,6 +56,7 @@ class InferOptions(RunOptions):
     infer_model: str | None = None      # model name, or a train.py run folder (same as model)
     eval_preprocessing: str = BUILTIN   # builtin | like-train | a model name
     warmup_batches: int = DEFAULT_WARMUP_BATCHES  # batches run before the measurement
+    min_duration_s: float = 0.0         # whole passes over the data until this long is measured
 
 
 @dataclass
@@ -154,6 +155,9 @@ def check_run_options(opts: RunOptions) -> None:
     _choice("--interpolation", opts.interpolation, INTERPOLATIONS)
     if isinstance(opts, InferOptions):
         _whole("--warmup-batches", opts.warmup_batches, 0, 10_000)
+        _finite("--min-duration", opts.min_duration_s, 0, 86_400)
+        if opts.min_duration_s > 0 and opts.data_parallel > 1:  # ranks would time their passes apart
+            raise UsageError("--min-duration cannot be combined with --data-parallel; use --n-batches")
     _check_measurement(opts)
     _check_output(opts)
 
