@@ -44,10 +44,13 @@ STAGES = """
 import resource, sys, time
 clock = time.process_time
 marks = [("start", clock())]
+from mlel.bulk import collector_paused
 from mlel.io import dumps
 from mlel.logs import load_logs
 from mlel.ratings import DEFAULT_GATES, RatingOptions, aggregate_runs, rate_entries
 marks.append(("imports", clock()))
+paused = collector_paused()  # as the CLI does (kept: a dropped one would resume the collector)
+paused.__enter__()
 runs, problems = load_logs(sys.argv[1])
 marks.append(("load_logs", clock()))
 entries = aggregate_runs(runs, DEFAULT_GATES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from mlel.bulk import collector_paused
 from mlel.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_USAGE, MleeError
 from mlel.io import dumps
 from mlel.properties import read_property_set
@@ -112,7 +113,8 @@ def ratings_main(argv: list[str] | None = None) -> int:
     _report_inputs(args, options, report)
     if args.json:  # orjson: NaN/Infinity -> null on the way out, no pre-pass over the summaries
         sys.stdout.flush()
-        sys.stdout.buffer.write(dumps([record.to_dict() for record in report.records], indent=False))
+        with collector_paused():
+            sys.stdout.buffer.write(dumps([record.to_dict() for record in report.records], indent=False))
         sys.stdout.buffer.flush()
     elif report.records:
         sys.stdout.write(format_table(report.records, options, wide=args.wide))

@@ -11,6 +11,7 @@ from typing import Callable
 from mlel.logs import RunLog
 from mlel.names import normalise_model_name
 from mlel.properties import load_property_set
+from mlel.units import J_PER_KWH, MS_PER_S, PER_GIGA, PER_MILLION, S_PER_H
 
 DEFAULT_SAMPLES = 50_000  # 2022 logs ran the full ImageNet validation set and did not record it
 TASKS = ("inference", "training")  # the tasks of merged logs
@@ -67,11 +68,7 @@ def full_training_epochs(model: str) -> int | None:
 
 def _measured(value: float | None) -> float | None:
     # 0 for a lower-is-better count means "not measured" (e.g. FLOPs of some 2022 PyTorch runs).
-    return None if value is None or value == 0 else float(value)
-
-
-def _scaled(value: float | None, factor: float) -> float | None:
-    return None if value is None else value * factor
+    return None if not value else float(value)
 
 
 def _per(numerator: float | None, denominator: float | None, factor: float = 1.0) -> float | None:
@@ -85,19 +82,36 @@ def _training_total(per_epoch: float | None, run: RunLog) -> float | None:
     return None if per_epoch is None or epochs is None else per_epoch * epochs
 
 
-_COMPUTE: dict[str, Callable[[RunLog], float | None]] = {
-    "parameters": lambda r: _scaled(_measured(r.params), 1e-6),
-    "gflops": lambda r: _scaled(_measured(r.flops), 1e-9),
-    "fsize": lambda r: _measured(r.fsize),
-    "inference_power_draw": lambda r: _per(r.energy_ws, r.n_samples or DEFAULT_SAMPLES),
-    "inference_time": lambda r: _per(r.duration_s, r.n_samples or DEFAULT_SAMPLES, 1000.0),
-    "top1_val": lambda r: r.accuracy,
-    "top5_val": lambda r: r.top5_accuracy,
-    "train_power_draw_epoch": lambda r: _per(r.energy_ws, r.epochs, 1 / 3.6e6),
-    "train_time_epoch": lambda r: _per(r.duration_s, r.epochs, 1 / 3600),
-}
-_COMPUTE["train_power_draw"] = lambda r: _training_total(_COMPUTE["train_power_draw_epoch"](r), r)
-_COMPUTE["train_time"] = lambda r: _training_total(_COMPUTE["train_time_epoch"](r), r)
+def _model_values(r: RunLog) -> tuple[float | None, float | None, float | None]:
+    """(parameters in millions, GFLOPs, file size in bytes)."""
+    params, flops = _measured(r.params), _measured(r.flops)
+    return (None if params is None else params * PER_MILLION, None if flops is None else flops * PER_GIGA,
+            _measured(r.fsize))
+
+
+# One function per task, every metric in the property set's order: called once per run (20,000
+# runs rate in a second), so no call per metric.
+def _inference_values(r: RunLog) -> dict[str, float | None]:
+    parameters, gflops, fsize = _model_values(r)
+    samples = r.n_samples or DEFAULT_SAMPLES
+    return {"parameters": parameters, "gflops": gflops, "fsize": fsize,
+            "inference_power_draw": _per(r.energy_ws, samples),
+            "inference_time": _per(r.duration_s, samples, MS_PER_S),
+            "top1_val": r.accuracy, "top5_val": r.top5_accuracy}
+
+
+def _training_values(r: RunLog) -> dict[str, float | None]:
+    parameters, gflops, fsize = _model_values(r)
+    energy_kwh = _per(r.energy_ws, r.epochs, 1 / J_PER_KWH)
+    hours = _per(r.duration_s, r.epochs, 1 / S_PER_H)
+    return {"parameters": parameters, "gflops": gflops, "fsize": fsize, "top1_val": r.accuracy,
+            "top5_val": r.top5_accuracy, "train_power_draw_epoch": energy_kwh,
+            "train_power_draw": _training_total(energy_kwh, r), "train_time_epoch": hours,
+            "train_time": _training_total(hours, r)}
+
+
+_COMPUTE: dict[str, Callable[[RunLog], dict[str, float | None]]] = {
+    "inference": _inference_values, "training": _training_values}
 
 
 # The run fields (RunLog.invalid keys) each metric is computed from: an invalid one makes it invalid.
@@ -135,7 +149,7 @@ def invalid_metrics(run: RunLog) -> dict[str, str]:
 def compute_metrics(run: RunLog) -> dict[str, float | None]:
     """Metric values of one run; a metric with an invalid input is None (never a default).
     Training accuracy comes from the inference runs (see ratings)."""
-    values = {key: _COMPUTE[key](run) for key in task_metrics(run.task)}
+    values = _COMPUTE[run.task](run)
     if run.invalid:
         for key in invalid_metrics(run):
             values[key] = None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import orjson
 
+from mlel.bulk import collector_paused
 from mlel.logs import Problem, RunLog, load_logs
 from mlel.properties import builtin_tasks
 from mlel.rated import ModelResult, RatedResult, entries_from_records
@@ -26,7 +27,8 @@ class RatingReport:
     @cached_property
     def rated(self) -> list[dict]:
         """The records as rated summaries (SPEC §7 dicts)."""
-        return [record.to_dict() for record in self.records]
+        with collector_paused():
+            return [record.to_dict() for record in self.records]
 
 
 def _result_records(directory: Path, problems: list[Problem]) -> tuple[list[ModelResult], list[Problem]]:
@@ -76,8 +78,9 @@ def rate_directory(directory: str | os.PathLike, options: RatingOptions | None =
     """Load every merged log and every generic result record (SPEC §9) in ``directory`` and rate
     them, each task by its property set. Files that are neither become problems."""
     options = options or RatingOptions()
-    entries, problems, runs = load_entries(directory, options.property_sets, options.gates)
-    records, warnings = rate_entries(entries, options)
+    with collector_paused():  # millions of acyclic objects: see mlel.bulk
+        entries, problems, runs = load_entries(directory, options.property_sets, options.gates)
+        records, warnings = rate_entries(entries, options)
     if task:
         records = [record for record in records if record.task == task]
         warnings = [w for w in warnings if f" {task} " in w]

@@ -221,3 +221,11 @@ def test_one_run_against_a_repeated_reference_is_resampled(pair):
     assert power["ci95"] is None and power["n"] == 1  # its own value: one run, no interval
     assert max(power["rating_p"].values()) < 0.999  # but the reference's spread makes the letter uncertain
     assert summary["uncertainty"] == "1 run: no interval; rating probabilities from the reference's runs"
+
+
+def test_computed_metrics_are_the_property_sets_keys_in_order(reference_dir):
+    from mlel.metrics import compute_metrics, task_metrics
+    runs, _ = load_logs(reference_dir)
+    for task in ("inference", "training"):
+        run = next(r for r in runs if r.task == task)
+        assert tuple(compute_metrics(run)) == task_metrics(task)
