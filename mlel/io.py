@@ -82,6 +82,23 @@ def write_json(path: str | os.PathLike, obj: Any, *, indent: bool = True, fsync:
     return write_atomic(path, dumps(obj, indent=indent), fsync=fsync)
 
 
+def read_file_bytes(path: str | os.PathLike) -> bytes:
+    """The file's bytes, in one read for a regular file (no buffered file object: at 20,000 small
+    files its set-up costs as much as the reading)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        want = os.fstat(fd).st_size + 1  # one byte more: a short read is the end of the file
+        chunks = []
+        while chunk := os.read(fd, want):
+            chunks.append(chunk)
+            if len(chunk) < want:
+                break
+            want = 1 << 16
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)  # [] -> b""
+    finally:
+        os.close(fd)
+
+
 def read_json(path: str | os.PathLike) -> Any:
     """Parse a JSON file; ``NaN``/``Infinity`` literals (Python's json writes them) are accepted."""
     data = Path(path).read_bytes()

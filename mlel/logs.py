@@ -23,6 +23,7 @@ from typing import Iterable, Iterator
 
 from mlel.environment import canonical_backend, environment_key
 from mlel.errors import InputError
+from mlel.io import read_file_bytes
 from mlel.run_facts import SourceWindow, configuration_of, devices_of, warmup_of, windows_of
 from mlel.fastlog import run_fields
 from mlel.validation import check_merged_log, decode_merged_log, parse_json
@@ -190,24 +191,7 @@ def parse_log(data, file: str) -> RunLog:
 
 def read_log(path: str | os.PathLike) -> RunLog:
     """Read one merged log file. Raises OSError, ValueError (bad JSON) or LogFormatError."""
-    return parse_log_bytes(_read_bytes(path), os.path.basename(path))
-
-
-def _read_bytes(path: str | os.PathLike) -> bytes:
-    """The file's bytes, in one read for a regular file (no buffered file object: at 20,000 small
-    files its set-up costs as much as the reading)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    try:
-        want = os.fstat(fd).st_size + 1  # one byte more: a short read is the end of the file
-        chunks = []
-        while chunk := os.read(fd, want):
-            chunks.append(chunk)
-            if len(chunk) < want:
-                break
-            want = 1 << 16
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)  # [] -> b""
-    finally:
-        os.close(fd)
+    return parse_log_bytes(read_file_bytes(path), os.path.basename(path))
 
 
 def parse_log_bytes(raw: bytes, file: str) -> RunLog:
@@ -246,7 +230,7 @@ def _read_all(files: Iterable[tuple[str | os.PathLike, str]]) -> tuple[list[RunL
     runs, problems = [], []
     for path, name in files:
         try:
-            runs.append(parse_log_bytes(_read_bytes(path), name))
+            runs.append(parse_log_bytes(read_file_bytes(path), name))
         except (OSError, ValueError) as error:  # LogFormatError is a ValueError
             problems.append(Problem(name, str(error)))
     return runs, problems

@@ -8,7 +8,7 @@ the one place the rated-summary JSON of SPEC §7 is built.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -66,6 +66,20 @@ class ModelResult:
     @property
     def estimated(self) -> bool:
         return "estimated" in self.sources.values()
+
+
+def _quick(cls, **values):
+    """An instance of a frozen dataclass from checked values, without its per-field
+    ``object.__setattr__`` (100,000 entries: a second). Fields with a default factory must be given."""
+    defaults = _PLAIN_DEFAULTS.get(cls)
+    if defaults is None:
+        defaults = _PLAIN_DEFAULTS[cls] = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+    made = object.__new__(cls)
+    made.__dict__.update(defaults, **values)
+    return made
+
+
+_PLAIN_DEFAULTS: dict[type, dict] = {}
 
 
 # P(A)..P(E) of a certain letter, per level; and as the JSON dicts (copied out, never shared)
@@ -196,8 +210,9 @@ class RatedResult:
             metrics = {key: metric_rating(entry, key, None if index != index else index,
                                           _CERTAIN[level] if graded else None)
                        for key, index, level in zip(keys, indices, levels)}
-        return cls(entry, metrics, RATINGS[compound] if graded else None, reference,
-                   compound_p=_CERTAIN[compound] if graded else None, **how)
+        return _quick(cls, entry=entry, metrics=metrics, compound=RATINGS[compound] if graded else None,
+                      reference=reference, compound_p=_CERTAIN[compound] if graded else None,
+                      **{"weights": {}, "boundaries": {}, **how})
 
     @property
     def compound_probability(self) -> float | None:
@@ -294,13 +309,21 @@ def entries_from_records(records: Sequence[tuple[str, "ResultRecord"]]) -> list[
     name, entry name); repeated records of one entry are averaged property by property (spread
     kept), as repeated runs are. ``sources`` maps each property to its source (measured,
     estimated, reported, computed)."""
-    import statistics
+    from mlel.uncertainty import population_std
 
     groups: dict[tuple[str, str, str], list[tuple[str, ResultRecord]]] = {}
     for file, record in records:
         groups.setdefault((record.task, record.environment.name, record.name), []).append((file, record))
     entries = []
     for (task, environment, name), members in groups.items():
+        if len(members) == 1:  # the common case: the record's own values, no spread
+            file, record = members[0]
+            props = record.properties
+            entries.append(_quick(ModelResult, task=task, environment=environment, model=name, logs=[file],
+                                         values={k: p.value for k, p in props.items()}, spread={},
+                                         dataset=record.dataset, backend=record.environment.software,
+                                         sources={k: p.source for k, p in props.items()}, invalid={}))
+            continue
         members.sort(key=lambda member: member[0])
         values, spread, sources = {}, {}, {}
         for _, record in members:
@@ -312,7 +335,7 @@ def entries_from_records(records: Sequence[tuple[str, "ResultRecord"]]) -> list[
             present = [v for v in column if v is not None]
             means[key] = math.fsum(present) / len(present) if present else None
             if len(present) > 1:
-                spread[key] = statistics.pstdev(present)
+                spread[key] = population_std(present)
         first = members[0][1]
         per_record = tuple({k: p.value for k, p in record.properties.items()} for _, record in members)
         entries.append(ModelResult(task, environment, name, [file for file, _ in members], means, spread,

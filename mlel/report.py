@@ -5,12 +5,9 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from pathlib import Path
-
-import orjson
-
 from mlel.bulk import collector_paused
-from mlel.logs import Problem, RunLog, load_logs
+from mlel.io import read_file_bytes
+from mlel.logs import Problem, RunLog, parse_log_bytes
 from mlel.properties import builtin_tasks
 from mlel.rated import ModelResult, RatedResult, entries_from_records
 from mlel.ratings import DEFAULT_GATES, Gates, RatingOptions, aggregate_runs, rate_entries
@@ -31,32 +28,40 @@ class RatingReport:
             return [record.to_dict() for record in self.records]
 
 
-def _result_records(directory: Path, problems: list[Problem]) -> tuple[list[ModelResult], list[Problem]]:
-    """Among the files that are not merged logs, the generic result records (``mlee-result/1``,
-    what ``python -m mlel.importers`` writes) as entries; the rest stay problems. Only files the
-    log reader refused are read again."""
-    from mlel.results import SCHEMA, RecordError, ResultRecord
+def _record_problem(problem) -> Problem:
+    """A result record's problem in the words of the merged-log reader's problems."""
+    if problem.field is None:
+        return Problem(problem.file, problem.reason)
+    return Problem(problem.file, f"not a valid result record: {problem.field}: {problem.reason}")
 
-    found, left = [], []
-    for problem in problems:
+
+def read_directory(directory: str | os.PathLike) -> tuple[list[RunLog], list[tuple[str, "ResultRecord"]],
+                                                          list[Problem]]:
+    """Every ``*.json`` of ``directory``, each read once: (merged logs, generic result records
+    (``mlee-result/1``, what ``python -m mlel.importers`` writes) with their file names, one
+    problem per file that is neither, with the reason). Raises FileNotFoundError /
+    NotADirectoryError as :func:`mlel.logs.load_logs`."""
+    from mlel.results import ResultRecord, parse_record_bytes
+
+    directory = os.fspath(directory)
+    if not os.path.exists(directory):
+        raise FileNotFoundError(f"no such directory: {directory}")
+    if not os.path.isdir(directory):
+        raise NotADirectoryError(f"not a directory: {directory}")
+    runs, records, problems = [], [], []
+    for name in sorted(e.name for e in os.scandir(directory) if e.name.endswith(".json") and e.is_file()):
         try:
-            data = (directory / problem.file).read_bytes()
-        except OSError:
-            left.append(problem)
-            continue
-        if b'"mlee-result/' not in data:
-            left.append(problem)
-            continue
-        try:
-            obj = orjson.loads(data)
-            if not isinstance(obj, dict) or obj.get("schema") != SCHEMA:
-                raise RecordError("schema", f"this version reads {SCHEMA!r}")
-            found.append((problem.file, ResultRecord.from_dict(obj)))
-        except orjson.JSONDecodeError as error:
-            left.append(Problem(problem.file, f"not valid JSON ({error})"))
-        except RecordError as error:
-            left.append(Problem(problem.file, f"not a valid result record: {error}"))
-    return entries_from_records(found), left
+            data = read_file_bytes(os.path.join(directory, name))
+            found = parse_record_bytes(name, data)
+            if found is None:  # not a result record: a merged log, or a problem of the log reader
+                runs.append(parse_log_bytes(data, name))
+            elif isinstance(found, ResultRecord):
+                records.append((name, found))
+            else:
+                problems.append(_record_problem(found))
+        except (OSError, ValueError) as error:  # LogFormatError is a ValueError
+            problems.append(Problem(name, str(error)))
+    return runs, records, problems
 
 
 def load_entries(directory: str | os.PathLike, property_sets=None, gates: Gates | None = DEFAULT_GATES
@@ -64,8 +69,8 @@ def load_entries(directory: str | os.PathLike, property_sets=None, gates: Gates 
     """Every merged log (aggregated per (task, environment, model)) and every generic result record
     of ``directory`` as entries to rate; files that are neither, or records of a task without a
     property set, become problems. Returns (entries, problems, the merged logs' runs)."""
-    runs, problems = load_logs(directory)
-    imported, problems = _result_records(Path(directory), problems) if problems else ([], problems)
+    runs, records, problems = read_directory(directory)
+    imported = entries_from_records(records)
     known = set(builtin_tasks()) | set(property_sets or ())
     problems += [Problem(name, f"task '{entry.task}' has no property set: give --properties FILE")
                  for entry in imported if entry.task not in known for name in entry.logs]

@@ -297,25 +297,26 @@ class RecordScan:
 def iter_result_records(directory: str | os.PathLike) -> Iterator[tuple[Path, ResultRecord | Problem | None]]:
     """Each ``*.json`` in ``directory`` (sorted, not recursive) with its record, a :class:`Problem`,
     or None where the file is not an ``mlee-result`` file (e.g. a merged log)."""
-    from mlel.results_decode import read_bytes  # it builds on this module's types
+    from mlel.io import read_file_bytes
 
     folder = Path(directory)
     entries = sorted((e.name, e.path) for e in os.scandir(folder) if e.name.endswith(".json") and e.is_file())
     for name, full in entries:
         try:
-            data = read_bytes(full)
+            data = read_file_bytes(full)
         except OSError as error:
             yield folder / name, Problem(name, f"cannot read: {error.strerror or error}")
             continue
-        if _SCHEMA_MARK not in data:
-            yield folder / name, None
-            continue
-        yield folder / name, _parse_record(name, data)
+        yield folder / name, parse_record_bytes(name, data)
 
 
-def _parse_record(name: str, data: bytes) -> ResultRecord | Problem | None:
-    from mlel.results_decode import fast_record
+def parse_record_bytes(name: str, data: bytes) -> ResultRecord | Problem | None:
+    """A file's bytes -> its record, a :class:`Problem`, or None where it is not an
+    ``mlee-result`` file at all (left to other readers)."""
+    from mlel.results_decode import fast_record  # it builds on this module's types
 
+    if _SCHEMA_MARK not in data:
+        return None
     fast = fast_record(data)
     if fast is not None:
         return fast

@@ -18,24 +18,6 @@ _new = object.__new__
 _setattr = object.__setattr__  # frozen dataclasses: fill a validated instance without __init__
 
 
-_CHUNK = 1 << 16
-
-
-def read_bytes(path: str) -> bytes:
-    """The whole file, without a buffered file object (a record is a few KB: one read, mostly)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        data = os.read(fd, _CHUNK)
-        if len(data) < _CHUNK:
-            return data
-        chunks = [data]
-        while chunk := os.read(fd, _CHUNK):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
 class _WireEnvironment(msgspec.Struct, gc=False):
     hardware: _Text
     software: str | None = None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -44,6 +45,7 @@ _TABLE_METRICS = 8  # up to 5**8 codes: find distinct level rows by a bincount i
 CompoundRule = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
+@lru_cache(maxsize=1024)  # asked for the same few (p, n - 1) once per entry and metric
 def t_quantile(p: float, df: float) -> float:
     """Quantile of Student's t (scipy.special: lighter to import than scipy.stats)."""
     from scipy.special import stdtrit
@@ -89,22 +91,24 @@ class IndexStats:
 def value_stats(values: Sequence[float], method: str = STUDENT_T, rng: np.random.Generator | None = None,
                 resamples: int = 2000) -> ValueStats:
     """Mean, std, n and 95% interval of one metric's run values (missing ones, None/NaN, dropped)."""
-    x = _present(values)
-    if x.size == 0:
+    present = [float(v) for v in values if v is not None and math.isfinite(v)]  # floats: a few runs
+    n = len(present)
+    if n == 0:
         raise ValueError("no run has a value for this metric")
-    mean = float(x.mean())
-    if x.size == 1:
+    mean = math.fsum(present) / n
+    if n == 1:
         return ValueStats(mean, None, 1, None, SINGLE_RUN)
-    std = float(x.std(ddof=1))
+    std = math.sqrt(math.fsum((v - mean) ** 2 for v in present) / (n - 1))
     if method == STUDENT_T:
-        half = t_quantile(0.5 + CONFIDENCE / 2, x.size - 1) * std / math.sqrt(x.size)
-        return ValueStats(mean, std, int(x.size), (mean - half, mean + half), STUDENT_T)
+        half = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * std / math.sqrt(n)
+        return ValueStats(mean, std, n, (mean - half, mean + half), STUDENT_T)
     if method == BOOTSTRAP:
         if rng is None:
             raise ValueError("the bootstrap needs a seeded rng")
-        means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
+        x = np.array(present)
+        means = x[rng.integers(0, n, size=(resamples, n))].mean(axis=1)
         lo, hi = np.quantile(means, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
-        return ValueStats(mean, std, int(x.size), (float(lo), float(hi)), BOOTSTRAP)
+        return ValueStats(mean, std, n, (float(lo), float(hi)), BOOTSTRAP)
     raise ValueError(f"unknown interval method {method!r}; choose {STUDENT_T!r} or {BOOTSTRAP!r}")
 
 
@@ -138,9 +142,10 @@ def index_stats(model: ValueStats, reference: ValueStats, higher_is_better: bool
     return IndexStats(index, (index * math.exp(-half), index * math.exp(half)), DELTA_LOG_RATIO)
 
 
-def _present(values: Sequence[float]) -> np.ndarray:
-    x = np.array([np.nan if v is None else v for v in values], dtype=float)
-    return x[np.isfinite(x)]
+def population_std(present: Sequence[float]) -> float:
+    """The spread of runs as the merged-log tables show it (std with ddof 0), in floats."""
+    mean = math.fsum(present) / len(present)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in present) / len(present))
 
 
 # ---------------------------------------------------------------------------------------------

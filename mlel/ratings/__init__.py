@@ -208,7 +208,7 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
     keys = prop_set.keys
     higher_is_better = np.array([p.higher_is_better for p in prop_set.properties])
     # None -> NaN by numpy's own float conversion of an object array (no Python call per value)
-    values = np.array([[e.values.get(k) for k in keys] for e in entries], dtype=object
+    values = np.array([[*map(e.values.get, keys)] for e in entries], dtype=object
                       ).reshape(len(entries), len(keys))
     values = np.where(values == None, np.nan, values).astype(float)  # noqa: E711 - elementwise
     graded = np.array([e.not_graded is None for e in entries], dtype=bool)

@@ -11,7 +11,6 @@ for the entry (value null, named), never computed from the rest or from a defaul
 from __future__ import annotations
 
 import math
-import statistics
 from collections import defaultdict
 from typing import Iterable, Sequence
 
@@ -19,6 +18,7 @@ from mlel.logs import RunLog
 from mlel.metrics import TASKS, compute_metrics, invalid_metrics, task_metrics
 from mlel.rated import ModelResult
 from mlel.ratings.gates import DEFAULT_GATES, Gates, gate_reason
+from mlel.uncertainty import population_std
 
 ACCURACY_KEYS = ("top1_val", "top5_val")
 
@@ -28,7 +28,7 @@ def _mean(values: list[float | None]) -> tuple[float | None, float | None]:
     if not present:
         return None, None
     mean = math.fsum(present) / len(present)
-    return mean, (statistics.pstdev(present) if len(present) > 1 else None)
+    return mean, (population_std(present) if len(present) > 1 else None)
 
 
 def _dynamic(run: RunLog) -> float | None:

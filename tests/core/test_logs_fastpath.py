@@ -128,7 +128,7 @@ def test_mutated_real_logs_read_identically(raw):
 
 @pytest.mark.parametrize("size", [0, 1, 14_833, 300_000])
 def test_files_are_read_whole(tmp_path, size):
-    from mlel.logs import _read_bytes
+    from mlel.io import read_file_bytes as _read_bytes
 
     data = bytes(range(256)) * (size // 256) + bytes(size % 256)
     (tmp_path / "f.json").write_bytes(data)
@@ -136,7 +136,7 @@ def test_files_are_read_whole(tmp_path, size):
 
 
 def test_a_file_without_a_size_is_read_to_its_end():
-    from mlel.logs import _read_bytes
+    from mlel.io import read_file_bytes as _read_bytes
 
     status = _read_bytes("/proc/self/status") if Path("/proc/self/status").exists() else None
     if status is None:
