@@ -313,11 +313,9 @@ def iter_result_records(directory: str | os.PathLike) -> Iterator[tuple[Path, Re
 def parse_record_bytes(name: str, data: bytes) -> ResultRecord | Problem | None:
     """A file's bytes -> its record, a :class:`Problem`, or None where it is not an
     ``mlee-result`` file at all (left to other readers)."""
-    from mlel.results_decode import fast_record  # it builds on this module's types
-
     if _SCHEMA_MARK not in data:
         return None
-    fast = fast_record(data)
+    fast = _decode.fast_record(data)
     if fast is not None:
         return fast
     try:
@@ -346,3 +344,7 @@ def read_result_records(directory: str | os.PathLike) -> RecordScan:
         else:
             foreign.append(path)
     return RecordScan(tuple(records), tuple(problems), tuple(foreign))
+
+
+# The typed fast path builds on this module's types, so it is imported after them.
+from mlel import results_decode as _decode  # noqa: E402
