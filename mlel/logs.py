@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from mlel.bulk import collector_paused
 from mlel.environment import canonical_backend, environment_key
 from mlel.errors import InputError
 from mlel.io import read_file_bytes
@@ -228,11 +229,12 @@ def _log_names(directory: str | os.PathLike) -> list[str]:
 def _read_all(files: Iterable[tuple[str | os.PathLike, str]]) -> tuple[list[RunLog], list[Problem]]:
     """Read (path, file name) pairs; unreadable files become problems."""
     runs, problems = [], []
-    for path, name in files:
-        try:
-            runs.append(parse_log_bytes(read_file_bytes(path), name))
-        except (OSError, ValueError) as error:  # LogFormatError is a ValueError
-            problems.append(Problem(name, str(error)))
+    with collector_paused():  # many small acyclic records: see mlel.bulk
+        for path, name in files:
+            try:
+                runs.append(parse_log_bytes(read_file_bytes(path), name))
+            except (OSError, ValueError) as error:  # LogFormatError is a ValueError
+                problems.append(Problem(name, str(error)))
     return runs, problems
 
 

@@ -304,41 +304,46 @@ def _metric_from_dict(data: Mapping) -> MetricRating:
                         data.get("invalid"))
 
 
+def _single_entry(task: str, environment: str, name: str, file: str, record: "ResultRecord") -> ModelResult:
+    props = record.properties
+    return _quick(ModelResult, task=task, environment=environment, model=name, logs=[file],
+                  values={k: p.value for k, p in props.items()}, spread={}, dataset=record.dataset,
+                  backend=record.environment.software, sources={k: p.source for k, p in props.items()},
+                  invalid={})
+
+
 def entries_from_records(records: Sequence[tuple[str, "ResultRecord"]]) -> list[ModelResult]:
     """Generic result records (``mlee-result/1``, SPEC §9) -> entries: one per (task, environment
     name, entry name); repeated records of one entry are averaged property by property (spread
     kept), as repeated runs are. ``sources`` maps each property to its source (measured,
     estimated, reported, computed)."""
+    from mlel.bulk import collector_paused
     from mlel.uncertainty import population_std
 
-    groups: dict[tuple[str, str, str], list[tuple[str, ResultRecord]]] = {}
-    for file, record in records:
-        groups.setdefault((record.task, record.environment.name, record.name), []).append((file, record))
-    entries = []
-    for (task, environment, name), members in groups.items():
-        if len(members) == 1:  # the common case: the record's own values, no spread
-            file, record = members[0]
-            props = record.properties
-            entries.append(_quick(ModelResult, task=task, environment=environment, model=name, logs=[file],
-                                         values={k: p.value for k, p in props.items()}, spread={},
-                                         dataset=record.dataset, backend=record.environment.software,
-                                         sources={k: p.source for k, p in props.items()}, invalid={}))
-            continue
-        members.sort(key=lambda member: member[0])
-        values, spread, sources = {}, {}, {}
-        for _, record in members:
-            for key, prop in record.properties.items():
-                values.setdefault(key, []).append(prop.value)
-                sources[key] = prop.source
-        means = {}
-        for key, column in values.items():
-            present = [v for v in column if v is not None]
-            means[key] = math.fsum(present) / len(present) if present else None
-            if len(present) > 1:
-                spread[key] = population_std(present)
-        first = members[0][1]
-        per_record = tuple({k: p.value for k, p in record.properties.items()} for _, record in members)
-        entries.append(ModelResult(task, environment, name, [file for file, _ in members], means, spread,
-                                   dataset=first.dataset, backend=first.environment.software,
-                                   sources=sources, run_values=per_record if len(members) > 1 else ()))
+    with collector_paused():  # a record per entry, none in a cycle: see mlel.bulk
+        groups: dict[tuple[str, str, str], list[tuple[str, ResultRecord]]] = {}
+        for file, record in records:
+            groups.setdefault((record.task, record.environment.name, record.name), []).append((file, record))
+        entries = []
+        for (task, environment, name), members in groups.items():
+            if len(members) == 1:  # the common case: the record's own values, no spread
+                entries.append(_single_entry(task, environment, name, *members[0]))
+                continue
+            members.sort(key=lambda member: member[0])
+            values, spread, sources = {}, {}, {}
+            for _, record in members:
+                for key, prop in record.properties.items():
+                    values.setdefault(key, []).append(prop.value)
+                    sources[key] = prop.source
+            means = {}
+            for key, column in values.items():
+                present = [v for v in column if v is not None]
+                means[key] = math.fsum(present) / len(present) if present else None
+                if len(present) > 1:
+                    spread[key] = population_std(present)
+            first = members[0][1]
+            per_record = tuple({k: p.value for k, p in record.properties.items()} for _, record in members)
+            entries.append(ModelResult(task, environment, name, [file for file, _ in members], means, spread,
+                                       dataset=first.dataset, backend=first.environment.software,
+                                       sources=sources, run_values=per_record if len(members) > 1 else ()))
     return entries

@@ -335,14 +335,17 @@ def parse_record_bytes(name: str, data: bytes) -> ResultRecord | Problem | None:
 
 def read_result_records(directory: str | os.PathLike) -> RecordScan:
     """Every ``mlee-result/1`` record in ``directory``; invalid ones become named problems."""
+    from mlel.bulk import collector_paused
+
     records, problems, foreign = [], [], []
-    for path, found in iter_result_records(directory):
-        if isinstance(found, ResultRecord):
-            records.append((path, found))
-        elif isinstance(found, Problem):
-            problems.append(found)
-        else:
-            foreign.append(path)
+    with collector_paused():  # many small acyclic records: see mlel.bulk
+        for path, found in iter_result_records(directory):
+            if isinstance(found, ResultRecord):
+                records.append((path, found))
+            elif isinstance(found, Problem):
+                problems.append(found)
+            else:
+                foreign.append(path)
     return RecordScan(tuple(records), tuple(problems), tuple(foreign))
 
 

@@ -17,6 +17,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from mlel import engine
+from mlel.bulk import collector_paused
 from mlel.engine import COMPOUND_MODES, DEFAULT_QUANTILES, NO_BOUNDARIES, RATINGS, real_boundaries
 from mlel.logs import RunLog
 from mlel.metrics import TASKS
@@ -262,11 +263,12 @@ def rate_entries(results: Iterable[ModelResult], options: RatingOptions | None =
         by_task[result.task].append(position)
     rated: list[RatedResult | None] = [None] * len(results)
     warnings: list[str] = []
-    for task, positions in by_task.items():
-        records = _rate_task([results[p] for p in positions], _property_set(task, options.property_sets),
-                             options, warnings)
-        for position, record in zip(positions, records):
-            rated[position] = record
+    with collector_paused():  # a record per entry, none in a cycle: see mlel.bulk
+        for task, positions in by_task.items():
+            records = _rate_task([results[p] for p in positions], _property_set(task, options.property_sets),
+                                 options, warnings)
+            for position, record in zip(positions, records):
+                rated[position] = record
     return rated, warnings
 
 
