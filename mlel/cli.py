@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--task", metavar="TASK",
                         help="rate only this task (inference, training, or the task of imported records)")
     parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    parser.add_argument("--stability", action="store_true",
+                        help="instead of the ratings: how stable the grades are between repeated runs "
+                             "(each run of the multi-run entries rated on its own; how many letters "
+                             "differ between them)")
     parser.add_argument("--wide", action="store_true",
                         help="table: every metric (default: the label's metrics, fitting 120 columns)")
     return parser
@@ -95,6 +99,18 @@ def _report_inputs(args, options: RatingOptions, report) -> None:
               "its default boundaries", file=sys.stderr)
 
 
+def _print_stability(args, options: RatingOptions, report) -> int:
+    from mlel.ratings.stability import grade_stability
+    stability = grade_stability([record.entry for record in report.records], options)
+    if args.json:
+        sys.stdout.buffer.write(dumps(stability.to_dict()))
+        return EXIT_OK
+    lines = [stability.summary()] + [f"  {f.entry} ({f.environment}) {f.metric}: {' / '.join(f.letters)}"
+                                     for f in stability.flips]
+    print("\n".join(lines))
+    return EXIT_OK
+
+
 def ratings_main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -111,6 +127,8 @@ def ratings_main(argv: list[str] | None = None) -> int:
         print(f"error: {unknown}", file=sys.stderr)
         return EXIT_USAGE
     _report_inputs(args, options, report)
+    if args.stability and report.records:
+        return _print_stability(args, options, report)
     if args.json:  # orjson: NaN/Infinity -> null on the way out, no pre-pass over the summaries
         sys.stdout.flush()
         with collector_paused():
