@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import random
@@ -125,14 +126,24 @@ class Scenario:
         self.after_move, _ = callbacks.apply_event(data, self.settings, ids.X_BOUNDS, self.task, self.values)
         self.first = {"task": self.task, "environment": self.table.environments[0],
                       "model": self.settings["reference"]}
-        self._positions = iter(range(1, 10**6))
+        # handle b1's positions on the slider's step grid between its neighbours, its own excluded:
+        # a drag by less than half a step keeps the boundary (ELEx: "did not move"), so each of
+        # these gives new boundaries; more of them than ELEx keeps ratings, so none is remembered
+        low, high, step = self.spec.value[1], self.spec.value[3], self.spec.step
+        self._grid = [p for p in (low + step * j for j in range(1, int((high - low) / step)))
+                      if abs(p - self.spec.value[2]) >= step]
+        if len(self._grid) <= 2 * state.RATINGS_KEPT:
+            raise SystemExit(f"only {len(self._grid)} slider positions to move to")
+        self._positions = itertools.count()
 
     def fresh_move(self) -> tuple[list, dict]:
-        """A slider value never sent before, and the settings it gives."""
-        value, spec = list(self.spec.value), self.spec
-        value[2] = spec.value[2] + (spec.value[3] - spec.value[2]) * next(self._positions) / 10**6
+        """A slider value whose rating ELEx does not remember, and the settings it gives."""
+        value = list(self.spec.value)
+        value[2] = self._grid[next(self._positions) % len(self._grid)]
         moved, _ = callbacks.apply_event(self.data, self.settings, ids.X_BOUNDS, self.task,
                                          {**self.values, "x_bounds": value})
+        if moved["boundaries"][self.task][self.x][1] == self.settings["boundaries"][self.task][self.x][1]:
+            raise RuntimeError(f"slider value {value} left boundary b1 where it was")
         return value, moved
 
     def views(self, settings: dict, environments=None, scale: str = "index") -> int:

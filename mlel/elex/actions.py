@@ -153,7 +153,8 @@ def views(data: ElexData, settings: dict, task: str, environments: list, x: str,
     scatter = figures.scatter_figure(rating, x, y, environments, scale, marked)
     counts = state.rating_counts(rating, figures.selected_rows(rating, environments))
     labels = dict(zip(rating.table.environments, rating.table.labels or rating.table.environments))
-    counts = {labels[env]: c for env, c in counts.items() if env in set(environments)}  # the chosen ones
+    chosen = set(environments)
+    counts = {labels[env]: c for env, c in counts.items() if env in chosen}
     return (scatter, figures.bar_figure(counts), bounds_text(rating.boundaries, x),
             bounds_text(rating.boundaries, y))
 

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mlel.elex.state import Rating
+from mlel.elex.state import Rating, remembered
 
 
 @dataclass(frozen=True)
@@ -25,16 +25,23 @@ _NICE = (1, 2, 5)
 def slider_spec(rating: Rating, metric: str) -> SliderSpec:
     """Range, marks and handle positions of the boundary slider of ``metric``."""
     bounds = list(rating.boundaries.get(metric, (1.0, 1.0, 1.0, 1.0)))
-    column = rating.indices[:, rating.table.column(metric)]
-    finite = column[np.isfinite(column) & (column > 0)]
     positive = [b for b in bounds if b > 0 and math.isfinite(b)] or [1.0]
-    spread = [float(np.quantile(finite, 0.01)), float(np.quantile(finite, 0.99))] if finite.size else []
-    low, high = min(positive + spread), max(positive + spread)
+    # the indices' spread depends on the reference only: every move of a slider reuses it
+    spread = remembered(rating.table, ("spread", rating.reference, metric), lambda: _spread(rating, metric),
+                        bucket="slider spreads", limit=64)
+    low, high = min(positive + list(spread)), max(positive + list(spread))
     lo, hi = math.log10(low) - 0.05, math.log10(high) + 0.05
     step = 10 ** math.floor(math.log10(max(hi - lo, 1e-6) / 400))
     lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
     value = [min(max(math.log10(b), lo) if b > 0 else lo, hi) for b in reversed(bounds)]
     return SliderSpec(lo, hi, step, value, slider_marks(lo, hi))
+
+
+def _spread(rating: Rating, metric: str) -> tuple[float, ...]:
+    """The 1st and 99th percentile of the metric's positive indices (none: empty)."""
+    column = rating.indices[:, rating.table.column(metric)]
+    finite = column[np.isfinite(column) & (column > 0)]
+    return (float(np.quantile(finite, 0.01)), float(np.quantile(finite, 0.99))) if finite.size else ()
 
 
 def slider_marks(lo: float, hi: float) -> dict:

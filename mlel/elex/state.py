@@ -11,6 +11,7 @@ value matrix by the reference row of each environment, then comparisons and a co
 """
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import OrderedDict
@@ -21,7 +22,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import orjson
 
-from mlel import engine
+from mlel import engine, uncertainty
 from mlel.logs import RunLog
 from mlel.metrics import TASKS
 from mlel.properties import PropertySet, load_property_set
@@ -35,7 +36,7 @@ from mlel.ratings.odds import NO_REFERENCE, needs_draws, rating_probabilities
 _CACHE_LOCK = threading.Lock()
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
+def frozen(array: np.ndarray) -> np.ndarray:
     array.setflags(write=False)
     return array
 
@@ -85,18 +86,18 @@ def _table(task: str, results: Sequence[ModelResult]) -> TaskTable:
     metrics = prop_set.keys
     environments = tuple(sorted({r.environment for r in results}))
     env_index = {env: i for i, env in enumerate(environments)}
-    env_code = _frozen(np.array([env_index[r.environment] for r in results], dtype=np.int64))
+    env_code = frozen(np.array([env_index[r.environment] for r in results], dtype=np.int64))
     values = np.array([[np.nan if r.values.get(k) is None else r.values[k] for k in metrics]
                        for r in results], dtype=float).reshape(len(results), len(metrics))
     return TaskTable(
         task=task, properties=prop_set, metrics=metrics, environments=environments,
         models=tuple(getattr(r, "name", r.model) for r in results),  # "<model> (<variant>)": distinct entries
         env_code=env_code,
-        values=_frozen(values),
-        higher_is_better=_frozen(np.array([p.higher_is_better for p in prop_set.properties])),
+        values=frozen(values),
+        higher_is_better=frozen(np.array([p.higher_is_better for p in prop_set.properties])),
         results=tuple(results),
         rows={(r.environment, getattr(r, "name", r.model)): i for i, r in enumerate(results)},
-        graded=_frozen(np.array([not_graded(r) is None for r in results], dtype=bool)),
+        graded=frozen(np.array([not_graded(r) is None for r in results], dtype=bool)),
         labels=environment_labels(environments, results, env_code))
 
 
@@ -197,24 +198,25 @@ class Rating:
 RATINGS_KEPT = 16  # recent ratings per table: one slider move's callbacks share one rating
 
 
-def _remembered(table: TaskTable, key, compute):
-    """``compute()`` once per ``key`` among the table's recent results (bounded, thread-safe);
-    what is kept is read-only, as it is shared by every session with the same settings."""
+def remembered(table: TaskTable, key, compute, bucket: str = "recent", limit: int = RATINGS_KEPT):
+    """``compute()`` once per ``key`` among the table's ``limit`` most recent results in ``bucket``
+    (bounded, thread-safe). ``key`` must hold every input of ``compute``; what is kept is
+    read-only, as it is shared by every session that asks with the same key."""
     with _CACHE_LOCK:
-        kept = table.cache.setdefault("recent", OrderedDict())
+        kept = table.cache.setdefault(bucket, OrderedDict())
         if key in kept:
             kept.move_to_end(key)
             return kept[key]
     value = compute()
     with _CACHE_LOCK:
         kept[key] = value
-        while len(kept) > RATINGS_KEPT:
+        while len(kept) > limit:
             kept.popitem(last=False)
     return value
 
 
 def _frozen_index(table: TaskTable, reference: str) -> np.ndarray:
-    return _frozen(index_matrix(table, reference))
+    return frozen(index_matrix(table, reference))
 
 
 def rate(data: ElexData, task: str, settings: dict) -> Rating:
@@ -229,15 +231,34 @@ def rate(data: ElexData, task: str, settings: dict) -> Rating:
            orjson.dumps(weights, option=orjson.OPT_SORT_KEYS))
 
     def compute() -> Rating:
-        indices = _remembered(table, ("index", reference), lambda: _frozen_index(table, reference))
-        bounds = np.array([boundaries.get(k, engine.NO_BOUNDARIES) for k in table.metrics],
-                          dtype=float).reshape(-1, 4)
-        levels = _frozen(engine.rating_levels(indices, bounds))
+        engine.check_mode(mode)
+        indices = remembered(table, ("index", reference), lambda: _frozen_index(table, reference))
+        levels = frozen(_levels(table, indices, reference, boundaries))
         weight_vector = np.array([float(weights.get(k, 0.0)) for k in table.metrics])
-        compound = _frozen(np.asarray(engine.compound_levels(levels, weight_vector, mode)))
-        return Rating(table, indices, levels, compound, boundaries, weights, reference, mode)
+        # a row's compound is a function of its levels: the engine compounds each distinct row of
+        # levels once (a few hundred, not every row), as the core's resampling does
+        compound = uncertainty.compound_levels(levels, weight_vector, functools.partial(engine.compound_levels,
+                                                                                        mode=mode))
+        return Rating(table, indices, levels, frozen(np.asarray(compound, dtype=np.int8)), boundaries, weights,
+                      reference, mode)
 
-    return _remembered(table, key, compute)
+    return remembered(table, key, compute)
+
+
+LEVEL_COLUMNS_KEPT = 64  # one metric's levels under one reference and boundaries: one byte a row
+
+
+def _levels(table: TaskTable, indices: np.ndarray, reference: str, boundaries: Mapping) -> np.ndarray:
+    """(n, m) levels of the engine (:func:`mlel.engine.rating_levels`), one metric at a time: a
+    slider move changes one metric's boundaries, and the other columns are remembered."""
+    columns = []
+    for j, key in enumerate(table.metrics):
+        bounds = tuple(float(b) for b in boundaries.get(key, engine.NO_BOUNDARIES))
+        columns.append(remembered(
+            table, ("levels", reference, key, bounds),
+            lambda j=j, bounds=bounds: frozen(engine.rating_levels(indices[:, j:j + 1], np.array([bounds]))[:, 0]),
+            bucket="levels", limit=LEVEL_COLUMNS_KEPT))
+    return np.stack(columns, axis=1) if columns else np.zeros((len(table), 0), dtype=np.int8)
 
 
 def record(rating: Rating, row: int) -> RatedResult:
@@ -278,6 +299,7 @@ def rating_counts(rating: Rating, rows: np.ndarray | None = None) -> dict[str, l
     table = rating.table
     rows = np.arange(len(table)) if rows is None else rows
     rows = rows[table.graded[rows]] if table.graded is not None else rows  # not graded: no letter
-    counts = np.zeros((len(table.environments), len(engine.RATINGS)), dtype=np.int64)
-    np.add.at(counts, (table.env_code[rows], rating.compound[rows]), 1)
+    letters = len(engine.RATINGS)  # one bincount over (environment, letter) pairs: no np.add.at
+    pairs = table.env_code[rows] * letters + rating.compound[rows]
+    counts = np.bincount(pairs, minlength=len(table.environments) * letters).reshape(-1, letters)
     return {env: counts[i].tolist() for i, env in enumerate(table.environments)}

@@ -98,22 +98,32 @@ def parse_filter(query: str | None) -> list[tuple[str, str, object]]:
     return clauses
 
 
-def _table_column(rating: Rating, column: str) -> np.ndarray | None:
-    """One column over all rows, for filtering and sorting (built only when asked for: a page
-    sorted by one column never builds the other twenty)."""
+RATING_DEPENDENT = "compound"  # and every "<metric>__rating": their letters move with the sliders
+
+
+def _coded_column(rating: Rating, column: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """A text column as (distinct values in ascending order of their lower case, code per row):
+    filters test the few distinct values, sorts compare the codes (no string per row)."""
     table = rating.table
-    letters = np.array(RATINGS)
     if column == "model":
-        return np.array(table.models, dtype=object)
+        return state.remembered(table, "models", lambda: _codes(table.models), bucket="table columns")
     if column == "environment":
-        return np.array(table.labels or table.environments, dtype=object)[table.env_code]
-    if column == "compound":
-        return letters[rating.compound]
-    if column in table.metrics:
-        return table.values[:, table.column(column)]
+        labels, codes = state.remembered(table, "environments", lambda: _codes(table.labels or table.environments),
+                                         bucket="table columns")
+        return labels, codes[table.env_code]
+    if column == RATING_DEPENDENT:  # A..E sort as their levels 0..4
+        return np.array(RATINGS, dtype=object), rating.compound
     if column.endswith("__rating") and column[:-8] in table.metrics:
-        return letters[rating.levels[:, table.column(column[:-8])]]
+        return np.array(RATINGS, dtype=object), rating.levels[:, table.column(column[:-8])]
     return None
+
+
+def _codes(texts) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ``texts`` ordered by their lower case, and each text's position among them."""
+    lower, first, codes = np.unique(np.array([str(t).lower() for t in texts]), return_index=True,
+                                    return_inverse=True)
+    distinct = np.array([texts[i] for i in first.tolist()], dtype=object) if len(lower) else np.zeros(0, object)
+    return state.frozen(distinct), state.frozen(codes.reshape(-1))
 
 
 def _mask(column: np.ndarray, op: str, value) -> np.ndarray:
@@ -139,34 +149,53 @@ def table_page(rating: Rating, page: int = 0, size: int = 15, sort_by: Sequence[
                filter_query: str | None = None) -> tuple[list[dict], int]:
     """One page of the table after filtering and sorting on the server (the browser never holds
     10,000 rows). Returns (rows of the page, number of pages)."""
-    keep = np.ones(len(rating.table), dtype=bool)
-    for column, op, value in parse_filter(filter_query):
-        values = _table_column(rating, column)
-        if values is not None:
-            keep &= _mask(values, op, value)
-    rows = np.flatnonzero(keep)
-    keys = []
-    for order in reversed(list(sort_by or [])):  # np.lexsort: the last key is the primary one
-        column_id = order.get("column_id")
-        column = _table_column(rating, column_id) if isinstance(column_id, str) else None
-        if column is None:
-            continue
-        values = column[rows]
-        if values.dtype.kind == "f":
-            missing = np.isnan(values)
-            key = np.where(missing, 0.0, values)
-        else:
-            missing = np.zeros(len(values), dtype=bool)
-            key = np.unique(np.array([str(v).lower() for v in values]), return_inverse=True)[1]
-        if order.get("direction") == "desc":
-            key = -key
-        keys += [key, missing]  # missing values last in either direction
-    if keys:
-        rows = rows[np.lexsort(keys)]
+    clauses = tuple(parse_filter(filter_query))
+    orders = tuple((order.get("column_id"), order.get("direction") == "desc") for order in list(sort_by or [])
+                   if isinstance(order.get("column_id"), str))
+    if any(_moves(rating, column) for column in [c[0] for c in clauses] + [o[0] for o in orders]):
+        rows = _ordered_rows(rating, clauses, orders)
+    else:  # values, models and environments only: the order outlives every slider move
+        rows = state.remembered(rating.table, ("order", clauses, orders),
+                                lambda: state.frozen(_ordered_rows(rating, clauses, orders)),
+                                bucket="table orders", limit=ORDERS_KEPT)
     size = max(1, int(size or 15))
     pages = max(1, math.ceil(len(rows) / size))
     page = min(max(0, int(page or 0)), pages - 1)
     return table_rows(rating, rows[page * size:(page + 1) * size]), pages
+
+
+ORDERS_KEPT = 8  # filtered and sorted row orders per table (each ≤ 8 bytes a row)
+
+
+def _moves(rating: Rating, column: str) -> bool:
+    """Whether a slider move can change ``column`` (a rating letter)."""
+    return column == RATING_DEPENDENT or (column.endswith("__rating") and column[:-8] in rating.table.metrics)
+
+
+def _ordered_rows(rating: Rating, clauses: Sequence[tuple[str, str, object]],
+                  orders: Sequence[tuple[str, bool]]) -> np.ndarray:
+    """The rows that pass every clause, in the order of ``orders`` ((column, descending), first
+    the primary one); columns ELEx does not know are ignored."""
+    table = rating.table
+    keep = np.ones(len(table), dtype=bool)
+    for column, op, value in clauses:
+        if column in table.metrics:
+            keep &= _mask(table.values[:, table.column(column)], op, value)
+        elif (coded := _coded_column(rating, column)) is not None:
+            keep &= _mask(coded[0], op, value)[coded[1]]  # each distinct text tested once
+    rows = np.flatnonzero(keep)
+    keys = []
+    for column, descending in reversed(orders):  # np.lexsort: the last key is the primary one
+        if column in table.metrics:
+            values = table.values[rows, table.column(column)]
+            missing = np.isnan(values)
+            key = np.where(missing, 0.0, values)
+        elif (coded := _coded_column(rating, column)) is not None:
+            key, missing = coded[1][rows], np.zeros(len(rows), dtype=bool)
+        else:
+            continue
+        keys += [-key if descending else key, missing]  # missing values last in either direction
+    return rows[np.lexsort(keys)] if keys else rows
 
 
 def rating_cell_styles(rating: Rating) -> list[dict]:

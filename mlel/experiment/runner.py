@@ -55,27 +55,36 @@ def _describe(setup: Setup, opts: RunOptions, seed: int, weights: str, n_batches
             f"{n_batches} batches of {opts.batch_size}; weights: {weights}{note}; seed {seed}{notes}")
 
 
-def run_inference(opts: InferOptions) -> RunResult:
-    """Measure one model's inference; see the package doc for what lands in the run folder."""
+def _run(task: str, opts: RunOptions, setup_run, extra_of, work, early: dict | None = None) -> RunResult:
+    """The frame both runs share: set up and build (a signal before the run folder exists leaves
+    nothing), start the run folder, then ``work`` with the console teed to its logfile; a run that
+    ends early records why (and ``early``, e.g. the history so far)."""
     with signals_raise() as watch, contextlib.ExitStack() as group:
         run_dir = None
         try:
-            setup = setup_inference(opts)
+            setup = setup_run(opts)
             check_parallel(opts, setup)
             seed, weights = seed_and_build(setup, opts)
-            devices = group.enter_context(data_parallel("infer", opts, setup, seed))
-            n_batches = setup.data.n_batches(opts.batch_size, opts.n_batches)  # resolved: what runs
-            extra = {"infer_model": opts.infer_model or opts.model, "n_batches": n_batches,
-                     "warmup": opts.warmup_batches,  # the name ratings' warm-up gate reads
-                     "devices": devices}
-            run_dir, _ = start_run("infer", opts, _resolved(setup, seed, weights, **extra))
+            devices = group.enter_context(data_parallel(task, opts, setup, seed))
+            run_dir, _ = start_run(task, opts, _resolved(setup, seed, weights, **extra_of(setup),
+                                                         devices=devices))
         except (Interrupted, KeyboardInterrupt) as exc:
             return ended_early(run_dir, exc)
         with tee_output(run_dir / "logfile.txt"):
             try:
-                return _infer(opts, setup, run_dir, seed, weights, watch)
+                return work(setup, run_dir, seed, weights, watch)
             except EARLY_END as exc:
-                return ended_early(run_dir, exc)
+                return ended_early(run_dir, exc, early)
+
+
+def run_inference(opts: InferOptions) -> RunResult:
+    """Measure one model's inference; see the package doc for what lands in the run folder."""
+    def extra(setup: Setup) -> dict:
+        return {"infer_model": opts.infer_model or opts.model,
+                "n_batches": setup.data.n_batches(opts.batch_size, opts.n_batches),  # resolved: what runs
+                "warmup": opts.warmup_batches}  # the name ratings' warm-up gate reads
+    return _run("infer", opts, setup_inference, extra,
+                lambda setup, run_dir, seed, weights, watch: _infer(opts, setup, run_dir, seed, weights, watch))
 
 
 def warmup_feed(feed: list, k: int) -> list:
@@ -169,33 +178,25 @@ def _infer(opts: InferOptions, setup: Setup, run_dir: Path, seed: int, weights: 
     rate = metrics.n_samples / (end - start) if end > start else float("nan")
     acc = "n.a. (no labels)" if metrics.accuracy is None else \
         f"{metrics.accuracy:.4f} (top-5 {metrics.top_5_accuracy:.4f}, loss {metrics.loss:.4f})"
-    print(f"done: {metrics.n_samples} samples ({passes} pass{'es' if passes > 1 else ''}) in {end - start:.2f} s ({rate:.1f} samples/s); "
+    passes_note = f"{passes} pass{'es' if passes > 1 else ''}"
+    print(f"done: {metrics.n_samples} samples ({passes_note}) in {end - start:.2f} s ({rate:.1f} samples/s); "
           f"accuracy {acc}; {_energy_line(m)}\n  results: {run_dir}", flush=True)
     return RunResult(run_dir, EXIT_OK, results=results)
 
 
 def run_training(opts: TrainOptions) -> RunResult:
     """Train one model under measurement; saves it in the run folder for infer.py."""
-    with signals_raise() as watch, contextlib.ExitStack() as group:
-        run_dir = None
-        try:
-            setup = setup_training(opts)
-            check_parallel(opts, setup)
-            seed, weights = seed_and_build(setup, opts)
-            devices = group.enter_context(data_parallel("train", opts, setup, seed))
-            setup.backend.configure_training(opts.opt, opts.lr, opts.momentum, opts.weight_decay,
-                                             bn_momentum=opts.bn_momentum)
-            extra = {"full_epochs": opts.full_epochs or opts.epochs, "devices": devices,
-                     "n_batches": setup.data.n_batches(opts.batch_size, opts.n_batches)}  # per epoch
-            run_dir, _ = start_run("train", opts, _resolved(setup, seed, weights, **extra))
-        except (Interrupted, KeyboardInterrupt) as exc:
-            return ended_early(run_dir, exc)
-        history = {key: [] for key in HISTORY_KEYS}
-        with tee_output(run_dir / "logfile.txt"):
-            try:
-                return _train(opts, setup, run_dir, seed, weights, history, watch)
-            except EARLY_END as exc:
-                return ended_early(run_dir, exc, {"history": history})
+    history = {key: [] for key in HISTORY_KEYS}
+
+    def extra(setup: Setup) -> dict:
+        setup.backend.configure_training(opts.opt, opts.lr, opts.momentum, opts.weight_decay,
+                                         bn_momentum=opts.bn_momentum)
+        return {"full_epochs": opts.full_epochs or opts.epochs,
+                "n_batches": setup.data.n_batches(opts.batch_size, opts.n_batches)}  # per epoch
+    return _run("train", opts, setup_training, extra,
+                lambda setup, run_dir, seed, weights, watch: _train(opts, setup, run_dir, seed, weights,
+                                                                    history, watch),
+                {"history": history})
 
 
 def epoch_work(opts: TrainOptions, setup: Setup, epoch: int, seed: int, tick=None):
