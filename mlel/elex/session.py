@@ -19,7 +19,7 @@ from mlel.metrics import TASKS, task_metrics
 from mlel.properties import load_property_set
 from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_QUANTILES, DEFAULT_REFERENCE
 from mlel.settings import SettingsError, parse_boundaries, parse_weights
-from mlel.elex.state import ElexData, index_matrix
+from mlel.elex.state import ElexData, indices
 
 MAX_UPLOAD_BYTES = 64 * 1024  # a boundaries or weights file is a few hundred bytes
 # Weights are normalised, so their scale carries nothing; a cap keeps sums finite (1e308 + 1e308).
@@ -62,9 +62,9 @@ def default_settings(data: ElexData | None = None) -> dict:
     """Reference, mode, and per-task boundaries and weights: the SPEC §5 defaults."""
     reference = DEFAULT_REFERENCE
     if data is not None and data.tasks:
-        models = data.table(data.tasks[0]).model_names
-        if reference not in models and models:
-            reference = models[0]
+        table = data.table(data.tasks[0])
+        if reference not in table.rows_models and len(table):
+            reference = table.model_names[0]
     tasks = list(TASKS) + [t for t in (data.tasks if data is not None else ()) if t not in TASKS]
     return {
         "reference": reference,
@@ -153,7 +153,7 @@ def calibrate(settings: dict, data: ElexData, task: str,
     """Boundaries of every metric of ``task`` = quantiles of its indices over all rated models
     (a metric without any index keeps its boundaries)."""
     table = data.table(task)
-    calibrated = engine.quantile_boundaries(index_matrix(table, settings["reference"]), quantiles)
+    calibrated = engine.quantile_boundaries(indices(table, settings["reference"]), quantiles)
     found = {k: calibrated[j].tolist() for j, k in enumerate(table.metrics) if not np.isnan(calibrated[j]).any()}
     bounds = {**settings["boundaries"][task], **found}
     return {**settings, "boundaries": {**settings["boundaries"], task: bounds}}

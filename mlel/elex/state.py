@@ -6,8 +6,11 @@
   :mod:`mlel.elex.session`) applied to a table through the rating engine (:mod:`mlel.engine`):
   the same functions the CLI rates with, so ELEx and ``python -m mlel.ratings`` agree.
 
-Re-rating is cheap because an index does not depend on boundaries or weights: one division of the
-value matrix by the reference row of each environment, then comparisons and a compound over arrays.
+Re-rating is cheap because an index does not depend on boundaries or weights (one division of the
+value matrix by the reference row of each environment, remembered per reference), a metric's levels
+depend on its own boundaries only (a slider move re-rates one column), and a compound depends on a
+row's levels only (the engine compounds each distinct row of levels once). What is remembered lives
+in the table's ``cache``, bounded per kind (:func:`remembered`), keyed by every input it depends on.
 """
 from __future__ import annotations
 
@@ -65,7 +68,10 @@ class TaskTable:
 
     @property
     def model_names(self) -> list[str]:
-        return sorted(self.rows_models)
+        """Every model of the task, sorted (a fresh list; the sort is done once per table)."""
+        if "model_names" not in self.cache:
+            self.cache["model_names"] = tuple(sorted(self.rows_models))
+        return list(self.cache["model_names"])
 
     @property
     def rows_models(self) -> frozenset[str]:
@@ -215,8 +221,9 @@ def remembered(table: TaskTable, key, compute, bucket: str = "recent", limit: in
     return value
 
 
-def _frozen_index(table: TaskTable, reference: str) -> np.ndarray:
-    return frozen(index_matrix(table, reference))
+def indices(table: TaskTable, reference: str) -> np.ndarray:
+    """:func:`index_matrix`, remembered and read-only (it depends on the reference only)."""
+    return remembered(table, ("index", reference), lambda: frozen(index_matrix(table, reference)))
 
 
 def rate(data: ElexData, task: str, settings: dict) -> Rating:
@@ -232,14 +239,14 @@ def rate(data: ElexData, task: str, settings: dict) -> Rating:
 
     def compute() -> Rating:
         engine.check_mode(mode)
-        indices = remembered(table, ("index", reference), lambda: _frozen_index(table, reference))
-        levels = frozen(_levels(table, indices, reference, boundaries))
+        index = indices(table, reference)
+        levels = frozen(_levels(table, index, reference, boundaries))
         weight_vector = np.array([float(weights.get(k, 0.0)) for k in table.metrics])
         # a row's compound is a function of its levels: the engine compounds each distinct row of
         # levels once (a few hundred, not every row), as the core's resampling does
         compound = uncertainty.compound_levels(levels, weight_vector, functools.partial(engine.compound_levels,
                                                                                         mode=mode))
-        return Rating(table, indices, levels, frozen(np.asarray(compound, dtype=np.int8)), boundaries, weights,
+        return Rating(table, index, levels, frozen(np.asarray(compound, dtype=np.int8)), boundaries, weights,
                       reference, mode)
 
     return remembered(table, key, compute)
@@ -248,7 +255,7 @@ def rate(data: ElexData, task: str, settings: dict) -> Rating:
 LEVEL_COLUMNS_KEPT = 64  # one metric's levels under one reference and boundaries: one byte a row
 
 
-def _levels(table: TaskTable, indices: np.ndarray, reference: str, boundaries: Mapping) -> np.ndarray:
+def _levels(table: TaskTable, index: np.ndarray, reference: str, boundaries: Mapping) -> np.ndarray:
     """(n, m) levels of the engine (:func:`mlel.engine.rating_levels`), one metric at a time: a
     slider move changes one metric's boundaries, and the other columns are remembered."""
     columns = []
@@ -256,7 +263,7 @@ def _levels(table: TaskTable, indices: np.ndarray, reference: str, boundaries: M
         bounds = tuple(float(b) for b in boundaries.get(key, engine.NO_BOUNDARIES))
         columns.append(remembered(
             table, ("levels", reference, key, bounds),
-            lambda j=j, bounds=bounds: frozen(engine.rating_levels(indices[:, j:j + 1], np.array([bounds]))[:, 0]),
+            lambda j=j, bounds=bounds: frozen(engine.rating_levels(index[:, j:j + 1], np.array([bounds]))[:, 0]),
             bucket="levels", limit=LEVEL_COLUMNS_KEPT))
     return np.stack(columns, axis=1) if columns else np.zeros((len(table), 0), dtype=np.int8)
 
@@ -270,14 +277,14 @@ def record(rating: Rating, row: int) -> RatedResult:
                               rating.levels[row].tolist(), int(rating.compound[row]), rating.reference,
                               mode=rating.mode, weights=dict(rating.weights),
                               boundaries={k: list(b) for k, b in rating.boundaries.items()})
-    reference_rows = [NO_REFERENCE] * len(table)
     ref_row = table.row(table.environments[table.env_code[row]], rating.reference)
-    reference_rows[row] = NO_REFERENCE if ref_row is None else ref_row
+    # the core reads these at ``row`` only: one entry each, not a list and a matrix of every row
+    reference_rows = {row: NO_REFERENCE if ref_row is None else ref_row}
     if not needs_draws(table.results, reference_rows, row):
         return built
     bounds = np.array([rating.boundaries.get(k, engine.NO_BOUNDARIES) for k in table.metrics], dtype=float)
     weights = np.array([float(rating.weights.get(k, 0.0)) for k in table.metrics])
-    scale = np.full((len(table), len(table.metrics)), np.nan)
+    scale = {row: np.full(len(table.metrics), np.nan)}
     metric_p, compound_p = rating_probabilities(table.results, table.metrics, reference_rows, scale,
                                                 table.higher_is_better, bounds.reshape(-1, 4), weights,
                                                 rating.mode, [row])
