@@ -8,7 +8,7 @@ own (``functools.partial(engine.compound_levels, mode=...)``), so draws compound
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -39,13 +39,16 @@ def needs_draws(entries: Sequence[ModelResult], reference_rows: Sequence[int], r
     return entry.n_runs > 1 or (reference != NO_REFERENCE and entries[reference].n_runs > 1)
 
 
-def rating_probabilities(entries: Sequence[ModelResult], keys: Sequence[str], reference_rows: Sequence[int],
-                         scale: np.ndarray, higher_is_better: np.ndarray, bounds: np.ndarray,
+def rating_probabilities(entries: Sequence[ModelResult], keys: Sequence[str],
+                         reference_rows: Mapping[int, int] | Sequence[int],
+                         scale: Mapping[int, np.ndarray] | np.ndarray, higher_is_better: np.ndarray,
+                         bounds: np.ndarray,
                          weights: np.ndarray, mode: str, rows: Sequence[int]
                          ) -> tuple[np.ndarray, np.ndarray]:
     """(len(rows), properties, 5) and (len(rows), 5): P(letter) per property and of the compound
     for the given rows. ``reference_rows[r]``: the entry row of r's reference (its runs are drawn
-    too), or NO_REFERENCE: the fixed ``scale[r]`` (the best scale, or no reference: NaN)."""
+    too), or NO_REFERENCE: the fixed ``scale[r]`` (the best scale, or no reference: NaN). Both are
+    read only at the given rows: a list over all entries or a {row: ...} dict of just those."""
     model_runs = pad_runs([run_table(entries[r], keys) for r in rows], len(keys))
     tables, position, reference_of, own = [], {}, [], []
     for r in rows:
