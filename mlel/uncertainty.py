@@ -171,6 +171,12 @@ def draw_means(runs: np.ndarray, draws: int, rng: np.random.Generator) -> np.nda
     present = np.isfinite(runs)
     n_j = present.sum(axis=1)  # (entries, metrics)
     mean = np.where(n_j > 0, np.nansum(runs, axis=1) / np.maximum(n_j, 1), np.nan)
+    varied = (n_j >= 2).any(axis=1)
+    if not varied.all():  # single runs (a fixed reference, say) draw nothing: every draw is the mean
+        out = np.repeat(mean[:, None, :].astype(np.float32), draws, axis=1)
+        if varied.any():
+            out[varied] = draw_means(runs[varied], draws, rng)
+        return out
     resid = np.where(present, runs - mean[:, None, :], 0.0)
     scale = np.where(n_j >= 2, 1.0 / np.sqrt(np.maximum(n_j, 2) * np.maximum(n_j - 1, 1)), 0.0)
     spread_n = np.where(n_j >= 2, n_j, np.iinfo(np.int64).max).min(axis=1)  # smallest n ≥ 2
