@@ -105,7 +105,7 @@ def _print_stability(args, options: RatingOptions, report) -> int:
     if args.json:
         sys.stdout.buffer.write(dumps(stability.to_dict()))
         return EXIT_OK
-    lines = [stability.summary()] + [f"  {f.entry} ({f.environment}) {f.metric}: {' / '.join(f.letters)}"
+    lines = [stability.summary()] + [f"  {f.task}: {f.entry} ({f.environment}) {f.metric}: {' / '.join(f.letters)}"
                                      for f in stability.flips]
     print("\n".join(lines))
     return EXIT_OK
