@@ -39,8 +39,8 @@ def test_both_readers_see_the_same_facts():
     raw = _own_inference_log()
     fast, slow = parse_log_bytes(raw, "x.json"), parse_log(decode_merged_log(raw), "x.json")
     assert fast == slow
-    assert ("weights", "trained") in fast.configuration and fast.warmup == 1
     log = json.loads(raw)
+    assert ("weights", "trained") in fast.configuration and fast.warmup == log["config"]["warmup"] >= 1
     total = log["validation"]["monitoring_estimate"]["total"]
     assert fast.windows == (SourceWindow("estimate", total["total_duration"], total["nr_measurements"],
                                          log["config"]["cpu_monitor_interval"]),)
