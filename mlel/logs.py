@@ -218,11 +218,17 @@ def _checked_run(fields: dict) -> RunLog:
 
 
 def iter_log_files(directory: str | os.PathLike) -> Iterator[Path]:
-    return (Path(directory, name) for name in _log_names(directory))
+    return (Path(directory, name) for name in json_file_names(directory))
 
 
-def _log_names(directory: str | os.PathLike) -> list[str]:
-    # Names sorted as strings (pathlib objects cost more than reading the files' list).
+def json_file_names(directory: str | os.PathLike) -> list[str]:
+    """The ``*.json`` files of a directory, sorted as strings (pathlib objects cost more than
+    reading the list). Raises FileNotFoundError / NotADirectoryError naming the directory."""
+    directory = os.fspath(directory)
+    if not os.path.exists(directory):
+        raise FileNotFoundError(f"no such directory: {directory}")
+    if not os.path.isdir(directory):
+        raise NotADirectoryError(f"not a directory: {directory}")
     return sorted(e.name for e in os.scandir(directory) if e.name.endswith(".json") and e.is_file())
 
 
@@ -246,12 +252,8 @@ def load_logs(paths: Iterable[str | os.PathLike] | str | os.PathLike) -> tuple[l
     """
     if not isinstance(paths, (str, os.PathLike)):
         return _read_all((path, os.path.basename(path)) for path in paths)
-    directory = os.fspath(paths)
-    if not os.path.exists(directory):
-        raise FileNotFoundError(f"no such directory: {directory}")
-    if not os.path.isdir(directory):
-        raise NotADirectoryError(f"not a directory: {directory}")
-    return _read_all((os.path.join(directory, name), name) for name in _log_names(directory))
+    names = json_file_names(paths)
+    return _read_all((os.path.join(paths, name), name) for name in names)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from functools import cached_property
 
 from mlel.bulk import collector_paused
 from mlel.io import read_file_bytes
-from mlel.logs import Problem, RunLog, parse_log_bytes
+from mlel.logs import Problem, RunLog, json_file_names, parse_log_bytes
 from mlel.properties import builtin_tasks
 from mlel.rated import ModelResult, RatedResult, entries_from_records
 from mlel.ratings import DEFAULT_GATES, Gates, RatingOptions, aggregate_runs, rate_entries
@@ -43,14 +43,10 @@ def read_directory(directory: str | os.PathLike) -> tuple[list[RunLog], list[tup
     NotADirectoryError as :func:`mlel.logs.load_logs`."""
     from mlel.results import ResultRecord, parse_record_bytes
 
-    directory = os.fspath(directory)
-    if not os.path.exists(directory):
-        raise FileNotFoundError(f"no such directory: {directory}")
-    if not os.path.isdir(directory):
-        raise NotADirectoryError(f"not a directory: {directory}")
+    names = json_file_names(directory)
     runs, records, problems = [], [], []
     folder = os.path.join(directory, "")  # joined by concatenation below: 100,000 names
-    for name in sorted(e.name for e in os.scandir(directory) if e.name.endswith(".json") and e.is_file()):
+    for name in names:
         try:
             data = read_file_bytes(folder + name)
             found = parse_record_bytes(name, data)

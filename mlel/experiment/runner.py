@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import math
 import time
 from pathlib import Path
@@ -134,13 +135,13 @@ def evaluate_passes(evaluate, next_pass, min_duration_s: float, clock=time.monot
 def _pass_feeds(opts: InferOptions, setup: Setup, feed, bar):
     """next_pass() for evaluate_passes: the first pass is ``feed``; later ones the same list (in
     memory) or a fresh loader, with the progress bar restarted."""
-    passes = []
+    count = itertools.count(1)
 
     def next_pass():
-        passes.append(None)
-        if len(passes) == 1:
+        number = next(count)
+        if number == 1:
             return feed
-        bar.set_description(f"inference, pass {len(passes)}")
+        bar.set_description(f"inference, pass {number}")
         bar.reset()
         if isinstance(feed, list):
             return feed
