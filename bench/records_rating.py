@@ -55,7 +55,7 @@ from mlel.ratings import rate_entries
 from mlel.results import read_result_records
 scan = read_result_records(sys.argv[1])
 assert scan.records and not scan.problems, scan.problems[:3]
-rated, _ = rate_entries(entries_from_records([(p.name, r) for p, r in scan.records]))
+rated, _ = rate_entries(entries_from_records(scan.records))
 assert len(rated) == len(scan.records) or rated
 """)
 REPORT = TIMED.format(body="""
@@ -72,7 +72,7 @@ from mlel.ratings import rate_entries
 from mlel.results import read_result_records
 stages = {"imports": clock() - t}
 t = clock(); scan = read_result_records(sys.argv[1]); stages["read_result_records"] = clock() - t
-t = clock(); entries = entries_from_records([(p.name, r) for p, r in scan.records])
+t = clock(); entries = entries_from_records(scan.records)
 stages["entries_from_records"] = clock() - t
 t = clock(); rate_entries(entries); stages["rate_entries"] = clock() - t
 print(json.dumps({k: round(v, 3) for k, v in stages.items()}))

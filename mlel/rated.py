@@ -8,9 +8,10 @@ the one place the rated-summary JSON of SPEC §7 is built.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import MISSING, dataclass, field, fields
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from mlel.engine import RATINGS
 from mlel.environment import environment_label
@@ -68,15 +69,12 @@ class ModelResult:
         return "estimated" in self.sources.values()
 
 
-def _quick(cls, **values):
-    """An instance of a frozen dataclass from checked values, without its per-field
-    ``object.__setattr__`` (100,000 entries: a second). Fields with a default factory must be given."""
+def _plain_defaults(cls) -> dict:
+    """The fields of a dataclass that have a plain default, with it (made once per class)."""
     defaults = _PLAIN_DEFAULTS.get(cls)
     if defaults is None:
         defaults = _PLAIN_DEFAULTS[cls] = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
-    made = object.__new__(cls)
-    made.__dict__.update(defaults, **values)
-    return made
+    return defaults
 
 
 _PLAIN_DEFAULTS: dict[type, dict] = {}
@@ -203,16 +201,29 @@ class RatedResult:
               levels: Sequence[int], compound: int, reference: str, **how) -> "RatedResult":
         """From one row of the engine's arrays (``indices`` NaN where missing, ``levels`` 0..4):
         each letter certain (``rating_p`` 1 for it). A not graded entry gets no letters."""
-        graded = entry.not_graded is None
-        if graded and not entry.run_values and not entry.invalid:  # the common case, kept as the row
-            metrics = CertainMetrics(entry.values, keys, indices, levels)
-        else:
-            metrics = {key: metric_rating(entry, key, None if index != index else index,
-                                          _CERTAIN[level] if graded else None)
-                       for key, index, level in zip(keys, indices, levels)}
-        return _quick(cls, entry=entry, metrics=metrics, compound=RATINGS[compound] if graded else None,
-                      reference=reference, compound_p=_CERTAIN[compound] if graded else None,
-                      **{"weights": {}, "boundaries": {}, **how})
+        return cls.builder(keys, reference, how)(entry, indices, levels, compound)
+
+    @classmethod
+    def builder(cls, keys: Sequence[str], reference: str, how: Mapping
+                ) -> Callable[[ModelResult, Sequence[float], Sequence[int], int], "RatedResult"]:
+        """:meth:`build` for many rows rated alike (one task): what they share is set up once."""
+        shared = {"mode": "", "weights": {}, "boundaries": {}, **how, "reference": reference, "resampled": False}
+        new, set_dict = object.__new__, object.__setattr__
+
+        def build(entry: ModelResult, indices: Sequence[float], levels: Sequence[int], compound: int):
+            graded = entry.not_graded is None
+            if graded and not entry.run_values and not entry.invalid:  # the common case, kept as the row
+                metrics = CertainMetrics(entry.values, keys, indices, levels)
+            else:
+                metrics = {key: metric_rating(entry, key, None if index != index else index,
+                                              _CERTAIN[level] if graded else None)
+                           for key, index, level in zip(keys, indices, levels)}
+            made = new(cls)  # every field given: no frozen per-field setattr (100,000 rows)
+            set_dict(made, "__dict__", {**shared, "entry": entry, "metrics": metrics,
+                                        "compound": RATINGS[compound] if graded else None,
+                                        "compound_p": _CERTAIN[compound] if graded else None})
+            return made
+        return build
 
     @property
     def compound_probability(self) -> float | None:
@@ -304,46 +315,60 @@ def _metric_from_dict(data: Mapping) -> MetricRating:
                         data.get("invalid"))
 
 
-def _single_entry(task: str, environment: str, name: str, file: str, record: "ResultRecord") -> ModelResult:
+def _file_name(file: "str | os.PathLike") -> str:
+    return file if type(file) is str else os.path.basename(os.fspath(file))
+
+
+def _single_entry(task: str, environment: str, name: str, file, record: "ResultRecord") -> ModelResult:
     props = record.properties
-    return _quick(ModelResult, task=task, environment=environment, model=name, logs=[file],
-                  values={k: p.value for k, p in props.items()}, spread={}, dataset=record.dataset,
-                  backend=record.environment.software, sources={k: p.source for k, p in props.items()},
-                  invalid={})
+    made = object.__new__(ModelResult)  # every field checked: no frozen per-field setattr
+    object.__setattr__(made, "__dict__", {
+        **_plain_defaults(ModelResult), "task": task, "environment": environment, "model": name, "logs": [_file_name(file)],
+        "values": {k: p.value for k, p in props.items()}, "spread": {}, "dataset": record.dataset,
+        "backend": record.environment.software, "sources": {k: p.source for k, p in props.items()},
+        "invalid": {}})
+    return made
 
 
-def entries_from_records(records: Sequence[tuple[str, "ResultRecord"]]) -> list[ModelResult]:
-    """Generic result records (``mlee-result/1``, SPEC §9) -> entries: one per (task, environment
+def entries_from_records(records: Sequence[tuple["str | os.PathLike", "ResultRecord"]]) -> list[ModelResult]:
+    """Generic result records (``mlee-result/1``, SPEC §9), each with its file (a name, or a path
+    as :func:`mlel.results.read_result_records` gives it) -> entries: one per (task, environment
     name, entry name); repeated records of one entry are averaged property by property (spread
     kept), as repeated runs are. ``sources`` maps each property to its source (measured,
-    estimated, reported, computed)."""
+    estimated, reported, computed). An entry's ``logs`` are its records' file names."""
     from mlel.bulk import collector_paused
-    from mlel.uncertainty import population_std
 
     with collector_paused():  # a record per entry, none in a cycle: see mlel.bulk
-        groups: dict[tuple[str, str, str], list[tuple[str, ResultRecord]]] = {}
-        for file, record in records:
-            groups.setdefault((record.task, record.environment.name, record.name), []).append((file, record))
-        entries = []
-        for (task, environment, name), members in groups.items():
-            if len(members) == 1:  # the common case: the record's own values, no spread
-                entries.append(_single_entry(task, environment, name, *members[0]))
-                continue
-            members.sort(key=lambda member: member[0])
-            values, spread, sources = {}, {}, {}
-            for _, record in members:
-                for key, prop in record.properties.items():
-                    values.setdefault(key, []).append(prop.value)
-                    sources[key] = prop.source
-            means = {}
-            for key, column in values.items():
-                present = [v for v in column if v is not None]
-                means[key] = math.fsum(present) / len(present) if present else None
-                if len(present) > 1:
-                    spread[key] = population_std(present)
-            first = members[0][1]
-            per_record = tuple({k: p.value for k, p in record.properties.items()} for _, record in members)
-            entries.append(ModelResult(task, environment, name, [file for file, _ in members], means, spread,
-                                       dataset=first.dataset, backend=first.environment.software,
-                                       sources=sources, run_values=per_record if len(members) > 1 else ()))
-    return entries
+        first: dict[tuple[str, str, str], int] = {}  # entry -> its first record (most have one)
+        repeated: dict[tuple[str, str, str], list[int]] = {}
+        for position, (_, record) in enumerate(records):
+            key = (record.task, record.environment.name, record.name)
+            seen = first.setdefault(key, position)
+            if seen != position:
+                repeated.setdefault(key, [seen]).append(position)
+        return [_pooled_entry(*key, [records[p] for p in repeated[key]]) if key in repeated
+                else _single_entry(*key, *records[position]) for key, position in first.items()]
+
+
+def _pooled_entry(task: str, environment: str, name: str, members: list[tuple[str, "ResultRecord"]]
+                  ) -> ModelResult:
+    """Repeated records of one entry, averaged property by property (spread kept)."""
+    from mlel.uncertainty import population_std
+
+    members = sorted(((_file_name(file), record) for file, record in members), key=lambda member: member[0])
+    values, spread, sources = {}, {}, {}
+    for _, record in members:
+        for key, prop in record.properties.items():
+            values.setdefault(key, []).append(prop.value)
+            sources[key] = prop.source
+    means = {}
+    for key, column in values.items():
+        present = [v for v in column if v is not None]
+        means[key] = math.fsum(present) / len(present) if present else None
+        if len(present) > 1:
+            spread[key] = population_std(present)
+    first = members[0][1]
+    per_record = tuple({k: p.value for k, p in record.properties.items()} for _, record in members)
+    return ModelResult(task, environment, name, [file for file, _ in members], means, spread,
+                       dataset=first.dataset, backend=first.environment.software, sources=sources,
+                       run_values=per_record)

@@ -298,12 +298,12 @@ def iter_result_records(directory: str | os.PathLike) -> Iterator[tuple[Path, Re
     """Each ``*.json`` in ``directory`` (sorted, not recursive) with its record, a :class:`Problem`,
     or None where the file is not an ``mlee-result`` file (e.g. a merged log)."""
     from mlel.io import read_file_bytes
+    from mlel.logs import json_file_names
 
-    folder = Path(directory)
-    entries = sorted((e.name, e.path) for e in os.scandir(folder) if e.name.endswith(".json") and e.is_file())
-    for name, full in entries:
+    folder, prefix = Path(directory), os.path.join(directory, "")  # names joined by concatenation
+    for name in json_file_names(directory):
         try:
-            data = read_file_bytes(full)
+            data = read_file_bytes(prefix + name)
         except OSError as error:
             yield folder / name, Problem(name, f"cannot read: {error.strerror or error}")
             continue
@@ -340,12 +340,12 @@ def read_result_records(directory: str | os.PathLike) -> RecordScan:
     records, problems, foreign = [], [], []
     with collector_paused():  # many small acyclic records: see mlel.bulk
         for path, found in iter_result_records(directory):
-            if isinstance(found, ResultRecord):
+            if type(found) is ResultRecord:
                 records.append((path, found))
-            elif isinstance(found, Problem):
-                problems.append(found)
-            else:
+            elif found is None:
                 foreign.append(path)
+            else:
+                problems.append(found)
     return RecordScan(tuple(records), tuple(problems), tuple(foreign))
 
 

@@ -69,20 +69,33 @@ def converted_record(data: Any) -> ResultRecord | None:
         return None
 
 
+_ENVIRONMENTS: dict[tuple, Environment] = {}  # a few distinct ones per directory: shared, immutable
+
+
+def _environment(hardware: str, software: str | None, name: str | None) -> Environment:
+    """The frozen Environment of these fields, made once (100,000 records, a dozen environments)."""
+    key = (hardware, software, name)
+    made = _ENVIRONMENTS.get(key)
+    if made is None:
+        if len(_ENVIRONMENTS) > 4096:  # bounded: a directory of all-distinct environments
+            _ENVIRONMENTS.clear()
+        made = _ENVIRONMENTS[key] = _new(Environment)
+        software = software or ""
+        _setattr(made, "__dict__", {"hardware": hardware, "software": software, "name": name or (
+            f"{hardware} - {software}" if software else hardware)})
+    return made
+
+
 def _build(wire: _WireRecord) -> ResultRecord | None:
     env, prov = wire.environment, wire.provenance
     if wire.schema != SCHEMA or wire.incomplete or not (
             wire.task.strip() and wire.model.strip() and env.hardware.strip() and prov.tool.strip()):
         return None
-    environment = _new(Environment)
-    software = env.software or ""
-    _setattr(environment, "__dict__", {"hardware": env.hardware, "software": software, "name": env.name or (
-        f"{env.hardware} - {software}" if software else env.hardware)})
     provenance = _new(Provenance)
     _setattr(provenance, "__dict__", {"tool": prov.tool, "file": prov.file or "", "row": prov.row})
     made = _new(ResultRecord)
     _setattr(made, "__dict__", {
-        "task": wire.task, "model": wire.model, "environment": environment,
+        "task": wire.task, "model": wire.model, "environment": _environment(env.hardware, env.software, env.name),
         "properties": MappingProxyType(wire.properties), "provenance": provenance,
         "name": wire.name or wire.model, "dataset": wire.dataset or "",
         "configuration": MappingProxyType(wire.configuration or {}), "runs": wire.runs,

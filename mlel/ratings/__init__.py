@@ -224,7 +224,8 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
     compound = engine.compound_levels(levels, weight_vector, options.mode)
     reference = options.reference if options.scale == "reference" else "best"
     how = dict(mode=options.mode, weights=weights, boundaries=dict(zip(keys, bounds.tolist())))  # shared
-    records = [RatedResult.build(entry, keys, index_row, level_row, level, reference, **how)
+    build = RatedResult.builder(keys, reference, how)
+    records = [build(entry, index_row, level_row, level)
                for entry, index_row, level_row, level in zip(entries, indices.tolist(), levels.tolist(),
                                                              compound.tolist())]
     several = [row for row, entry in enumerate(entries) if entry.run_values]  # > 1 run: rare

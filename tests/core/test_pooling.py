@@ -229,3 +229,20 @@ def test_computed_metrics_are_the_property_sets_keys_in_order(reference_dir):
     for task in ("inference", "training"):
         run = next(r for r in runs if r.task == task)
         assert tuple(compute_metrics(run)) == task_metrics(task)
+
+
+def test_entries_from_records_take_the_scans_paths_as_they_are(tmp_path):
+    from mlel.io import write_json
+    from mlel.rated import entries_from_records
+    from mlel.results import ResultRecord, read_result_records
+
+    for name, value in (("b.json", 1.2), ("a.json", 1.0), ("c.json", 3.0)):
+        write_json(tmp_path / name, {"schema": "mlee-result/1", "task": "t", "model": "M" if value < 2 else "N",
+                                     "environment": {"hardware": "H"}, "provenance": {"tool": "x"},
+                                     "properties": {"p": {"value": value, "source": "measured"}}})
+    scan = read_result_records(tmp_path)
+    by_name = {e.model: e for e in entries_from_records(scan.records)}
+    assert by_name["M"].logs == ["a.json", "b.json"] and by_name["N"].logs == ["c.json"]
+    assert by_name["M"].values["p"] == pytest.approx(1.1)
+    assert entries_from_records([(p.name, r) for p, r in scan.records]) == list(by_name.values())
+    assert isinstance(scan.records[0][1], ResultRecord)
