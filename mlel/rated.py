@@ -323,9 +323,9 @@ def _single_entry(task: str, environment: str, name: str, file, record: "ResultR
     props = record.properties
     made = object.__new__(ModelResult)  # every field checked: no frozen per-field setattr
     object.__setattr__(made, "__dict__", {
-        **_plain_defaults(ModelResult), "task": task, "environment": environment, "model": name, "logs": [_file_name(file)],
-        "values": {k: p.value for k, p in props.items()}, "spread": {}, "dataset": record.dataset,
-        "backend": record.environment.software, "sources": {k: p.source for k, p in props.items()},
+        **_plain_defaults(ModelResult), "task": task, "environment": environment, "model": name,
+        "logs": [_file_name(file)], "values": {k: p.value for k, p in props.items()}, "spread": {},
+        "dataset": record.dataset, "backend": record.environment.software, "sources": {k: p.source for k, p in props.items()},
         "invalid": {}})
     return made
 
