@@ -325,8 +325,8 @@ def _single_entry(task: str, environment: str, name: str, file, record: "ResultR
     object.__setattr__(made, "__dict__", {
         **_plain_defaults(ModelResult), "task": task, "environment": environment, "model": name,
         "logs": [_file_name(file)], "values": {k: p.value for k, p in props.items()}, "spread": {},
-        "dataset": record.dataset, "backend": record.environment.software, "sources": {k: p.source for k, p in props.items()},
-        "invalid": {}})
+        "dataset": record.dataset, "backend": record.environment.software,
+        "sources": {k: p.source for k, p in props.items()}, "invalid": {}})
     return made
 
 
