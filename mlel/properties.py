@@ -27,6 +27,7 @@ from mlel.io import read_json
 
 TASKS_DIR = Path(__file__).with_name("resources") / "tasks"
 _PROPERTY_FIELDS = ("name", "unit", "higher_is_better", "group", "weight")
+_SUPPORTS = {"fraction": (0.0, 1.0)}  # unit -> the values it allows
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,12 @@ class Property:
     group: str
     weight: float  # default weight in the compound rating (0: shown, not compounded)
     boundaries: tuple[float, float, float, float] | None = None  # default b0..b3, index scale
+
+    @property
+    def support(self) -> tuple[float, float] | None:
+        """Where the quantity's values can lie, where the unit bounds them (a fraction: [0, 1]);
+        intervals are cut there (a t interval of accuracies 0.10 / 0.56 / 0.53 reaches below 0)."""
+        return _SUPPORTS.get(self.unit)
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "unit": self.unit, "higher_is_better": self.higher_is_better,

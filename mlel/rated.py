@@ -198,17 +198,20 @@ class RatedResult:
 
     @classmethod
     def build(cls, entry: ModelResult, keys: Sequence[str], indices: Sequence[float],
-              levels: Sequence[int], compound: int, reference: str, **how) -> "RatedResult":
+              levels: Sequence[int], compound: int, reference: str,
+              supports: Mapping[str, tuple[float, float]] | None = None, **how) -> "RatedResult":
         """From one row of the engine's arrays (``indices`` NaN where missing, ``levels`` 0..4):
-        each letter certain (``rating_p`` 1 for it). A not graded entry gets no letters."""
-        return cls.builder(keys, reference, how)(entry, indices, levels, compound)
+        each letter certain (``rating_p`` 1 for it). A not graded entry gets no letters.
+        ``supports``: where a property's values can lie (:attr:`mlel.properties.Property.support`)."""
+        return cls.builder(keys, reference, how, supports)(entry, indices, levels, compound)
 
     @classmethod
-    def builder(cls, keys: Sequence[str], reference: str, how: Mapping
+    def builder(cls, keys: Sequence[str], reference: str, how: Mapping,
+                supports: Mapping[str, tuple[float, float]] | None = None
                 ) -> Callable[[ModelResult, Sequence[float], Sequence[int], int], "RatedResult"]:
         """:meth:`build` for many rows rated alike (one task): what they share is set up once."""
         shared = {"mode": "", "weights": {}, "boundaries": {}, **how, "reference": reference, "resampled": False}
-        new, set_dict = object.__new__, object.__setattr__
+        new, set_dict, support = object.__new__, object.__setattr__, (supports or {}).get
 
         def build(entry: ModelResult, indices: Sequence[float], levels: Sequence[int], compound: int):
             graded = entry.not_graded is None
@@ -216,7 +219,7 @@ class RatedResult:
                 metrics = CertainMetrics(entry.values, keys, indices, levels)
             else:
                 metrics = {key: metric_rating(entry, key, None if index != index else index,
-                                              _CERTAIN[level] if graded else None)
+                                              _CERTAIN[level] if graded else None, support(key))
                            for key, index, level in zip(keys, indices, levels)}
             made = new(cls)  # every field given: no frozen per-field setattr (100,000 rows)
             set_dict(made, "__dict__", {**shared, "entry": entry, "metrics": metrics,
@@ -289,10 +292,11 @@ def _certain(level: int) -> tuple[float, ...]:
     return _CERTAIN[level]
 
 
-def metric_rating(entry: ModelResult, key: str, index: float | None,
-                  rating_p: Sequence[float] | None) -> MetricRating:
+def metric_rating(entry: ModelResult, key: str, index: float | None, rating_p: Sequence[float] | None,
+                  support: tuple[float, float] | None = None) -> MetricRating:
     """One property of an entry, rated: the letter shown is the most likely one (ties: the
-    better); its runs' count and 95% interval; an invalid input named, value and index null."""
+    better); its runs' count and 95% interval (cut to the property's ``support``, where its unit
+    bounds it); an invalid input named, value and index null."""
     rating = None if rating_p is None else RATINGS[max(range(len(RATINGS)), key=lambda i: (rating_p[i], -i))]
     invalid = entry.invalid.get(key)
     if invalid:
@@ -302,8 +306,8 @@ def metric_rating(entry: ModelResult, key: str, index: float | None,
     present = [v for v in column if v is not None and v == v]
     ci95 = None
     if len(present) > 1:
-        from mlel.uncertainty import value_stats
-        ci95 = value_stats(present).ci95
+        from mlel.uncertainty import value_stats, within
+        ci95 = within(value_stats(present).ci95, support)
     return MetricRating(entry.values.get(key), index, rating, len(present), ci95,
                         None if rating_p is None else tuple(float(p) for p in rating_p))
 

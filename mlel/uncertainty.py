@@ -112,6 +112,14 @@ def value_stats(values: Sequence[float], method: str = STUDENT_T, rng: np.random
     raise ValueError(f"unknown interval method {method!r}; choose {STUDENT_T!r} or {BOOTSTRAP!r}")
 
 
+def within(interval: tuple[float, float] | None, support: tuple[float, float] | None
+           ) -> tuple[float, float] | None:
+    """An interval cut to the values the quantity can take (None: unbounded, or no interval)."""
+    if interval is None or support is None:
+        return interval
+    return max(interval[0], support[0]), min(interval[1], support[1])
+
+
 def widen_for_systematic(stats: ValueStats, rel_error: float) -> ValueStats:
     """The interval of a value that also carries a systematic relative error (e.g. an estimated CPU
     power, ± rel_error at 95%): the two half-widths add in quadrature. Runs cannot average it away.

@@ -231,3 +231,24 @@ def test_bootstrap_interval_for_many_runs():
         covered += stats.ci95[0] <= 10.0 <= stats.ci95[1]
     assert stats.method == "bootstrap" and stats.n == 40
     assert 0.90 <= covered / 300 <= 0.99  # the percentile bootstrap runs a little under nominal
+
+
+def test_a_fractions_interval_is_cut_to_0_1_and_other_intervals_are_not():
+    """Accuracies 0.10 / 0.56 / 0.53 (VGG16's three seeds here): the t interval reaches below 0; a
+    fraction cannot, so CLI, JSON and label show [0, hi]. Energy and time keep their interval."""
+    from mlel.properties import builtin_tasks
+    from mlel.rated import ModelResult
+    from mlel.ratings import RatingOptions, rate_entries
+    from mlel.uncertainty import value_stats, within
+
+    runs = tuple({"top1_val": acc, "inference_power_draw": e, "inference_time": 0.01, "parameters": 1e8}
+                 for acc, e in ((0.10, 0.1), (0.56, 0.9), (0.53, 0.1)))
+    entry = ModelResult("inference", "env", "VGG16", ["a", "b", "c"],
+                        {k: sum(r[k] for r in runs) / 3 for k in runs[0]}, run_values=runs)
+    [rated], _ = rate_entries([entry], RatingOptions(scale="best"))
+    raw = value_stats([0.10, 0.56, 0.53]).ci95
+    assert raw[0] < 0 < 1 < raw[1] and rated.metrics["top1_val"].ci95 == (0.0, 1.0)
+    energy = value_stats([0.1, 0.9, 0.1]).ci95
+    assert energy[0] < 0 and rated.metrics["inference_power_draw"].ci95 == energy  # no unit bound
+    assert builtin_tasks()["inference"]["top1_val"].support == (0.0, 1.0)
+    assert within((-0.2, 1.3), (0.0, 1.0)) == (0.0, 1.0) and within((1.0, 2.0), None) == (1.0, 2.0)

@@ -61,8 +61,9 @@ def _pair(raw) -> tuple[float, float] | None:
     return (low, high) if math.isfinite(low) and math.isfinite(high) and low <= high else None
 
 
-def value_interval(entry, key: str) -> tuple[float, float] | None:
-    """The 95% interval of one property's mean, or None (one run, or a record without one)."""
+def value_interval(entry, key: str, support: tuple[float, float] | None = None) -> tuple[float, float] | None:
+    """The 95% interval of one property's mean, or None (one run, or a record without one); cut
+    to ``support``, where the property's unit bounds its values."""
     intervals = getattr(entry, "ci95", None)
     if isinstance(intervals, Mapping):
         return _pair(intervals.get(key))
@@ -71,9 +72,9 @@ def value_interval(entry, key: str) -> tuple[float, float] | None:
     present = [v for v in (run.get(key) for run in getattr(entry, "runs", ())) if v is not None and v == v]
     if len(present) < 2:
         return None
-    from mlel.uncertainty import value_stats  # the core's interval (Student-t), as the CLI shows it
+    from mlel.uncertainty import value_stats, within  # the core's interval (Student-t), as the CLI shows it
 
-    return _pair(value_stats(present).ci95)
+    return _pair(within(value_stats(present).ci95, support))
 
 
 def index_interval(value: float, interval: tuple[float, float] | None, reference: float,

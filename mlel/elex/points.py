@@ -126,7 +126,7 @@ def value_intervals(table: TaskTable, metric: str) -> dict[int, tuple[float, flo
         found = {}
         for row, entry in enumerate(table.results):
             if entries.n_runs(entry) > 1 or getattr(entry, "ci95", None):
-                interval = entries.value_interval(entry, metric)
+                interval = entries.value_interval(entry, metric, table.properties[metric].support)
                 if interval is not None:
                     found[row] = interval
         table.cache[key] = found

@@ -224,7 +224,8 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
     compound = engine.compound_levels(levels, weight_vector, options.mode)
     reference = options.reference if options.scale == "reference" else "best"
     how = dict(mode=options.mode, weights=weights, boundaries=dict(zip(keys, bounds.tolist())))  # shared
-    build = RatedResult.builder(keys, reference, how)
+    supports = {p.key: p.support for p in prop_set.properties if p.support}
+    build = RatedResult.builder(keys, reference, how, supports)
     records = [build(entry, index_row, level_row, level)
                for entry, index_row, level_row, level in zip(entries, indices.tolist(), levels.tolist(),
                                                              compound.tolist())]
@@ -234,16 +235,17 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
         metric_p, compound_p = rating_probabilities(entries, keys, reference_rows, scale, higher_is_better,
                                                     bounds, weight_vector, options.mode, drawn)
         for row, metric_row, compound_row in zip(drawn, metric_p, compound_p):
-            records[row] = _with_odds(records[row], keys, metric_row, compound_row)
+            records[row] = _with_odds(records[row], keys, metric_row, compound_row, supports)
     return records
 
 
 def _with_odds(record: RatedResult, keys: Sequence[str], metric_p: np.ndarray,
-               compound_p: np.ndarray) -> RatedResult:
+               compound_p: np.ndarray, supports: Mapping[str, tuple[float, float]]) -> RatedResult:
     """A record whose letters are the most likely of the draws, with their probabilities."""
     from dataclasses import replace
 
-    metrics = {key: metric_rating(record.entry, key, record.metrics[key].index, metric_p[j].tolist())
+    metrics = {key: metric_rating(record.entry, key, record.metrics[key].index, metric_p[j].tolist(),
+                                  supports.get(key))
                for j, key in enumerate(keys)}
     probabilities = tuple(float(p) for p in compound_p)
     best = max(range(len(RATINGS)), key=lambda i: (probabilities[i], -i))
