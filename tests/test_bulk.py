@@ -43,11 +43,20 @@ class _Kept:  # a tracked object, to find among the collector's generations
 
 
 def test_what_the_block_kept_goes_to_the_oldest_generation_unwalked():
+    from mlel.bulk import KEPT_MANY
     with collector_paused():
-        kept = [_Kept() for _ in range(1000)]
+        kept = [_Kept() for _ in range(KEPT_MANY)]
     oldest = {id(o) for o in gc.get_objects(generation=2)}
     assert all(id(o) in oldest for o in kept)
     assert gc.get_count()[0] < 50  # the young generation does not hold them: no walk over them soon
+
+
+def test_a_small_block_leaves_the_young_generation_alone():
+    gc.collect()
+    with collector_paused():
+        kept = [_Kept() for _ in range(100)]
+    young = {id(o) for o in gc.get_objects(generation=0)}
+    assert all(id(o) in young for o in kept)
 
 
 def test_a_programs_own_freeze_is_left_alone():
