@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import PurePath
 from dataclasses import MISSING, dataclass, field, fields
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Callable, NamedTuple
@@ -320,7 +321,9 @@ def _metric_from_dict(data: Mapping) -> MetricRating:
 
 
 def _file_name(file: "str | os.PathLike") -> str:
-    return file if type(file) is str else os.path.basename(os.fspath(file))
+    if type(file) is str:
+        return file
+    return file.name if isinstance(file, PurePath) else os.path.basename(os.fspath(file))
 
 
 def _single_entry(task: str, environment: str, name: str, file, record: "ResultRecord") -> ModelResult:
