@@ -345,6 +345,9 @@ def entries_from_records(records: Sequence[tuple["str | os.PathLike", "ResultRec
     estimated, reported, computed). An entry's ``logs`` are its records' file names."""
     from mlel.bulk import collector_paused
 
+    named = getattr(records, "named", None)  # a scan's records: their names, no Path objects
+    if named is not None:
+        records = named()
     with collector_paused():  # a record per entry, none in a cycle: see mlel.bulk
         first: dict[tuple[str, str, str], int] = {}  # entry -> its first record (most have one)
         repeated: dict[tuple[str, str, str], list[int]] = {}

@@ -24,6 +24,7 @@ import math
 import os
 import re
 import sys
+from collections import abc
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -284,30 +285,63 @@ def record_file_name(record: ResultRecord, occurrence: int = 0) -> str:
             f"{_slug(record.environment.name, 40)}__{digest}.json")
 
 
+class RecordPaths(abc.Sequence):
+    """The valid records of a scan as (path, record) pairs. Each Path is made when a pair is read:
+    100,000 of them cost 0.7 s of CPU, more than rating the records (``bench/records_rating.py``);
+    :meth:`named` gives (file name, record) pairs without them."""
+
+    __slots__ = ("_folder", "_names", "_records")
+
+    def __init__(self, folder: Path, names: tuple[str, ...], records: tuple[ResultRecord, ...]):
+        self._folder, self._names, self._records = folder, names, records
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        return self._folder / self._names[i], self._records[i]
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, abc.Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # a sequence compared by content, like a list
+
+    def named(self) -> list[tuple[str, ResultRecord]]:
+        return list(zip(self._names, self._records))
+
+
 @dataclass(frozen=True)
 class RecordScan:
     """What :func:`read_result_records` found: valid records (with their file), problems with files
     that claim the schema, and files that are not result records at all (left to other readers)."""
 
-    records: tuple[tuple[Path, ResultRecord], ...]
+    records: RecordPaths  # a sequence of (Path, ResultRecord)
     problems: tuple[Problem, ...]
     foreign: tuple[Path, ...]
+
+
+def _scan(directory: str | os.PathLike) -> Iterator[tuple[str, ResultRecord | Problem | None]]:
+    from mlel.io import read_file_bytes
+    from mlel.logs import json_file_names
+
+    prefix = os.path.join(directory, "")  # names joined by concatenation: 100,000 of them
+    for name in json_file_names(directory):
+        try:
+            data = read_file_bytes(prefix + name)
+        except OSError as error:
+            yield name, Problem(name, f"cannot read: {error.strerror or error}")
+            continue
+        yield name, parse_record_bytes(name, data)
 
 
 def iter_result_records(directory: str | os.PathLike) -> Iterator[tuple[Path, ResultRecord | Problem | None]]:
     """Each ``*.json`` in ``directory`` (sorted, not recursive) with its record, a :class:`Problem`,
     or None where the file is not an ``mlee-result`` file (e.g. a merged log)."""
-    from mlel.io import read_file_bytes
-    from mlel.logs import json_file_names
-
-    folder, prefix = Path(directory), os.path.join(directory, "")  # names joined by concatenation
-    for name in json_file_names(directory):
-        try:
-            data = read_file_bytes(prefix + name)
-        except OSError as error:
-            yield folder / name, Problem(name, f"cannot read: {error.strerror or error}")
-            continue
-        yield folder / name, parse_record_bytes(name, data)
+    folder = Path(directory)
+    for name, found in _scan(directory):
+        yield folder / name, found
 
 
 def parse_record_bytes(name: str, data: bytes) -> ResultRecord | Problem | None:
@@ -337,16 +371,18 @@ def read_result_records(directory: str | os.PathLike) -> RecordScan:
     """Every ``mlee-result/1`` record in ``directory``; invalid ones become named problems."""
     from mlel.bulk import collector_paused
 
-    records, problems, foreign = [], [], []
+    folder = Path(directory)
+    names, records, problems, foreign = [], [], [], []
     with collector_paused():  # many small acyclic records: see mlel.bulk
-        for path, found in iter_result_records(directory):
+        for name, found in _scan(directory):
             if type(found) is ResultRecord:
-                records.append((path, found))
+                names.append(name)
+                records.append(found)
             elif found is None:
-                foreign.append(path)
+                foreign.append(folder / name)
             else:
                 problems.append(found)
-    return RecordScan(tuple(records), tuple(problems), tuple(foreign))
+    return RecordScan(RecordPaths(folder, tuple(names), tuple(records)), tuple(problems), tuple(foreign))
 
 
 # The typed fast path builds on this module's types, so it is imported after them.
