@@ -106,6 +106,10 @@ class PropertySet:
     def default_weights(self) -> dict[str, float]:
         return {p.key: p.weight for p in self.properties}
 
+    def supports(self) -> dict[str, tuple[float, float]]:
+        """Property -> the values its unit allows, for the bounded ones (:attr:`Property.support`)."""
+        return {p.key: p.support for p in self.properties if p.support is not None}
+
     def default_boundaries(self) -> dict[str, list[float]]:
         return {p.key: list(p.boundaries) for p in self.properties if p.boundaries is not None}
 

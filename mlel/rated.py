@@ -211,7 +211,8 @@ class RatedResult:
                 supports: Mapping[str, tuple[float, float]] | None = None
                 ) -> Callable[[ModelResult, Sequence[float], Sequence[int], int], "RatedResult"]:
         """:meth:`build` for many rows rated alike (one task): what they share is set up once."""
-        shared = {"mode": "", "weights": {}, "boundaries": {}, **how, "reference": reference, "resampled": False}
+        # the dataclass's plain defaults; weights and boundaries default to a new dict each
+        shared = {**_plain_defaults(cls), "weights": {}, "boundaries": {}, **how, "reference": reference}
         new, set_dict, support = object.__new__, object.__setattr__, (supports or {}).get
 
         def build(entry: ModelResult, indices: Sequence[float], levels: Sequence[int], compound: int):

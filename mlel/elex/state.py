@@ -273,11 +273,12 @@ def record(rating: Rating, row: int) -> RatedResult:
     the entry or its reference pools several runs, its letters are the most likely ones of the
     core's resampling (:mod:`mlel.ratings.odds`), with their probabilities, as the CLI shows them."""
     table = rating.table
+    supports = table.properties.supports()
     built = RatedResult.build(table.results[row], table.metrics, rating.indices[row].tolist(),
                               rating.levels[row].tolist(), int(rating.compound[row]), rating.reference,
                               mode=rating.mode, weights=dict(rating.weights),
                               boundaries={k: list(b) for k, b in rating.boundaries.items()},
-                              supports={k: table.properties[k].support for k in table.metrics})
+                              supports=supports)
     ref_row = table.row(table.environments[table.env_code[row]], rating.reference)
     # the core reads these at ``row`` only: one entry each, not a list and a matrix of every row
     reference_rows = {row: NO_REFERENCE if ref_row is None else ref_row}
@@ -290,7 +291,7 @@ def record(rating: Rating, row: int) -> RatedResult:
                                                 table.higher_is_better, bounds.reshape(-1, 4), weights,
                                                 rating.mode, [row])
     metrics = {key: metric_rating(built.entry, key, built.metrics[key].index, metric_p[0][j].tolist(),
-                                  table.properties[key].support)
+                                  supports.get(key))
                for j, key in enumerate(table.metrics)}
     probabilities = tuple(float(p) for p in compound_p[0])
     best = max(range(len(engine.RATINGS)), key=lambda i: (probabilities[i], -i))

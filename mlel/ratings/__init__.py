@@ -224,7 +224,7 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
     compound = engine.compound_levels(levels, weight_vector, options.mode)
     reference = options.reference if options.scale == "reference" else "best"
     how = dict(mode=options.mode, weights=weights, boundaries=dict(zip(keys, bounds.tolist())))  # shared
-    supports = {p.key: p.support for p in prop_set.properties if p.support}
+    supports = prop_set.supports()
     build = RatedResult.builder(keys, reference, how, supports)
     records = [build(entry, index_row, level_row, level)
                for entry, index_row, level_row, level in zip(entries, indices.tolist(), levels.tolist(),
