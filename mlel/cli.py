@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from typing import NoReturn
 
-from mlel.bulk import collector_paused
 from mlel.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_USAGE, MleeError
 from mlel.io import dumps
 from mlel.properties import read_property_set
 from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_REFERENCE, SCALES, RatingOptions
+from mlel.rated_json import summaries_json
 from mlel.report import format_table, rate_directory
 from mlel.settings import SettingsError, load_boundaries, load_weights
 
@@ -111,7 +113,9 @@ def _print_stability(args, options: RatingOptions, report) -> int:
     return EXIT_OK
 
 
-def ratings_main(argv: list[str] | None = None) -> int:
+def ratings_main(argv: list[str] | None = None, *, exit_at_once: bool = False) -> int:
+    """The command; returns its exit code. ``exit_at_once`` (the ``python -m`` entry only): the
+    process ends when the output is written, its rated entries still held (:func:`_exit_at_once`)."""
     args = build_parser().parse_args(argv)
     try:
         options = _options(args)
@@ -129,10 +133,9 @@ def ratings_main(argv: list[str] | None = None) -> int:
     _report_inputs(args, options, report)
     if args.stability and report.records:
         return _print_stability(args, options, report)
-    if args.json:  # orjson: NaN/Infinity -> null on the way out, no pre-pass over the summaries
+    if args.json:  # NaN/Infinity -> null on the way out, no pre-pass over the summaries
         sys.stdout.flush()
-        with collector_paused():
-            sys.stdout.buffer.write(dumps([record.to_dict() for record in report.records], indent=False))
+        sys.stdout.buffer.write(summaries_json(report.records))
         sys.stdout.buffer.flush()
     elif report.records:
         sys.stdout.write(format_table(report.records, options, wide=args.wide))
@@ -145,8 +148,19 @@ def ratings_main(argv: list[str] | None = None) -> int:
     print(f"rated {graded} (task, environment, model) from {files} file(s)"
           f"{f', {len(report.records) - graded} not graded' if graded < len(report.records) else ''}; "
           f"{len(report.problems)} file(s) skipped", file=sys.stderr)
+    if exit_at_once:
+        _exit_at_once(EXIT_OK)
     return EXIT_OK
 
 
+def _exit_at_once(code: int) -> NoReturn:
+    """End the process now, its output flushed, without freeing what it built object by object:
+    100,000 rated entries took 0.5 s of CPU to free at exit; the OS takes the memory back in one go.
+    Nothing it needs runs at exit: its output goes to stdout and stderr, flushed here."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover - `python -m mlel.ratings` is the documented entry
-    sys.exit(ratings_main())
+    sys.exit(ratings_main(exit_at_once=True))

@@ -7,4 +7,4 @@ import sys
 
 from mlel.cli import ratings_main
 
-sys.exit(ratings_main())
+sys.exit(ratings_main(exit_at_once=True))

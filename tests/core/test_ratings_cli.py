@@ -1,5 +1,6 @@
 """``python -m mlel.ratings``: each module executes once, --properties, JSON through orjson."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,10 @@ def hook(event, args):
     if event == "exec" and hasattr(args[0], "co_filename"):
         seen[args[0].co_filename] += 1
 sys.addaudithook(hook)
+import os
+def leave(code):  # the CLI ends its process with os._exit: here, the SystemExit it stands for
+    raise SystemExit(code)
+os._exit = leave
 sys.argv = ["mlel.ratings", "--directory", sys.argv[1], "--json"]
 try:
     runpy.run_module("mlel.ratings", run_name="__main__", alter_sys=True)
@@ -140,3 +145,17 @@ def test_a_record_of_a_task_without_property_set_is_skipped_and_named(two_logs):
                          capture_output=True, text=True)
     assert out.returncode == 0 and len(json.loads(out.stdout)) == 2
     assert "alien.json" in out.stderr and "alien-task" in out.stderr and "--properties" in out.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["table", "json"])
+def test_the_output_reaches_a_pipe_whole_though_the_process_ends_at_once(two_logs, as_json):
+    # the command ends with os._exit: what Python still buffers (stdout to a pipe, unless
+    # PYTHONUNBUFFERED) must be flushed first
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    out = subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(two_logs)] + ["--json"] * as_json,
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0 and out.stderr.strip().endswith("0 file(s) skipped"), out.stderr
+    if as_json:
+        assert [s["model"] for s in json.loads(out.stdout)] == ["EfficientNetB0", "ResNet101"]
+    else:
+        assert "EfficientNetB0" in out.stdout and out.stdout.rstrip().splitlines()[-1].split()[0] == "ResNet101"
