@@ -144,15 +144,17 @@ def test_idle_baseline_and_carbon(no_devices, tmp_path):
 def test_process_meter_sums_the_tree(fast):
     """The tree's CPU time includes a busy child's. Load-independent: the meter's CPU seconds over
     its window must cover what psutil saw the child use inside that window, however little CPU the
-    machine could spare (we wait until the child has used 0.1 s, however long that takes)."""
+    machine could spare (we wait until the child has used 0.1 s, however long that takes). The
+    meter's window is its own (psutil's timer on that path): it lies between the meter's creation
+    and the end of the sample call, so its percent is turned into seconds over that bracket."""
     import subprocess
     import sys
 
     import psutil
     child = subprocess.Popen([sys.executable, "-c", "x = 0\nwhile True: x += 1"])
     try:
+        t_created = time.time()
         meter = ProcessMeter(fast=fast)
-        t_start = time.time()
         watcher = psutil.Process(child.pid)
         inner0 = sum(watcher.cpu_times()[:2])
         deadline = time.time() + 60
@@ -161,10 +163,11 @@ def test_process_meter_sums_the_tree(fast):
         inner_child_cpu_s = sum(watcher.cpu_times()[:2]) - inner0
         now = time.time()
         rec = next(iter(meter.sample(now).values()))
+        t_sampled = time.time()
         assert rec["num_processes"] == 2
-        tree_cpu_s = rec["cpu_percent"] / 100.0 * (now - t_start)
+        tree_cpu_s = rec["cpu_percent"] / 100.0 * (t_sampled - t_created)
         assert inner_child_cpu_s >= 0.1
-        # tick granularity (10 ms per process) and the bracket's slack: 0.03 s
+        # tick granularity: 10 ms per read of each process
         assert tree_cpu_s >= inner_child_cpu_s - 0.03, (tree_cpu_s, inner_child_cpu_s)
         assert rec["mem_rss"] > 0 and rec["mem_uss"] > 0 and rec["cpu_num"] >= 0
     finally:
