@@ -356,19 +356,26 @@ def entries_from_records(records: Sequence[tuple["str | os.PathLike", "ResultRec
     estimated, reported, computed). An entry's ``logs`` are its records' file names."""
     from mlel.bulk import collector_paused
 
-    named = getattr(records, "named", None)  # a scan's records: their names, no Path objects
-    if named is not None:
-        records = named()
     with collector_paused():  # a record per entry, none in a cycle: see mlel.bulk
-        first: dict[tuple[str, str, str], int] = {}  # entry -> its first record (most have one)
-        repeated: dict[tuple[str, str, str], list[int]] = {}
-        for position, (_, record) in enumerate(records):
+        named = getattr(records, "named", None)  # a scan's records: their names, no Path objects
+        if named is not None:
+            records = named()
+        # one pass, each record made an entry as it is met (a second pass over 100,000 records
+        # that are no longer in the cache cost 0.7 s); an entry met again is pooled at the end
+        entries, origins = [], []  # origins: the position of each entry's first record
+        first: dict[tuple[str, str, str], int] = {}  # entry -> its place in entries
+        repeated: dict[tuple[str, str, str], list[int]] = {}  # entry -> its records' positions
+        for position, (file, record) in enumerate(records):
             key = (record.task, record.environment.name, record.name)
-            seen = first.setdefault(key, position)
-            if seen != position:
-                repeated.setdefault(key, [seen]).append(position)
-        return [_pooled_entry(*key, [records[p] for p in repeated[key]]) if key in repeated
-                else _single_entry(*key, *records[position]) for key, position in first.items()]
+            at = first.setdefault(key, len(entries))
+            if at == len(entries):
+                entries.append(_single_entry(*key, file, record))
+                origins.append(position)
+            else:
+                repeated.setdefault(key, [origins[at]]).append(position)
+        for key, positions in repeated.items():
+            entries[first[key]] = _pooled_entry(*key, [records[p] for p in positions])
+        return entries
 
 
 def _pooled_entry(task: str, environment: str, name: str, members: list[tuple[str, "ResultRecord"]]

@@ -246,3 +246,19 @@ def test_entries_from_records_take_the_scans_paths_as_they_are(tmp_path):
     assert by_name["M"].values["p"] == pytest.approx(1.1)
     assert entries_from_records([(p.name, r) for p, r in scan.records]) == list(by_name.values())
     assert isinstance(scan.records[0][1], ResultRecord)
+
+
+def test_repeated_runs_without_anything_to_index_against_are_certain_e_without_draws(pair, monkeypatch):
+    # no reference in the environment: no index can exist in any draw, so the letters are E for
+    # certain and nothing is resampled; the interval of the value still comes from the runs
+    import mlel.ratings as ratings
+
+    effnet = pair["EfficientNetB0"]
+    runs = [effnet, _copy(effnet, "e2.json", energy_ws=effnet.energy_ws * 1.1)]
+    drawn = []
+    monkeypatch.setattr(ratings, "rating_probabilities", lambda *a, **k: drawn.append(a) or pytest.fail("drew"))
+    [summary], warnings = rate_runs(runs)
+    assert not drawn and "no graded" in warnings[0]
+    assert summary["n_runs"] == 2 and summary["compound_p"] == {"A": 0.0, "B": 0.0, "C": 0.0, "D": 0.0, "E": 1.0}
+    power = summary["metrics"]["inference_power_draw"]
+    assert power["rating"] == "E" and power["rating_p"]["E"] == 1.0 and power["ci95"] is not None
