@@ -6,11 +6,11 @@ import os
 import sys
 from typing import NoReturn
 
+from mlel.bulk import collector_paused
 from mlel.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_USAGE, MleeError
 from mlel.io import dumps
 from mlel.properties import read_property_set
 from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_REFERENCE, SCALES, RatingOptions
-from mlel.rated_json import summaries_json
 from mlel.report import format_table, rate_directory
 from mlel.settings import SettingsError, load_boundaries, load_weights
 
@@ -133,9 +133,10 @@ def ratings_main(argv: list[str] | None = None, *, exit_at_once: bool = False) -
     _report_inputs(args, options, report)
     if args.stability and report.records:
         return _print_stability(args, options, report)
-    if args.json:  # NaN/Infinity -> null on the way out, no pre-pass over the summaries
+    if args.json:  # orjson: NaN/Infinity -> null on the way out, no pre-pass over the summaries
         sys.stdout.flush()
-        sys.stdout.buffer.write(summaries_json(report.records))
+        with collector_paused():
+            sys.stdout.buffer.write(dumps([record.to_dict() for record in report.records], indent=False))
         sys.stdout.buffer.flush()
     elif report.records:
         sys.stdout.write(format_table(report.records, options, wide=args.wide))

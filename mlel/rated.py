@@ -89,10 +89,6 @@ _CERTAIN_DICTS = {id(row): dict(zip(RATINGS, row)) for row in _CERTAIN}
 _LEVEL_DICTS = tuple(_CERTAIN_DICTS[id(row)] for row in _CERTAIN)
 
 
-def certain_rating_p(level: int) -> dict[str, float]:
-    """``rating_p`` of a certain letter (level 0..4) as the JSON shows it: a shared dict, read only."""
-    return _LEVEL_DICTS[level]
-
 
 def _metrics_json(metrics: Mapping[str, "MetricRating"]) -> dict:
     """Every metric's JSON (runs once per (entry, property): 150,000 times for 20,000 logs)."""
@@ -152,11 +148,6 @@ class CertainMetrics(Mapping):
 
     def __len__(self) -> int:
         return len(self._keys)
-
-    @property
-    def row(self) -> tuple[Mapping[str, float | None], Sequence[str], Sequence[float], Sequence[int]]:
-        """(values by key, keys, indices (NaN: none), levels 0..4): what the JSON writer reads."""
-        return self._values, self._keys, self._indices, self._levels
 
     def json(self) -> dict:
         """The same dicts as each record's ``to_dict()``, written from the row."""
@@ -245,15 +236,14 @@ class RatedResult:
             return None
         return self.compound_p[RATINGS.index(self.compound)]
 
-    def to_dict(self, settings: bool = False, *, metrics=None) -> dict:
+    def to_dict(self, settings: bool = False) -> dict:
         """The rated summary of SPEC §7 (plus energy, spread, runs, intervals and probabilities);
-        ``settings`` adds the mode, weights and boundaries it was rated with. ``metrics``: the
-        metrics' JSON made already (:mod:`mlel.rated_json`); None: made here."""
+        ``settings`` adds the mode, weights and boundaries it was rated with."""
         entry, compound_p = self.entry, self.compound_p
         single = not entry.run_values and not self.resampled  # the common case: no call for its note
         out = {  # the SPEC §7 keys first, in their order; then what issue 13 adds
             "task": entry.task, "environment": entry.environment, "model": entry.model,
-            "logs": list(entry.logs), "metrics": _metrics_json(self.metrics) if metrics is None else metrics,
+            "logs": list(entry.logs), "metrics": _metrics_json(self.metrics),
             "compound": self.compound, "dataset": entry.dataset, "backend": entry.backend,
             "reference": self.reference,
             "energy": {"total_ws": entry.energy_ws, "dynamic_ws": entry.dynamic_energy_ws,
