@@ -178,13 +178,13 @@ def _scale_matrix(entries: list[ModelResult], values: np.ndarray, higher_is_bett
     if options.scale == "best":
         by_env: dict[str, list[int]] = defaultdict(list)
         for row, entry in enumerate(entries):
-            if entry.not_graded is None:  # a measurement that cannot carry a grade sets no scale
-                by_env[entry.environment].append(row)
-        for environment, rows in by_env.items():
-            with np.errstate(all="ignore"):
-                best = np.where(higher_is_better, np.fmax.reduce(values[rows], axis=0),
-                                np.fmin.reduce(values[rows], axis=0))
-            scale[[r for r, e in enumerate(entries) if e.environment == environment]] = best
+            by_env[entry.environment].append(row)
+        for rows in by_env.values():
+            graded = [row for row in rows if entries[row].not_graded is None]  # the others set no scale
+            if graded:
+                with np.errstate(all="ignore"):
+                    scale[rows] = np.where(higher_is_better, np.fmax.reduce(values[graded], axis=0),
+                                           np.fmin.reduce(values[graded], axis=0))
         return scale
     for row, reference in enumerate(reference_rows):
         if reference != NO_REFERENCE:
