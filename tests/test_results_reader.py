@@ -123,3 +123,17 @@ def test_a_scans_records_read_as_path_pairs_and_give_names_without_paths(tmp_pat
     assert scan.records == tuple(pairs) and scan.records[1:] == (pairs[1],) and scan.records[-1] == pairs[1]
     assert scan.records.named() == [("a.json", pairs[0][1]), ("b.json", pairs[1][1])]
     assert [p.name for p in scan.foreign] == ["log.json"] and isinstance(scan.foreign[0], Path)
+
+
+def test_a_rating_report_keeps_the_records_it_read_with_their_names(tmp_path, reference_dir):
+    import shutil
+
+    from mlel.report import rate_directory
+
+    for name in ("b.json", "a.json"):
+        (tmp_path / name).write_bytes(orjson.dumps({**_record(), "model": name[0], "name": name[0]}))
+    shutil.copy(reference_dir / "infer_2022_03_03_17_21_20.json", tmp_path / "log.json")
+    report = rate_directory(tmp_path)
+    assert [(name, record.model) for name, record in report.results] == [("a.json", "a"), ("b.json", "b")]
+    assert [run.model for run in report.runs] == ["ResNet101"]  # the merged log, beside them
+    assert sorted(r.model for r in report.records) == ["ResNet101", "a", "b"]
