@@ -159,3 +159,20 @@ def test_the_output_reaches_a_pipe_whole_though_the_process_ends_at_once(two_log
         assert [s["model"] for s in json.loads(out.stdout)] == ["EfficientNetB0", "ResNet101"]
     else:
         assert "EfficientNetB0" in out.stdout and out.stdout.rstrip().splitlines()[-1].split()[0] == "ResNet101"
+
+
+@pytest.mark.parametrize("slice_size", [1, 7, 1000])
+def test_json_written_in_slices_is_the_same_bytes_as_one_dump(reference_dir, slice_size):
+    import io
+
+    from mlel.cli import _write_json
+    from mlel.io import dumps
+    from mlel.report import rate_directory
+
+    records = rate_directory(reference_dir).records
+    out = io.BytesIO()
+    _write_json(records, out, slice_size)
+    assert out.getvalue() == dumps([record.to_dict() for record in records], indent=False)
+    empty = io.BytesIO()
+    _write_json([], empty, slice_size)
+    assert empty.getvalue() == b"[]"
