@@ -6,8 +6,9 @@ The corpus is a synthetic blow-up of the ML.ENERGY import: ``python -m mlel.impo
 value perturbed (×0.8–1.25, each its own factor) and a distinct entry name per copy, written as the
 importer writes them (indented, one file each), up to ``--records`` files.
 
-Timed, each in a fresh interpreter, interleaved and repeated (the best of each is compared; on a
-shared machine CPU time, user + sys, is the fairer ratio):
+Timed, each in a fresh interpreter, interleaved and repeated; compared as the best of each, and as
+the median over rounds of each variant's CPU time against the bare loads of its own round (on a
+shared machine CPU time, user + sys, is the fairer ratio, and the paired median the steadier one):
 
   (a) bare     a stdlib ``json.load`` of every file (sorted), nothing else;
   (b) library  ``mlel.results.read_result_records`` + ``entries_from_records`` + ``rate_entries``
@@ -30,6 +31,7 @@ import argparse
 import json
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -139,18 +141,26 @@ def _whole(command: list[str], directory: Path) -> tuple[float, float, float]:
     return tuple(map(float, out.stdout.split()))
 
 
-def measure(corpus: Path, repeat: int) -> dict:
-    """Best (wall, CPU, peak) of each variant over ``repeat`` interleaved rounds."""
+def measure(corpus: Path, repeat: int) -> tuple[dict, dict]:
+    """Best (wall, CPU, peak) of each variant over ``repeat`` interleaved rounds; and the median
+    over rounds of each variant's CPU against its own round's bare loads (one before, one after):
+    where the machine's speed drifts between rounds, the paired ratio is the steadier one."""
     _run(BARE, corpus)  # warm the page cache
     cli = [sys.executable, "-m", "mlel.ratings", "--directory", str(corpus), "--json"]
     rounds: dict[str, list] = {name: [] for name in ("bare", *RATED, "cli")}
+    paired: dict[str, list[float]] = {name: [] for name in (*RATED, "cli")}
     for _ in range(repeat):
-        rounds["bare"].append(_run(BARE, corpus))
-        for name, (code, scale) in RATED.items():
-            rounds[name].append(_run(code, corpus, scale))
-        rounds["cli"].append(_whole(cli, corpus))
-    return {name: (min(r[0] for r in rs), min(r[1] for r in rs), max(r[2] for r in rs))
+        before = _run(BARE, corpus)
+        timed = {name: _run(code, corpus, scale) for name, (code, scale) in RATED.items()}
+        timed["cli"] = _whole(cli, corpus)
+        after = _run(BARE, corpus)
+        rounds["bare"] += [before, after]
+        for name, times in timed.items():
+            rounds[name].append(times)
+            paired[name].append(times[1] / ((before[1] + after[1]) / 2))
+    best = {name: (min(r[0] for r in rs), min(r[1] for r in rs), max(r[2] for r in rs))
             for name, rs in rounds.items()}
+    return best, {name: statistics.median(ratios) for name, ratios in paired.items()}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -160,7 +170,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--corpus", type=Path, default=None, help="default: bench/out/records-<N>")
     args = parser.parse_args(argv)
     corpus = build_corpus(args.corpus or REPO / "bench" / "out" / f"records-{args.records}", args.records)
-    best = measure(corpus, args.repeat)
+    best, paired = measure(corpus, args.repeat)
     stages = subprocess.run([sys.executable, "-c", STAGES, str(corpus)], capture_output=True, text=True,
                             check=True, cwd=REPO).stdout
     result = {"records": args.records, "library_stages_cpu_s": json.loads(stages)}
@@ -170,6 +180,7 @@ def main(argv: list[str] | None = None) -> dict:
     for name in (*RATED, "cli"):
         result[f"{name}_wall_ratio"] = round(best[name][0] / best["bare"][0], 3)
         result[f"{name}_cpu_ratio"] = round(best[name][1] / best["bare"][1], 3)
+        result[f"{name}_cpu_ratio_paired_median"] = round(paired[name], 3)
     print(json.dumps(result))
     for name, what in (("library", "(b) read_result_records + rate_entries"),
                        ("library_best", "(b) the same, --scale best"),
@@ -177,8 +188,8 @@ def main(argv: list[str] | None = None) -> dict:
                        ("report_best", "(c') the same, --scale best"),
                        ("cli", "(c) whole `python -m mlel.ratings --directory D --json`")):
         goal = "(not the goal: adds writing the JSON report)" if name == "cli" else "(goal <= 1.0)"
-        print(f"{what} / (a) bare json.load: wall {result[f'{name}_wall_ratio']}x, "
-              f"CPU {result[f'{name}_cpu_ratio']}x {goal}")
+        print(f"{what} / (a) bare json.load: best wall {result[f'{name}_wall_ratio']}x, "
+              f"CPU {result[f'{name}_cpu_ratio']}x; paired CPU median {result[f'{name}_cpu_ratio_paired_median']}x {goal}")
     return result
 
 
