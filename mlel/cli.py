@@ -157,10 +157,9 @@ def _write_json(records, out, slice_size: int = 1000) -> None:
     """The rated summaries as one compact JSON array (orjson: NaN/Infinity -> null on the way out),
     the same bytes as one ``dumps`` of them all, written a slice at a time: the dicts of 100,000
     summaries and their bytes, held at once, were about 0.5 GB."""
-    slices = range(0, len(records), slice_size)
     out.write(b"[")
     with collector_paused():
-        for start in slices:
+        for start in range(0, len(records), slice_size):
             if start:
                 out.write(b",")
             out.write(dumps([record.to_dict() for record in records[start:start + slice_size]], indent=False)[1:-1])

@@ -229,10 +229,10 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
     records = [build(entry, index_row, level_row, level)
                for entry, index_row, level_row, level in zip(entries, indices.tolist(), levels.tolist(),
                                                              compound.tolist())]
-    several = [row for row, entry in enumerate(entries) if entry.run_values]  # > 1 run: rare
-    indexed = ~np.isnan(scale).all(axis=1)  # nothing to index against: every draw rates E, as the row does
-    drawn = [row for row in range(len(entries))
-             if indexed[row] and needs_draws(entries, reference_rows, row)] if several else []
+    drawn = []
+    if any(entry.run_values for entry in entries):  # > 1 run: rare
+        indexed = ~np.isnan(scale).all(axis=1)  # nothing to index against: every draw rates E, as the row does
+        drawn = [row for row in range(len(entries)) if indexed[row] and needs_draws(entries, reference_rows, row)]
     if drawn:
         metric_p, compound_p = rating_probabilities(entries, keys, reference_rows, scale, higher_is_better,
                                                     bounds, weight_vector, options.mode, drawn)
