@@ -101,3 +101,17 @@ def test_cli_shows_not_graded(tmp_path, reference_dir):
     assert "not graded: measured 0.25 s (minimum 1 s)" in out.stdout
     assert f"not graded: EfficientNetB0 (A100 x8 - TensorFlow 2.8.0; {name})" in out.stderr
     assert "1 not graded" in out.stderr
+
+
+def test_repeated_runs_that_are_not_graded_get_no_letters(reference_dir):
+    # two short runs pool into one not graded entry; its reference has an index to offer, but a
+    # measurement that cannot carry a grade is not resampled into letters either
+    runs, _ = load_logs([reference_dir / "infer_2022_03_03_17_30_03.json",
+                         reference_dir / "infer_2022_03_03_17_21_20.json"])
+    effnet = next(r for r in runs if r.model == "EfficientNetB0")
+    shorts = [dataclasses.replace(effnet, file=f"short{i}.json", duration_s=0.4, energy_ws=effnet.energy_ws * f)
+              for i, f in enumerate((0.9, 1.1))]
+    rated, _ = rate_runs([*shorts, *runs])
+    refused = next(s for s in rated if not s["graded"])
+    assert refused["n_runs"] == 2 and refused["compound"] is None and refused["compound_p"] is None
+    assert all(m["rating"] is None and m["rating_p"] is None for m in refused["metrics"].values())

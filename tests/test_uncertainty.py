@@ -252,3 +252,24 @@ def test_a_fractions_interval_is_cut_to_0_1_and_other_intervals_are_not():
     assert energy[0] < 0 and rated.metrics["inference_power_draw"].ci95 == energy  # no unit bound
     assert builtin_tasks()["inference"]["top1_val"].support == (0.0, 1.0)
     assert within((-0.2, 1.3), (0.0, 1.0)) == (0.0, 1.0) and within((1.0, 2.0), None) == (1.0, 2.0)
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_odds_do_not_depend_on_how_many_rows_are_rated_at_once(monkeypatch, rows):
+    # the steps after the draws go a few rows at a time to keep temporaries small: the same draws
+    # must give the same probabilities, whatever the step (own and shared references mixed)
+    reference = np.array([[1.0, 2.0], [1.1, 2.1], [0.95, 1.9]])
+    models = U.pad_runs([reference * f for f in (0.9, 1.2, 0.7, 1.0, 1.05)], 2)
+    refs = U.pad_runs([reference, reference * 1.1], 2)
+    args = dict(draws=3000, chunk=4, reference_of=np.array([0, 1, 0, 1, 0]),
+                is_reference=[False, False, False, True, False], weights=np.array([1.0, 1.0]),
+                compound=functools.partial(engine.compound_levels, mode="pessimistic mean"))
+
+    def odds(step: int) -> U.RatingOdds:
+        monkeypatch.setattr(U, "_ROWS_AFTER_DRAWS", step)
+        return U.rating_odds(models, refs, BOUNDS, LOWER_IS_BETTER, np.random.default_rng(3), **args)
+
+    whole, stepped = odds(1000), odds(rows)
+    assert np.array_equal(stepped.metric_p, whole.metric_p)
+    assert np.array_equal(stepped.compound_p, whole.compound_p)
+    assert 0 < whole.metric_p.max(axis=-1).min() < 1  # a case with real uncertainty

@@ -24,7 +24,7 @@ from mlel.metrics import TASKS
 from mlel.properties import PropertySet, builtin_tasks, load_property_set
 from mlel.rated import MetricRating, ModelResult, RatedResult, metric_rating
 from mlel.ratings.gates import DEFAULT_GATES, Gates, gate_reason
-from mlel.ratings.odds import NO_REFERENCE, needs_draws, rating_probabilities
+from mlel.ratings.odds import NO_REFERENCE, rating_probabilities
 from mlel.ratings.pooling import aggregate_runs
 
 __all__ = ["RATINGS", "RATING_COLORS", "COMPOUND_MODES", "DEFAULT_MODE", "DEFAULT_REFERENCE",
@@ -172,23 +172,23 @@ def _reference_rows(entries: list[ModelResult], options: RatingOptions, warnings
 
 
 def _scale_matrix(entries: list[ModelResult], values: np.ndarray, higher_is_better: np.ndarray,
-                  reference_rows: list[int], options: RatingOptions) -> np.ndarray:
+                  graded: np.ndarray, reference_rows: list[int], options: RatingOptions) -> np.ndarray:
     """(n, m): the value each entry's property is indexed against (NaN: no index)."""
-    scale = np.full(values.shape, np.nan)
     if options.scale == "best":
-        by_env: dict[str, list[int]] = defaultdict(list)
-        for row, entry in enumerate(entries):
-            by_env[entry.environment].append(row)
-        for rows in by_env.values():
-            graded = [row for row in rows if entries[row].not_graded is None]  # the others set no scale
-            if graded:
+        codes: dict[str, int] = {}  # environment -> its number, in order of first appearance
+        env = np.array([codes.setdefault(entry.environment, len(codes)) for entry in entries], dtype=np.int64)
+        best = np.full((len(codes), values.shape[1]), np.nan)
+        for code in range(len(codes)):
+            setting = values[(env == code) & graded]  # not graded entries set no scale
+            if len(setting):
                 with np.errstate(all="ignore"):
-                    scale[rows] = np.where(higher_is_better, np.fmax.reduce(values[graded], axis=0),
-                                           np.fmin.reduce(values[graded], axis=0))
-        return scale
-    for row, reference in enumerate(reference_rows):
-        if reference != NO_REFERENCE:
-            scale[row] = values[reference]
+                    best[code] = np.where(higher_is_better, np.fmax.reduce(setting, axis=0),
+                                          np.fmin.reduce(setting, axis=0))
+        return best[env]
+    scale = np.full(values.shape, np.nan)
+    references = np.asarray(reference_rows, dtype=np.int64)
+    indexed = references != NO_REFERENCE
+    scale[indexed] = values[references[indexed]]
     return scale
 
 
@@ -204,18 +204,39 @@ def _boundary_matrix(keys: Sequence[str], indices: np.ndarray, prop_set: Propert
     return np.array([chosen.get(k, NO_BOUNDARIES) for k in keys], dtype=float).reshape(-1, 4)
 
 
+def _value_matrix(entries: list[ModelResult], keys: Sequence[str]) -> np.ndarray:
+    """(n, m) property values; None -> NaN by numpy's own float conversion (one flat list: no
+    nested lists for numpy to walk, no Python call per value)."""
+    flat: list = []
+    extend = flat.extend
+    for entry in entries:
+        extend(map(entry.values.get, keys))
+    return np.array(flat, dtype=float).reshape(len(entries), len(keys))
+
+
+def _rows_to_draw(entries: list[ModelResult], graded: np.ndarray, reference_rows: Sequence[int],
+                  scale: np.ndarray) -> list[int]:
+    """The graded rows whose model or reference pools several runs (rare) and that have something
+    to index against (a row without: every draw rates E, as the row already does)."""
+    several = np.array([len(entry.run_values) > 1 for entry in entries], dtype=bool)
+    if not several.any():
+        return []
+    references = np.asarray(reference_rows, dtype=np.int64)
+    has_reference = references != NO_REFERENCE
+    several[has_reference] |= several[references[has_reference]]  # a reference of several runs
+    indexed = ~np.isnan(scale).all(axis=1)
+    return np.flatnonzero(graded & indexed & several).tolist()
+
+
 def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: RatingOptions,
                warnings: list[str]) -> list[RatedResult]:
     keys = prop_set.keys
     higher_is_better = np.array([p.higher_is_better for p in prop_set.properties])
-    # None -> NaN by numpy's own float conversion of an object array (no Python call per value)
-    values = np.array([[*map(e.values.get, keys)] for e in entries], dtype=object
-                      ).reshape(len(entries), len(keys))
-    values = np.where(values == None, np.nan, values).astype(float)  # noqa: E711 - elementwise
+    values = _value_matrix(entries, keys)
     graded = np.array([e.not_graded is None for e in entries], dtype=bool)
     reference_rows = (_reference_rows(entries, options, warnings) if options.scale == "reference"
                       else [NO_REFERENCE] * len(entries))
-    scale = _scale_matrix(entries, values, higher_is_better, reference_rows, options)
+    scale = _scale_matrix(entries, values, higher_is_better, graded, reference_rows, options)
     indices = engine.index_matrix(values, scale, higher_is_better)
     bounds = _boundary_matrix(keys, indices[graded], prop_set, options)
     levels = engine.rating_levels(indices, bounds)
@@ -229,10 +250,7 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
     records = [build(entry, index_row, level_row, level)
                for entry, index_row, level_row, level in zip(entries, indices.tolist(), levels.tolist(),
                                                              compound.tolist())]
-    drawn = []
-    if any(entry.run_values for entry in entries):  # > 1 run: rare
-        indexed = ~np.isnan(scale).all(axis=1)  # nothing to index against: every draw rates E, as the row does
-        drawn = [row for row in range(len(entries)) if indexed[row] and needs_draws(entries, reference_rows, row)]
+    drawn = _rows_to_draw(entries, graded, reference_rows, scale)
     if drawn:
         metric_p, compound_p = rating_probabilities(entries, keys, reference_rows, scale, higher_is_better,
                                                     bounds, weight_vector, options.mode, drawn)
