@@ -330,9 +330,11 @@ def _file_name(file: "str | os.PathLike") -> str:
 def _single_entry(task: str, environment: str, name: str, file, record: "ResultRecord") -> ModelResult:
     props = record.properties
     made = object.__new__(ModelResult)  # every field checked: no frozen per-field setattr
+    # the fields left out keep their plain defaults, which the dataclass holds as class attributes
     object.__setattr__(made, "__dict__", {
-        **_plain_defaults(ModelResult), "task": task, "environment": environment, "model": name,
-        "logs": [_file_name(file)], "values": {k: p.value for k, p in props.items()}, "spread": {},
+        "task": task, "environment": environment, "model": name,
+        "logs": [file if type(file) is str else _file_name(file)],
+        "values": {k: p.value for k, p in props.items()}, "spread": {},
         "dataset": record.dataset, "backend": record.environment.software,
         "sources": {k: p.source for k, p in props.items()}, "invalid": {}})
     return made
