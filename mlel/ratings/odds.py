@@ -32,6 +32,15 @@ def run_table(entry: ModelResult, keys: Sequence[str]) -> list[list[float]]:
     return table
 
 
+def needs_draws(entries: Sequence[ModelResult], reference_rows: Sequence[int], row: int) -> bool:
+    """Whether one row is resampled (ELEx, one row at a time): graded, and its model or its
+    reference pools several runs. The rating of a whole task finds its rows with arrays."""
+    entry, reference = entries[row], reference_rows[row]
+    if entry.not_graded is not None:
+        return False
+    return entry.n_runs > 1 or (reference != NO_REFERENCE and entries[reference].n_runs > 1)
+
+
 def rating_probabilities(entries: Sequence[ModelResult], keys: Sequence[str],
                          reference_rows: Mapping[int, int] | Sequence[int],
                          scale: Mapping[int, np.ndarray] | np.ndarray, higher_is_better: np.ndarray,
