@@ -333,7 +333,7 @@ def _single_entry(task: str, environment: str, name: str, file, record: "ResultR
     # the fields left out keep their plain defaults, which the dataclass holds as class attributes
     object.__setattr__(made, "__dict__", {
         "task": task, "environment": environment, "model": name,
-        "logs": [file if type(file) is str else _file_name(file)],
+        "logs": [_file_name(file)],
         "values": {k: p.value for k, p in props.items()}, "spread": {},
         "dataset": record.dataset, "backend": record.environment.software,
         "sources": {k: p.source for k, p in props.items()}, "invalid": {}})

@@ -282,13 +282,13 @@ def rating_odds(model_runs: np.ndarray, reference_runs: np.ndarray, boundaries: 
         values = draw_means(model_runs[start:stop], draws, rng)
         needed, which = np.unique(ref_of[start:stop], return_inverse=True)
         refs = draw_means(reference_runs[needed], draws, rng)
-        which = which.reshape(-1)
+        which, own_part = which.reshape(-1), own[start:stop]
         # the steps after the draws, a few rows at a time: the same numbers, in float64 temporaries
         # under 1 MB instead of hundreds of MB (whose page faults and cache misses were the cost)
         for first in range(0, stop - start, _ROWS_AFTER_DRAWS):
             rows = slice(first, first + _ROWS_AFTER_DRAWS)
             model = values[rows]
-            reference = np.where(own[start:stop][rows, None, None], model, refs[which[rows]])
+            reference = np.where(own_part[rows, None, None], model, refs[which[rows]])
             levels = rating_levels(index_matrix(model, reference, higher_is_better), boundaries)
             out = slice(start + first, start + first + model.shape[0])
             metric_p[out] = level_shares(levels, axis=1)

@@ -24,7 +24,7 @@ from mlel.metrics import TASKS
 from mlel.properties import PropertySet, builtin_tasks, load_property_set
 from mlel.rated import MetricRating, ModelResult, RatedResult, metric_rating
 from mlel.ratings.gates import DEFAULT_GATES, Gates, gate_reason
-from mlel.ratings.odds import NO_REFERENCE, rating_probabilities
+from mlel.ratings.odds import NO_REFERENCE, rating_probabilities, rows_to_draw
 from mlel.ratings.pooling import aggregate_runs
 
 __all__ = ["RATINGS", "RATING_COLORS", "COMPOUND_MODES", "DEFAULT_MODE", "DEFAULT_REFERENCE",
@@ -214,20 +214,6 @@ def _value_matrix(entries: list[ModelResult], keys: Sequence[str]) -> np.ndarray
     return np.array(flat, dtype=float).reshape(len(entries), len(keys))
 
 
-def _rows_to_draw(entries: list[ModelResult], graded: np.ndarray, reference_rows: Sequence[int],
-                  scale: np.ndarray) -> list[int]:
-    """The graded rows whose model or reference pools several runs (rare) and that have something
-    to index against (a row without: every draw rates E, as the row already does)."""
-    several = np.array([len(entry.run_values) > 1 for entry in entries], dtype=bool)
-    if not several.any():
-        return []
-    references = np.asarray(reference_rows, dtype=np.int64)
-    has_reference = references != NO_REFERENCE
-    several[has_reference] |= several[references[has_reference]]  # a reference of several runs
-    indexed = ~np.isnan(scale).all(axis=1)
-    return np.flatnonzero(graded & indexed & several).tolist()
-
-
 def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: RatingOptions,
                warnings: list[str]) -> list[RatedResult]:
     keys = prop_set.keys
@@ -250,7 +236,7 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
     records = [build(entry, index_row, level_row, level)
                for entry, index_row, level_row, level in zip(entries, indices.tolist(), levels.tolist(),
                                                              compound.tolist())]
-    drawn = _rows_to_draw(entries, graded, reference_rows, scale)
+    drawn = rows_to_draw(entries, graded, reference_rows, scale)
     if drawn:
         metric_p, compound_p = rating_probabilities(entries, keys, reference_rows, scale, higher_is_better,
                                                     bounds, weight_vector, options.mode, drawn)

@@ -34,11 +34,26 @@ def run_table(entry: ModelResult, keys: Sequence[str]) -> list[list[float]]:
 
 def needs_draws(entries: Sequence[ModelResult], reference_rows: Sequence[int], row: int) -> bool:
     """Whether one row is resampled (ELEx, one row at a time): graded, and its model or its
-    reference pools several runs. The rating of a whole task finds its rows with arrays."""
+    reference pools several runs. :func:`rows_to_draw` is the same rule over a whole task."""
     entry, reference = entries[row], reference_rows[row]
     if entry.not_graded is not None:
         return False
     return entry.n_runs > 1 or (reference != NO_REFERENCE and entries[reference].n_runs > 1)
+
+
+def rows_to_draw(entries: list[ModelResult], graded: np.ndarray, reference_rows: Sequence[int],
+                 scale: np.ndarray) -> list[int]:
+    """:func:`needs_draws` for every row of a task at once, with arrays: the graded rows whose model
+    or reference pools several runs (rare) and that have something to index against (a row
+    without: every draw rates E, as the row already does)."""
+    several = np.array([len(entry.run_values) > 1 for entry in entries], dtype=bool)
+    if not several.any():
+        return []
+    references = np.asarray(reference_rows, dtype=np.int64)
+    has_reference = references != NO_REFERENCE
+    several[has_reference] |= several[references[has_reference]]  # a reference of several runs
+    indexed = ~np.isnan(scale).all(axis=1)
+    return np.flatnonzero(graded & indexed & several).tolist()
 
 
 def rating_probabilities(entries: Sequence[ModelResult], keys: Sequence[str],
