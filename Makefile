@@ -32,7 +32,7 @@ browser:
 	fi
 
 demo: install
-	$(PY) -m mlel.demo
+	$(PY) -m mlel.apps.demo
 
 test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \

@@ -4,7 +4,7 @@
 """
 import sys
 
-from mlel.paper import main
+from mlel.paper.outputs import main
 
 if __name__ == "__main__":
     sys.exit(main())

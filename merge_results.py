@@ -7,7 +7,7 @@
 """
 import sys
 
-from mlel.merge import main
+from mlel.runlog.merge import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -43,7 +43,7 @@ from plotly.io.json import to_json_plotly  # noqa: E402
 from mlel.elex import callbacks, figures, session, sliders, state  # noqa: E402
 from mlel.elex import table as rated_table  # noqa: E402
 from mlel.elex import layout as ids  # noqa: E402
-from mlel.logs import load_logs  # noqa: E402
+from mlel.runlog.logs import load_logs  # noqa: E402
 
 ENV_COPIES = 8  # each environment appears as "<env> #0" … "#7"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mlel.io import dumps  # noqa: E402
+from mlel.base.io import dumps  # noqa: E402
 from mlel.monitoring import estimate_calibration as cal  # noqa: E402
 from mlel.monitoring.estimate import EXPECTED_ERROR, INTEL_CURVE  # noqa: E402
 

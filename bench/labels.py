@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mlel.labels import EnergyLabel  # noqa: E402
-from mlel.report import rate_directory  # noqa: E402
+from mlel.ratings.report import rate_directory  # noqa: E402
 
 DEFAULT_DIRECTORY = REPO.parent / "shared" / "reference" / "mlee-2022" / "results"
 GOAL_S = 10.0  # for 1,000 PDF labels

@@ -32,7 +32,7 @@ print(time.perf_counter() - t, time.process_time() - c, resource.getrusage(resou
 OURS = """
 import resource, sys, time
 t, c = time.perf_counter(), time.process_time()
-from mlel.report import rate_directory
+from mlel.ratings.report import rate_directory
 report = rate_directory(sys.argv[1])
 assert report.records and not report.problems
 print(time.perf_counter() - t, time.process_time() - c, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -44,9 +44,9 @@ STAGES = """
 import resource, sys, time
 clock = time.process_time
 marks = [("start", clock())]
-from mlel.bulk import collector_paused
-from mlel.io import dumps
-from mlel.logs import load_logs
+from mlel.base.bulk import collector_paused
+from mlel.base.io import dumps
+from mlel.runlog.logs import load_logs
 from mlel.ratings import DEFAULT_GATES, RatingOptions, aggregate_runs, rate_entries
 marks.append(("imports", clock()))
 paused = collector_paused()  # as the CLI does (kept: a dropped one would resume the collector)

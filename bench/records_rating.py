@@ -13,7 +13,7 @@ shared machine CPU time, user + sys, is the fairer ratio, and the paired median 
   (a) bare     a stdlib ``json.load`` of every file (sorted), nothing else;
   (b) library  ``mlel.results.read_result_records`` + ``entries_from_records`` + ``rate_entries``
                (the ratings entry point for records), imports included;
-  (c') report  ``mlel.report.rate_directory`` in-process: what the CLI calls to read and rate;
+  (c') report  ``mlel.ratings.report.rate_directory`` in-process: what the CLI calls to read and rate;
   (c) cli      the whole ``python -m mlel.ratings --directory D --json`` process, timed from outside
                (start-up, load, rate, then 200 MB of JSON to a pipe read to the end).
 (b) and (c') run twice: with the default reference scale (the leaderboard has no ResNet101, so
@@ -56,7 +56,7 @@ for name in sorted(n for n in os.listdir(folder) if n.endswith('.json')):
         json.load(h)
 """)
 LIBRARY = TIMED.format(body="""
-from mlel.rated import entries_from_records
+from mlel.ratings.rated import entries_from_records
 from mlel.ratings import RatingOptions, rate_entries
 from mlel.results import read_result_records
 scan = read_result_records(sys.argv[1])
@@ -66,7 +66,7 @@ assert len(rated) == len(scan.records) or rated
 """)
 REPORT = TIMED.format(body="""
 from mlel.ratings import RatingOptions
-from mlel.report import rate_directory
+from mlel.ratings.report import rate_directory
 report = rate_directory(sys.argv[1], RatingOptions(scale=sys.argv[2]))
 assert report.records and not report.problems, report.problems[:3]
 """)
@@ -76,7 +76,7 @@ STAGES = """
 import json, sys, time
 clock = time.process_time
 t = clock()
-from mlel.rated import entries_from_records
+from mlel.ratings.rated import entries_from_records
 from mlel.ratings import rate_entries
 from mlel.results import read_result_records
 stages = {"imports": clock() - t}
@@ -110,7 +110,7 @@ def perturbed(record: dict, copy: int, rng: random.Random) -> dict:
 
 def build_corpus(directory: Path, n_records: int, seed: int = 0) -> Path:
     """``n_records`` record files in ``directory`` (kept if already complete)."""
-    from mlel.io import write_atomic, dumps
+    from mlel.base.io import write_atomic, dumps
     from mlel.results import ResultRecord, record_file_name
 
     directory.mkdir(parents=True, exist_ok=True)

@@ -12,13 +12,13 @@ __version__ = "0.1.0"
 
 # Imported on first use, so `python -m mlel.ratings` and light tools do not load everything.
 _EXPORTS = {
-    "Problem": "mlel.logs", "RunLog": "mlel.logs", "load_logs": "mlel.logs", "read_log": "mlel.logs",
-    "METRICS": "mlel.metrics", "task_metrics": "mlel.metrics",
+    "Problem": "mlel.runlog.logs", "RunLog": "mlel.runlog.logs", "load_logs": "mlel.runlog.logs", "read_log": "mlel.runlog.logs",
+    "METRICS": "mlel.runlog.metrics", "task_metrics": "mlel.runlog.metrics",
     "COMPOUND_MODES": "mlel.ratings", "RatingOptions": "mlel.ratings", "aggregate_runs": "mlel.ratings",
     "calibrate_boundaries": "mlel.ratings", "compound_rating": "mlel.ratings",
     "index_value": "mlel.ratings", "rate_results": "mlel.ratings", "rate_runs": "mlel.ratings",
     "rating_from_index": "mlel.ratings",
-    "RatingReport": "mlel.report", "rate_directory": "mlel.report",
+    "RatingReport": "mlel.ratings.report", "rate_directory": "mlel.ratings.report",
 }
 __all__ = sorted(_EXPORTS)
 

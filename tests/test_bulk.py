@@ -1,11 +1,11 @@
-"""mlel.bulk: the cyclic collector is paused inside the block and resumed after, as it was."""
+"""mlel.base.bulk: the cyclic collector is paused inside the block and resumed after, as it was."""
 from __future__ import annotations
 
 import gc
 
 import pytest
 
-from mlel.bulk import collector_paused
+from mlel.base.bulk import collector_paused
 
 
 def test_the_collector_is_paused_in_the_block_and_resumed_after_even_on_error():
@@ -31,7 +31,7 @@ def test_a_disabled_collector_stays_disabled():
 
 
 def test_rating_a_directory_pauses_the_collector(monkeypatch, reference_dir):
-    from mlel import report
+    from mlel.ratings import report
     seen = []
     original = report.rate_entries
     monkeypatch.setattr(report, "rate_entries", lambda *a, **k: seen.append(gc.isenabled()) or original(*a, **k))
@@ -43,7 +43,7 @@ class _Kept:  # a tracked object, to find among the collector's generations
 
 
 def test_what_the_block_kept_goes_to_the_oldest_generation_unwalked():
-    from mlel.bulk import KEPT_MANY
+    from mlel.base.bulk import KEPT_MANY
     with collector_paused():
         kept = [_Kept() for _ in range(KEPT_MANY)]
     oldest = {id(o) for o in gc.get_objects(generation=2)}
@@ -73,7 +73,7 @@ def test_a_programs_own_freeze_is_left_alone():
 def test_the_first_block_of_a_process_sets_the_collectors_yardstick():
     import subprocess
     import sys
-    code = ("import gc; gc.disable(); from mlel.bulk import collector_paused; "
+    code = ("import gc; gc.disable(); from mlel.base.bulk import collector_paused; "
             "before = gc.get_stats()[-1]['collections']; gc.enable()\n"
             "with collector_paused(): pass\n"
             "with collector_paused(): pass\n"

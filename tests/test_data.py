@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from mlel.data import (DataError, DigitsDataset, SYNTHETIC_BATCHES, _prefetched, _resize_matrix,
+from mlel.experiment.data import (DataError, DigitsDataset, SYNTHETIC_BATCHES, _prefetched, _resize_matrix,
                        default_dataset, load_dataset)
 
 
@@ -130,7 +130,7 @@ def _images(n=6, size=24, seed=0):
 
 
 def test_random_erase_fills_one_rectangle_with_the_mean_colour():
-    from mlel.augment import IMAGENET_MEAN_RGB, random_erase
+    from mlel.experiment.augment import IMAGENET_MEAN_RGB, random_erase
     x = _images()
     out = random_erase(x, 1.0, np.random.default_rng(1))
     assert out.shape == x.shape and not np.shares_memory(out, x)
@@ -146,7 +146,7 @@ def test_random_erase_fills_one_rectangle_with_the_mean_colour():
 
 @pytest.mark.parametrize("policy", ["ta_wide", "ra"])
 def test_auto_augment_alters_images_reproducibly(policy):
-    from mlel.augment import make_augment
+    from mlel.experiment.augment import make_augment
     x = _images(n=12)
     augment = make_augment(policy)
     a = augment(x, np.random.default_rng(3))
@@ -157,7 +157,7 @@ def test_auto_augment_alters_images_reproducibly(policy):
 
 
 def test_augmentation_applies_to_training_batches_only_and_follows_the_seed():
-    from mlel.augment import make_augment
+    from mlel.experiment.augment import make_augment
     train = load_dataset("digits", "train", 32, augment=make_augment("none", 1.0))
     plain = load_dataset("digits", "train", 32)
     (xa, _), = list(train.batches(8, 1, seed=5))

@@ -1,4 +1,4 @@
-"""The rating engine (mlel.engine): index, rating from index, compound, calibration, band geometry.
+"""The rating engine (mlel.ratings.engine): index, rating from index, compound, calibration, band geometry.
 
 The compound modes are checked against a plain-Python oracle written from SPEC §5's wording, on
 random cases, so a change to the vectorised rule cannot pass by agreeing with itself.
@@ -10,8 +10,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from mlel import engine
-from mlel.engine import COMPOUND_MODES, RATINGS
+from mlel.ratings import engine
+from mlel.ratings.engine import COMPOUND_MODES, RATINGS
 
 
 def test_index_matrix_direction_missing_and_zero():

@@ -25,7 +25,7 @@ def test_run_dir_names_and_uniqueness(tmp_path):
 
 
 def test_platform_has_the_2022_keys():
-    from mlel.platform import platform_record
+    from mlel.base.platform import platform_record
     info = platform_record()
     assert set(info) == {"System", "Node Name", "Release", "Version", "Machine", "Processor",
                          "Physical cores", "Total cores", "Max Frequency", "Min Frequency",
@@ -37,7 +37,7 @@ def test_platform_has_the_2022_keys():
 
 
 def test_requirements_start_with_python_then_name_version():
-    from mlel.platform import requirements_lines
+    from mlel.base.platform import requirements_lines
     lines = requirements_lines()
     assert lines[0] == f"# {sys.version.splitlines()[0]}"
     pins = [line for line in lines if not line.startswith("#")]

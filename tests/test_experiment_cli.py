@@ -7,15 +7,15 @@ import types
 
 import pytest
 
-from mlel.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGTERM, EXIT_USAGE, MleeError, OutputError, UsageError
-from mlel.experiment import (InferOptions, RunResult, TrainOptions, build_infer_parser, cli_main,
-                             setup_inference, setup_training)
+from mlel.base.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGTERM, EXIT_USAGE, MleeError, OutputError, UsageError
+from mlel.apps.experiment_cli import build_infer_parser, cli_main
+from mlel.experiment import InferOptions, RunResult, TrainOptions, setup_inference, setup_training
 
 
 @pytest.fixture
 def tracking(monkeypatch):
-    """A stand-in for mlel.tracking (H4's module): records calls, can be told to fail."""
-    module = types.ModuleType("mlel.tracking")
+    """A stand-in for mlel.apps.tracking (H4's module): records calls, can be told to fail."""
+    module = types.ModuleType("mlel.apps.tracking")
     module.calls, module.error = [], None
 
     def log_run(run_dir, tracking_uri):
@@ -24,7 +24,7 @@ def tracking(monkeypatch):
             raise module.error
         return "run-123"
     module.log_run = log_run
-    monkeypatch.setitem(sys.modules, "mlel.tracking", module)
+    monkeypatch.setitem(sys.modules, "mlel.apps.tracking", module)
     return module
 
 
@@ -65,7 +65,7 @@ def test_a_failed_log_exits_1_and_keeps_the_folder(tmp_path, tracking, capsys):
 
 
 def test_a_missing_tracking_module_exits_1(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "mlel.tracking", None)  # import -> ImportError
+    monkeypatch.setitem(sys.modules, "mlel.apps.tracking", None)  # import -> ImportError
     assert main(runner_returning(tmp_path), "--mlflow") == EXIT_FAILED
     assert "not available" in capsys.readouterr().err
 

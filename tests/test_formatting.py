@@ -1,4 +1,4 @@
-"""mlel.formatting: values with the unit and prefix a person reads at a glance, "n.a." when missing."""
+"""mlel.base.formatting: values with the unit and prefix a person reads at a glance, "n.a." when missing."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from mlel.formatting import NA, format_number, format_percent, format_quantity, split_unit
+from mlel.base.formatting import NA, format_number, format_percent, format_quantity, split_unit
 
 
 @pytest.mark.parametrize("value, unit, text", [

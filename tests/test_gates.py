@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from mlel.logs import RunLog, load_logs
+from mlel.runlog.logs import RunLog, load_logs
 from mlel.ratings import rate_runs
 from mlel.ratings.gates import MIN_SAMPLES, MIN_WINDOW_S, Gates, gate_reason
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hostile_logs import INFERENCE_LOG, REFERENCE_RESULTS, TRAINING_LOG, load, write_cases
-from mlel.logs import load_logs
+from mlel.runlog.logs import load_logs
 
 REPO = Path(__file__).resolve().parents[1]
 MUTATED = 400
@@ -87,7 +87,7 @@ def test_ratings_cli_names_every_file_it_does_not_rate_and_every_invalid_value(h
 
 
 def test_label_tool_never_raises_on_a_hostile_log(hostile_dir, tmp_path):
-    from mlel.label_generator import main
+    from mlel.labels.cli import main
 
     codes = {}
     for path in sorted(hostile_dir.glob("*.json"))[::6]:
@@ -99,7 +99,7 @@ def test_label_tool_never_raises_on_a_hostile_log(hostile_dir, tmp_path):
 
 def test_paper_and_elex_read_the_directory_and_list_what_they_skip(hostile_dir, tmp_path):
     from mlel.elex.state import ElexData
-    from mlel.paper import create_paper_results
+    from mlel.paper.outputs import create_paper_results
 
     data = ElexData.load(hostile_dir)
     _, problems = load_logs(hostile_dir)

@@ -1,4 +1,4 @@
-"""merge_results.py / mlel.merge: run folders -> merged logs, safe, idempotent, 2022-compatible."""
+"""merge_results.py / mlel.runlog.merge: run folders -> merged logs, safe, idempotent, 2022-compatible."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from merge_helpers import make_run
-from mlel import merge
-from mlel.logs import parse_log, read_log
+from mlel.runlog import merge
+from mlel.runlog.logs import parse_log, read_log
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / ".." / "shared" / "reference" / "mlee-2022" / "results"
@@ -243,7 +243,7 @@ def test_ratings_rate_merged_logs_and_skip_incomplete(runs, tmp_path):
     assert resnet["metrics"]["inference_power_draw"]["value"] > 0
     # ... and without the gates the merged logs index as before
     from mlel.ratings import RatingOptions
-    from mlel.report import rate_directory
+    from mlel.ratings.report import rate_directory
     ungated = rate_directory(out, RatingOptions(reference="ResNet101", gates=None)).rated
     resnet = next(r for r in ungated if r["model"] == "ResNet101")
     assert resnet["metrics"]["inference_power_draw"]["index"] == pytest.approx(1.0)
@@ -371,7 +371,7 @@ def test_full_disk_fails_cleanly_and_leaves_no_temp(tmp_path, monkeypatch, capsy
     import errno
     import os
 
-    import mlel.io
+    import mlel.base.io
 
     for i in range(3):
         _quick_run(tmp_path / "runs", f"infer_2024_05_04_00_00_0{i}", 0.5)
@@ -390,7 +390,7 @@ def test_full_disk_fails_cleanly_and_leaves_no_temp(tmp_path, monkeypatch, capsy
         def write(self, data):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(mlel.io.os, "fdopen", lambda fd, *a, **k: FullDisk(real_fdopen(fd, *a, **k)))
+    monkeypatch.setattr(mlel.base.io.os, "fdopen", lambda fd, *a, **k: FullDisk(real_fdopen(fd, *a, **k)))
     out = tmp_path / "results"
     code = merge.main(["--directory", str(tmp_path / "runs"), "--output-dir", str(out)])
     err = capsys.readouterr().err
@@ -400,14 +400,14 @@ def test_full_disk_fails_cleanly_and_leaves_no_temp(tmp_path, monkeypatch, capsy
 
 
 def test_unwritable_output_fails_cleanly(tmp_path, monkeypatch, capsys):
-    import mlel.io
+    import mlel.base.io
 
     _quick_run(tmp_path / "runs", "infer_2024_05_05_00_00_00", 0.5)
 
     def denied(*args, **kwargs):  # what mkstemp meets in a folder we may not write (root bypasses chmod)
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(mlel.io.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(mlel.base.io.tempfile, "mkstemp", denied)
     code = merge.main(["--directory", str(tmp_path / "runs"), "--output-dir", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 1 and "Permission denied" in err and "FAILED" in err
@@ -501,7 +501,7 @@ def test_killed_run_merges_its_append_only_series(tmp_path):
 
 
 def test_recorded_experiment_merges_beside_infer_runs_as_a_result_record(runs, tmp_path):
-    from mlel.record import experiment
+    from mlel.experiment.record import experiment
 
     with experiment("text-to-image", "tiny-diffusion", output_dir=runs, interval=0.05, steps=4) as run:
         run.log(images=8, batches=2)

@@ -1,10 +1,10 @@
-"""mlel.names: one model-name normaliser, one backend-alias table (two rules), one file-safe name."""
+"""mlel.base.names: one model-name normaliser, one backend-alias table (two rules), one file-safe name."""
 from __future__ import annotations
 
 import pytest
 
-from mlel.errors import EXIT_USAGE, UsageError
-from mlel.names import (BACKEND_ALIASES, BACKEND_CHOICES, BACKEND_NAMES, UnknownBackend, backend_key,
+from mlel.base.errors import EXIT_USAGE, UsageError
+from mlel.base.names import (BACKEND_ALIASES, BACKEND_CHOICES, BACKEND_NAMES, UnknownBackend, backend_key,
                         file_safe_name, normalise_model_name, runnable_backend)
 
 
@@ -41,7 +41,7 @@ def test_running_an_unknown_backend_is_a_usage_error_listing_the_known_ones():
 
 
 def test_one_alias_table_serves_runner_and_environment():
-    from mlel import environment
+    from mlel.base import environment
     from mlel.backends import BACKENDS, CHOICES, canonical_backend
     assert set(BACKENDS) == set(BACKEND_NAMES) == set(environment.BACKENDS)
     assert set(BACKEND_ALIASES.values()) <= set(BACKEND_NAMES)

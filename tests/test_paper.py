@@ -7,9 +7,9 @@ import pytest
 
 from matplotlib.colors import to_hex
 
-from mlel.paper import format_index, index_background, index_scatter, table_value, tex
+from mlel.paper.outputs import format_index, index_background, index_scatter, table_value, tex
 from mlel.ratings import RATING_COLORS
-from mlel.resources import default_boundaries
+from mlel.tasks import default_boundaries
 
 
 def test_formatting():
@@ -26,7 +26,7 @@ A100_TF = "A100 x8 - TensorFlow 2.8.0"
 @pytest.fixture(scope="module")
 def tables_dir(reference_dir, tmp_path_factory):
     """The tables of all 232 logs (rating and tables only: figures are tested on a subset)."""
-    from mlel.paper import DEFAULT_MODELS, rate_for_paper, write_tables
+    from mlel.paper.outputs import DEFAULT_MODELS, rate_for_paper, write_tables
 
     out = tmp_path_factory.mktemp("tables")
     rated, _, runs = rate_for_paper(reference_dir, "ResNet101")
@@ -37,7 +37,7 @@ def tables_dir(reference_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def paper_dir(reference_dir, tmp_path_factory, repo_root):
     """create_paper_results.py end to end on the logs of one environment (47 logs: both tasks)."""
-    from mlel.logs import load_logs
+    from mlel.runlog.logs import load_logs
 
     source = tmp_path_factory.mktemp("a100_tf")
     runs, _ = load_logs(reference_dir)
@@ -95,7 +95,7 @@ def test_figures_of_one_environment(paper_dir):
 
 
 def test_figures_say_when_energy_is_estimated():
-    from mlel.paper import _shown_environment
+    from mlel.paper.outputs import _shown_environment
     estimated = {"energy": {"estimated": True}}
     measured = {"energy": {"estimated": False}}
     assert _shown_environment("EPYC - PyTorch 2.14.1", [measured, estimated]) == \
@@ -136,7 +136,7 @@ def test_index_scatter_draws_the_bands_in_rating_colours():
 
 
 def test_rating_histogram_counts_compound_ratings_per_environment():
-    from mlel.paper import rating_histogram
+    from mlel.paper.outputs import rating_histogram
     from mlel.ratings import RATINGS
 
     rated = [{"task": "inference", "environment": env, "compound": letter, "energy": {"estimated": False}}
@@ -153,8 +153,8 @@ def test_rating_histogram_counts_compound_ratings_per_environment():
 def test_an_environment_lists_only_its_own_framework():
     from collections import Counter
 
-    from mlel.logs import PlatformInfo
-    from mlel.paper import exec_envs_table
+    from mlel.runlog.logs import PlatformInfo
+    from mlel.paper.outputs import exec_envs_table
 
     packages = {"tensorflow-cpu": "2.21.0", "torch": "2.14.1", "torchvision": "0.29.1", "onnxruntime": "1.32.0"}
     platforms = {env: PlatformInfo(env, "AMD EPYC", (), "3.11.7", packages)
@@ -169,7 +169,7 @@ def test_an_environment_lists_only_its_own_framework():
 
 
 def test_rating_histogram_counts_not_graded_entries_in_grey():
-    from mlel.paper import NOT_GRADED_COLOR, rating_histogram
+    from mlel.paper.outputs import NOT_GRADED_COLOR, rating_histogram
 
     rated = [{"task": "inference", "environment": "Env", "compound": letter, "energy": {}} for letter in ("A", None, None)]
     bars = rating_histogram(rated, "inference").axes[0].patches

@@ -6,9 +6,9 @@ import shutil
 import pytest
 from matplotlib.text import Text
 
-from mlel.paper_figures import index_interval, index_scatter, nice_log_ticks, parameters_vs_runtime, tick_text
-from mlel.placement import Box, place_labels
-from mlel.resources import default_boundaries
+from mlel.paper.figures import index_interval, index_scatter, nice_log_ticks, parameters_vs_runtime, tick_text
+from mlel.paper.placement import Box, place_labels
+from mlel.tasks import default_boundaries
 
 X, Y = "inference_power_draw", "top1_val"
 
@@ -106,7 +106,7 @@ def imported_paper(reference_dir, tmp_path_factory):
     """create_paper_results on imported LLM records of one environment: figures per task."""
     from mlel.importers.common import write_records
     from mlel.importers.mlenergy import import_mlenergy
-    from mlel.paper import create_paper_results
+    from mlel.paper.outputs import create_paper_results
 
     source = tmp_path_factory.mktemp("leaderboard")
     (source / "tasks").mkdir()

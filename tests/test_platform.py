@@ -1,4 +1,4 @@
-"""mlel.platform: CPU brand, GPUs honouring CUDA_VISIBLE_DEVICES (simulated NVML), the record."""
+"""mlel.base.platform: CPU brand, GPUs honouring CUDA_VISIBLE_DEVICES (simulated NVML), the record."""
 from __future__ import annotations
 
 import sys
@@ -7,8 +7,8 @@ from collections import namedtuple
 
 import pytest
 
-from mlel import platform as plat
-from mlel.environment import environment_key
+from mlel.base import platform as plat
+from mlel.base.environment import environment_key
 
 Memory = namedtuple("Memory", "total used free")
 GPUS = [("NVIDIA A100-SXM4-40GB", "GPU-aaaa1111-0000", 40 * 2 ** 30),

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from mlel.errors import UsageError
-from mlel.metrics import LABEL_METRICS, METRICS, task_metrics
-from mlel.properties import PropertySet, builtin_tasks, load_property_set, read_property_set
+from mlel.base.errors import UsageError
+from mlel.runlog.metrics import LABEL_METRICS, METRICS, task_metrics
+from mlel.tasks.properties import PropertySet, builtin_tasks, load_property_set, read_property_set
 from mlel.ratings import RatingOptions, aggregate_runs, rate_entries, rate_results
 
 SPEC_INFERENCE_B0 = {"parameters": 8.38693941043089, "gflops": 19.202413664139083,
@@ -69,7 +69,7 @@ def test_unknown_task_and_missing_file():
 
 
 def test_a_user_set_changes_what_is_rated(reference_dir):
-    from mlel.logs import load_logs
+    from mlel.runlog.logs import load_logs
 
     runs, _ = load_logs([reference_dir / "infer_2022_03_03_17_21_20.json",
                          reference_dir / "infer_2022_03_03_17_30_03.json"])
@@ -88,7 +88,7 @@ def test_a_user_set_changes_what_is_rated(reference_dir):
 
 
 def test_entries_of_any_task_rate_by_their_property_set():
-    from mlel.rated import ModelResult
+    from mlel.ratings.rated import ModelResult
 
     llm = PropertySet.from_dict({
         "task": "chat", "display_name": "LLM chat", "label_tiles": ["energy_per_token", "quality"],

@@ -1,4 +1,4 @@
-"""mlel.record: a recorded experiment's properties (by unit, with their sources), its run folder,
+"""mlel.experiment.record / mlel.runlog.recorded: a recorded experiment's properties (by unit, with their sources), its run folder,
 merge's branch for it (one generic result record), and runs that end early."""
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mlel import merge
-from mlel.errors import UsageError
+from mlel.runlog import merge
+from mlel.base.errors import UsageError
 from mlel.monitoring import recorder
-from mlel.properties import PropertySet, load_property_set
-from mlel.record import Measured, derive_properties, entry_name, experiment
+from mlel.tasks.properties import PropertySet, load_property_set
+from mlel.experiment.record import experiment
+from mlel.runlog.recorded import Measured, derive_properties, entry_name
 from mlel.results import read_result_records
 
 sys.path.insert(0, str(Path(__file__).parent / "monitoring"))

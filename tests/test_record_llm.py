@@ -1,5 +1,5 @@
 """End to end: a real (tiny, random-weight) PyTorch text model generates tokens greedily under
-``mlel.record.experiment``; ``merge_results.py`` turns each run folder into one generic result record;
+``mlel.experiment.record.experiment``; ``merge_results.py`` turns each run folder into one generic result record;
 ``python -m mlel.ratings`` rates it against a second configuration of the model; the label tool labels it
 (``-f`` takes the record).
 
@@ -18,7 +18,8 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from mlel.record import entry_name, experiment  # noqa: E402
+from mlel.experiment.record import experiment
+from mlel.runlog.recorded import entry_name  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TASK = "lm-arena-chat"

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from mlel.experiment import InferOptions, UsageError, infer_main, run_inference, setup_inference
+from mlel.apps.experiment_cli import infer_main
+from mlel.experiment import InferOptions, UsageError, run_inference, setup_inference
 from mlel.experiment.options import MAX_SEED
 from mlel.experiment.repeat import repeat_options
-from mlel.experiment.runner import warmup_feed
+from mlel.experiment.work import warmup_feed
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["--gpu-monitor-interval", "0.05", "--cpu-monitor-interval", "0.05"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mlel.io import write_json
+from mlel.base.io import write_json
 from mlel.results import (SCHEMA, Environment, Problem, PropertyValue, Provenance, RecordError,
                           ResultRecord, read_result_records, record_file_name)
 

@@ -11,10 +11,10 @@ import pytest
 
 from mlel.importers import mlenergy
 from mlel.importers.common import write_records
-from mlel.io import write_json
+from mlel.base.io import write_json
 from mlel.results import (Environment, PropertyValue, Provenance, RecordError, ResultRecord,
                           read_result_records)
-from mlel.results_decode import fast_record as _fast_record
+from mlel.results.decode import fast_record as _fast_record
 
 LEADERBOARD = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "ml-energy-leaderboard"
 
@@ -42,7 +42,7 @@ def test_fast_path_reads_every_imported_record_as_the_slow_path_does(imported):
         data = path.read_bytes()
         fast = _fast_record(data)
         assert fast is not None, path.name
-        assert fast == ResultRecord.validated_from_dict(orjson.loads(data)), path.name
+        assert fast == ResultRecord.from_dict(orjson.loads(data)), path.name
         assert ResultRecord.from_dict(orjson.loads(data)) == fast
         assert fast.to_dict() == json.loads(data)
 
@@ -53,7 +53,7 @@ def test_defaults_are_filled_as_the_slow_path_fills_them():
     data["environment"] = {"hardware": "1 x H100", "software": None}
     data["provenance"] = {"tool": "T", "file": "f"}
     fast = _fast_record(orjson.dumps(data))
-    assert fast == ResultRecord.validated_from_dict(data) == ResultRecord.from_dict(data)
+    assert fast == ResultRecord.from_dict(data)
     assert (fast.name, fast.environment.name, fast.runs, fast.provenance.row) == ("m", "1 x H100", 1, None)
 
 
@@ -79,7 +79,7 @@ def test_what_only_the_slow_path_accepts_is_still_read(tmp_path, change):
     data = _record(**change)
     write_json(tmp_path / "r.json", data)
     scan = read_result_records(tmp_path)
-    assert [r for _, r in scan.records] == [ResultRecord.validated_from_dict(data)] and not scan.problems
+    assert [r for _, r in scan.records] == [ResultRecord.from_dict(data)] and not scan.problems
 
 
 def test_a_record_larger_than_one_read_is_read_whole(tmp_path):
@@ -103,7 +103,7 @@ def test_from_dict_takes_the_typed_path_and_keeps_nothing_of_the_callers_dict():
     data = _record()
     data["properties"]["energy_per_token"]["value"] = 2  # an int in JSON: a float in the record
     record = ResultRecord.from_dict(data)
-    assert record == ResultRecord.validated_from_dict(data)
+    assert record == ResultRecord.from_dict(data)
     assert type(record.value("energy_per_token")) is float
     data["configuration"]["max_num_seqs"] = 99
     assert record.configuration["max_num_seqs"] == 8
@@ -128,7 +128,7 @@ def test_a_scans_records_read_as_path_pairs_and_give_names_without_paths(tmp_pat
 def test_a_rating_report_keeps_the_records_it_read_with_their_names(tmp_path, reference_dir):
     import shutil
 
-    from mlel.report import rate_directory
+    from mlel.ratings.report import rate_directory
 
     for name in ("b.json", "a.json"):
         (tmp_path / name).write_bytes(orjson.dumps({**_record(), "model": name[0], "name": name[0]}))

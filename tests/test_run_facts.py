@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mlel.logs import parse_log, parse_log_bytes
-from mlel.run_facts import SourceWindow, configuration_of, weights_kind
-from mlel.validation import decode_merged_log
+from mlel.runlog.logs import parse_log, parse_log_bytes
+from mlel.runlog.run_facts import SourceWindow, configuration_of, weights_kind
+from mlel.runlog.validation import decode_merged_log
 
 OWN_RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -68,7 +68,7 @@ def test_a_data_parallel_run_names_the_devices_it_used():
 
 
 def test_gpus_used_not_the_machines_are_counted():
-    from mlel.environment import hardware_name
+    from mlel.base.environment import hardware_name
     platform = {"Processor": "AMD EPYC 7742 64-Core Processor",
                 "GPU": {str(i): {"Name": "NVIDIA A100-SXM4-40GB"} for i in range(8)}}
     assert hardware_name(platform) == "A100 x8"
@@ -82,7 +82,7 @@ def test_estimated_environments_are_labelled_by_one_rule_everywhere(tmp_path):
     import sys
 
     from mlel.elex.entries import environment_label as elex_label
-    from mlel.report import rate_directory
+    from mlel.ratings.report import rate_directory
 
     rated = rate_directory(OWN_RESULTS).rated
     assert rated and all(r["environment_label"] == r["environment"] + " (estimated)" for r in rated)

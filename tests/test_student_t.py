@@ -1,11 +1,11 @@
-"""The t quantile the intervals use (``mlel.student_t``), against scipy's and exact forms."""
+"""The t quantile the intervals use (``mlel.ratings.student_t``), against scipy's and exact forms."""
 import math
 
 import pytest
 from scipy.special import stdtr, stdtrit
 
-from mlel.student_t import t_cdf, t_quantile
-from mlel.uncertainty import t_quantile as cached_t_quantile
+from mlel.ratings.student_t import t_cdf, t_quantile
+from mlel.ratings.uncertainty import t_quantile as cached_t_quantile
 
 DFS = [0.3, 0.7, 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 7.3, 9, 10, 15, 29.5, 50, 99.9, 999, 9999, 1e4, 2e5, 1e8]
 PS = [1e-10, 1e-6, 1e-3, 0.025, 0.05, 0.1, 0.3, 0.5, 0.6, 0.9, 0.95, 0.975, 0.99, 0.999, 1 - 1e-9]

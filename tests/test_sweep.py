@@ -1,4 +1,4 @@
-"""mlel.sweep: the grid, shared training for ONNX backends, resumability, failures, executors.
+"""mlel.apps.sweep: the grid, shared training for ONNX backends, resumability, failures, executors.
 
 The end-to-end test runs the real train.py / infer.py / merge_results.py through submitit's local
 executor (real submitit, a process per job) with a tiny model and few batches. SLURM is simulated at
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from mlel import sweep
-from mlel.sweep import Experiment, finished_runs, grid, is_merged, merged_keys
+from mlel.apps import sweep
+from mlel.apps.sweep import Experiment, finished_runs, grid, is_merged, merged_keys
 
 FAST = ("--gpu-monitor-interval", "0.1", "--cpu-monitor-interval", "0.1", "--idle-seconds", "0")
 
@@ -170,7 +170,7 @@ def test_local_executor_runs_the_grid_reports_failures_merges_and_resumes(tmp_pa
         assert log["validation"]["results"] and f"{log['training']['directory_name']}.json" in merged
 
     # the merged results load and rate cleanly
-    from mlel.logs import load_logs
+    from mlel.runlog.logs import load_logs
     from mlel.ratings import rate_runs
 
     loaded, problems = load_logs(results)

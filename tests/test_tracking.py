@@ -1,4 +1,4 @@
-"""mlel.tracking: real run folders (real monitoring, merge_helpers.make_run) logged with the real
+"""mlel.apps.tracking: real run folders (real monitoring, merge_helpers.make_run) logged with the real
 MLflow client to a temporary file store, read back with mlflow.search_runs()."""
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from merge_helpers import make_run
-from mlel.errors import InputError, MleeError, UsageError
-from mlel.merge import merge_directory
-from mlel.report import rate_directory
-from mlel.tracking import log_run, resolve_uri
+from mlel.base.errors import InputError, MleeError, UsageError
+from mlel.runlog.merge import merge_directory
+from mlel.ratings.report import rate_directory
+from mlel.apps.tracking import log_run, resolve_uri
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -105,7 +105,7 @@ def test_unfinished_folder_unusable_store_and_missing_client_raise_mlee_errors(m
 
 
 def test_sweep_mlflow_hook_logs_every_finished_run_and_reports_what_it_cannot(measured, tmp_path):
-    from mlel import sweep
+    from mlel.apps import sweep
 
     run, results = measured
     crashed = make_run(tmp_path / "runs", "infer_2026_01_01_00_00_04", complete=False, reason="SIGTERM")
@@ -123,8 +123,8 @@ def test_round_trip_importing_the_logged_runs_rates_as_the_merged_logs(tmp_path)
     rating their merged logs directly gives (issue 16's acceptance)."""
     importers = pytest.importorskip("mlel.importers.mlflow_runs")
     from mlel.importers.table import ColumnMap, TableMapping
-    from mlel.properties import load_property_set
-    from mlel.rated import ModelResult
+    from mlel.tasks.properties import load_property_set
+    from mlel.ratings.rated import ModelResult
     from mlel.ratings import rate_entries
 
     runs, results, store = tmp_path / "runs", tmp_path / "results", tmp_path / "store"

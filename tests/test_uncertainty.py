@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from mlel import engine
-from mlel import uncertainty as U
-from mlel.io import read_json
+from mlel.ratings import engine
+from mlel.ratings import uncertainty as U
+from mlel.base.io import read_json
 from mlel.ratings import compound_rating, rating_from_index
 
 DRAWS = 1500  # simulated groups per coverage check
@@ -236,10 +236,10 @@ def test_bootstrap_interval_for_many_runs():
 def test_a_fractions_interval_is_cut_to_0_1_and_other_intervals_are_not():
     """Accuracies 0.10 / 0.56 / 0.53 (VGG16's three seeds here): the t interval reaches below 0; a
     fraction cannot, so CLI, JSON and label show [0, hi]. Energy and time keep their interval."""
-    from mlel.properties import builtin_tasks
-    from mlel.rated import ModelResult
+    from mlel.tasks.properties import builtin_tasks
+    from mlel.ratings.rated import ModelResult
     from mlel.ratings import RatingOptions, rate_entries
-    from mlel.uncertainty import value_stats, within
+    from mlel.ratings.uncertainty import value_stats, within
 
     runs = tuple({"top1_val": acc, "inference_power_draw": e, "inference_time": 0.01, "parameters": 1e8}
                  for acc, e in ((0.10, 0.1), (0.56, 0.9), (0.53, 0.1)))

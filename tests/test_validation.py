@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from hostile_logs import REFERENCE_RESULTS, hostile_cases, load, mutated_logs, training_log_path
-from mlel.errors import InputError
-from mlel.logs import parse_log
-from mlel.validation import FieldProblem, InvalidLogError, check_merged_log, parse_json
+from mlel.base.errors import InputError
+from mlel.runlog.logs import parse_log
+from mlel.runlog.validation import FieldProblem, InvalidLogError, check_merged_log, parse_json
 
 pytestmark = pytest.mark.skipif(not REFERENCE_RESULTS.is_dir(), reason="../shared reference logs missing")
 

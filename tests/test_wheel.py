@@ -64,12 +64,12 @@ def installed(tmp_path_factory) -> Path:
 def test_mlel_comes_from_the_wheel_with_its_resources(installed, tmp_path):
     probe = _run([installed / "python", "-c",
                   "import mlel, pathlib; p = pathlib.Path(mlel.__file__).parent; "
-                  "print(p); print(sorted(str(f.relative_to(p)) for f in (p / 'resources').rglob('*.json')))"],
+                  "print(p); print(sorted(str(f.relative_to(p)) for f in (p / 'tasks' / 'data').rglob('*.json')))"],
                  cwd=tmp_path)
     assert probe.returncode == 0, probe.stderr
     location, resources = probe.stdout.splitlines()
     assert Path(location).is_relative_to(installed.parent), location  # not the checkout
-    shipped = sorted(str(f.relative_to(REPO / "mlel")) for f in (REPO / "mlel" / "resources").rglob("*.json"))
+    shipped = sorted(str(f.relative_to(REPO / "mlel")) for f in (REPO / "mlel" / "tasks" / "data").rglob("*.json"))
     assert shipped and resources == str(shipped)  # every data file of the package is in the wheel
 
 

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from mlel.names import BACKEND_CHOICES, UnknownBackend, runnable_backend
+from mlel.base.names import BACKEND_CHOICES, UnknownBackend, runnable_backend
 
 from .base import (PRETRAINED, RANDOM, Backend, BackendError, EvalMetrics, ModelStats,
                    UnknownModel)
 from .models import MODELS, ModelSpec, lookup
 
-# 2022 name (mlel.names.BACKEND_NAMES) -> (module, class)
+# 2022 name (mlel.base.names.BACKEND_NAMES) -> (module, class)
 BACKENDS = {
     "pytorch": ("torch", "TorchBackend"),
     "tensorflow": ("tensorflow", "TensorFlowBackend"),
     "onnx_pytorch": ("onnx", "OnnxTorchBackend"),
     "onnx_tensorflow": ("onnx", "OnnxTensorFlowBackend"),
 }
-CHOICES = list(BACKEND_CHOICES)  # the aliases live in mlel.names (tests check both tables agree)
+CHOICES = list(BACKEND_CHOICES)  # the aliases live in mlel.base.names (tests check both tables agree)
 
 # kept for callers of the old name: the runner's rule (an unknown name raises UnknownBackend, a
 # UsageError listing the choices)

@@ -10,7 +10,7 @@ A backend owns one model in one framework (or runtime) on one device::
     backend.stats()                              # ModelStats(params, flops, fsize)
 
 Images reach ``prepare`` as float32 arrays ``(n, height, width, 3)`` with RGB values in [0, 255]
-(mlel.data yields them so); each backend applies its model's standard preprocessing from there.
+(mlel.experiment.data yields them so); each backend applies its model's standard preprocessing from there.
 Training: ``configure_training`` once, then ``set_lr`` and ``train_epoch`` per epoch.
 """
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any, Callable, ClassVar, Iterable
 
 import numpy as np
 
-from mlel.errors import UsageError
-from mlel.names import normalise_model_name
+from mlel.base.errors import UsageError
+from mlel.base.names import normalise_model_name
 
 from .models import NOT_OFFERED, ModelSpec, lookup
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlel.names import normalise_model_name
+from mlel.base.names import normalise_model_name
 
 
 @dataclass(frozen=True)

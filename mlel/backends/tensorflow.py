@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from mlel.names import normalise_model_name
+from mlel.base.names import normalise_model_name
 
 from .base import (PRETRAINED, RANDOM, Backend, BackendError, EvalMetrics, ModelSpec,
                    check_weights_file, metrics_from_sums)

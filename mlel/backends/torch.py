@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from mlel.names import normalise_model_name
+from mlel.base.names import normalise_model_name
 
 from .base import (PRETRAINED, RANDOM, Backend, BackendError, EvalMetrics, ModelSpec,
                    check_weights_file, metrics_from_sums)

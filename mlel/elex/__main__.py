@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mlel.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK
+from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:

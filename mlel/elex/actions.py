@@ -15,7 +15,7 @@ import orjson
 from dash import dcc
 
 from mlel.labels import EnergyLabel
-from mlel.settings import SettingsError
+from mlel.ratings.settings import SettingsError
 from mlel.elex import entries, figures, session, sliders, state
 from mlel.elex import layout as ids
 from mlel.elex.state import ElexData

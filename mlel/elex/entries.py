@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
-from mlel.environment import environment_label as _label
+from mlel.base.environment import environment_label as _label
 MAX_NAME_CHARS = 120  # model and environment names beyond this are cut: one log cannot stall a page
 
 
@@ -72,7 +72,7 @@ def value_interval(entry, key: str, support: tuple[float, float] | None = None) 
     present = [v for v in (run.get(key) for run in getattr(entry, "runs", ())) if v is not None and v == v]
     if len(present) < 2:
         return None
-    from mlel.uncertainty import value_stats, within  # the core's interval (Student-t), as the CLI shows it
+    from mlel.ratings.uncertainty import value_stats, within  # the core's interval (Student-t), as the CLI shows it
 
     return _pair(within(value_stats(present).ci95, support))
 

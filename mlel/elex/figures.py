@@ -1,6 +1,6 @@
 """ELEx figures: pure functions from a :class:`~mlel.elex.state.Rating` to plain plotly figure
 dicts (no ``go.Figure``: its validation costs more than the whole re-rating). The rating
-background's geometry comes from the engine (:func:`mlel.engine.rating_bands`).
+background's geometry comes from the engine (:func:`mlel.ratings.engine.rating_bands`).
 """
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Sequence
 
 import numpy as np
 
-from mlel import engine
-from mlel.engine import RATINGS
-from mlel.properties import PropertySet
+from mlel.ratings import engine
+from mlel.ratings.engine import RATINGS
+from mlel.tasks.properties import PropertySet
 from mlel.ratings import RATING_COLORS
 from mlel.elex import entries, points
 from mlel.elex.points import (NOT_GRADED_COLOUR, SYMBOLS, WEBGL_FROM, axis_values, drawn_rows,  # noqa: F401

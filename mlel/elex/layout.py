@@ -8,8 +8,8 @@ import json
 
 from dash import dash_table, dcc, html
 
-from mlel.formatting import format_quantity
-from mlel.properties import load_property_set
+from mlel.base.formatting import format_quantity
+from mlel.tasks.properties import load_property_set
 from mlel.ratings import COMPOUND_MODES
 from mlel.elex.session import MAX_UPLOAD_BYTES, default_settings
 from mlel.elex.entries import chance_text, environment_label, not_graded, short_name

@@ -14,9 +14,9 @@ from typing import Sequence
 
 import numpy as np
 
-from mlel.bulk import collector_paused
-from mlel.engine import RATINGS
-from mlel.formatting import format_quantity
+from mlel.base.bulk import collector_paused
+from mlel.ratings.engine import RATINGS
+from mlel.base.formatting import format_quantity
 from mlel.ratings import RATING_COLORS
 from mlel.elex import entries, state
 from mlel.elex.state import Rating, TaskTable

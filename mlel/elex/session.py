@@ -14,11 +14,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from mlel import engine
-from mlel.metrics import TASKS, task_metrics
-from mlel.properties import load_property_set
+from mlel.ratings import engine
+from mlel.runlog.metrics import TASKS, task_metrics
+from mlel.tasks.properties import load_property_set
 from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_QUANTILES, DEFAULT_REFERENCE
-from mlel.settings import SettingsError, parse_boundaries, parse_weights
+from mlel.ratings.settings import SettingsError, parse_boundaries, parse_weights
 from mlel.elex.state import ElexData, indices
 
 MAX_UPLOAD_BYTES = 64 * 1024  # a boundaries or weights file is a few hundred bytes

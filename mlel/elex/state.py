@@ -3,7 +3,7 @@
 * :class:`ElexData` — the entries loaded at start-up, as one :class:`TaskTable` of numpy arrays per
   task. It is built once, its arrays are frozen (``writeable=False``), and every session reads it.
 * :func:`rate` — one session's settings (reference, mode, boundaries, weights; see
-  :mod:`mlel.elex.session`) applied to a table through the rating engine (:mod:`mlel.engine`):
+  :mod:`mlel.elex.session`) applied to a table through the rating engine (:mod:`mlel.ratings.engine`):
   the same functions the CLI rates with, so ELEx and ``python -m mlel.ratings`` agree.
 
 Re-rating is cheap because an index does not depend on boundaries or weights (one division of the
@@ -25,14 +25,15 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import orjson
 
-from mlel import engine, uncertainty
-from mlel.logs import RunLog
-from mlel.metrics import TASKS
-from mlel.properties import PropertySet, load_property_set
-from mlel.rated import ModelResult, RatedResult
+from mlel.ratings import engine
+from mlel.ratings import uncertainty
+from mlel.runlog.logs import RunLog
+from mlel.runlog.metrics import TASKS
+from mlel.tasks.properties import PropertySet, load_property_set
+from mlel.ratings.rated import ModelResult, RatedResult
 from mlel.ratings import aggregate_runs
 from mlel.elex.entries import environment_labels, not_graded
-from mlel.rated import metric_rating
+from mlel.ratings.rated import metric_rating
 from mlel.ratings.odds import NO_REFERENCE, needs_draws, rating_probabilities
 
 
@@ -155,7 +156,7 @@ class ElexData:
         """From a directory of merged logs, or a list of RunLog records, entries (ModelResult),
         rated records (RatedResult) or rated summaries (SPEC §7 dicts)."""
         if isinstance(source, (str, os.PathLike)):  # merged logs and generic result records
-            from mlel.report import load_entries
+            from mlel.ratings.report import load_entries
 
             entries, problems, _ = load_entries(source)
             return cls.from_results(entries, Path(source), [str(p) for p in problems],
@@ -256,7 +257,7 @@ LEVEL_COLUMNS_KEPT = 64  # one metric's levels under one reference and boundarie
 
 
 def _levels(table: TaskTable, index: np.ndarray, reference: str, boundaries: Mapping) -> np.ndarray:
-    """(n, m) levels of the engine (:func:`mlel.engine.rating_levels`), one metric at a time: a
+    """(n, m) levels of the engine (:func:`mlel.ratings.engine.rating_levels`), one metric at a time: a
     slider move changes one metric's boundaries, and the other columns are remembered."""
     columns = []
     for j, key in enumerate(table.metrics):

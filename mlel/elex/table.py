@@ -8,11 +8,11 @@ from typing import Sequence
 
 import numpy as np
 
-from mlel.engine import RATINGS
+from mlel.ratings.engine import RATINGS
 from mlel.ratings import RATING_COLORS
 from mlel.elex import entries, state
 from mlel.elex.state import Rating
-from mlel.formatting import format_quantity
+from mlel.base.formatting import format_quantity
 
 
 def table_columns(rating: Rating) -> list[dict]:

@@ -12,17 +12,15 @@ error) keeps what it wrote, gets ``incomplete.json`` {"reason": ...} instead of 
 and a non-zero exit code (130 SIGINT, 143 SIGTERM, 1 error).
 
 Problems with the options (unknown model, missing data, missing weights) are raised as
-``mlel.errors.UsageError`` before any folder is created; the CLIs turn them into exit code 2.
+``mlel.base.errors.UsageError`` before any folder is created; the CLIs turn them into exit code 2.
 
 One module per concern: ``options`` (what to run), ``setup`` (options -> backend, model, data),
 ``rundir`` (folder, config, incomplete mark), ``console`` (logfile tee, progress bars), ``signals``
-(SIGINT/SIGTERM -> Interrupted, exit codes), ``runner`` (the measured loops), ``cli`` (the
-infer/train command lines). Platform capture lives in ``mlel.platform``.
+(SIGINT/SIGTERM -> Interrupted, exit codes), ``runner`` (the measured loops), ``record`` (a measured block of your own code). The
+infer/train command lines are :mod:`mlel.apps.experiment_cli`. Platform capture lives in ``mlel.base.platform``.
 """
-from mlel.errors import UsageError
+from mlel.base.errors import UsageError
 
-from .cli import (add_run_arguments, build_infer_parser, build_train_parser, cli_main, infer_main,
-                  train_main)
 from .console import progress, tee_output
 from .options import InferOptions, RunOptions, RunResult, TrainOptions, lr_at
 from .rundir import create_run_dir, resolve_seed
@@ -31,7 +29,6 @@ from .setup import Setup, setup_inference, setup_training
 from .signals import Interrupted, SignalWatch, exit_process, signals_raise
 
 __all__ = ["InferOptions", "Interrupted", "RunOptions", "RunResult", "Setup", "SignalWatch",
-           "TrainOptions", "UsageError", "add_run_arguments", "build_infer_parser",
-           "build_train_parser", "cli_main", "create_run_dir", "exit_process", "infer_main", "lr_at",
-           "progress", "resolve_seed", "run_inference", "run_training", "setup_inference",
-           "setup_training", "signals_raise", "tee_output", "train_main"]
+           "TrainOptions", "UsageError", "create_run_dir", "exit_process", "lr_at", "progress",
+           "resolve_seed", "run_inference", "run_training", "setup_inference", "setup_training",
+           "signals_raise", "tee_output"]

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlel.augment import AUTO_AUGMENT, INTERPOLATIONS
-from mlel.errors import UsageError
+from mlel.experiment.augment import AUTO_AUGMENT, INTERPOLATIONS
+from mlel.base.errors import UsageError
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 LR_SCHEDULERS = ("steplr", "cosine")
@@ -74,7 +74,7 @@ class TrainOptions(RunOptions):
     early_delta: float = 0.01
     full_epochs: int | None = None      # None: epochs (this recipe is what the run trained)
     preprocessing: str = BUILTIN        # builtin | a model name whose preprocessing to train with
-    auto_augment: str = "none"          # none | ta_wide | ra (mlel.augment)
+    auto_augment: str = "none"          # none | ta_wide | ra (mlel.experiment.augment)
     random_erase: float = 0.0           # probability of erasing a rectangle per training image
     gpu_monitor_interval: float = 1.0
     cpu_monitor_interval: float = 1.0

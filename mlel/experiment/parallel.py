@@ -27,7 +27,7 @@ import socket
 import sys
 from typing import Iterator
 
-from mlel.errors import MleeError, UsageError
+from mlel.base.errors import MleeError, UsageError
 
 from .options import InferOptions, RunOptions, TrainOptions
 
@@ -70,7 +70,7 @@ def check_parallel(opts: RunOptions, setup) -> None:
 
 def _worker(task: str, opts: RunOptions, rank: int, world: int, address: str, ready) -> None:
     """Rank ``rank``: build the same model, join the group, run the same steps on its shard."""
-    from .runner import EarlyStop, epoch_work, infer_work
+    from .work import EarlyStop, epoch_work, infer_work
     from .setup import seed_and_build, setup_inference, setup_training
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # rank 0 handles Ctrl-C and ends the group
     sys.stdout = sys.stderr = open(os.devnull, "w")

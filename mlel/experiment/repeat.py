@@ -16,7 +16,7 @@ import dataclasses
 import secrets
 from typing import Callable
 
-from mlel.errors import EXIT_OK
+from mlel.base.errors import EXIT_OK
 
 from .console import say
 from .options import MAX_SEED, RunOptions, RunResult, check_run_options

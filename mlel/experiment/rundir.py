@@ -14,9 +14,9 @@ import traceback
 from datetime import datetime
 from pathlib import Path
 
-from mlel.errors import EXIT_FAILED, EXIT_SIGINT, MleeError, OutputError
-from mlel.io import write_atomic, write_json
-from mlel.platform import platform_record, requirements_lines
+from mlel.base.errors import EXIT_FAILED, EXIT_SIGINT, MleeError, OutputError
+from mlel.base.io import write_atomic, write_json
+from mlel.base.platform import platform_record, requirements_lines
 
 from .options import RunOptions, RunResult
 from .signals import Interrupted

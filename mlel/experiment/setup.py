@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlel.errors import UsageError
-from mlel.io import read_json
-from mlel.names import runnable_backend
+from mlel.base.errors import UsageError
+from mlel.base.io import read_json
+from mlel.base.names import runnable_backend
 
 from .options import BUILTIN, InferOptions, RunOptions, TrainOptions, check_run_options, check_train_options
 from .rundir import resolve_seed
@@ -91,7 +91,7 @@ def _inference_backend(opts: InferOptions, trained_run: Path | None, trained_cfg
 
 
 def setup_inference(opts: InferOptions) -> Setup:
-    from mlel.data import default_dataset, load_dataset
+    from mlel.experiment.data import default_dataset, load_dataset
 
     check_run_options(opts)
     target = opts.infer_model or opts.model
@@ -130,7 +130,7 @@ def head_classes(trained: int | None, weights: str | None, data_classes: int | N
 
 
 def setup_training(opts: TrainOptions) -> Setup:
-    from mlel.data import default_dataset, load_dataset
+    from mlel.experiment.data import default_dataset, load_dataset
 
     check_train_options(opts)
     backend_name = runnable_backend(opts.backend or "pytorch")
@@ -145,7 +145,7 @@ def setup_training(opts: TrainOptions) -> Setup:
     dataset = opts.dataset or default_dataset(opts.data_path, "train")
     input_size = _input_size(opts, backend, spec, dataset)
     resize = backend.resize_size(spec, input_size)
-    from mlel.augment import make_augment
+    from mlel.experiment.augment import make_augment
     train = load_dataset(dataset, "train", input_size, data_path=opts.data_path, resize_size=resize,
                          batch_size=opts.batch_size, interpolation=opts.interpolation,
                          augment=make_augment(opts.auto_augment, opts.random_erase))

@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import Callable, Iterator
 
-from mlel.errors import EXIT_SIGINT, EXIT_SIGTERM
+from mlel.base.errors import EXIT_SIGINT, EXIT_SIGTERM
 
 EXIT_BY_SIGNAL = {signal.SIGINT: EXIT_SIGINT, signal.SIGTERM: EXIT_SIGTERM}
 

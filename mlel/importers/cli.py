@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlel.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, MleeError, UsageError
+from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, MleeError, UsageError
 from mlel.importers.common import ImportReport, write_records
 
 _DESCRIPTION = ("Turn another tool's measurements into mlee-result/1 records, one JSON file per entry in "

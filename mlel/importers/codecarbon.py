@@ -27,8 +27,8 @@ import re
 from pathlib import Path
 from typing import Mapping
 
-from mlel import units
-from mlel.errors import InputError, UsageError
+from mlel.base import units
+from mlel.base.errors import InputError, UsageError
 from mlel.importers.common import ImportReport, parse_number
 from mlel.results import Environment, PropertyValue, Provenance, ResultRecord
 

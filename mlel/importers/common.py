@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from mlel.errors import OutputError
-from mlel.io import dumps, write_atomic
+from mlel.base.errors import OutputError
+from mlel.base.io import dumps, write_atomic
 from mlel.results import Problem, ResultRecord, record_file_name
 
 

@@ -23,9 +23,9 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from mlel.errors import UsageError
+from mlel.base.errors import UsageError
 from mlel.importers.common import ImportReport, parse_number
-from mlel.io import read_json
+from mlel.base.io import read_json
 from mlel.results import Environment, PropertyValue, Provenance, ResultRecord
 
 TOOL = "ML.ENERGY leaderboard"

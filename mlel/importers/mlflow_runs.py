@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mlel.errors import InputError, UsageError
+from mlel.base.errors import InputError, UsageError
 from mlel.importers.common import ImportReport
 from mlel.importers.table import TableMapping, import_csv, import_rows, resolve_property_set
 

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from mlel import units
+from mlel.base import units
 
 # term -> (scale to the base unit, dimension)
 _TERMS: dict[str, tuple[float, str]] = {

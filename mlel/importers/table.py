@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from mlel.errors import InputError, UsageError
+from mlel.base.errors import InputError, UsageError
 from mlel.importers.common import ImportReport, parse_number
 from mlel.importers.property_units import UnitError, convert, parse_unit
-from mlel.io import read_json
-from mlel.properties import PropertySet, load_property_set, read_property_set
+from mlel.base.io import read_json
+from mlel.tasks.properties import PropertySet, load_property_set, read_property_set
 from mlel.results import SOURCES, Environment, PropertyValue, Provenance, ResultRecord
 
 _CELL_WITH_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s+(\S.*?)\s*$")

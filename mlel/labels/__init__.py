@@ -1,6 +1,6 @@
 """Energy labels (SPEC §6): one rated summary -> a vector PDF, a PNG, or a PNG data URI.
 
->>> from mlel.report import rate_directory
+>>> from mlel.ratings.report import rate_directory
 >>> summary = rate_directory("results").rated[0]
 >>> pdf = EnergyLabel(summary).to_pdf()
 """

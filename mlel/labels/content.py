@@ -9,15 +9,15 @@ import importlib
 from dataclasses import dataclass
 from typing import Mapping
 
-from mlel.formatting import NA, format_percent, format_quantity
+from mlel.base.formatting import NA, format_percent, format_quantity
 from mlel.labels.qr import PROJECT_URL, label_link, paper_link
 import mlel.labels.tiles as tiles
-from mlel.logs import SOURCE_DEVICES
-from mlel.metrics import LABEL_METRICS
-from mlel.properties import PropertySet, builtin_tasks
+from mlel.runlog.logs import SOURCE_DEVICES
+from mlel.runlog.metrics import LABEL_METRICS
+from mlel.tasks.properties import PropertySet, builtin_tasks
 from mlel.ratings import RATINGS
-from mlel.units import MS_PER_S, j_to_wh
-from mlel.values import finite_float
+from mlel.base.units import MS_PER_S, j_to_wh
+from mlel.base.values import finite_float
 
 _DEVICE_ORDER = ("GPU", "CPU")  # the accelerator first, as on the 2022 labels
 
@@ -174,7 +174,7 @@ def _cells(summary: Mapping, task: str) -> tuple[Cell, Cell, Cell, Cell]:
     return _energy_cell(summary, task, LABEL_METRICS[task][0]), time_cell, accuracy_cell, size_cell
 
 
-OWN_TOOL = "MLEE"  # mlel.record's provenance: our estimator made the estimate
+OWN_TOOL = "MLEE"  # mlel.runlog.recorded's provenance: our estimator made the estimate
 
 
 def _record_error_pct(summary: Mapping) -> float | None:

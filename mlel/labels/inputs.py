@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from mlel.logs import RunLog, read_log
-from mlel.rated import ModelResult, entries_from_records
+from mlel.runlog.logs import RunLog, read_log
+from mlel.ratings.rated import ModelResult, entries_from_records
 from mlel.ratings import aggregate_runs
-from mlel.report import load_entries
+from mlel.ratings.report import load_entries
 from mlel.results import SCHEMA, ResultRecord
 
 _RECORD_MARK = b'"mlee-result/'

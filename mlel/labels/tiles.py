@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from mlel.formatting import NA, format_quantity
-from mlel.properties import Property, PropertySet
-from mlel.values import finite_float
+from mlel.base.formatting import NA, format_quantity
+from mlel.tasks.properties import Property, PropertySet
+from mlel.base.values import finite_float
 
 SOURCE_WORDS = ("measured", "estimated", "reported", "computed")
 ONE_RUN = "1 run: no interval"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import json
 
-from mlel.units import J_PER_KWH
+from mlel.base.units import J_PER_KWH
 
 from .estimate import codecarbon_data
 

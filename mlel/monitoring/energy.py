@@ -7,7 +7,7 @@ for a float is reported as an overflow instead of raising ``OverflowError`` as `
 
 Dynamic energy is the energy above the idle baseline over the **measured window** of each source:
 ``energy_j - Σ baseline_power_w[source] × duration_s[source]`` (:func:`dynamic_energy_j`). The monitor
-(at the end of a block) and the reader of merged logs (``mlel.logs``) both call it.
+(at the end of a block) and the reader of merged logs (``mlel.runlog.logs``) both call it.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from mlel.values import as_float, is_number
+from mlel.base.values import as_float, is_number
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def _normalized(items: tuple) -> dict:
 
 def cpu_name() -> str:
     """The CPU's brand string: the platform capture's own reading (one code path)."""
-    from mlel.platform import cpu_brand
+    from mlel.base.platform import cpu_brand
 
     return cpu_brand()
 

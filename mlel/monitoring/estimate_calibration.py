@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from mlel.io import read_json
+from mlel.base.io import read_json
 
 from .estimate import (PowerCurve, core_activity, cpu_power, package_power_w, resolve_tdp,
                        threads_per_core)

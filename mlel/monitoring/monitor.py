@@ -13,8 +13,8 @@ import logging
 import time
 from pathlib import Path
 
-from mlel.errors import OutputError
-from mlel.io import write_json
+from mlel.base.errors import OutputError
+from mlel.base.io import write_json
 
 from . import recorder as _recorder
 from .energy import dynamic_energy_j, sum_energy

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 
-from mlel.platform import visible_gpu_indices
-from mlel.units import mj_to_j, mw_to_w
+from mlel.base.platform import visible_gpu_indices
+from mlel.base.units import mj_to_j, mw_to_w
 
 log = logging.getLogger("mlel.monitoring")
 

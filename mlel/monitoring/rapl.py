@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlel.units import uj_to_j
+from mlel.base.units import uj_to_j
 
 DEFAULT_ROOT = "/sys/class/powercap"
 ENERGY_KEY = "energy"  # J of all zones in each interval, straight from the counters

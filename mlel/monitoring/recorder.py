@@ -17,8 +17,8 @@ import threading
 import time
 from pathlib import Path
 
-from mlel.errors import OutputError
-from mlel.io import dumps, write_atomic
+from mlel.base.errors import OutputError
+from mlel.base.io import dumps, write_atomic
 
 from .records import Sample, SourceMeta
 from .series import META_KEY, SeriesWriter, append_sample, lines_path

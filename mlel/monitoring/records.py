@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from mlel.units import MS_PER_S
+from mlel.base.units import MS_PER_S
 
 # _meta keys that SourceMeta holds as fields; any other key a meter reports is kept in `extra`
 _META_FIELDS = ("source", "estimated", "interval", "power_keys", "energy_key", "interval_energy_key")

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import orjson
 
-from mlel.errors import InputError
-from mlel.units import MS_PER_S
+from mlel.base.errors import InputError
+from mlel.base.units import MS_PER_S
 
 from .records import Sample
 

@@ -22,9 +22,9 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mlel.units import MS_PER_S
+from mlel.base.units import MS_PER_S
 
-from mlel.values import as_float, is_number
+from mlel.base.values import as_float, is_number
 
 from .energy import EnergySum, sum_energy
 from .series import META_KEY, MonitoringFileError, read_series

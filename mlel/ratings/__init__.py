@@ -1,11 +1,11 @@
 """Index, rating, boundaries, calibration, weights and compound rating of results (SPEC §5).
 
 The per-result API (``index_value``, ``rating_from_index``, ``compound_rating``, …) and the
-pipeline (``rate_entries``: entries -> :class:`~mlel.rated.RatedResult` records; ``rate_results``
-and ``rate_runs``: the SPEC §7 dicts) all call the one vectorised engine, :mod:`mlel.engine`.
+pipeline (``rate_entries``: entries -> :class:`~mlel.ratings.rated.RatedResult` records; ``rate_results``
+and ``rate_runs``: the SPEC §7 dicts) all call the one vectorised engine, :mod:`mlel.ratings.engine`.
 Nothing here reads files except the built-in property sets; callers pass records in and get
 records out. ``python -m mlel.ratings`` runs ``mlel/ratings/__main__.py`` (the command line,
-:mod:`mlel.cli`), so this module executes once, as ``mlel.ratings``.
+:mod:`mlel.ratings.cli`), so this module executes once, as ``mlel.ratings``.
 """
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from mlel import engine
-from mlel.bulk import collector_paused
-from mlel.engine import COMPOUND_MODES, DEFAULT_QUANTILES, NO_BOUNDARIES, RATINGS, real_boundaries
-from mlel.logs import RunLog
-from mlel.metrics import TASKS
-from mlel.properties import PropertySet, builtin_tasks, load_property_set
-from mlel.rated import MetricRating, ModelResult, RatedResult, metric_rating
+from mlel.ratings import engine
+from mlel.base.bulk import collector_paused
+from mlel.ratings.engine import COMPOUND_MODES, DEFAULT_QUANTILES, NO_BOUNDARIES, RATINGS, real_boundaries
+from mlel.runlog.logs import RunLog
+from mlel.runlog.metrics import TASKS
+from mlel.tasks.properties import PropertySet, builtin_tasks, load_property_set
+from mlel.ratings.rated import MetricRating, ModelResult, RatedResult, metric_rating
 from mlel.ratings.gates import DEFAULT_GATES, Gates, gate_reason
 from mlel.ratings.odds import NO_REFERENCE, rating_probabilities, rows_to_draw
 from mlel.ratings.pooling import aggregate_runs
@@ -272,7 +272,7 @@ def rate_entries(results: Iterable[ModelResult], options: RatingOptions | None =
         by_task[result.task].append(position)
     rated: list[RatedResult | None] = [None] * len(results)
     warnings: list[str] = []
-    with collector_paused():  # a record per entry, none in a cycle: see mlel.bulk
+    with collector_paused():  # a record per entry, none in a cycle: see mlel.base.bulk
         for task, positions in by_task.items():
             records = _rate_task([results[p] for p in positions], _property_set(task, options.property_sets),
                                  options, warnings)

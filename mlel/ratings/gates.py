@@ -64,7 +64,7 @@ def _window_reason(window: Any, gates: Gates) -> str | None:
 
 
 def gate_reason(run: Any, gates: Gates = DEFAULT_GATES) -> str | None:
-    """Why ``run`` (a :class:`mlel.logs.RunLog`) cannot be graded, or None when it can."""
+    """Why ``run`` (a :class:`mlel.runlog.logs.RunLog`) cannot be graded, or None when it can."""
     if run.task == "inference" and run.warmup == 0:
         return "warm-up measured (warmup 0): the first, compiling batch is in the window"
     windows = run.windows

@@ -1,4 +1,4 @@
-"""Rating probabilities of entries with repeated runs (issue 13), by :func:`mlel.uncertainty.rating_odds`.
+"""Rating probabilities of entries with repeated runs (issue 13), by :func:`mlel.ratings.uncertainty.rating_odds`.
 
 Only entries where the model or its reference pools more than one run are resampled; an entry and
 reference of one run each have one certain letter (the engine's), so the common case costs nothing.
@@ -12,9 +12,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from mlel import engine
-from mlel.rated import ModelResult
-from mlel.uncertainty import pad_runs, rating_odds
+from mlel.ratings import engine
+from mlel.ratings.rated import ModelResult
+from mlel.ratings.uncertainty import pad_runs, rating_odds
 
 SEED = 2022  # fixed: probabilities are part of the output, which must not change between calls
 DRAWS = 4000  # a probability's sampling error ≤ 0.8 percentage points (95%)

@@ -1,7 +1,7 @@
 """Runs -> entries to rate: pool runs of one configuration, gate them, flag invalid values.
 
 Runs pool only when they measured the same thing: same task, environment, model and configuration
-(:attr:`mlel.logs.RunLog.configuration`: data set, weights trained or not, classes, input size,
+(:attr:`mlel.runlog.logs.RunLog.configuration`: data set, weights trained or not, classes, input size,
 batch size, precision). Entries of one model that differ are named by what differs
 ("MobileNetV3Small (untrained, 1000 classes)"). A run that fails a validity gate
 (:mod:`mlel.ratings.gates`) is pooled only with other failing runs of its configuration, into an
@@ -14,11 +14,11 @@ import math
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-from mlel.logs import RunLog
-from mlel.metrics import TASKS, compute_metrics, invalid_metrics, task_metrics
-from mlel.rated import ModelResult
+from mlel.runlog.logs import RunLog
+from mlel.runlog.metrics import TASKS, compute_metrics, invalid_metrics, task_metrics
+from mlel.ratings.rated import ModelResult
 from mlel.ratings.gates import DEFAULT_GATES, Gates, gate_reason
-from mlel.uncertainty import population_std
+from mlel.ratings.uncertainty import population_std
 
 ACCURACY_KEYS = ("top1_val", "top5_val")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from mlel.rated import ModelResult
+from mlel.ratings.rated import ModelResult
 
 COMPOUND = "compound"
 

@@ -2,7 +2,7 @@
 
 Per task, per environment: one row per entry — its name, how many runs it pools, the compound
 rating, and the label's metrics (``wide``: every metric) as ``value letter (probability)``. Values
-are shown with :func:`mlel.formatting.format_quantity` (the unit's scaling part in the cell, the rest,
+are shown with :func:`mlel.base.formatting.format_quantity` (the unit's scaling part in the cell, the rest,
 "/ sample", in the header). The letter shown is the most likely one; its probability is printed
 where runs were resampled. Entries not graded, and invalid values, are said so under their row.
 """
@@ -12,11 +12,11 @@ import textwrap
 from collections import defaultdict
 from typing import Mapping, Sequence
 
-from mlel.environment import environment_label
-from mlel.formatting import format_quantity, split_unit
-from mlel.metrics import TASKS
-from mlel.properties import PropertySet, load_property_set
-from mlel.rated import MetricRating, RatedResult
+from mlel.base.environment import environment_label
+from mlel.base.formatting import format_quantity, split_unit
+from mlel.runlog.metrics import TASKS
+from mlel.tasks.properties import PropertySet, load_property_set
+from mlel.ratings.rated import MetricRating, RatedResult
 
 TABLE_WIDTH = 120
 NAME_WIDTH = 30  # longer entry names are cut with an ellipsis (the JSON keeps them whole)

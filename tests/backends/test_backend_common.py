@@ -7,8 +7,8 @@ import pytest
 from mlel.backends import (BACKENDS, CHOICES, MODELS, BackendError, UnknownBackend, canonical_backend,
                            lookup)
 from mlel.backends.base import EvalMetrics, MetricSums, metrics_from_sums
-from mlel.errors import UsageError
-from mlel.names import normalise_model_name as normalize
+from mlel.base.errors import UsageError
+from mlel.base.names import normalise_model_name as normalize
 
 
 @pytest.mark.parametrize("alias,canonical", [

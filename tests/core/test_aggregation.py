@@ -3,7 +3,7 @@ import dataclasses
 
 import pytest
 
-from mlel.logs import load_logs
+from mlel.runlog.logs import load_logs
 from mlel.ratings import aggregate_runs, rate_runs
 
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from mlel.logs import load_logs
+from mlel.runlog.logs import load_logs
 from mlel.ratings import rate_runs
 
 
@@ -132,7 +132,7 @@ def _exit_and_error(main, argv, capsys):
 @pytest.mark.parametrize("args, message", BAD_RUN_OPTIONS)
 @pytest.mark.parametrize("task", ["infer", "train"])
 def test_bad_experiment_options_exit_2_before_any_folder(tmp_path, capsys, task, args, message):
-    from mlel.experiment import infer_main, train_main
+    from mlel.apps.experiment_cli import infer_main, train_main
     main = infer_main if task == "infer" else train_main
     out = tmp_path / "runs"
     code, err = _exit_and_error(main, ["--model", "resnet18", "--output-dir", str(out), *args], capsys)
@@ -149,14 +149,14 @@ def test_bad_experiment_options_exit_2_before_any_folder(tmp_path, capsys, task,
     (["--early-patience", "0"], "--early-patience must be >= 1"),
 ])
 def test_bad_training_recipe_exits_2(tmp_path, capsys, args, message):
-    from mlel.experiment import train_main
+    from mlel.apps.experiment_cli import train_main
     code, err = _exit_and_error(train_main, ["--model", "resnet18", "--output-dir", str(tmp_path / "r"),
                                              *args], capsys)
     assert code == 2 and message in err and not (tmp_path / "r").exists()
 
 
 def test_output_dir_that_is_a_file_exits_2(tmp_path, capsys):
-    from mlel.experiment import infer_main
+    from mlel.apps.experiment_cli import infer_main
     blocker = tmp_path / "runs"
     blocker.write_text("a file, not a folder")
     for out in (blocker, blocker / "below"):
@@ -167,7 +167,7 @@ def test_output_dir_that_is_a_file_exits_2(tmp_path, capsys):
 
 @pytest.mark.parametrize("content", [b"garbage, not a pickle", b"", b"PK\x03\x04truncated zip"])
 def test_garbage_weights_file_exits_2(tmp_path, capsys, content):
-    from mlel.experiment import infer_main
+    from mlel.apps.experiment_cli import infer_main
     weights = tmp_path / "model.pth"
     weights.write_bytes(content)
     code, err = _exit_and_error(infer_main, ["--model", "resnet18", "--backend", "torch", "--input-size", "32",
@@ -179,7 +179,7 @@ def test_garbage_weights_file_exits_2(tmp_path, capsys, content):
 
 def test_a_pickled_non_state_dict_exits_2(tmp_path, capsys):
     import torch
-    from mlel.experiment import infer_main
+    from mlel.apps.experiment_cli import infer_main
     weights = tmp_path / "list.pth"
     torch.save([1, 2, 3], weights)
     code, err = _exit_and_error(infer_main, ["--model", "resnet18", "--backend", "torch", "--input-size", "32",

@@ -1,4 +1,4 @@
-from mlel.environment import backend_name, cpu_short_name, environment_key, gpu_short_name
+from mlel.base.environment import backend_name, cpu_short_name, environment_key, gpu_short_name
 
 
 def test_known_and_general_short_names():

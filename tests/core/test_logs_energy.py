@@ -1,4 +1,4 @@
-"""mlel.logs: the energy of a merged log — one sum of sources, one dynamic energy, no overflow."""
+"""mlel.runlog.logs: the energy of a merged log — one sum of sources, one dynamic energy, no overflow."""
 from __future__ import annotations
 
 import copy
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mlel import merge
-from mlel.logs import MergedLog, Split, parse_log, read_log, split_energy
+from mlel.runlog import merge
+from mlel.runlog.logs import MergedLog, Split, parse_log, read_log, split_energy
 from mlel.monitoring import measure
 from mlel.monitoring.energy import dynamic_energy_j, sum_energy
 

@@ -1,4 +1,4 @@
-"""The reader's fast path (mlel.fastlog) decides exactly as the boundary check (mlel.validation):
+"""The reader's fast path (mlel.runlog.fastlog) decides exactly as the boundary check (mlel.runlog.validation):
 same RunLog for every clean log, and every log it cannot vouch for handed to the boundary check."""
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from hostile_logs import REFERENCE_RESULTS, hostile_cases, load, mutated_logs, training_log_path
-from mlel.errors import InputError
-from mlel.fastlog import run_fields
-from mlel.logs import load_logs, parse_log, parse_log_bytes
-from mlel.validation import decode_merged_log
+from mlel.base.errors import InputError
+from mlel.runlog.fastlog import run_fields
+from mlel.runlog.logs import load_logs, parse_log, parse_log_bytes
+from mlel.runlog.validation import decode_merged_log
 
 pytestmark = pytest.mark.skipif(not REFERENCE_RESULTS.is_dir(), reason="../shared reference logs missing")
 
@@ -128,7 +128,7 @@ def test_mutated_real_logs_read_identically(raw):
 
 @pytest.mark.parametrize("size", [0, 1, 14_833, 300_000])
 def test_files_are_read_whole(tmp_path, size):
-    from mlel.io import read_file_bytes as _read_bytes
+    from mlel.base.io import read_file_bytes as _read_bytes
 
     data = bytes(range(256)) * (size // 256) + bytes(size % 256)
     (tmp_path / "f.json").write_bytes(data)
@@ -136,7 +136,7 @@ def test_files_are_read_whole(tmp_path, size):
 
 
 def test_a_file_without_a_size_is_read_to_its_end():
-    from mlel.io import read_file_bytes as _read_bytes
+    from mlel.base.io import read_file_bytes as _read_bytes
 
     status = _read_bytes("/proc/self/status") if Path("/proc/self/status").exists() else None
     if status is None:

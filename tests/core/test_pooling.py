@@ -11,10 +11,10 @@ import sys
 import numpy as np
 import pytest
 
-from mlel.logs import RunLog, load_logs
+from mlel.runlog.logs import RunLog, load_logs
 from mlel.ratings import RatingOptions, aggregate_runs, rate_entries, rate_runs
 from mlel.ratings.odds import DRAWS
-from mlel.uncertainty import t_quantile
+from mlel.ratings.uncertainty import t_quantile
 
 EFFNET = "infer_2022_03_03_17_30_03.json"  # EfficientNetB0, A100 x8 - TensorFlow 2.8.0
 RESNET = "infer_2022_03_03_17_21_20.json"  # ResNet101, the reference, same environment
@@ -107,7 +107,7 @@ def test_single_runs_skip_resampling_and_say_so(pair):
 def test_invalid_samples_never_fall_back_to_the_default(pair):
     bad = dataclasses.replace(pair["EfficientNetB0"], n_samples=None, invalid=frozenset({"n_samples"}),
                               problems=("validation.results.metrics.n_samples = 0: not a positive integer",))
-    from mlel.metrics import compute_metrics
+    from mlel.runlog.metrics import compute_metrics
 
     assert compute_metrics(bad)["inference_power_draw"] is None  # not energy / 50,000
     assert compute_metrics(bad)["top1_val"] == bad.accuracy
@@ -166,9 +166,9 @@ def test_partial_boundaries_merge_with_defaults_and_are_named(tmp_path, referenc
 
 
 def test_settings_take_other_tasks_properties_and_are_usage_errors():
-    from mlel.errors import UsageError
-    from mlel.properties import load_property_set
-    from mlel.settings import SettingsError, parse_boundaries, parse_weights
+    from mlel.base.errors import UsageError
+    from mlel.tasks.properties import load_property_set
+    from mlel.ratings.settings import SettingsError, parse_boundaries, parse_weights
 
     key = load_property_set("lm-arena-chat").keys[0]
     assert parse_boundaries({key: [4, 3, 2, 1]}) == {key: [4.0, 3.0, 2.0, 1.0]}
@@ -179,7 +179,7 @@ def test_settings_take_other_tasks_properties_and_are_usage_errors():
 
 
 def test_rated_record_round_trips_with_probabilities(pair):
-    from mlel.rated import RatedResult
+    from mlel.ratings.rated import RatedResult
 
     effnet = pair["EfficientNetB0"]
     runs = [_copy(effnet, f"e{i}.json", energy_ws=effnet.energy_ws * f) for i, f in enumerate((0.9, 1.1))]
@@ -189,8 +189,8 @@ def test_rated_record_round_trips_with_probabilities(pair):
 
 
 def test_repeated_result_records_carry_intervals():
-    from mlel.properties import load_property_set
-    from mlel.rated import entries_from_records
+    from mlel.tasks.properties import load_property_set
+    from mlel.ratings.rated import entries_from_records
     from mlel.results import ResultRecord
 
     key = load_property_set("lm-arena-chat").keys[0]
@@ -224,7 +224,7 @@ def test_one_run_against_a_repeated_reference_is_resampled(pair):
 
 
 def test_computed_metrics_are_the_property_sets_keys_in_order(reference_dir):
-    from mlel.metrics import compute_metrics, task_metrics
+    from mlel.runlog.metrics import compute_metrics, task_metrics
     runs, _ = load_logs(reference_dir)
     for task in ("inference", "training"):
         run = next(r for r in runs if r.task == task)
@@ -232,8 +232,8 @@ def test_computed_metrics_are_the_property_sets_keys_in_order(reference_dir):
 
 
 def test_entries_from_records_take_the_scans_paths_as_they_are(tmp_path):
-    from mlel.io import write_json
-    from mlel.rated import entries_from_records
+    from mlel.base.io import write_json
+    from mlel.ratings.rated import entries_from_records
     from mlel.results import ResultRecord, read_result_records
 
     for name, value in (("b.json", 1.2), ("a.json", 1.0), ("c.json", 3.0)):

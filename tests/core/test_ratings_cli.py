@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from mlel.properties import load_property_set
+from mlel.tasks.properties import load_property_set
 
 # Counts code executions per source file with an audit hook: importing a module and running one
 # with runpy both raise an "exec" event. A module run as __main__ that the CLI imports again shows
@@ -83,9 +83,9 @@ def test_json_is_valid_with_nan_values(tmp_path, reference_dir):
 
 
 def test_rated_record_round_trip_and_nan_to_null(reference_dir):
-    from mlel.io import dumps
-    from mlel.logs import load_logs
-    from mlel.rated import RatedResult
+    from mlel.base.io import dumps
+    from mlel.runlog.logs import load_logs
+    from mlel.ratings.rated import RatedResult
     from mlel.ratings import aggregate_runs, rate_entries
 
     runs, _ = load_logs([reference_dir / "infer_2022_03_03_17_21_20.json"])
@@ -165,9 +165,9 @@ def test_the_output_reaches_a_pipe_whole_though_the_process_ends_at_once(two_log
 def test_json_written_in_slices_is_the_same_bytes_as_one_dump(reference_dir, slice_size):
     import io
 
-    from mlel.cli import _write_json
-    from mlel.io import dumps
-    from mlel.report import rate_directory
+    from mlel.ratings.cli import _write_json
+    from mlel.base.io import dumps
+    from mlel.ratings.report import rate_directory
 
     records = rate_directory(reference_dir).records
     out = io.BytesIO()

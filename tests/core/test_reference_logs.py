@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from mlel.logs import load_logs
+from mlel.runlog.logs import load_logs
 from mlel.ratings import RatingOptions, rate_runs
 
 A100_TF = "A100 x8 - TensorFlow 2.8.0"

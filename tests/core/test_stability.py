@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mlel.logs import load_logs
+from mlel.runlog.logs import load_logs
 from mlel.ratings import aggregate_runs
 from mlel.ratings.stability import grade_stability
 

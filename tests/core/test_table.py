@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from mlel.logs import load_logs
+from mlel.runlog.logs import load_logs
 from mlel.ratings import aggregate_runs, rate_entries
 from mlel.ratings.table import TABLE_WIDTH, format_table, letter
 

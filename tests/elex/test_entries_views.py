@@ -13,7 +13,7 @@ from mlel.elex import actions, figures, session, state
 from mlel.elex import layout as ids
 from mlel.elex import table as rated_table
 from mlel.elex.__main__ import main as elex_main
-from mlel.settings import SettingsError
+from mlel.ratings.settings import SettingsError
 
 X, Y = "inference_power_draw", "top1_val"
 

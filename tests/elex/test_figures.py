@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlel.rated import ModelResult
+from mlel.ratings.rated import ModelResult
 from mlel.ratings import RATING_COLORS, RATINGS
 from mlel.elex import callbacks, figures, session, sliders, state
 from mlel.elex import layout as ids

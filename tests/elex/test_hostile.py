@@ -14,7 +14,7 @@ from mlel.elex import actions, figures, session, state
 from mlel.elex import layout as ids
 from mlel.elex.app import create_app
 from mlel.elex.entries import MAX_NAME_CHARS
-from mlel.settings import SettingsError
+from mlel.ratings.settings import SettingsError
 
 
 @pytest.fixture(scope="module")

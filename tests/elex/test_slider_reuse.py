@@ -9,8 +9,8 @@ import random
 import numpy as np
 import pytest
 
-from mlel import engine
-from mlel.engine import COMPOUND_MODES
+from mlel.ratings import engine
+from mlel.ratings.engine import COMPOUND_MODES
 from mlel.elex import actions, figures, points, session, sliders, state
 from mlel.elex import layout as ids
 from mlel.elex import table as rated_table

@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from mlel.logs import load_logs
+from mlel.runlog.logs import load_logs
 from mlel.ratings import (COMPOUND_MODES, RatingOptions, aggregate_runs,
                           rate_results)
-from mlel.settings import SettingsError
+from mlel.ratings.settings import SettingsError
 from mlel.elex import session, sliders, state
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mlel import units
+from mlel.base import units
 from mlel.importers.cli import main
 from mlel.importers.codecarbon import cpu_source_from_log, import_codecarbon
 from mlel.results import read_result_records

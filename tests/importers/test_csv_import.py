@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mlel import units
+from mlel.base import units
 from mlel.importers.cli import main
 from mlel.importers.table import ColumnMap, TableMapping, import_csv
 from mlel.results import read_result_records

@@ -11,7 +11,7 @@ import pytest
 
 from mlel.importers.cli import main
 from mlel.importers.mlenergy import import_mlenergy
-from mlel.properties import load_property_set
+from mlel.tasks.properties import load_property_set
 from mlel.results import read_result_records
 
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from mlel import units
+from mlel.base import units
 from mlel.importers.cli import main
 from mlel.importers.mlflow_runs import import_mlflow
 from mlel.importers.table import ColumnMap, TableMapping

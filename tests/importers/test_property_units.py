@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlel import units
+from mlel.base import units
 from mlel.importers.property_units import UnitError, convert, parse_unit
 
 

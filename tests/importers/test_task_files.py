@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from mlel.importers.property_units import parse_unit
-from mlel.io import read_json
-from mlel.properties import TASKS_DIR, load_property_set
+from mlel.base.io import read_json
+from mlel.tasks.properties import TASKS_DIR, load_property_set
 
 NEW_TASKS = ("lm-arena-chat", "gpqa", "sourcegraph-fim", "image-chat", "video-chat", "text-to-image",
              "text-to-video", "generic")

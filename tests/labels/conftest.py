@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from mlel.ratings import RatingOptions
-from mlel.report import rate_directory
+from mlel.ratings.report import rate_directory
 
 
 @pytest.fixture(scope="session")

@@ -6,14 +6,14 @@ import shutil
 
 import pytest
 
-from mlel import label_generator as cli
-from mlel.formatting import format_quantity
+from mlel.labels import cli
+from mlel.base.formatting import format_quantity
 from mlel.importers.common import write_records
 from mlel.importers.mlenergy import import_mlenergy
 from mlel.labels import EnergyLabel, label_content
 from mlel.labels import layout as L
 from mlel.labels import tiles
-from mlel.properties import load_property_set
+from mlel.tasks.properties import load_property_set
 from mlel.results import Environment, PropertyValue, Provenance, ResultRecord
 from tests.labels.conftest import pdf_text, png_image
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mlel import label_generator as cli
-from mlel.errors import EXIT_CODES_EPILOG
+from mlel.labels import cli
+from mlel.base.errors import EXIT_CODES_EPILOG
 from tests.labels.conftest import pdf_pages, pdf_text, png_image
 
 INFER_LOG = "infer_2022_04_01_15_15_17.json"  # EfficientNetB0, A100 x8, PyTorch
@@ -277,12 +277,12 @@ def test_pdf_and_png_on_one_path_are_refused(own_results, tmp_path, capsys):
 
 
 def test_a_failed_write_exits_1_and_leaves_no_temp_file(own_results, tmp_path, capsys, monkeypatch):
-    import mlel.io
+    import mlel.base.io
 
     def disk_full(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(mlel.io.os, "replace", disk_full)
+    monkeypatch.setattr(mlel.base.io.os, "replace", disk_full)
     out_dir = tmp_path / "out"
     code, _, err = run(capsys, "-f", own_results / INFER_LOG, "-o", out_dir / "l.pdf")
     assert code == cli.EXIT_FAILED and "No space left" in err and "l.pdf" in err

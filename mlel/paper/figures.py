@@ -1,0 +1,247 @@
+"""The paper's figures, as the paper drew them: index-scale scatter plots over the gridded rating
+background with dashed reference lines at 1.0, model names placed without overlap, error bars
+where an entry pools several runs; parameters vs runtime with names over the real-unit background.
+
+Figure builders take rated summaries (SPEC §7 dicts) and return matplotlib figures; no file I/O.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+from mlel.ratings import engine
+from mlel.paper.placement import Box, place_labels
+from mlel.ratings import RATING_COLORS
+
+NAME_SIZE = 6.0  # points
+NICE_STEPS = (1.0, 2.0, 5.0)  # major ticks of a log axis: 0.1 0.2 0.5 1 2 5 10 ...
+MAX_TICKS = 8
+BACKGROUND_ALPHA = 0.35
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def nice_log_ticks(low: float, high: float, max_ticks: int = MAX_TICKS) -> list[float]:
+    """Major ticks of a log axis from ``low`` to ``high``: 1-2-5 steps, thinned to 1-per-decade
+    (then every other decade) until at most ``max_ticks`` remain, so labels never collide."""
+    if not (low > 0 and high > low):
+        return []
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    for steps, every in ((NICE_STEPS, 1), ((1.0, 3.0), 1), ((1.0,), 1), ((1.0,), 2), ((1.0,), 3)):
+        ticks = [step * 10.0 ** decade for decade in range(first, last + 1) if (decade - first) % every == 0
+                 for step in steps]
+        ticks = [t for t in ticks if low <= t * (1 + 1e-9) and t <= high * (1 + 1e-9)]
+        if len(ticks) <= max_ticks:
+            return ticks
+    return ticks
+
+
+def tick_text(value: float) -> str:
+    """A tick label as a plain number: 0.02, 0.5, 1, 20, 5000; 1e+06 only when huge or tiny."""
+    return f"{value:g}"
+
+
+def readable_axis(axis, low: float, high: float, log: bool) -> None:
+    """Set limits-independent ticks of one axis (``ax.xaxis``/``ax.yaxis``): plain numbers, no
+    minor labels (the cause of colliding ``3×10⁻¹4×10⁻¹``)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+    if log:
+        ticks = nice_log_ticks(low, high)
+        axis.set_major_locator(FixedLocator(ticks) if len(ticks) >= 2 else LogLocator(numticks=MAX_TICKS))
+        axis.set_minor_locator(LogLocator(subs=tuple(range(2, 10)), numticks=100))
+    else:
+        axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: tick_text(v)))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def index_interval(metric: Mapping, higher_is_better: bool) -> tuple[float, float] | None:
+    """The index's 95 % interval from the value's (``ci95``) where an entry pools several runs:
+    the index scales with the value (v / r) or with its inverse (r / v); an ``index_ci95`` given
+    by the rating core (which also carries the reference's spread) takes precedence."""
+    given = metric.get("index_ci95")
+    if isinstance(given, (list, tuple)) and len(given) == 2 and None not in given:
+        return float(min(given)), float(max(given))
+    ci, value, index = metric.get("ci95"), metric.get("value"), metric.get("index")
+    if not (isinstance(ci, (list, tuple)) and len(ci) == 2 and value and index) or None in ci:
+        return None
+    low, high = float(ci[0]), float(ci[1])
+    if low <= 0 or high <= 0:
+        return None
+    if higher_is_better:
+        return index * low / value, index * high / value
+    return index * value / high, index * value / low
+
+
+def directions() -> dict[str, bool]:
+    """higher_is_better of every property key of the built-in property sets."""
+    from mlel.tasks.properties import builtin_tasks
+
+    return {p.key: p.higher_is_better for prop_set in builtin_tasks().values() for p in prop_set.properties}
+
+
+def name_texts(ax, xs: Sequence[float], ys: Sequence[float], names: Sequence[str],
+               size: float = NAME_SIZE) -> list:
+    """Write each name beside its point where it overlaps no other name and no point (greedy, in
+    display pixels after the axes are final); a name that fits nowhere is left out."""
+    fig = ax.figure
+    fig.canvas.draw()  # final limits and layout: display coordinates are now what gets saved
+    renderer = fig.canvas.get_renderer()
+    to_pixels = ax.transData.transform
+    points = [tuple(to_pixels((x, y))) for x, y in zip(xs, ys)]
+    probes = [ax.text(0, 0, name, fontsize=size) for name in names]
+    sizes = []
+    for probe in probes:
+        extent = probe.get_window_extent(renderer)
+        sizes.append((extent.width, extent.height))
+        probe.remove()
+    frame = ax.get_window_extent(renderer)
+    boxes = place_labels(points, sizes, Box(frame.x0, frame.y0, frame.x1, frame.y1))
+    to_data = ax.transData.inverted().transform
+    texts = []
+    for name, box in zip(names, boxes):
+        if box is None:
+            continue
+        x, y = to_data((box.left, box.bottom))
+        texts.append(ax.text(x, y, name, fontsize=size, ha="left", va="bottom", zorder=5))
+    return texts
+
+
+def _background(ax, cells: Sequence[engine.Cell]) -> None:
+    plt = _pyplot()
+    for cell in cells:
+        ax.add_patch(plt.Rectangle((cell.x0, cell.y0), cell.x1 - cell.x0, cell.y1 - cell.y0,
+                                   color=RATING_COLORS[cell.rating], alpha=BACKGROUND_ALPHA, lw=0))
+    for cell in cells:  # the grid: band edges as thin white lines
+        ax.axvline(cell.x0, color="white", lw=0.6, zorder=1)
+        ax.axhline(cell.y0, color="white", lw=0.6, zorder=1)
+
+
+def axis_extent(bounds: Sequence[float], values: Sequence[float]) -> tuple[float, float]:
+    """An index axis that shows every point, every positive boundary and 1.0, padded."""
+    finite = [v for v in values if v is not None and math.isfinite(v) and v > 0]
+    positive = [b for b in bounds if b > 0]
+    low = min(finite + positive + [1.0]) * 0.8
+    high = max(finite + positive + [1.0]) * 1.25
+    return low, high
+
+
+def use_log(low: float, high: float) -> bool:
+    return high / low > 3
+
+
+def index_background(x_bounds: Sequence[float], y_bounds: Sequence[float], xs: Sequence[float],
+                     ys: Sequence[float], mode: str = "optimistic median") -> list[engine.Cell]:
+    """The rating background of an index scatter: the engine's bands of both axes (E at the low
+    end, A at the high end), each cell coloured by the compound of its two ratings (equal weights)."""
+    x_bands = engine.rating_bands(x_bounds, None, True, *axis_extent(x_bounds, xs))
+    y_bands = engine.rating_bands(y_bounds, None, True, *axis_extent(y_bounds, ys))
+    return engine.background_cells(x_bands, y_bands, 1.0, 1.0, mode)
+
+
+def _error_bars(ax, points: Sequence[tuple[float, float, dict]], x: str, y: str,
+                higher: Mapping[str, bool]) -> None:
+    for xi, yi, summary in points:
+        x_ci, y_ci = (index_interval(summary["metrics"][k], higher.get(k, False)) for k in (x, y))
+        if x_ci is None and y_ci is None:
+            continue
+        xerr = [[max(xi - x_ci[0], 0)], [max(x_ci[1] - xi, 0)]] if x_ci else None
+        yerr = [[max(yi - y_ci[0], 0)], [max(y_ci[1] - yi, 0)]] if y_ci else None
+        ax.errorbar(xi, yi, xerr=xerr, yerr=yerr, fmt="none", ecolor="black", elinewidth=0.8,
+                    capsize=2, zorder=2)
+
+
+def index_scatter(rated: Sequence[dict], x: str, y: str, boundaries: Mapping[str, Sequence[float]],
+                  title: str = "", mode: str = "optimistic median", labels: Mapping[str, str] | None = None,
+                  higher_is_better: Mapping[str, bool] | None = None):
+    """Models on the index scale of two metrics over the gridded rating background, dashed lines at
+    the reference (index 1.0), names without overlap, error bars where runs allow."""
+    plt = _pyplot()
+    labels = labels or {}
+    points = [(s["metrics"][x]["index"], s["metrics"][y]["index"], s) for s in rated
+              if s["metrics"].get(x, {}).get("index") and s["metrics"].get(y, {}).get("index")]
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    cells = index_background(boundaries.get(x, ()), boundaries.get(y, ()), [p[0] for p in points],
+                             [p[1] for p in points], mode)
+    _background(ax, cells)
+    x_extent, y_extent = (min(c.x0 for c in cells), max(c.x1 for c in cells)), \
+        (min(c.y0 for c in cells), max(c.y1 for c in cells))
+    for xi, yi, summary in points:
+        ax.scatter(xi, yi, color=RATING_COLORS.get(summary.get("compound"), "#9E9E9E"), edgecolor="black",
+                   s=28, zorder=3)
+    _error_bars(ax, points, x, y, higher_is_better or directions())
+    ax.axvline(1.0, color="black", ls="--", lw=0.9, zorder=2)
+    ax.axhline(1.0, color="black", ls="--", lw=0.9, zorder=2)
+    for axis, extent, setter, scale in ((ax.xaxis, x_extent, ax.set_xlim, ax.set_xscale),
+                                        (ax.yaxis, y_extent, ax.set_ylim, ax.set_yscale)):
+        log = use_log(*extent)
+        scale("log" if log else "linear")
+        setter(*extent)
+        readable_axis(axis, *extent, log)
+    ax.set_xlabel(f"{labels.get(x, x)} (index)")
+    ax.set_ylabel(f"{labels.get(y, y)} (index)")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    name_texts(ax, [p[0] for p in points], [p[1] for p in points],
+               [p[2].get("entry") or p[2]["model"] for p in points])
+    return fig
+
+
+def _real_panel(ax, subset: Sequence[dict], x: str, y: str, bounds: Mapping, reference: str,
+                mode: str) -> None:
+    points = [(s["metrics"][x]["value"], s["metrics"][y]["value"], s) for s in subset
+              if s["metrics"][x]["value"] and s["metrics"][y]["value"]]
+    if not points:
+        return
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x_extent = (min(xs) / 1.6, max(xs) * 1.6)
+    y_extent = (min(ys) / 1.6, max(ys) * 1.6)
+    ref = next((s for s in subset if s["model"] == reference), None)
+    if ref is not None and ref["metrics"][x]["value"] and ref["metrics"][y]["value"]:
+        x_bands = engine.rating_bands(bounds.get(x, ()), ref["metrics"][x]["value"], False, *x_extent)
+        y_bands = engine.rating_bands(bounds.get(y, ()), ref["metrics"][y]["value"], False, *y_extent)
+        _background(ax, engine.background_cells(x_bands, y_bands, 1.0, 1.0, mode))
+    for xi, yi, summary in points:
+        ax.scatter(xi, yi, color=RATING_COLORS.get(summary.get("compound"), "#9E9E9E"), edgecolor="black",
+                   s=22, zorder=3)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(*x_extent)
+    ax.set_ylim(*y_extent)
+    readable_axis(ax.xaxis, *x_extent, True)
+    readable_axis(ax.yaxis, *y_extent, True)
+
+
+def parameters_vs_runtime(rated: Sequence[dict], boundaries: Mapping, reference: str,
+                          units: Mapping[str, str], x: str = "parameters", y: str = "inference_time",
+                          mode: str = "optimistic median"):
+    """One panel per environment: parameters vs runtime per sample in real units (log-log) over the
+    rating background mapped from the reference's values, with the models' names."""
+    plt = _pyplot()
+    envs = sorted({s["environment"] for s in rated})
+    columns = min(len(envs), 2) or 1
+    rows = math.ceil(len(envs) / columns) or 1
+    fig, axes = plt.subplots(rows, columns, figsize=(6.4 * columns, 4.2 * rows), squeeze=False)
+    for ax in axes.flat[len(envs):]:
+        ax.set_visible(False)
+    panels = []
+    for ax, env in zip(axes.flat, envs):
+        subset = [s for s in rated if s["environment"] == env]
+        _real_panel(ax, subset, x, y, boundaries, reference, mode)
+        ax.set_title(env, fontsize=8)
+        ax.set_xlabel(f"Parameters [{units.get(x, '')}]", fontsize=8)
+        ax.set_ylabel(f"Runtime [{units.get(y, '')}]", fontsize=8)
+        panels.append((ax, subset))
+    fig.tight_layout()
+    for ax, subset in panels:
+        shown = [s for s in subset if s["metrics"][x]["value"] and s["metrics"][y]["value"]]
+        name_texts(ax, [s["metrics"][x]["value"] for s in shown], [s["metrics"][y]["value"] for s in shown],
+                   [s.get("entry") or s["model"] for s in shown])
+    return fig

@@ -1,0 +1,114 @@
+"""Finding ``mlee-result/1`` records in a directory: each file decoded by the typed fast path
+(:mod:`mlel.results.decode`), or checked field by field where that path declines, so a bad file
+becomes a :class:`Problem` naming the field."""
+from __future__ import annotations
+
+import os
+from collections import abc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import orjson
+
+from mlel.base.io import json_file_names, read_file_bytes
+from mlel.results import decode as _decode
+from mlel.results.record import _SCHEMA_MARK, SCHEMA, Problem, RecordError, ResultRecord
+
+
+class RecordPaths(abc.Sequence):
+    """The valid records of a scan as (path, record) pairs. Each Path is made when a pair is read:
+    100,000 of them cost 0.7 s of CPU, more than rating the records (``bench/records_rating.py``);
+    :meth:`named` gives (file name, record) pairs without them."""
+
+    __slots__ = ("_folder", "_names", "_records")
+
+    def __init__(self, folder: Path, names: tuple[str, ...], records: tuple[ResultRecord, ...]):
+        self._folder, self._names, self._records = folder, names, records
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        return self._folder / self._names[i], self._records[i]
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, abc.Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # a sequence compared by content, like a list
+
+    def named(self) -> list[tuple[str, ResultRecord]]:
+        return list(zip(self._names, self._records))
+
+
+@dataclass(frozen=True)
+class RecordScan:
+    """What :func:`read_result_records` found: valid records (with their file), problems with files
+    that claim the schema, and files that are not result records at all (left to other readers)."""
+
+    records: RecordPaths  # a sequence of (Path, ResultRecord)
+    problems: tuple[Problem, ...]
+    foreign: tuple[Path, ...]
+
+
+def _scan(directory: str | os.PathLike) -> Iterator[tuple[str, ResultRecord | Problem | None]]:
+
+    prefix = os.path.join(directory, "")  # names joined by concatenation: 100,000 of them
+    for name in json_file_names(directory):
+        try:
+            data = read_file_bytes(prefix + name)
+        except OSError as error:
+            yield name, Problem(name, f"cannot read: {error.strerror or error}")
+            continue
+        yield name, parse_record_bytes(name, data)
+
+
+def iter_result_records(directory: str | os.PathLike) -> Iterator[tuple[Path, ResultRecord | Problem | None]]:
+    """Each ``*.json`` in ``directory`` (sorted, not recursive) with its record, a :class:`Problem`,
+    or None where the file is not an ``mlee-result`` file (e.g. a merged log)."""
+    folder = Path(directory)
+    for name, found in _scan(directory):
+        yield folder / name, found
+
+
+def parse_record_bytes(name: str, data: bytes) -> ResultRecord | Problem | None:
+    """A file's bytes -> its record, a :class:`Problem`, or None where it is not an
+    ``mlee-result`` file at all (left to other readers)."""
+    if _SCHEMA_MARK not in data:
+        return None
+    fast = _decode.fast_record(data)
+    if fast is not None:
+        return fast
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        return Problem(name, f"not valid JSON ({error})")
+    schema = obj.get("schema") if isinstance(obj, dict) else None
+    if not isinstance(schema, str) or not schema.startswith("mlee-result/"):
+        return None
+    if schema != SCHEMA:
+        return Problem(name, f"unsupported schema {schema!r} (this version reads {SCHEMA!r})", "schema")
+    try:
+        return ResultRecord.from_dict(obj)
+    except RecordError as error:
+        return Problem(name, error.reason, error.field)
+
+
+def read_result_records(directory: str | os.PathLike) -> RecordScan:
+    """Every ``mlee-result/1`` record in ``directory``; invalid ones become named problems."""
+    from mlel.base.bulk import collector_paused
+
+    folder = Path(directory)
+    names, records, problems, foreign = [], [], [], []
+    with collector_paused():  # many small acyclic records: see mlel.base.bulk
+        for name, found in _scan(directory):
+            if type(found) is ResultRecord:
+                names.append(name)
+                records.append(found)
+            elif found is None:
+                foreign.append(folder / name)
+            else:
+                problems.append(found)
+    return RecordScan(RecordPaths(folder, tuple(names), tuple(records)), tuple(problems), tuple(foreign))

@@ -1,0 +1,259 @@
+"""The generic result record ``mlee-result/1`` (SPEC §9): its typed parts and their field-by-field
+validation, each error naming the field."""
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, Mapping
+
+_NUMBER = (int, float)
+_new = object.__new__
+_setattr = object.__setattr__  # frozen dataclasses: how the hot paths fill a validated instance
+
+import msgspec
+import orjson
+
+from mlel.base.errors import InputError
+
+SCHEMA = "mlee-result/1"
+SOURCES = ("measured", "estimated", "reported", "computed")
+_SCHEMA_MARK = b'"mlee-result/'  # cheap pre-check before parsing a candidate file
+
+
+class RecordError(InputError):
+    """A record that is not a valid ``mlee-result/1`` object; ``field`` is the dotted path at fault."""
+
+    def __init__(self, field_path: str, reason: str):
+        super().__init__(f"{field_path}: {reason}")
+        self.field = field_path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that could not be read or imported: which file, row and field, and why."""
+
+    file: str
+    reason: str
+    field: str | None = None
+    row: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file + (f", row {self.row}" if self.row is not None else "")
+        return f"{where}: {self.field + ': ' if self.field else ''}{self.reason}"
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "row": self.row, "field": self.field, "reason": self.reason}
+
+
+def _text(data: Mapping, key: str, where: str, required: bool = True) -> str:
+    value = data.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise RecordError(f"{where}{key}", f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _object(data: Mapping, key: str, where: str) -> Mapping:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise RecordError(f"{where}{key}", f"must be an object, got {type(value).__name__}")
+    return value
+
+
+_Finite = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
+_Source = Literal["measured", "estimated", "reported", "computed"]  # = SOURCES
+
+
+class PropertyValue(msgspec.Struct, frozen=True, gc=False):
+    """One property's value (None: not available, shown as n.a., rated E), its unit and how it was
+    obtained (one of SOURCES). A frozen msgspec struct, so the directory reader decodes files straight
+    into it, in C, types checked; a record built directly checks its values (ResultRecord)."""
+
+    value: _Finite | None
+    unit: str
+    source: _Source
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "unit": self.unit, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: Any, key: str = "") -> "PropertyValue":
+        """From ``{"value", "unit", "source"}``; errors name ``properties.<key>.<field>``."""
+        if type(data) is not dict:  # JSON objects are dicts (and exact type checks are fast)
+            raise RecordError(f"properties.{key}", "must be an object {value, unit, source}")
+        value = data.get("value")
+        if value is not None:
+            if type(value) not in _NUMBER or not math.isfinite(value):
+                raise RecordError(f"properties.{key}.value", f"must be a finite number or null, got {value!r}")
+            value = float(value)
+        unit = data.get("unit", "")
+        if type(unit) is not str:
+            raise RecordError(f"properties.{key}.unit", f"must be a string, got {unit!r}")
+        source = data.get("source")
+        if source not in SOURCES:
+            raise RecordError(f"properties.{key}.source",
+                              f"must be one of {', '.join(SOURCES)}, got {source!r}")
+        return cls(value, unit, source)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    tool: str  # e.g. "ML.ENERGY leaderboard", "CodeCarbon", "MLflow"
+    file: str  # the source file (or tracking URI) as the user named it
+    row: int | None = None  # 0-based entry in that file; None where the source has no rows
+
+    def to_dict(self) -> dict:
+        return {"tool": self.tool, "file": self.file, "row": self.row}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "provenance.") -> "Provenance":
+        if not isinstance(data, dict):
+            raise RecordError(where.rstrip("."), "must be an object {tool, file, row}")
+        row = data.get("row")
+        if row is not None and (type(row) is not int or row < 0):
+            raise RecordError(f"{where}row", f"must be a non-negative integer or null, got {row!r}")
+        made = _new(cls)  # validated: skip the frozen __init__ (hot path)
+        _setattr(made, "__dict__", {"tool": _text(data, "tool", where),
+                                    "file": _text(data, "file", where, required=False), "row": row})
+        return made
+
+
+@dataclass(frozen=True)
+class Environment:
+    hardware: str
+    software: str = ""
+    name: str = ""  # defaults to "<hardware> - <software>" (or the hardware alone)
+
+    def __post_init__(self):
+        if not self.name:
+            default = f"{self.hardware} - {self.software}" if self.software else self.hardware
+            object.__setattr__(self, "name", default)
+
+    def to_dict(self) -> dict:
+        return {"hardware": self.hardware, "software": self.software, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "environment.") -> "Environment":
+        if not isinstance(data, dict):
+            raise RecordError(where.rstrip("."), "must be an object {hardware, software, name}")
+        hardware = _text(data, "hardware", where)
+        software = _text(data, "software", where, required=False)
+        name = _text(data, "name", where, required=False)
+        if not name:
+            return cls(hardware, software)
+        made = _new(cls)  # validated: skip the frozen __init__ (hot path)
+        _setattr(made, "__dict__", {"hardware": hardware, "software": software, "name": name})
+        return made
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    """One entry of one task in one environment, with its property values."""
+
+    task: str
+    model: str
+    environment: Environment
+    properties: Mapping[str, PropertyValue]
+    provenance: Provenance
+    name: str = ""  # the entry's distinguishing name (model + configuration); defaults to model
+    dataset: str = ""
+    configuration: Mapping[str, Any] = field(default_factory=dict)
+    runs: int = 1
+    notes: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "properties", _frozen(self.properties))
+        object.__setattr__(self, "configuration", _frozen(self.configuration))
+        if not self.name:
+            object.__setattr__(self, "name", self.model)
+        for key, prop in self.properties.items():
+            if not isinstance(prop, PropertyValue):
+                raise RecordError(f"properties.{key}", "must be a PropertyValue")
+            if prop.source not in SOURCES:
+                raise RecordError(f"properties.{key}.source",
+                                  f"must be one of {', '.join(SOURCES)}, got {prop.source!r}")
+            value = prop.value
+            if value is not None and (type(value) not in _NUMBER or not math.isfinite(value)):
+                raise RecordError(f"properties.{key}.value", f"must be a finite number or null, got {value!r}")
+
+    def value(self, key: str) -> float | None:
+        prop = self.properties.get(key)
+        return None if prop is None else prop.value
+
+    def to_row(self) -> dict:
+        """One flat row for tables and plots: identity columns, then each property's value under
+        its key and its source under ``<key>.source``."""
+        row = {"task": self.task, "model": self.model, "name": self.name, "dataset": self.dataset,
+               "environment": self.environment.name, "hardware": self.environment.hardware,
+               "software": self.environment.software, "tool": self.provenance.tool, "runs": self.runs}
+        for key, prop in self.properties.items():
+            row[key] = prop.value
+            row[f"{key}.source"] = prop.source
+        return row
+
+    def to_dict(self) -> dict:
+        out = {"schema": SCHEMA, "task": self.task, "dataset": self.dataset, "model": self.model,
+               "name": self.name, "configuration": dict(self.configuration),
+               "environment": self.environment.to_dict(),
+               "properties": {k: v.to_dict() for k, v in self.properties.items()},
+               "runs": self.runs, "provenance": self.provenance.to_dict()}
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "ResultRecord":
+        """Validate and build, field by field; raises :class:`RecordError` naming the first field at
+        fault. (A directory's files go through :mod:`mlel.results.decode` first: the same checks
+        by types, in C.)"""
+        if not isinstance(data, dict):
+            raise RecordError("(record)", "must be a JSON object")
+        if data.get("schema") != SCHEMA:
+            raise RecordError("schema", f"must be {SCHEMA!r}, got {data.get('schema')!r}")
+        if data.get("incomplete"):  # a recorded run that ended early (mlel.runlog.recorded): not rated
+            raise RecordError("incomplete", f"incomplete run: {data.get('incomplete_reason') or 'no results'}")
+        from_dict = PropertyValue.from_dict
+        properties = {k: from_dict(v, k) for k, v in _object(data, "properties", "").items()}
+        configuration = data.get("configuration") or {}
+        if not isinstance(configuration, dict):
+            raise RecordError("configuration", "must be an object")
+        runs = data.get("runs", 1)
+        if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+            raise RecordError("runs", f"must be a positive integer, got {runs!r}")
+        model = _text(data, "model", "")
+        made = _new(cls)  # every field validated here: skip the frozen __init__ (hot path)
+        made.__dict__.update(
+            task=_text(data, "task", ""), model=model,
+            environment=Environment.from_dict(data.get("environment")),
+            properties=MappingProxyType(properties), provenance=Provenance.from_dict(data.get("provenance")),
+            name=_text(data, "name", "", required=False) or model,
+            dataset=_text(data, "dataset", "", required=False),
+            configuration=MappingProxyType(dict(configuration)), runs=runs,
+            notes=_text(data, "notes", "", required=False))
+        return made
+
+
+def _slug(text: str, limit: int) -> str:
+    return re.sub(r"[^A-Za-z0-9._]+", "-", text).strip("-._")[:limit] or "x"
+
+
+def record_file_name(record: ResultRecord, occurrence: int = 0) -> str:
+    """A file-safe, stable file name for a record: readable slugs of task, name and environment,
+    plus a short hash of the full identity, so entries that slug alike never collide and the same
+    entry always gets the same name (re-import overwrites, never duplicates). ``occurrence`` tells
+    apart repeated measurements of one entry in one source (the 2nd is 1, ...)."""
+    parts = [record.task, record.name, record.model, record.environment.name, dict(record.configuration)]
+    identity = orjson.dumps(parts + [occurrence] if occurrence else parts, option=orjson.OPT_SORT_KEYS)
+    digest = hashlib.sha1(identity).hexdigest()[:10]
+    return (f"{_slug(record.task, 40)}__{_slug(record.name, 80)}__"
+            f"{_slug(record.environment.name, 40)}__{digest}.json")

@@ -1,0 +1,99 @@
+"""Reading one run folder's files (SPEC §2): its JSON files, requirements, monitoring series and
+splits, each failure a :class:`RunFolderError` naming the file. Merge (:mod:`mlel.runlog.merge`) and
+its branch for recorded experiments (:mod:`mlel.runlog.record_merge`) both read through here."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from mlel.base.io import read_json
+from mlel.monitoring.summary import MonitoringFileError, summarize_file
+from mlel.runlog.logs import Split
+
+# Sources merged even when absent (null): the 2022 ones and ours; any other found is added.
+KNOWN_SOURCES = ("pynvml", "pyrapl", "psutil", "estimate")
+_MONITORING = re.compile(r"^(?P<prefix>[a-z]+_)?monitoring_(?P<source>[A-Za-z0-9]+)\.jsonl?$")
+
+
+class RunFolderError(ValueError):
+    """A run folder cannot be merged: ``file`` names the culprit, the message says why."""
+
+    def __init__(self, file: str, reason: str):
+        super().__init__(f"{file}: {reason}")
+        self.file, self.reason = file, reason
+
+
+
+def read_folder_json(folder: Path, name: str, required: bool = False):
+    path = folder / name
+    if not path.is_file():
+        if required:
+            raise RunFolderError(name, "missing")
+        return None
+    try:
+        return read_json(path)
+    except (OSError, ValueError) as exc:  # orjson's and json's decode errors are ValueErrors
+        raise RunFolderError(name, f"does not parse ({exc})") from exc
+
+
+def folder_requirements(folder: Path) -> tuple[str, ...]:
+    path = folder / "requirements.txt"
+    if not path.is_file():
+        return ()
+    return tuple(line for line in path.read_text(errors="replace").splitlines() if line.strip())
+
+
+def run_task(folder: Path) -> str:
+    """'inference' or 'training', from the folder name (SPEC §2), else from the files in it."""
+    folder = Path(folder)
+    if folder.name.startswith("infer_"):
+        return "inference"
+    if folder.name.startswith("train_"):
+        return "training"
+    if any(folder.glob("validation_*")):
+        return "inference"
+    return "training"
+
+
+def read_monitoring(folder: Path, prefix: str) -> dict:
+    """source -> SPEC §3 summary (None where absent), from the .json series or, for a killed run,
+    the .jsonl."""
+    sources = list(KNOWN_SOURCES)
+    for path in sorted(folder.glob(f"{prefix}monitoring_*.json*")):
+        m = _MONITORING.match(path.name)
+        if m and (m.group("prefix") or "") == prefix and m.group("source") not in sources:
+            sources.append(m.group("source"))  # a source this project may add later
+    out = {}
+    for source in sources:
+        name = f"{prefix}monitoring_{source}.json"
+        try:
+            out[source] = summarize_file(folder / name)
+        except MonitoringFileError as exc:
+            raise RunFolderError(name, str(exc)) from exc
+    return out
+
+
+def incomplete_reason(folder: Path, prefix: str) -> str:
+    info = None
+    try:
+        info = read_folder_json(folder, "incomplete.json")
+    except RunFolderError:
+        pass  # the run died while writing why: the missing results say enough
+    reason = info.get("reason") if isinstance(info, dict) else None
+    return reason or f"no {prefix}results.json (run crashed or was interrupted)"
+
+
+def read_split(folder: Path, prefix: str) -> tuple[Split, str | None]:
+    """(the split, the reason it is incomplete or None)."""
+    monitoring = read_monitoring(folder, prefix)
+    results = read_folder_json(folder, f"{prefix}results.json")
+    if results is not None and not isinstance(results, dict):
+        raise RunFolderError(f"{prefix}results.json", "not a JSON object")
+    duration = None
+    if results is not None:
+        try:
+            duration = float(results["end"]) - float(results["start"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunFolderError(f"{prefix}results.json", f"no numeric start/end ({exc})") from exc
+    split = Split(monitoring, results, duration, read_folder_json(folder, f"{prefix}energy.json"))
+    return split, None if results is not None else incomplete_reason(folder, prefix)

@@ -1,0 +1,170 @@
+"""Property sets: what a task rates, as data (SPEC §9).
+
+A property set is one JSON file — the built-in ones in ``mlel/tasks/data/<task>.json``, a
+user's with ``--properties FILE``::
+
+    {"task": "inference", "display_name": "Image classification inference",
+     "label_tiles": ["inference_power_draw", "inference_time", "top1_val", "parameters"],
+     "properties": {"parameters": {"name": "Parameters", "unit": "M", "higher_is_better": false,
+                                   "group": "Complexity", "weight": 1.0,
+                                   "boundaries": [b0, b1, b2, b3]}, ...}}
+
+``boundaries`` is optional per property (the default boundaries on the index scale); where it is
+absent the caller gives or calibrates them. How a property's value is computed from a merged log
+is code (``mlel.runlog.metrics``); what it means and how it is rated is here.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Mapping
+
+from mlel.base.errors import InputError, UsageError
+from mlel.base.io import read_json
+
+TASKS_DIR = Path(__file__).with_name("data")
+_PROPERTY_FIELDS = ("name", "unit", "higher_is_better", "group", "weight")
+_SUPPORTS = {"fraction": (0.0, 1.0)}  # unit -> the values it allows
+
+
+@dataclass(frozen=True)
+class Property:
+    """One rated property of a task: how it reads and which direction is better."""
+
+    key: str
+    name: str
+    unit: str
+    higher_is_better: bool
+    group: str
+    weight: float  # default weight in the compound rating (0: shown, not compounded)
+    boundaries: tuple[float, float, float, float] | None = None  # default b0..b3, index scale
+
+    @property
+    def support(self) -> tuple[float, float] | None:
+        """Where the quantity's values can lie, where the unit bounds them (a fraction: [0, 1]);
+        intervals are cut there (a t interval of accuracies 0.10 / 0.56 / 0.53 reaches below 0)."""
+        return _SUPPORTS.get(self.unit)
+
+    def to_dict(self) -> dict:
+        out = {"name": self.name, "unit": self.unit, "higher_is_better": self.higher_is_better,
+               "group": self.group, "weight": self.weight}
+        if self.boundaries is not None:
+            out["boundaries"] = list(self.boundaries)
+        return out
+
+    @classmethod
+    def from_dict(cls, key: str, data: Mapping, where: str = "") -> "Property":
+        if not isinstance(data, Mapping):
+            raise InputError(f"{where}property '{key}' must be an object")
+        missing = [f for f in _PROPERTY_FIELDS if f not in data]
+        if missing:
+            raise InputError(f"{where}property '{key}' lacks {', '.join(missing)}")
+        weight = data["weight"]
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
+            raise InputError(f"{where}property '{key}': weight must be a non-negative number, got {weight!r}")
+        if not isinstance(data["higher_is_better"], bool):
+            raise InputError(f"{where}property '{key}': higher_is_better must be true or false")
+        return cls(key, str(data["name"]), str(data["unit"]), data["higher_is_better"],
+                   str(data["group"]), float(weight), _boundaries(data.get("boundaries"), f"{where}{key}"))
+
+
+def _boundaries(raw, where: str) -> tuple[float, float, float, float] | None:
+    if raw is None:
+        return None
+    numbers = isinstance(raw, list) and len(raw) == 4 and all(
+        isinstance(b, (int, float)) and not isinstance(b, bool) and not math.isnan(b) for b in raw)
+    if not numbers or any(a < b for a, b in zip(raw, raw[1:])):
+        raise InputError(f"{where}: boundaries must be four descending numbers b0 ≥ b1 ≥ b2 ≥ b3, got {raw!r}")
+    return tuple(float(b) for b in raw)
+
+
+@dataclass(frozen=True)
+class PropertySet:
+    """The properties one task rates, in table order, and the four on its label's tiles."""
+
+    task: str
+    display_name: str
+    properties: tuple[Property, ...]
+    label_tiles: tuple[str, ...]
+
+    @cached_property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(p.key for p in self.properties)
+
+    def get(self, key: str) -> Property | None:
+        return next((p for p in self.properties if p.key == key), None)
+
+    def __getitem__(self, key: str) -> Property:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(f"task '{self.task}' has no property '{key}'")
+        return found
+
+    def default_weights(self) -> dict[str, float]:
+        return {p.key: p.weight for p in self.properties}
+
+    def supports(self) -> dict[str, tuple[float, float]]:
+        """Property -> the values its unit allows, for the bounded ones (:attr:`Property.support`)."""
+        return {p.key: p.support for p in self.properties if p.support is not None}
+
+    def default_boundaries(self) -> dict[str, list[float]]:
+        return {p.key: list(p.boundaries) for p in self.properties if p.boundaries is not None}
+
+    def to_dict(self) -> dict:
+        return {"task": self.task, "display_name": self.display_name, "label_tiles": list(self.label_tiles),
+                "properties": {p.key: p.to_dict() for p in self.properties}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping, where: str = "") -> "PropertySet":
+        if not isinstance(data, Mapping) or not isinstance(data.get("task"), str) \
+                or not isinstance(data.get("properties"), Mapping) or not data["properties"]:
+            raise InputError(f"{where}expected {{\"task\": ..., \"properties\": {{key: {{...}}}}, ...}}")
+        properties = tuple(Property.from_dict(k, v, where) for k, v in data["properties"].items())
+        keys = {p.key for p in properties}
+        tiles = tuple(data.get("label_tiles") or ())
+        unknown = [t for t in tiles if t not in keys]
+        if unknown:
+            raise InputError(f"{where}label_tiles name unknown properties: {', '.join(map(str, unknown))}")
+        return cls(data["task"], str(data.get("display_name") or data["task"]), properties, tiles)
+
+
+def read_property_set(path: str | os.PathLike) -> PropertySet:
+    """A property-set file (a user's ``--properties FILE``). Raises UsageError naming the file."""
+    try:
+        data = read_json(path)
+    except OSError as error:
+        raise UsageError(f"properties file {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise UsageError(f"properties file {path}: not valid JSON ({error})") from None
+    try:
+        return PropertySet.from_dict(data, f"properties file {Path(path).name}: ")
+    except InputError as error:
+        raise UsageError(str(error)) from None
+
+
+@lru_cache(maxsize=None)
+def _builtin(task: str) -> PropertySet:
+    return PropertySet.from_dict(read_json(TASKS_DIR / f"{task}.json"), f"{task}.json: ")
+
+
+@lru_cache(maxsize=1)
+def _builtin_names() -> tuple[str, ...]:
+    return tuple(path.stem for path in sorted(TASKS_DIR.glob("*.json")))
+
+
+def builtin_tasks() -> dict[str, PropertySet]:
+    """Every built-in property set (``tasks/data/*.json``), by task name."""
+    return {task: _builtin(task) for task in _builtin_names()}
+
+
+def load_property_set(task_or_path: str | os.PathLike) -> PropertySet:
+    """A built-in task by name (``"inference"``), or a property-set file by path."""
+    if isinstance(task_or_path, str) and task_or_path in _builtin_names():
+        return _builtin(task_or_path)
+    if Path(task_or_path).is_file():
+        return read_property_set(task_or_path)
+    raise UsageError(f"no built-in task and no file named '{task_or_path}'; "
+                     f"built-in tasks: {', '.join(builtin_tasks())}")
