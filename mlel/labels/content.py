@@ -12,7 +12,7 @@ from typing import Mapping
 from mlel.base.formatting import NA, format_percent, format_quantity
 from mlel.labels.qr import PROJECT_URL, label_link, paper_link
 import mlel.labels.tiles as tiles
-from mlel.runlog.logs import SOURCE_DEVICES
+from mlel.monitoring.sources import device_of
 from mlel.runlog.metrics import LABEL_METRICS
 from mlel.tasks.properties import PropertySet, builtin_tasks
 from mlel.ratings import RATINGS
@@ -101,7 +101,7 @@ def format_sources(sources: Mapping[str, str] | None, estimated: bool = False) -
     word = "estimated"
     parts, any_estimated = [], bool(estimated)
     for name, status in (sources if isinstance(sources, Mapping) else {}).items():
-        device = SOURCE_DEVICES.get(name, str(name))
+        device = device_of(name)
         is_estimated = status == "estimated" or name == "estimate"
         any_estimated |= is_estimated
         parts.append((device, f"{device} ({word})" if is_estimated else device))

@@ -20,7 +20,7 @@ from . import recorder as _recorder
 from .energy import dynamic_energy_j, sum_energy
 from .records import MeasurementResult, SourceEnergy
 from .recorder import DEFAULT_FLUSH_S, Recorder, Sampler, start_samplers
-from .summary import NO_POWER
+from .sources import NO_POWER
 
 log = logging.getLogger("mlel.monitoring")
 

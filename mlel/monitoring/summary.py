@@ -28,8 +28,8 @@ from mlel.base.values import as_float, is_number
 
 from .energy import EnergySum, sum_energy
 from .series import META_KEY, MonitoringFileError, read_series
+from .sources import NO_POWER
 
-NO_POWER = -1
 # Power quantities recognised when a file carries no _meta (the 2022 files): NVML and RAPL names.
 _POWER_KEY = re.compile(r"^(power_usage|package-\d+(\.dram)?)$")
 # Quantities that are bookkeeping rather than measurements: no min/max/mean/std for them.

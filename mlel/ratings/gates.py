@@ -10,7 +10,7 @@ Thresholds (chosen, and why):
   meters and the first batches dominate; the 2022 runs measured 34 s or more.
 - **≥ 5 independent power samples** per source (``MIN_SAMPLES``): a sample counts only as often as
   its sensor refreshes — NVML's power reading is refreshed about every 100 ms
-  (``SENSOR_REFRESH_S``), so sampling it faster adds no information. The 2022 runs have ≥ 170.
+  (:mod:`mlel.monitoring.sources`), so sampling it faster adds no information. The 2022 runs have ≥ 170.
 - **No monitoring gaps**: a source must hold at least half the samples its window and sampling
   interval promise (``MIN_COVERAGE``); fewer means the monitor stalled or lost samples. (Merged
   logs keep each source's totals, not every timestamp: a gap is seen in the count. A source's
@@ -24,10 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mlel.monitoring.sources import sensor_refresh_s
+
 MIN_WINDOW_S = 1.0
 MIN_SAMPLES = 5
 MIN_COVERAGE = 0.5
-SENSOR_REFRESH_S = {"pynvml": 0.1}  # the sensor's own refresh; others refresh faster than we sample
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ DEFAULT_GATES = Gates()
 
 def effective_samples(samples: int, window_s: float, source: str) -> float:
     """Samples that carry information: no more than the sensor's refreshes in the window."""
-    refresh = SENSOR_REFRESH_S.get(source)
+    refresh = sensor_refresh_s(source)
     return float(samples) if refresh is None else min(float(samples), window_s / refresh)
 
 

@@ -7,11 +7,10 @@ import re
 from pathlib import Path
 
 from mlel.base.io import read_json
+from mlel.monitoring.sources import KNOWN_SOURCES  # merged even when absent (null); others found are added
 from mlel.monitoring.summary import MonitoringFileError, summarize_file
 from mlel.runlog.logs import Split
 
-# Sources merged even when absent (null): the 2022 ones and ours; any other found is added.
-KNOWN_SOURCES = ("pynvml", "pyrapl", "psutil", "estimate")
 _MONITORING = re.compile(r"^(?P<prefix>[a-z]+_)?monitoring_(?P<source>[A-Za-z0-9]+)\.jsonl?$")
 
 

@@ -28,14 +28,11 @@ from mlel.base.io import json_file_names, read_file_bytes
 from mlel.runlog.run_facts import SourceWindow, configuration_of, devices_of, warmup_of, windows_of
 from mlel.runlog.fastlog import run_fields
 from mlel.runlog.validation import check_merged_log, decode_merged_log, parse_json
+from mlel.monitoring.sources import NO_POWER, NO_POWER_SOURCES, SOURCES_2022
 from mlel.monitoring.energy import as_float, baseline_energy_j, dynamic_energy_j, is_number, sum_energy
 
-SOURCE_DEVICES = {"pynvml": "GPU", "pyrapl": "CPU", "estimate": "CPU"}
 # The 2022 sources, always present in a split (null when missing), then ours.
-SOURCES_2022 = ("pynvml", "pyrapl", "psutil")
 MONITORING = "monitoring_"
-NO_POWER = -1
-NO_POWER_SOURCES = frozenset({"psutil"})  # sources whose total_power_draw is NO_POWER by design
 
 
 class LogFormatError(InputError, ValueError):

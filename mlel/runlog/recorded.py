@@ -32,13 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from mlel.tasks.properties import Property, PropertySet
+from mlel.monitoring.sources import sources_of
 from mlel.results import Environment, PropertyValue, Provenance, ResultRecord
 
 PROPERTIES_FILE = "properties.json"  # a user's property set, kept with the run for merge
 RUN_KIND = "mlee-experiment/1"  # config.json "kind" of a recorded experiment's run folder
 TOOL = "MLEE"
-GPU_SOURCES = ("pynvml",)
-CPU_SOURCES = ("pyrapl", "estimate")
 _ENERGY_UNITS = ("J", "Ws")
 
 
@@ -94,7 +93,7 @@ def _by_key(prop: Property, m: Measured) -> tuple[float | None, str] | None:
         return m.duration_s, "measured"
     if prop.key == "avg_power":
         return _ratio(energy, m.duration_s), kind
-    for key, sources in (("gpu_energy", GPU_SOURCES), ("cpu_energy", CPU_SOURCES)):
+    for key, sources in (("gpu_energy", sources_of("GPU")), ("cpu_energy", sources_of("CPU"))):
         if prop.key == key:
             present = [s for s in sources if s in m.energy_by_source_j]
             if not present:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from mlel.base.values import finite_float, is_number
+from mlel.monitoring.sources import GPU_INTERVAL_SOURCES
 
 # Config settings that change what is measured: runs differing in any of them never pool.
 POOL_KEYS = ("dataset", "num_classes", "input_size", "batch_size", "precision")
 _UNTRAINED = frozenset({"random", "none", "untrained", "scratch"})
-GPU_SOURCES = frozenset({"pynvml"})  # sampled at gpu_monitor_interval; the others at cpu_monitor_interval
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def windows_of(totals: Iterable[tuple[str, Any, Any]], gpu_interval_s: Any, cpu_
     windows = []
     for source, duration, samples in totals:
         count = finite_float(samples)
-        interval = gpu_interval_s if source in GPU_SOURCES else cpu_interval_s
+        interval = gpu_interval_s if source in GPU_INTERVAL_SOURCES else cpu_interval_s
         windows.append(SourceWindow(
             source, finite_float(duration),
             int(count) if count is not None and count >= 0 and count == int(count) else None,
