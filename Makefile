@@ -35,6 +35,7 @@ demo: install
 	$(PY) -m mlel.apps.demo
 
 test: install browser
+	$(VENV)/bin/lint-imports --no-cache  # the layers contract in pyproject.toml
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
