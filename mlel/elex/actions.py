@@ -7,22 +7,18 @@ from __future__ import annotations
 import functools
 import io
 import json
-import re
 import zipfile
 
 import orjson
 
 from dash import dcc
 
+from mlel.base.names import file_safe_name
 from mlel.labels import EnergyLabel
 from mlel.ratings.settings import SettingsError
 from mlel.elex import entries, figures, session, sliders, state
 from mlel.elex import layout as ids
 from mlel.elex.state import ElexData
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
 
 
 def label_source(summary: dict) -> tuple[str | None, str]:
@@ -101,6 +97,8 @@ def apply_event(data: ElexData, settings: dict, trigger: str | None, task: str, 
             return session.set_reference(settings, values["reference"]), ""
         if trigger == ids.MODE and values["mode"]:
             return session.set_mode(settings, values["mode"]), ""
+        if trigger == ids.RATING_SCALE and values.get("scale"):
+            return session.set_scale(settings, data, values["scale"]), f"indices against the {values['scale']}"
         if trigger in (ids.X_BOUNDS, ids.Y_BOUNDS):
             metric = values["x"] if trigger == ids.X_BOUNDS else values["y"]
             slider = values["x_bounds"] if trigger == ids.X_BOUNDS else values["y_bounds"]
@@ -188,7 +186,7 @@ def selected_summary(data: ElexData, settings: dict, selected) -> dict | None:
 
 def download(data: ElexData, summary: dict, what: str) -> dict:
     """dcc.Download payload for the label PDF, the summary JSON or the merged log(s)."""
-    stem = _safe(f"{summary['model']}_{summary['task']}_{summary['environment']}")
+    stem = file_safe_name(f"{summary['model']}_{summary['task']}_{summary['environment']}", "model")
     if what == ids.GET_SUMMARY:
         return dcc.send_string(json.dumps(summary, indent=2), f"{stem}.json")
     if what == ids.GET_LABEL:

@@ -79,7 +79,7 @@ def _register_task(app, data: ElexData) -> None:
     def on_task(task, x, y, reference):
         table = data.table(checked_task(data, task))
         x, y = ids.axis_defaults(task, x, y)
-        models = table.model_names
+        models = table.reference_models  # --reference names a model, not an entry
         if reference not in models:
             reference = session.default_settings(data)["reference"]
             reference = reference if reference in models else models[0]
@@ -99,7 +99,7 @@ def _register_settings(app, data: ElexData) -> None:
         Output(ids.MESSAGE, "children"),
         Output(ids.UPLOAD_BOUNDARIES, "contents"), Output(ids.UPLOAD_WEIGHTS, "contents"),
         Input(ids.TASK, "value"), Input(ids.REFERENCE, "value"), Input(ids.MODE, "value"),
-        Input(ids.X, "value"), Input(ids.Y, "value"),
+        Input(ids.RATING_SCALE, "value"), Input(ids.X, "value"), Input(ids.Y, "value"),
         Input(ids.X_BOUNDS, "value"), Input(ids.Y_BOUNDS, "value"),
         Input(ids.X_WEIGHT, "value"), Input(ids.Y_WEIGHT, "value"),
         *[Input(i, "value") for i in ids.BOUND_INPUTS],
@@ -108,7 +108,7 @@ def _register_settings(app, data: ElexData) -> None:
         State(ids.UPLOAD_BOUNDARIES, "filename"), State(ids.UPLOAD_WEIGHTS, "filename"),
         State(ids.SETTINGS, "data"))
     @guarded
-    def on_settings(task, reference, mode, x, y, x_bounds, y_bounds, x_weight, y_weight, *rest):
+    def on_settings(task, reference, mode, rating_scale, x, y, x_bounds, y_bounds, x_weight, y_weight, *rest):
         typed = dict(zip(ids.BOUND_INPUTS, rest[:8]))
         _calibrate, _reset, boundaries_file, weights_file, boundaries_name, weights_name, stored = rest[8:]
         task = checked_task(data, task)
@@ -116,9 +116,10 @@ def _register_settings(app, data: ElexData) -> None:
         settings = session.clean_settings(stored, data)
         # a new task sets reference and axes together: whichever input Dash names as the trigger,
         # the reference shown is the one rated with
-        if isinstance(reference, str) and reference != settings["reference"] and reference in data.table(task).rows_models:
+        if isinstance(reference, str) and reference != settings["reference"] \
+                and reference in data.table(task).reference_models:
             settings = session.set_reference(settings, reference)
-        values = dict(reference=reference, mode=mode, x=x, y=y, x_bounds=x_bounds, y_bounds=y_bounds,
+        values = dict(reference=reference, mode=mode, scale=rating_scale, x=x, y=y, x_bounds=x_bounds, y_bounds=y_bounds,
                       x_weight=x_weight, y_weight=y_weight, boundaries_file=boundaries_file,
                       boundaries_name=boundaries_name, weights_file=weights_file, weights_name=weights_name,
                       bound_inputs=typed)

@@ -13,7 +13,7 @@ from mlel.ratings import engine
 from mlel.ratings.engine import RATINGS
 from mlel.tasks.properties import PropertySet
 from mlel.ratings import RATING_COLORS
-from mlel.elex import entries, points
+from mlel.elex import entries, points, state
 from mlel.elex.points import (NOT_GRADED_COLOUR, SYMBOLS, WEBGL_FROM, axis_values, drawn_rows,  # noqa: F401
                               point_layer, point_notes, short_floats, value_intervals, value_texts)
 from mlel.elex.points import environment_traces, ring_traces
@@ -60,10 +60,8 @@ def log_ticks(extent: tuple[float, float]) -> dict:
 
 
 def _reference_value(rating: Rating, environment: str, metric: str) -> float | None:
-    row = rating.table.row(environment, rating.reference)
-    if row is None:
-        return None
-    value = rating.table.values[row, rating.table.column(metric)]
+    """The value the environment's models are indexed against (the pipeline's scale), where one is."""
+    value = state.environment_scale(rating, environment)[rating.table.column(metric)]
     return float(value) if math.isfinite(value) and value > 0 else None
 
 
@@ -99,6 +97,12 @@ def background_shapes(rating: Rating, x: str, y: str, scale: str, environments: 
     return shapes
 
 
+def _against(rating: Rating) -> str:
+    if rating.scale == "best":
+        return "index against the best of each environment"
+    return f"reference {entries.short_name(rating.reference, 60)}"
+
+
 def _rating_legend() -> list[dict]:
     """Legend entries of the colours: the compound rating."""
     return [{"type": "scatter", "mode": "markers", "x": [None], "y": [None], "name": f"rating {letter}",
@@ -114,7 +118,7 @@ def _notes(rating: Rating, scale: str, layer: points.PointLayer, shapes: list) -
     if scale == "real" and not shapes and layer.drawn:
         note.append("rating background on the real scale needs exactly one environment")
     if scale == "index" and layer.no_reference:
-        note.append(f"no {rating.reference} results in some environment: its models have no index")
+        note.append(f"no graded {rating.reference} results in some environment: its models have no index")
     return note
 
 
@@ -156,7 +160,7 @@ def scatter_figure(rating: Rating, x: str, y: str, environments: Sequence[str], 
     note = _notes(rating, scale, layer, shapes)
     total, drawn = layer.shown, layer.drawn
     title = f"{total:,} {table.task} result(s)" + (f" ({drawn:,} drawn, evenly sampled)" if drawn < total else "")
-    title += f"<br><span style='font-size:11px'>reference {entries.short_name(rating.reference, 60)} · {rating.mode}</span>"
+    title += f"<br><span style='font-size:11px'>{_against(rating)} · {rating.mode}</span>"
     if note:
         title += f"<br><span style='font-size:11px;color:#a33'>{'; '.join(note)}</span>"
     return {"data": traces, "layout": {

@@ -18,6 +18,7 @@ from mlel.elex.state import ElexData
 SETTINGS, SELECTED = "elex-settings", "elex-selected"
 TASK, ENVIRONMENTS, X, Y, SCALE, REFERENCE, MODE = (
     "elex-task", "elex-environments", "elex-x", "elex-y", "elex-scale", "elex-reference", "elex-mode")
+RATING_SCALE = "elex-rating-scale"  # the pipeline's scale: index against the reference model or the best
 X_WEIGHT, Y_WEIGHT, X_BOUNDS, Y_BOUNDS = "elex-x-weight", "elex-y-weight", "elex-x-bounds", "elex-y-bounds"
 X_BOUNDS_TEXT, Y_BOUNDS_TEXT = "elex-x-bounds-text", "elex-y-bounds-text"
 X_AXIS_NAME, Y_AXIS_NAME = "elex-x-axis-name", "elex-y-axis-name"
@@ -103,7 +104,7 @@ def build_layout(data: ElexData) -> html.Div:
     task = data.tasks[0] if data.tasks else "inference"
     table = data.tables.get(task)
     environments = list(table.environments) if table else []
-    models = table.model_names if table else []
+    models = table.reference_models if table else []  # --reference names a model
     settings = default_settings(data)
     x, y = axis_defaults(task)
     # the folder's name only: the page never shows the server's absolute paths
@@ -120,6 +121,9 @@ def build_layout(data: ElexData) -> html.Div:
             value="index", inline=True, className="elex-radio")),
         _control("Reference model", dcc.Dropdown(id=REFERENCE, options=models, value=settings["reference"],
                                                  clearable=False)),
+        _control("Index against", dcc.RadioItems(id=RATING_SCALE, options=[
+            {"label": "Reference model", "value": "reference"}, {"label": "Best of environment", "value": "best"}],
+            value=settings["scale"], inline=True, className="elex-radio")),
         _control("Compound rating", dcc.Dropdown(id=MODE, options=list(COMPOUND_MODES),
                                                  value=settings["mode"], clearable=False)),
         _axis_controls("X", X, X_WEIGHT, X_BOUNDS, X_BOUNDS_TEXT, X_AXIS_NAME, task, x),
@@ -235,6 +239,8 @@ def summary_view(summary: dict, preview: bool = False) -> list:
     reason = not_graded(summary)
     if reason:
         notes.append(f"not graded: {reason}")
+    if summary.get("window_unchecked"):  # graded on the source's word: the gates had no window
+        notes.append(short_name(str(summary["window_unchecked"]), 300))
     compound = summary["compound"] or "–"  # None: not graded
     return [
         html.H3([short_name(summary["model"]), " ",

@@ -14,12 +14,12 @@ from typing import Sequence
 
 import numpy as np
 
-from mlel.base.bulk import collector_paused
 from mlel.ratings.engine import RATINGS
 from mlel.base.formatting import format_quantity
 from mlel.ratings import RATING_COLORS
 from mlel.elex import entries, state
 from mlel.elex.state import Rating, TaskTable
+from mlel.ratings.odds import NO_REFERENCE
 
 # Distinct symbols that scatter and scattergl both draw; environment i gets SYMBOLS[i % len].
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "triangle-down", "star",
@@ -143,10 +143,10 @@ def error_bars(rating: Rating, rows: np.ndarray, values: np.ndarray, metric: str
     plus, minus, any_bar = [], [], False
     for row, shown in zip(rows.tolist(), values.tolist()):
         interval = intervals.get(row)
-        if interval is not None and scale == "index":
-            ref_row = table.row(table.environments[table.env_code[row]], rating.reference)
-            reference = np.nan if ref_row is None else table.values[ref_row, column]
-            ref_interval = None if ref_row is None else intervals.get(ref_row)
+        if interval is not None and scale == "index":  # against the pipeline's reference row (or fixed scale)
+            ref_row = int(rating.basis.reference_rows[row])
+            reference = rating.basis.against[row, column]
+            ref_interval = None if ref_row == NO_REFERENCE else intervals.get(ref_row)
             interval = entries.index_interval(table.values[row, column], interval, float(reference),
                                               ref_interval, higher) if reference == reference else None
         plus.append(0.0 if interval is None else max(0.0, interval[1] - shown))
@@ -189,7 +189,7 @@ def point_layer(rating: Rating, x: str, y: str, environments: Sequence[str], sca
                 selected_row: int | None, max_points: int) -> PointLayer:
     """The layer of these inputs, remembered on the table. ``rating.indices`` is the table's index
     against ``rating.reference`` (:func:`mlel.elex.state.rate`), so the reference keys it."""
-    key = ("points", rating.reference, x, y, scale, tuple(environments), selected_row, max_points)
+    key = ("points", rating.reference, rating.scale, x, y, scale, tuple(environments), selected_row, max_points)
     return state.remembered(rating.table, key, lambda: _layer(rating, x, y, environments, scale, selected_row,
                                                               max_points), bucket="points", limit=LAYERS_KEPT)
 
@@ -210,14 +210,14 @@ def _layer(rating: Rating, x: str, y: str, environments: Sequence[str], scale: s
     rows, xs, ys = rows[order], xs[order], ys[order]
     size = 11 if len(rows) < 200 else 7 if len(rows) < WEBGL_FROM else 5
     graded = table.graded[rows] if table.graded is not None else np.ones(len(rows), dtype=bool)
-    with collector_paused():  # thousands of strings and lists, no cycles among them
-        groups = _groups(rating, rows, xs, ys, (x, y), size, scale)
-        titles = point_titles(table, rows, graded)
+    groups = _groups(rating, rows, xs, ys, (x, y), size, scale)
+    titles = point_titles(table, rows, graded)
     return PointLayer(
         rows=state.frozen(rows), graded=state.frozen(graded), titles=state.frozen(titles), groups=groups,
         ring=_ring(rows, xs, ys, size, selected_row), x_extent=x_extent, y_extent=y_extent,
         shown=int(shown.sum()), missing=int((~shown).sum()), drawn=len(rows), size=size,
-        no_reference=any(table.row(env, rating.reference) is None for env in environments))
+        no_reference=rating.scale == "reference" and bool(state.environments_without_reference(rating)
+                                                          & set(environments)))
 
 
 def _groups(rating: Rating, rows: np.ndarray, xs: np.ndarray, ys: np.ndarray, axes: tuple[str, str], size: int,
@@ -271,10 +271,9 @@ def environment_traces(rating: Rating, layer: PointLayer) -> list[dict]:
     colours = np.where(layer.graded, _COLOURS[levels], NOT_GRADED_COLOUR).tolist()
     texts = layer.titles[np.arange(len(levels)), levels].tolist()
     traces = []
-    with collector_paused():
-        for group in layer.groups:
-            traces += [_legend_twin(group.name, group.code),
-                       _points_trace(group.trace, texts[group.start:group.stop], colours[group.start:group.stop])]
+    for group in layer.groups:
+        traces += [_legend_twin(group.name, group.code),
+                   _points_trace(group.trace, texts[group.start:group.stop], colours[group.start:group.stop])]
     return traces
 
 

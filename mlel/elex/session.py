@@ -1,4 +1,4 @@
-"""One ELEx session's settings: reference, compound mode, boundaries and weights per task.
+"""One ELEx session's settings: reference, scale, compound mode, boundaries and weights per task.
 
 The settings are a plain JSON dict that lives in the user's browser (``dcc.Store``); every function
 here takes settings in and returns new settings, never mutating anything shared. Uploads and
@@ -9,65 +9,39 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 from typing import Mapping, Sequence
 
-import numpy as np
-
-from mlel.ratings import engine
 from mlel.runlog.metrics import TASKS, task_metrics
 from mlel.tasks.properties import load_property_set
-from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_QUANTILES, DEFAULT_REFERENCE
-from mlel.ratings.settings import SettingsError, parse_boundaries, parse_weights
+from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_QUANTILES, DEFAULT_REFERENCE, SCALES, calibrated_boundaries
+from mlel.ratings.engine import NO_BOUNDARIES
+from mlel.ratings.settings import MAX_WEIGHT, SettingsError, check_bounds, check_weight, parse_boundaries, parse_weights
 from mlel.elex.state import ElexData, indices
 
 MAX_UPLOAD_BYTES = 64 * 1024  # a boundaries or weights file is a few hundred bytes
-# Weights are normalised, so their scale carries nothing; a cap keeps sums finite (1e308 + 1e308).
-MAX_WEIGHT = 1e6
 
 
 def check_bounds_values(task: str, metric: str, bounds) -> list[float]:
-    """Four finite, non-negative, descending numbers with b0 > 0, as floats; SettingsError otherwise."""
-    if isinstance(bounds, (str, bytes)) or not isinstance(bounds, Sequence) or len(bounds) != 4 or any(
-            isinstance(b, bool) or not isinstance(b, (int, float)) for b in bounds):
-        raise SettingsError(f"boundaries of {task} '{metric}' must be four numbers b0 ≥ b1 ≥ b2 ≥ b3, got {bounds!r:.100}")
-    try:
-        values = [float(b) for b in bounds]
-    except OverflowError:
-        raise SettingsError(f"boundaries of {task} '{metric}' must be finite numbers") from None
-    if not all(math.isfinite(b) for b in values):
-        raise SettingsError(f"boundaries of {task} '{metric}' must be finite numbers, got {values}")
-    if any(b < 0 for b in values) or not values[0] > 0:
-        raise SettingsError(f"boundaries of {task} '{metric}' are index values: positive (b3 may be 0), got {values}")
-    if any(a < b for a, b in zip(values, values[1:])):
-        raise SettingsError(f"boundaries of {task} '{metric}' must descend (b0 ≥ b1 ≥ b2 ≥ b3), got {values}")
-    return values
+    """The settings files' rule (:func:`mlel.ratings.settings.check_bounds`), same words."""
+    return check_bounds(bounds, f"{task}.{metric}")
 
 
 def check_weight_value(task: str, metric: str, weight) -> float:
-    """A finite weight in [0, MAX_WEIGHT] as a float; SettingsError otherwise."""
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-        raise SettingsError(f"weight '{metric}' of {task} must be a number, got {weight!r:.100}")
-    try:
-        value = float(weight)
-    except OverflowError:
-        value = math.inf
-    if not (math.isfinite(value) and 0 <= value <= MAX_WEIGHT):
-        raise SettingsError(f"weight '{metric}' of {task} must be a finite number from 0 to {MAX_WEIGHT:g}, "
-                            f"got {weight!r:.40}")
-    return value
+    """The settings files' rule (:func:`mlel.ratings.settings.check_weight`), same words."""
+    return check_weight(weight, f"{task}.{metric}")
 
 
 def default_settings(data: ElexData | None = None) -> dict:
-    """Reference, mode, and per-task boundaries and weights: the SPEC §5 defaults."""
+    """Reference, scale, mode, and per-task boundaries and weights: the SPEC §5 defaults."""
     reference = DEFAULT_REFERENCE
     if data is not None and data.tasks:
         table = data.table(data.tasks[0])
-        if reference not in table.rows_models and len(table):
-            reference = table.model_names[0]
+        if reference not in table.reference_models and len(table):
+            reference = table.reference_models[0]
     tasks = list(TASKS) + [t for t in (data.tasks if data is not None else ()) if t not in TASKS]
     return {
         "reference": reference,
+        "scale": SCALES[0],
         "mode": DEFAULT_MODE,
         "boundaries": {t: load_property_set(t).default_boundaries() for t in tasks},
         "weights": {t: load_property_set(t).default_weights() for t in tasks},
@@ -102,6 +76,8 @@ def clean_settings(raw, data: ElexData | None = None) -> dict:
         settings["reference"] = raw["reference"]
     if raw.get("mode") in COMPOUND_MODES:
         settings["mode"] = raw["mode"]
+    if raw.get("scale") in SCALES:
+        settings["scale"] = raw["scale"]
     raw_bounds = raw.get("boundaries") if isinstance(raw.get("boundaries"), Mapping) else {}
     raw_weights = raw.get("weights") if isinstance(raw.get("weights"), Mapping) else {}
     for task in settings["boundaries"]:
@@ -123,6 +99,18 @@ def clean_settings(raw, data: ElexData | None = None) -> dict:
 
 def set_reference(settings: dict, reference: str) -> dict:
     return {**settings, "reference": reference}
+
+
+def set_scale(settings: dict, data: ElexData, scale: str) -> dict:
+    """Index against the reference model or the best of each environment, with the boundaries the
+    CLI takes on that scale without ``--boundaries``: calibrated (best), the defaults (reference)."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale '{scale}'; choose from: {', '.join(SCALES)}")
+    changed = {**settings, "scale": scale, "boundaries": default_settings(data)["boundaries"]}
+    if scale == "best":
+        for task in data.tasks:
+            changed = calibrate(changed, data, task)
+    return changed
 
 
 def set_mode(settings: dict, mode: str) -> dict:
@@ -150,18 +138,21 @@ def set_weight(settings: dict, task: str, metric: str, weight: float) -> dict:
 
 def calibrate(settings: dict, data: ElexData, task: str,
               quantiles: Sequence[float] = DEFAULT_QUANTILES) -> dict:
-    """Boundaries of every metric of ``task`` = quantiles of its indices over all rated models
-    (a metric without any index keeps its boundaries)."""
+    """Boundaries of every metric of ``task`` = quantiles of its indices over the graded models,
+    as the pipeline calibrates (a metric without any index keeps its boundaries: it rates E)."""
     table = data.table(task)
-    calibrated = engine.quantile_boundaries(indices(table, settings["reference"]), quantiles)
-    found = {k: calibrated[j].tolist() for j, k in enumerate(table.metrics) if not np.isnan(calibrated[j]).any()}
+    index = indices(table, settings["reference"], settings.get("scale", SCALES[0]))
+    calibrated = calibrated_boundaries(index[table.graded], quantiles)
+    found = {k: calibrated[j].tolist() for j, k in enumerate(table.metrics)
+             if tuple(calibrated[j]) != NO_BOUNDARIES}
     bounds = {**settings["boundaries"][task], **found}
     return {**settings, "boundaries": {**settings["boundaries"], task: bounds}}
 
 
 def reset(settings: dict, data: ElexData | None = None) -> dict:
-    """Back to the defaults; keeps the chosen reference and mode."""
-    return {**default_settings(data), "reference": settings["reference"], "mode": settings["mode"]}
+    """Back to the defaults of the chosen scale; keeps the chosen reference, scale and mode."""
+    kept = {**default_settings(data), "reference": settings["reference"], "mode": settings["mode"]}
+    return set_scale(kept, data, settings.get("scale", SCALES[0])) if data is not None else kept
 
 
 # ---------------------------------------------------------------------------------------------

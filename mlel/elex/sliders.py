@@ -26,8 +26,9 @@ def slider_spec(rating: Rating, metric: str) -> SliderSpec:
     """Range, marks and handle positions of the boundary slider of ``metric``."""
     bounds = list(rating.boundaries.get(metric, (1.0, 1.0, 1.0, 1.0)))
     positive = [b for b in bounds if b > 0 and math.isfinite(b)] or [1.0]
-    # the indices' spread depends on the reference only: every move of a slider reuses it
-    spread = remembered(rating.table, ("spread", rating.reference, metric), lambda: _spread(rating, metric),
+    # the indices' spread depends on the reference and scale only: every move of a slider reuses it
+    spread = remembered(rating.table, ("spread", rating.reference, rating.scale, metric),
+                        lambda: _spread(rating, metric),
                         bucket="slider spreads", limit=64)
     low, high = min(positive + list(spread)), max(positive + list(spread))
     lo, hi = math.log10(low) - 0.05, math.log10(high) + 0.05

@@ -2,12 +2,16 @@
 
 * :class:`ElexData` — the entries loaded at start-up, as one :class:`TaskTable` of numpy arrays per
   task. It is built once, its arrays are frozen (``writeable=False``), and every session reads it.
-* :func:`rate` — one session's settings (reference, mode, boundaries, weights; see
-  :mod:`mlel.elex.session`) applied to a table through the rating engine (:mod:`mlel.ratings.engine`):
-  the same functions the CLI rates with, so ELEx and ``python -m mlel.ratings`` agree.
+* :func:`rate` — one session's settings (reference, scale, mode, boundaries, weights; see
+  :mod:`mlel.elex.session`) applied to a table by the ratings pipeline's own steps
+  (:func:`mlel.ratings.reference_rows`, :func:`mlel.ratings.scale_matrix`, the engine's levels and
+  compound, :func:`mlel.ratings.odds.task_odds`): ELEx keeps no rule of its own, so it shows what
+  ``python -m mlel.ratings`` prints. The steps that depend on the order of entries (the reference
+  of a row without one of its own configuration, the seeded draws) see the task's entries in the
+  pipeline's order (``TaskTable.origin``), not ELEx's sorted rows.
 
-Re-rating is cheap because an index does not depend on boundaries or weights (one division of the
-value matrix by the reference row of each environment, remembered per reference), a metric's levels
+Re-rating is cheap because an index does not depend on boundaries or weights (the pipeline's
+reference lookup and scale, remembered per reference and scale), a metric's levels
 depend on its own boundaries only (a slider move re-rates one column), and a compound depends on a
 row's levels only (the engine compounds each distinct row of levels once). What is remembered lives
 in the table's ``cache``, bounded per kind (:func:`remembered`), keyed by every input it depends on.
@@ -18,7 +22,7 @@ import functools
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -31,10 +35,9 @@ from mlel.runlog.logs import RunLog
 from mlel.runlog.metrics import TASKS
 from mlel.tasks.properties import PropertySet, load_property_set
 from mlel.ratings.rated import ModelResult, RatedResult
-from mlel.ratings import aggregate_runs
-from mlel.elex.entries import environment_labels, not_graded
-from mlel.ratings.rated import metric_rating
-from mlel.ratings.odds import NO_REFERENCE, needs_draws, rating_probabilities
+from mlel.ratings import aggregate_runs, reference_rows, scale_matrix, value_matrix
+from mlel.elex.entries import environment_labels
+from mlel.ratings.odds import NO_REFERENCE, Odds, pools_runs, task_odds, with_odds
 
 
 _CACHE_LOCK = threading.Lock()
@@ -61,6 +64,7 @@ class TaskTable:
     rows: Mapping[tuple[str, str], int]  # (environment, model) -> row
     labels: tuple[str, ...] = ()  # per environment: its display name ("... (estimated)")
     graded: np.ndarray | None = None  # (n,) bool: False where the entry failed a validity gate
+    origin: np.ndarray | None = None  # (n,) int: each row's place among the task's entries as the pipeline rates them
     # derived, settings-independent display data (formatted values, …), filled on first use
     cache: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -81,6 +85,21 @@ class TaskTable:
             self.cache["models"] = frozenset(self.models)
         return self.cache["models"]
 
+    @property
+    def reference_models(self) -> list[str]:
+        """The models a session may index against (``--reference``: a model, not an entry), sorted."""
+        if "reference_models" not in self.cache:
+            self.cache["reference_models"] = tuple(sorted({r.model for r in self.results}))
+        return list(self.cache["reference_models"])
+
+    @property
+    def pipeline_order(self) -> np.ndarray:
+        """The rows in the order the pipeline rates the task's entries."""
+        if "pipeline_order" not in self.cache:
+            origin = np.arange(len(self)) if self.origin is None else self.origin
+            self.cache["pipeline_order"] = frozen(np.argsort(origin, kind="stable"))
+        return self.cache["pipeline_order"]
+
     def row(self, environment: str, model: str) -> int | None:
         return self.rows.get((environment, model))
 
@@ -88,14 +107,16 @@ class TaskTable:
         return self.metrics.index(metric)
 
 
-def _table(task: str, results: Sequence[ModelResult]) -> TaskTable:
+def _table(task: str, rated: Sequence[ModelResult]) -> TaskTable:
+    """The table of one task's entries (in the pipeline's order), its rows sorted for display."""
+    origin = sorted(range(len(rated)), key=lambda i: (rated[i].environment, rated[i].name))
+    results = [rated[i] for i in origin]
     prop_set = load_property_set(task)
     metrics = prop_set.keys
     environments = tuple(sorted({r.environment for r in results}))
     env_index = {env: i for i, env in enumerate(environments)}
     env_code = frozen(np.array([env_index[r.environment] for r in results], dtype=np.int64))
-    values = np.array([[np.nan if r.values.get(k) is None else r.values[k] for k in metrics]
-                       for r in results], dtype=float).reshape(len(results), len(metrics))
+    values = value_matrix(results, metrics)
     return TaskTable(
         task=task, properties=prop_set, metrics=metrics, environments=environments,
         models=tuple(getattr(r, "name", r.model) for r in results),  # "<model> (<variant>)": distinct entries
@@ -104,7 +125,8 @@ def _table(task: str, results: Sequence[ModelResult]) -> TaskTable:
         higher_is_better=frozen(np.array([p.higher_is_better for p in prop_set.properties])),
         results=tuple(results),
         rows={(r.environment, getattr(r, "name", r.model)): i for i, r in enumerate(results)},
-        graded=frozen(np.array([not_graded(r) is None for r in results], dtype=bool)),
+        graded=frozen(np.array([r.not_graded is None for r in results], dtype=bool)),  # the pipeline's gate
+        origin=frozen(np.array(origin, dtype=np.int64)),
         labels=environment_labels(environments, results, env_code))
 
 
@@ -147,8 +169,7 @@ class ElexData:
         by_task: dict[str, list[ModelResult]] = {}
         for result in results:
             by_task.setdefault(result.task, []).append(result)
-        tables = {task: _table(task, sorted(rs, key=lambda r: (r.environment, getattr(r, "name", r.model))))
-                  for task, rs in by_task.items()}
+        tables = {task: _table(task, rs) for task, rs in by_task.items()}
         return cls(tables, directory, tuple(problems), n_logs)
 
     @classmethod
@@ -166,23 +187,37 @@ class ElexData:
 
 
 # ---------------------------------------------------------------------------------------------
-# one session's view: the engine over a table
+# one session's view: the pipeline's steps over a table
 
 
-def reference_values(table: TaskTable, reference: str) -> np.ndarray:
-    """(n, m): each row's reference values, the reference model's row of its environment (NaN
-    where the environment has no such model)."""
-    ref_rows = np.array([table.rows.get((env, reference), -1) for env in table.environments],
-                        dtype=np.int64)
-    per_row = ref_rows[table.env_code] if len(table) else np.zeros(0, dtype=np.int64)
-    values = table.values[per_row]
-    values[per_row < 0] = np.nan
-    return values
+@dataclass(frozen=True)
+class Basis:
+    """What a task's indices rest on under one reference and scale (the pipeline's lookup)."""
+
+    reference_rows: np.ndarray  # (n,) the row each row is indexed against; NO_REFERENCE: none (or best scale)
+    against: np.ndarray  # (n, m) the values each row is indexed against; NaN: no index
+    indices: np.ndarray  # (n, m)
 
 
-def index_matrix(table: TaskTable, reference: str) -> np.ndarray:
-    """(n, m) indices against ``reference`` in each row's environment; NaN where there is none."""
-    return engine.index_matrix(table.values, reference_values(table, reference), table.higher_is_better)
+def _basis(table: TaskTable, reference: str, scale: str) -> Basis:
+    order = table.pipeline_order
+    rows = np.full(len(table), NO_REFERENCE, dtype=np.int64)
+    if scale == "reference":
+        found = np.asarray(reference_rows([table.results[i] for i in order.tolist()], reference), dtype=np.int64)
+        rows[order] = np.where(found == NO_REFERENCE, NO_REFERENCE, order[found])  # back to table rows
+    against = scale_matrix(table.results, table.values, table.higher_is_better, table.graded, rows, scale)
+    indices = engine.index_matrix(table.values, against, table.higher_is_better)
+    return Basis(frozen(rows), frozen(against), frozen(indices))
+
+
+def basis(table: TaskTable, reference: str, scale: str = "reference") -> Basis:
+    """:func:`_basis`, remembered and read-only (boundaries, weights and mode do not change it)."""
+    return remembered(table, ("basis", reference, scale), lambda: _basis(table, reference, scale))
+
+
+def index_matrix(table: TaskTable, reference: str, scale: str = "reference") -> np.ndarray:
+    """(n, m) indices against ``reference`` (or the best of each environment); NaN where none."""
+    return basis(table, reference, scale).indices
 
 
 @dataclass(frozen=True)
@@ -197,9 +232,16 @@ class Rating:
     weights: Mapping[str, float]
     reference: str
     mode: str
+    scale: str = "reference"  # the pipeline's scale: "reference" model or "best" of each environment
+    basis: Basis | None = None
 
     def letter(self, row: int) -> str:
         return engine.RATINGS[int(self.compound[row])]
+
+    @property
+    def against(self) -> str:
+        """What the indices are against, in words (the summary's "reference")."""
+        return self.reference if self.scale == "reference" else "best"
 
 
 RATINGS_KEPT = 16  # recent ratings per table: one slider move's callbacks share one rating
@@ -222,33 +264,33 @@ def remembered(table: TaskTable, key, compute, bucket: str = "recent", limit: in
     return value
 
 
-def indices(table: TaskTable, reference: str) -> np.ndarray:
-    """:func:`index_matrix`, remembered and read-only (it depends on the reference only)."""
-    return remembered(table, ("index", reference), lambda: frozen(index_matrix(table, reference)))
+def indices(table: TaskTable, reference: str, scale: str = "reference") -> np.ndarray:
+    """:func:`index_matrix`, remembered and read-only (it depends on the reference and scale only)."""
+    return index_matrix(table, reference, scale)
 
 
 def rate(data: ElexData, task: str, settings: dict) -> Rating:
     """Index, rate and compound every row of ``task`` under one session's settings. The index
-    depends on the reference only, and a whole rating on the task's part of the settings: both are
-    remembered, so the callbacks of one slider move rate once."""
+    depends on the reference and scale only, and a whole rating on the task's part of the
+    settings: both are remembered, so the callbacks of one slider move rate once."""
     table = data.table(task)
     boundaries = settings["boundaries"][task]
     weights = settings["weights"][task]
-    reference, mode = settings["reference"], settings["mode"]
-    key = ("rating", reference, mode, orjson.dumps(boundaries, option=orjson.OPT_SORT_KEYS),
+    reference, mode, scale = settings["reference"], settings["mode"], settings.get("scale", "reference")
+    key = ("rating", reference, scale, mode, orjson.dumps(boundaries, option=orjson.OPT_SORT_KEYS),
            orjson.dumps(weights, option=orjson.OPT_SORT_KEYS))
 
     def compute() -> Rating:
         engine.check_mode(mode)
-        index = indices(table, reference)
-        levels = frozen(_levels(table, index, reference, boundaries))
+        found = basis(table, reference, scale)
+        levels = frozen(_levels(table, found.indices, (reference, scale), boundaries))
         weight_vector = np.array([float(weights.get(k, 0.0)) for k in table.metrics])
         # a row's compound is a function of its levels: the engine compounds each distinct row of
         # levels once (a few hundred, not every row), as the core's resampling does
         compound = uncertainty.compound_levels(levels, weight_vector, functools.partial(engine.compound_levels,
                                                                                         mode=mode))
-        return Rating(table, index, levels, frozen(np.asarray(compound, dtype=np.int8)), boundaries, weights,
-                      reference, mode)
+        return Rating(table, found.indices, levels, frozen(np.asarray(compound, dtype=np.int8)), boundaries,
+                      weights, reference, mode, scale, found)
 
     return remembered(table, key, compute)
 
@@ -256,48 +298,86 @@ def rate(data: ElexData, task: str, settings: dict) -> Rating:
 LEVEL_COLUMNS_KEPT = 64  # one metric's levels under one reference and boundaries: one byte a row
 
 
-def _levels(table: TaskTable, index: np.ndarray, reference: str, boundaries: Mapping) -> np.ndarray:
+def _levels(table: TaskTable, index: np.ndarray, basis_key: tuple, boundaries: Mapping) -> np.ndarray:
     """(n, m) levels of the engine (:func:`mlel.ratings.engine.rating_levels`), one metric at a time: a
     slider move changes one metric's boundaries, and the other columns are remembered."""
     columns = []
     for j, key in enumerate(table.metrics):
         bounds = tuple(float(b) for b in boundaries.get(key, engine.NO_BOUNDARIES))
         columns.append(remembered(
-            table, ("levels", reference, key, bounds),
+            table, ("levels", basis_key, key, bounds),
             lambda j=j, bounds=bounds: frozen(engine.rating_levels(index[:, j:j + 1], np.array([bounds]))[:, 0]),
             bucket="levels", limit=LEVEL_COLUMNS_KEPT))
     return np.stack(columns, axis=1) if columns else np.zeros((len(table), 0), dtype=np.int8)
 
 
+def _arrays(rating: Rating) -> tuple[np.ndarray, np.ndarray]:
+    """The rating's (m, 4) boundaries and (m,) weights, as the pipeline hands them to the engine."""
+    metrics = rating.table.metrics
+    bounds = np.array([rating.boundaries.get(k, engine.NO_BOUNDARIES) for k in metrics], dtype=float)
+    return bounds.reshape(-1, 4), np.array([float(rating.weights.get(k, 0.0)) for k in metrics])
+
+
+def odds(rating: Rating) -> Odds:
+    """Table row -> rating probabilities, of the rows the pipeline resamples
+    (:func:`mlel.ratings.odds.task_odds`, over the task's entries in the pipeline's order: the
+    seeded draws then give the CLI's probabilities). Remembered with the rating."""
+    table = rating.table
+    pooled = remembered(table, "pooled", lambda: frozen(pools_runs(table.results)), bucket="entries")
+    if not pooled.any():  # nothing is resampled: no draw, no array work per slider move
+        return {}
+
+    bounds, weights = _arrays(rating)
+
+    def compute() -> Odds:
+        order = table.pipeline_order
+        position = np.empty(len(table), dtype=np.int64)
+        position[order] = np.arange(len(table))
+        refs = rating.basis.reference_rows[order]
+        refs = np.where(refs == NO_REFERENCE, NO_REFERENCE, position[np.maximum(refs, 0)])
+        found = task_odds([table.results[i] for i in order.tolist()], table.metrics, table.graded[order], refs,
+                          rating.basis.against[order], table.higher_is_better, bounds, weights, rating.mode,
+                          pooled[order])
+        return {int(order[k]): p for k, p in found.items()}
+
+    key = ("odds", rating.reference, rating.scale, rating.mode, bounds.tobytes(), weights.tobytes())
+    return remembered(table, key, compute, bucket="odds")
+
+
 def record(rating: Rating, row: int) -> RatedResult:
-    """The rated result of one row under these settings (with the settings it was rated by). Where
-    the entry or its reference pools several runs, its letters are the most likely ones of the
-    core's resampling (:mod:`mlel.ratings.odds`), with their probabilities, as the CLI shows them."""
+    """The rated result of one row under these settings (with the settings it was rated by), as
+    the pipeline makes it: where the entry or its reference pools several runs, its letters are
+    the most likely ones of the pipeline's resampling, with their probabilities."""
     table = rating.table
     supports = table.properties.supports()
     built = RatedResult.build(table.results[row], table.metrics, rating.indices[row].tolist(),
-                              rating.levels[row].tolist(), int(rating.compound[row]), rating.reference,
+                              rating.levels[row].tolist(), int(rating.compound[row]), rating.against,
                               mode=rating.mode, weights=dict(rating.weights),
                               boundaries={k: list(b) for k, b in rating.boundaries.items()},
                               supports=supports)
-    ref_row = table.row(table.environments[table.env_code[row]], rating.reference)
-    # the core reads these at ``row`` only: one entry each, not a list and a matrix of every row
-    reference_rows = {row: NO_REFERENCE if ref_row is None else ref_row}
-    if not needs_draws(table.results, reference_rows, row):
-        return built
-    bounds = np.array([rating.boundaries.get(k, engine.NO_BOUNDARIES) for k in table.metrics], dtype=float)
-    weights = np.array([float(rating.weights.get(k, 0.0)) for k in table.metrics])
-    scale = {row: np.full(len(table.metrics), np.nan)}
-    metric_p, compound_p = rating_probabilities(table.results, table.metrics, reference_rows, scale,
-                                                table.higher_is_better, bounds.reshape(-1, 4), weights,
-                                                rating.mode, [row])
-    metrics = {key: metric_rating(built.entry, key, built.metrics[key].index, metric_p[0][j].tolist(),
-                                  supports.get(key))
-               for j, key in enumerate(table.metrics)}
-    probabilities = tuple(float(p) for p in compound_p[0])
-    best = max(range(len(engine.RATINGS)), key=lambda i: (probabilities[i], -i))
-    return replace(built, metrics=metrics, compound=engine.RATINGS[best], compound_p=probabilities,
-                   resampled=True)
+    drawn = odds(rating).get(row)
+    return built if drawn is None else with_odds(built, table.metrics, *drawn, supports)
+
+
+def environment_scale(rating: Rating, environment: str) -> np.ndarray:
+    """(m,) the values an environment's models are indexed against, for a plot in real units: the
+    best values (best scale), or the pipeline's reference row of the environment (the first
+    candidate in the pipeline's order; NaN where there is none)."""
+    table, found = rating.table, rating.basis
+    code = table.environments.index(environment)
+    rows = np.flatnonzero(table.env_code == code)
+    if rating.scale == "reference":
+        rows = rows[found.reference_rows[rows] == rows]  # the reference's own rows index against themselves
+        rows = rows[np.argsort(table.origin[rows])] if table.origin is not None else rows
+    return found.against[rows[0]] if len(rows) else np.full(len(table.metrics), np.nan)
+
+
+def environments_without_reference(rating: Rating) -> set[str]:
+    """The environments where the pipeline found no graded reference (their models get no index)."""
+    table = rating.table
+    has = np.zeros(len(table.environments), dtype=bool)
+    has[table.env_code[rating.basis.reference_rows != NO_REFERENCE]] = True
+    return {env for env, found in zip(table.environments, has.tolist()) if not found}
 
 
 def summary(rating: Rating, row: int) -> dict:

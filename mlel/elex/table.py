@@ -32,10 +32,11 @@ def _row_extras(rating: Rating, row: int) -> dict:
     entry = rating.table.results[row]
     extras = {"runs": entries.n_runs(entry)}
     reason = entries.not_graded(entry)
-    extras["note"] = f"not graded: {reason}" if reason else ""
+    extras["note"] = f"not graded: {reason}" if reason else (getattr(entry, "window_unchecked", None) or "")
     record = state.record(rating, row)
-    if reason:
+    if reason:  # the pipeline gives a not graded entry no letter at all
         extras["compound"] = "–"
+        extras.update({f"{key}__rating": "–" for key in record.metrics})
     if not getattr(record, "resampled", False):  # one letter, certain: no probability to show
         return extras
     extras["compound"] = entries.chance_text(record.compound, getattr(record, "compound_p", None))

@@ -17,21 +17,22 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from mlel.ratings import engine
-from mlel.base.bulk import collector_paused
+from mlel.base.values import boundaries_problem
 from mlel.ratings.engine import COMPOUND_MODES, DEFAULT_QUANTILES, NO_BOUNDARIES, RATINGS, real_boundaries
 from mlel.runlog.logs import RunLog
 from mlel.runlog.metrics import TASKS
 from mlel.tasks.properties import PropertySet, builtin_tasks, load_property_set
-from mlel.ratings.rated import MetricRating, ModelResult, RatedResult, metric_rating
+from mlel.ratings.rated import MetricRating, ModelResult, RatedResult
 from mlel.ratings.gates import DEFAULT_GATES, Gates, gate_reason
-from mlel.ratings.odds import NO_REFERENCE, rating_probabilities, rows_to_draw
+from mlel.ratings.odds import NO_REFERENCE, task_odds, with_odds
 from mlel.ratings.pooling import aggregate_runs
 
 __all__ = ["RATINGS", "RATING_COLORS", "COMPOUND_MODES", "DEFAULT_MODE", "DEFAULT_REFERENCE",
            "DEFAULT_QUANTILES", "SCALES", "ModelResult", "RatedResult", "MetricRating", "RatingOptions",
            "Gates", "DEFAULT_GATES", "gate_reason", "aggregate_runs", "index_value", "rating_from_index", "real_boundaries", "calibrate_boundaries",
            "check_boundaries", "default_weights", "task_weights", "compound_rating", "rate_entries",
-           "rate_results", "rate_runs"]
+           "rate_results", "rate_runs", "reference_rows", "scale_matrix", "value_matrix",
+           "calibrated_boundaries", "NO_REFERENCE"]
 
 # The EU energy label's colours (SPEC §6), shared by labels, ELEx and the paper's figures.
 RATING_COLORS = {"A": "#639B30", "B": "#B8AC2B", "C": "#F8B830", "D": "#EF7D29", "E": "#E52421"}
@@ -77,12 +78,12 @@ def calibrate_boundaries(indices: Mapping[str, Iterable[float | None]],
 
 
 def check_boundaries(boundaries: Boundaries) -> None:
-    """Raise ValueError naming the metric unless every entry is four descending numbers."""
+    """Raise ValueError naming the metric unless every entry passes the one boundaries rule
+    (:func:`mlel.base.values.boundaries_problem`)."""
     for key, bounds in boundaries.items():
-        if len(bounds) != 4 or not all(isinstance(b, (int, float)) for b in bounds):
-            raise ValueError(f"boundaries of '{key}' must be four numbers b0 > b1 > b2 > b3, got {bounds!r}")
-        if any(a < b for a, b in zip(bounds, bounds[1:])):
-            raise ValueError(f"boundaries of '{key}' must descend (b0 ≥ b1 ≥ b2 ≥ b3), got {list(bounds)}")
+        problem = boundaries_problem(bounds)
+        if problem is not None:
+            raise ValueError(f"boundaries of '{key}': {problem}")
 
 
 def compound_rating(ratings: Mapping[str, str], weights: Mapping[str, float],
@@ -129,7 +130,9 @@ def task_weights(weights: Mapping | None, task: str,
 
 
 # ---------------------------------------------------------------------------------------------
-# the whole pipeline, one task at a time, over arrays
+# the whole pipeline, one task at a time, over arrays. Its steps (reference_rows, scale_matrix,
+# value_matrix, calibrated_boundaries; the engine's levels and compound; mlel.ratings.odds) are
+# public: ELEx re-rates a task on every slider move with these same functions, never a copy.
 
 
 @dataclass
@@ -145,20 +148,23 @@ class RatingOptions:
     gates: Gates | None = DEFAULT_GATES  # validity gates before a grade; None: none (not advised)
 
 
-def _reference_rows(entries: list[ModelResult], options: RatingOptions, warnings: list[str]) -> list[int]:
-    """Per entry, the row of its reference: a graded entry of the reference model in the same
-    environment, of the same configuration where there is one; NO_REFERENCE where none exists."""
+def reference_rows(entries: Sequence[ModelResult], reference: str, warnings: list[str] | None = None
+                   ) -> list[int]:
+    """Per entry, the row of its reference: a graded entry of the reference *model* in the same
+    environment, of the same configuration where there is one (else the first in ``entries``'
+    order); NO_REFERENCE where none exists (each such environment is named in ``warnings``)."""
+    warnings = [] if warnings is None else warnings
     candidates: dict[str, list[int]] = defaultdict(list)
     by_env: dict[str, list[int]] = defaultdict(list)
     for row, entry in enumerate(entries):
         by_env[entry.environment].append(row)
-        if entry.model == options.reference and entry.not_graded is None:
+        if entry.model == reference and entry.not_graded is None:
             candidates[entry.environment].append(row)
     out = [NO_REFERENCE] * len(entries)
     for environment, rows in by_env.items():
         found = candidates.get(environment)
         if not found:
-            warnings.append(f"reference model '{options.reference}' has no graded {entries[rows[0]].task} "
+            warnings.append(f"reference model '{reference}' has no graded {entries[rows[0]].task} "
                             f"results in environment '{environment}': its {len(rows)} model(s) get no index "
                             f"(rated E); choose another --reference or --scale best")
             continue
@@ -171,10 +177,12 @@ def _reference_rows(entries: list[ModelResult], options: RatingOptions, warnings
     return out
 
 
-def _scale_matrix(entries: list[ModelResult], values: np.ndarray, higher_is_better: np.ndarray,
-                  graded: np.ndarray, reference_rows: list[int], options: RatingOptions) -> np.ndarray:
-    """(n, m): the value each entry's property is indexed against (NaN: no index)."""
-    if options.scale == "best":
+def scale_matrix(entries: Sequence[ModelResult], values: np.ndarray, higher_is_better: np.ndarray,
+                 graded: np.ndarray, references: Sequence[int], scale: str) -> np.ndarray:
+    """(n, m): the value each entry's property is indexed against (NaN: no index): its reference's
+    (``references``: :func:`reference_rows`) or, on the ``best`` scale, the best graded value of
+    its environment."""
+    if scale == "best":
         codes: dict[str, int] = {}  # environment -> its number, in order of first appearance
         env = np.array([codes.setdefault(entry.environment, len(codes)) for entry in entries], dtype=np.int64)
         best = np.full((len(codes), values.shape[1]), np.nan)
@@ -185,11 +193,19 @@ def _scale_matrix(entries: list[ModelResult], values: np.ndarray, higher_is_bett
                     best[code] = np.where(higher_is_better, np.fmax.reduce(setting, axis=0),
                                           np.fmin.reduce(setting, axis=0))
         return best[env]
-    scale = np.full(values.shape, np.nan)
-    references = np.asarray(reference_rows, dtype=np.int64)
-    indexed = references != NO_REFERENCE
-    scale[indexed] = values[references[indexed]]
-    return scale
+    against = np.full(values.shape, np.nan)
+    rows = np.asarray(references, dtype=np.int64)
+    indexed = rows != NO_REFERENCE
+    against[indexed] = values[rows[indexed]]
+    return against
+
+
+def calibrated_boundaries(indices: np.ndarray, quantiles: Sequence[float] = DEFAULT_QUANTILES) -> np.ndarray:
+    """(m, 4) boundaries from the quantiles of the graded rows' ``indices``; a property without
+    any index gets NO_BOUNDARIES (it rates E)."""
+    bounds = engine.quantile_boundaries(indices, quantiles)
+    bounds[np.isnan(bounds).any(axis=1)] = NO_BOUNDARIES
+    return bounds
 
 
 def _boundary_matrix(keys: Sequence[str], indices: np.ndarray, prop_set: PropertySet,
@@ -197,14 +213,12 @@ def _boundary_matrix(keys: Sequence[str], indices: np.ndarray, prop_set: Propert
     """(m, 4) boundaries: calibrated (``--calibrate`` or the best scale), else the property set's
     defaults with the given ones over them. A property without boundaries rates E."""
     if options.calibrate or (options.scale == "best" and options.boundaries is None):
-        bounds = engine.quantile_boundaries(indices, options.quantiles)
-        bounds[np.isnan(bounds).any(axis=1)] = NO_BOUNDARIES
-        return bounds
+        return calibrated_boundaries(indices, options.quantiles)
     chosen = {**prop_set.default_boundaries(), **dict(options.boundaries or {})}
     return np.array([chosen.get(k, NO_BOUNDARIES) for k in keys], dtype=float).reshape(-1, 4)
 
 
-def _value_matrix(entries: list[ModelResult], keys: Sequence[str]) -> np.ndarray:
+def value_matrix(entries: Sequence[ModelResult], keys: Sequence[str]) -> np.ndarray:
     """(n, m) property values; None -> NaN by numpy's own float conversion (one flat list: no
     nested lists for numpy to walk, no Python call per value)."""
     flat: list = []
@@ -218,11 +232,11 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
                warnings: list[str]) -> list[RatedResult]:
     keys = prop_set.keys
     higher_is_better = np.array([p.higher_is_better for p in prop_set.properties])
-    values = _value_matrix(entries, keys)
+    values = value_matrix(entries, keys)
     graded = np.array([e.not_graded is None for e in entries], dtype=bool)
-    reference_rows = (_reference_rows(entries, options, warnings) if options.scale == "reference"
-                      else [NO_REFERENCE] * len(entries))
-    scale = _scale_matrix(entries, values, higher_is_better, graded, reference_rows, options)
+    references = (reference_rows(entries, options.reference, warnings) if options.scale == "reference"
+                  else [NO_REFERENCE] * len(entries))
+    scale = scale_matrix(entries, values, higher_is_better, graded, references, options.scale)
     indices = engine.index_matrix(values, scale, higher_is_better)
     bounds = _boundary_matrix(keys, indices[graded], prop_set, options)
     levels = engine.rating_levels(indices, bounds)
@@ -236,26 +250,11 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
     records = [build(entry, index_row, level_row, level)
                for entry, index_row, level_row, level in zip(entries, indices.tolist(), levels.tolist(),
                                                              compound.tolist())]
-    drawn = rows_to_draw(entries, graded, reference_rows, scale)
-    if drawn:
-        metric_p, compound_p = rating_probabilities(entries, keys, reference_rows, scale, higher_is_better,
-                                                    bounds, weight_vector, options.mode, drawn)
-        for row, metric_row, compound_row in zip(drawn, metric_p, compound_p):
-            records[row] = _with_odds(records[row], keys, metric_row, compound_row, supports)
+    odds = task_odds(entries, keys, graded, references, scale, higher_is_better, bounds, weight_vector,
+                     options.mode)
+    for row, (metric_p, compound_p) in odds.items():
+        records[row] = with_odds(records[row], keys, metric_p, compound_p, supports)
     return records
-
-
-def _with_odds(record: RatedResult, keys: Sequence[str], metric_p: np.ndarray,
-               compound_p: np.ndarray, supports: Mapping[str, tuple[float, float]]) -> RatedResult:
-    """A record whose letters are the most likely of the draws, with their probabilities."""
-    from dataclasses import replace
-
-    metrics = {key: metric_rating(record.entry, key, record.metrics[key].index, metric_p[j].tolist(),
-                                  supports.get(key))
-               for j, key in enumerate(keys)}
-    probabilities = tuple(float(p) for p in compound_p)
-    best = max(range(len(RATINGS)), key=lambda i: (probabilities[i], -i))
-    return replace(record, metrics=metrics, compound=RATINGS[best], compound_p=probabilities, resampled=True)
 
 
 def rate_entries(results: Iterable[ModelResult], options: RatingOptions | None = None
@@ -272,12 +271,11 @@ def rate_entries(results: Iterable[ModelResult], options: RatingOptions | None =
         by_task[result.task].append(position)
     rated: list[RatedResult | None] = [None] * len(results)
     warnings: list[str] = []
-    with collector_paused():  # a record per entry, none in a cycle: see mlel.base.bulk
-        for task, positions in by_task.items():
-            records = _rate_task([results[p] for p in positions], _property_set(task, options.property_sets),
-                                 options, warnings)
-            for position, record in zip(positions, records):
-                rated[position] = record
+    for task, positions in by_task.items():
+        records = _rate_task([results[p] for p in positions], _property_set(task, options.property_sets),
+                             options, warnings)
+        for position, record in zip(positions, records):
+            rated[position] = record
     return rated, warnings
 
 

@@ -159,3 +159,15 @@ def test_session_weights_are_capped_and_must_be_finite(settings):
         with pytest.raises((SettingsError, ValueError)):
             session.set_weight(settings, "inference", X, weight)
     assert session.set_weight(settings, "inference", X, 5)["weights"]["inference"][X] == 5.0
+
+
+def test_an_entry_whose_window_was_not_checked_says_so_in_the_table_and_the_detail(elex_data, settings):
+    results = _entries(elex_data)
+    target = next(i for i, r in enumerate(results) if r.model == "MobileNetV2")
+    said = "window not checked: ML.ENERGY leaderboard does not report its measurement window"
+    results[target] = dataclasses.replace(results[target], window_unchecked=said)
+    rating = state.rate(state.ElexData.from_results(results), "inference", settings)
+    row = rating.table.row(results[target].environment, "MobileNetV2")
+    page = rated_table.table_rows(rating, np.array([row]))[0]
+    assert page["note"] == said and page["compound"] != "–"  # graded, on the source's word
+    assert said in str(ids.summary_view(state.summary(rating, row)))
