@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from mlel.base.formatting import NA, format_number, format_percent, format_quantity, split_unit
+from mlel.base.formatting import NA, format_number, format_percent, format_quantity
+from mlel.base.units import unit_parts
 
 
 @pytest.mark.parametrize("value, unit, text", [
@@ -63,5 +64,48 @@ def test_format_percent():
 @pytest.mark.parametrize("unit, parts", [
     ("Ws / sample", ("Ws", " / sample")), ("J/token", ("J", "/token")), ("kWh", ("kWh", "")),
     ("", ("", ""))])
-def test_split_unit(unit, parts):
-    assert split_unit(unit) == parts
+def test_symbol_and_rest_as_written(unit, parts):
+    assert (unit_parts(unit).symbol, unit_parts(unit).rest) == parts
+
+
+# --- the one unit parser (mlel.base.units.unit_parts): display, merge and imports all read units here
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+
+@pytest.mark.parametrize("unit, numerator, denominator, symbol, rest", [
+    ("J / token", ("J",), ("token",), "J", " / token"),
+    ("kWh / epoch", ("kWh",), ("epoch",), "kWh", " / epoch"),
+    ("ms/sample", ("ms",), ("sample",), "ms", "/sample"),
+    ("tokens/s", ("tokens",), ("s",), "tokens", "/s"),
+    ("Wh/1000 queries", ("Wh",), ("1000", "queries"), "Wh", "/1000 queries"),
+    ("GFLOPs * s·W", ("GFLOPs", "s", "W"), (), "GFLOPs * s·W", ""),
+    ("fraction", ("fraction",), (), "fraction", ""),
+    ("", (), (), "", ""),
+])
+def test_unit_parts_are_typed(unit, numerator, denominator, symbol, rest):
+    parts = unit_parts(unit)
+    assert (parts.numerator, parts.denominator, parts.symbol, parts.rest) == (numerator, denominator, symbol, rest)
+    assert parts.per == ("/" in unit)
+
+
+def test_every_stated_unit_reads_the_same_in_display_merge_and_imports():
+    from mlel.importers.property_units import parse_unit
+    from mlel.tasks.properties import builtin_tasks
+
+    for prop in (p for task in builtin_tasks().values() for p in task.properties):
+        parts = unit_parts(prop.unit)  # one word a side: merge derives it from a logged count
+        assert parts.slashes <= 1 and len(parts.denominator) <= 1 and parts.symbol + parts.rest == prop.unit
+        parse_unit(prop.unit)  # and imports convert it
+
+
+@given(st.text(alphabet="JkWhms /*·\t1token", max_size=30))
+def test_unit_parts_never_lose_or_invent_text(unit):
+    parts = unit_parts(unit)
+    assert parts.slashes == unit.count("/")
+    head = unit.partition("/")[0]
+    assert parts.symbol == head.strip() and (not parts.per or head.rstrip() + parts.rest == unit)
+    for term in parts.numerator + parts.denominator:
+        assert term and not any(c in term for c in " \t*·")
+    assert "".join(parts.numerator) == "".join(c for c in head if c not in " \t*·")

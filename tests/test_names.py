@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, strategies as st
 
 from mlel.base.errors import EXIT_USAGE, UsageError
 from mlel.base.names import (BACKEND_ALIASES, BACKEND_CHOICES, BACKEND_NAMES, UnknownBackend, backend_key,
@@ -63,3 +64,43 @@ def test_file_safe_names(text, safe):
 @pytest.mark.parametrize("text", ["", "...", "///", " "])
 def test_file_safe_name_falls_back_when_nothing_is_left(text):
     assert file_safe_name(text, "label") == "label"
+
+
+HOSTILE = ["..", "../..", "a/../../b", "..\\..\\windows", "nul\x00byte", "tab\tnew\nline\x7f", ".env",
+           "a" * 1000, "é/ü/日本", "-rf", "x" * 119 + "..", "con..", " . ", "a..b"]
+
+
+def _is_safe(name: str, limit: int) -> bool:
+    return (0 < len(name) <= limit and ".." not in name and name[0] not in "._-" and name[-1] not in "._-"
+            and all(c.isascii() and (c.isalnum() or c in "._-") for c in name))
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_names_stay_inside_their_folder(text):
+    for sep in ("_", "-"):
+        assert _is_safe(file_safe_name(text, "x", sep=sep), 120)
+    assert _is_safe(file_safe_name(text, "x", limit=8), 8)
+
+
+@given(st.text(max_size=400), st.sampled_from(["_", "-"]), st.integers(1, 300))
+def test_no_text_makes_an_unsafe_name(text, sep, limit):
+    name = file_safe_name(text, "fallback", sep=sep, limit=limit)
+    assert name == "fallback" or _is_safe(name, limit)
+    assert sep * 2 not in name
+
+
+def test_the_callers_make_safe_names_from_hostile_records():
+    """Imported records and ELEx downloads: a hostile model name gives a name inside the folder."""
+    from mlel.elex import actions
+    from mlel.elex import layout as ids
+    from mlel.results import Environment, PropertyValue, Provenance, ResultRecord, record_file_name
+
+    hostile = "../../etc/passwd\x00" + "..\\" * 100
+    record = ResultRecord(task="lm-arena-chat", model=hostile, environment=Environment("..", "\x01/"),
+                          properties={"energy_per_token": PropertyValue(0.7, "J/token", "reported")},
+                          provenance=Provenance("t", "f.json", 0))
+    stem, digest = record_file_name(record).removesuffix(".json").rsplit("__", 1)
+    assert all(_is_safe(part, 80) for part in stem.split("__")) and len(digest) == 10
+    download = actions.download(None, {"model": hostile, "task": "inference", "environment": ".."},
+                                ids.GET_SUMMARY)
+    assert _is_safe(download["filename"].removesuffix(".json"), 120)

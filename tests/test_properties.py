@@ -48,7 +48,7 @@ def test_round_trip_and_user_file(tmp_path):
 @pytest.mark.parametrize("change, message", [
     (lambda d: d["properties"]["gflops"].pop("unit"), "lacks unit"),
     (lambda d: d["properties"]["gflops"].update(weight=-1), "non-negative"),
-    (lambda d: d["properties"]["gflops"].update(boundaries=[1, 2, 3, 4]), "descending"),
+    (lambda d: d["properties"]["gflops"].update(boundaries=[1, 2, 3, 4]), "descend"),
     (lambda d: d["properties"]["gflops"].update(higher_is_better="no"), "true or false"),
     (lambda d: d.update(label_tiles=["speed"]), "speed"),
     (lambda d: d.pop("properties"), "expected"),

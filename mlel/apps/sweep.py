@@ -117,7 +117,7 @@ def merged_keys(results: Path) -> set[tuple[str, str, str, int]]:
     """(task, model, backend, seed) of every complete merged log in ``results``; others are ignored."""
     import orjson
 
-    from mlel.base.environment import canonical_backend
+    from mlel.base.names import backend_key
 
     keys = set()
     for path in Path(results).glob("*.json"):
@@ -126,7 +126,7 @@ def merged_keys(results: Path) -> set[tuple[str, str, str, int]]:
             config, name = log["config"], log["directory_name"]
             task = name.split("_", 1)[0]
             if task in _RESULT_FILE and not log.get("incomplete"):
-                keys.add((task, config["model"].lower(), canonical_backend(config["backend"]),
+                keys.add((task, config["model"].lower(), backend_key(config["backend"]),
                           int(config.get("seed") or 0)))
         except (OSError, ValueError, KeyError, TypeError, AttributeError, MleeError):
             continue  # not a merged log of ours: it cannot mark anything as done
@@ -141,9 +141,9 @@ def is_merged(experiment: Experiment, merged: set[tuple[str, str, str, int]]) ->
 def grid(models, backends, seeds, tasks, runs_dir, train_args=(), infer_args=()) -> list[Experiment]:
     """Every (model, backend, seed). Plain framework backends come before ONNX ones, so a model
     the ONNX backend evaluates is trained (once) by its framework's own experiment first."""
-    from mlel.backends import canonical_backend
+    from mlel.backends import runnable_backend
 
-    names = list(dict.fromkeys(canonical_backend(b) for b in backends))
+    names = list(dict.fromkeys(runnable_backend(b) for b in backends))
     names.sort(key=lambda name: name.startswith("onnx_"))
     return [Experiment(m, b, s, tuple(tasks), str(runs_dir), tuple(train_args), tuple(infer_args))
             for b, m, s in itertools.product(names, models, seeds)]

@@ -9,7 +9,7 @@ A missing or unusable value reads ``n.a.``. Only for display: JSON keeps the raw
 from __future__ import annotations
 
 
-from mlel.base.units import J_PER_KWH, J_PER_WH, S_PER_H
+from mlel.base.units import J_PER_KWH, J_PER_WH, S_PER_H, unit_parts
 from mlel.base.values import finite_float
 
 NA = "n.a."
@@ -69,15 +69,6 @@ def format_percent(fraction) -> str:
     return NA if number is None else f"{number * 100:.1f} %"
 
 
-def split_unit(unit: str) -> tuple[str, str]:
-    """("Ws", " / sample") from "Ws / sample", ("J", "/token") from "J/token": the symbol that
-    scales, and the rest as written."""
-    head, slash, tail = unit.partition("/")
-    symbol = head.strip()
-    rest = unit[len(head.rstrip()):] if slash else ""
-    return symbol, rest
-
-
 def _scaled(value_base: float, family) -> tuple[float, str]:
     """(mantissa, symbol) with the mantissa in [1, 1000) where the family allows."""
     magnitude = abs(value_base)
@@ -109,7 +100,8 @@ def format_quantity(value, unit: str = "") -> str:
         return format_percent(number)
     if unit.strip() in _PERCENT_UNITS:
         return format_percent(number / 100)
-    symbol, rest = split_unit(unit)
+    parts = unit_parts(unit)
+    symbol, rest = parts.symbol, parts.rest
     stated = _STATED.get(symbol)
     if stated is None:
         text = format_number(number)

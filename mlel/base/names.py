@@ -23,7 +23,12 @@ BACKEND_CHOICES = ("torch", "pytorch", "tensorflow", "tf", "onnx_torch", "onnx_p
                    "onnx_tensorflow", "onnx_tf")
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_NOT_ASCII_ALNUM = re.compile(r"[^A-Za-z0-9]")
 _NOT_FILE_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_DOTS = re.compile(r"\.{2,}")
+_EDGES = "._-"  # never at either end of a file name: hidden files, "..", trailing dots
+_SEPARATORS = ("_", "-")
+MAX_NAME_CHARS = 120  # a name made from a model name: far below any file system's 255 bytes
 
 
 class UnknownBackend(UsageError):
@@ -51,8 +56,21 @@ def runnable_backend(name: str) -> str:
     return key
 
 
-def file_safe_name(text: str, fallback: str = "file") -> str:
-    """A file-name stem from any text: runs of characters other than letters, digits, ``.``,
-    ``_`` and ``-`` become one ``_``; leading/trailing ``._-`` are dropped (no hidden files, no
-    ``..``); ``fallback`` where nothing is left."""
-    return _NOT_FILE_SAFE.sub("_", text).strip("._-") or fallback
+def file_safe_name(text: str, fallback: str = "file", *, sep: str = "_", limit: int = MAX_NAME_CHARS,
+                   alnum_only: bool = False) -> str:
+    """The one file-name sanitizer: a name that stays inside its folder on every file system.
+
+    Runs of characters other than ASCII letters, digits, ``.``, ``_`` and ``-`` (so ``/``, ``\\``,
+    NUL, other control characters, spaces, non-ASCII) become one ``sep`` (``_`` or ``-``); runs of
+    ``sep`` and of dots collapse to one (never ``..``); leading and trailing ``._-`` go (no hidden
+    files); at most ``limit`` characters; ``fallback`` where nothing is left. ``alnum_only``: every
+    character but an ASCII letter or digit becomes one ``sep``, one for one, nothing collapsed (the
+    2022 paper's figure names, ``A100_x8___PyTorch_1_10_2``)."""
+    if sep not in _SEPARATORS:
+        raise ValueError(f"sep must be one of {_SEPARATORS}, got {sep!r}")
+    if alnum_only:
+        name = _NOT_ASCII_ALNUM.sub(sep, str(text))
+    else:
+        name = _NOT_FILE_SAFE.sub(sep, str(text))
+        name = _DOTS.sub(".", re.sub(re.escape(sep) + "{2,}", sep, name))
+    return name.strip(_EDGES)[:max(1, limit)].rstrip(_EDGES) or fallback

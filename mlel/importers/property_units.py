@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mlel.base import units
+from mlel.base.units import unit_parts
 
 # term -> (scale to the base unit, dimension)
 _TERMS: dict[str, tuple[float, str]] = {
@@ -83,14 +84,14 @@ def _add_term(term: str, sign: int, dims: Counter, nouns: Counter) -> float:
 @lru_cache(maxsize=512)
 def parse_unit(text: str) -> ParsedUnit:
     """Parse a unit string; raises :class:`UnitError` naming what it cannot read."""
-    if text.count("/") > 1:
+    parts = unit_parts(text)
+    if parts.slashes > 1:
         raise UnitError(f"unit {text!r} has more than one '/'")
-    numerator, _, denominator = text.partition("/")
     dims: Counter = Counter()
     nouns: Counter = Counter()
     scale = 1.0
-    for side, sign in ((numerator, 1), (denominator, -1)):
-        for term in side.replace("*", " ").replace("·", " ").split():
+    for terms, sign in ((parts.numerator, 1), (parts.denominator, -1)):
+        for term in terms:
             scale *= _add_term(term, sign, dims, nouns)
     return ParsedUnit(scale, tuple(sorted((d, e) for d, e in dims.items() if e)),
                       tuple(sorted((n, e) for n, e in nouns.items() if e)))

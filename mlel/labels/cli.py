@@ -299,7 +299,7 @@ def output_paths(args, selection: Selection) -> list[tuple[str, Path]]:
     if args.output or not args.png:
         stem = selection.log.stem if selection.log is not None else (
             f"{summary['model']}_{summary['task']}_{summary['environment']}")
-        outputs.append(("pdf", Path(args.output or f"{file_safe_name(stem, 'label')[:MAX_STEM_CHARS]}_label.pdf")))
+        outputs.append(("pdf", Path(args.output or f"{file_safe_name(stem, 'label', limit=MAX_STEM_CHARS)}_label.pdf")))
     if args.png:
         outputs.append(("png", Path(args.png)))
     return outputs

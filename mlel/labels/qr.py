@@ -1,11 +1,12 @@
 """The QR code: which page it links, and its modules as rectangles (drawn as vectors by render)."""
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
+
+from mlel.base.names import normalise_model_name
 
 PROJECT_URL = "https://github.com/tmplxz/ml-energy-efficiency"
 
@@ -30,7 +31,7 @@ PAPERS: tuple[tuple[str, str], ...] = (
 
 def paper_link(model: str) -> str | None:
     """The paper of a known architecture, else None."""
-    name = re.sub(r"[^a-z0-9]", "", model.lower())
+    name = normalise_model_name(model)
     return next((url for prefix, url in PAPERS if name.startswith(prefix)), None)
 
 

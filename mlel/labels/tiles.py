@@ -99,16 +99,20 @@ def not_graded_reason(summary: Mapping) -> str | None:
 
 
 def provenance_text(summary: Mapping, tiles_sources: Sequence[str]) -> str:
-    """ "reported by ML.ENERGY leaderboard" / "energy estimated by CodeCarbon" / ""."""
+    """ "reported by ML.ENERGY leaderboard" / "energy estimated by CodeCarbon" / "", followed by
+    "window not checked" where the validity gates had no measurement window to judge."""
     provenance = summary.get("provenance")
     tool = provenance.get("tool") if isinstance(provenance, Mapping) else None
+    unchecked = "window not checked" if summary.get("window_unchecked") else ""
     if not tool:
-        return ""
+        return unchecked
     present = [s for s in tiles_sources if s]
     if present and all(s == "reported" for s in present):
-        return f"reported by {tool}"
-    energy_source = present[0] if present else "reported"
-    return f"energy {energy_source} by {tool}" if energy_source in SOURCE_WORDS else f"from {tool}"
+        said = f"reported by {tool}"
+    else:
+        energy_source = present[0] if present else "reported"
+        said = f"energy {energy_source} by {tool}" if energy_source in SOURCE_WORDS else f"from {tool}"
+    return f"{said} \u00b7 {unchecked}" if unchecked else said
 
 
 def property_source(summary: Mapping, key: str) -> str:

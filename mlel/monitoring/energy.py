@@ -6,8 +6,9 @@ of 1e308 W whose product overflowed) are left out and reported, and a sum of fin
 for a float is reported as an overflow instead of raising ``OverflowError`` as ``math.fsum`` does.
 
 Dynamic energy is the energy above the idle baseline over the **measured window** of each source:
-``energy_j - Σ baseline_power_w[source] × duration_s[source]`` (:func:`dynamic_energy_j`). The monitor
-(at the end of a block) and the reader of merged logs (``mlel.runlog.logs``) both call it.
+``energy_j - Σ baseline_power_w[source] × duration_s[source]`` (:func:`dynamic_energy_j`; from
+totals already summed: :func:`above_baseline_j`). The monitor (at the end of a block), the reader of
+merged logs (``mlel.runlog.logs``) and the pooling of runs (``mlel.ratings.pooling``) all call it.
 """
 from __future__ import annotations
 
@@ -74,11 +75,16 @@ def dynamic_energy_j(energy_j: Mapping[str, float], duration_s: Mapping[str, flo
         return None
     idle = [baseline_power_w[s] * duration_s[s] for s in energy_j
             if s in baseline_power_w and s in duration_s]
-    total = sum_energy(energy_j.values()).total_j
-    idle_total = sum_energy(idle).total_j
-    if total is None or idle_total is None:
+    return above_baseline_j(sum_energy(energy_j.values()).total_j, sum_energy(idle).total_j)
+
+
+def above_baseline_j(energy_j: float | None, baseline_j: float | None) -> float | None:
+    """Dynamic energy from totals: ``energy_j - baseline_j`` (the idle baseline energy over the
+    measured window, :func:`baseline_energy_j`); None where either is unknown. Pooled runs
+    (``mlel.ratings.pooling``) take a merged log's totals through here."""
+    if energy_j is None or baseline_j is None:
         return None
-    return total - idle_total
+    return energy_j - baseline_j
 
 
 def baseline_energy_j(duration_s: Mapping[str, float], baseline_power_w: Mapping[str, float]) -> float | None:

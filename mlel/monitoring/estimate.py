@@ -29,6 +29,10 @@ import functools
 import re
 from dataclasses import dataclass
 
+from .meters import Discovery, Opened, register_meter
+from .procfs import cpu_times_reader
+from .sources import BY_NAME, ESTIMATE
+
 IDLE_FRACTION = 0.10  # idle share of the uncalibrated model (vendors without RAPL data)
 DRAM_W_PER_GB_IDLE = 0.03
 DRAM_W_PER_GB_LOAD = 0.16
@@ -221,7 +225,7 @@ def dram_power(u: float, mem_gb: float) -> float:
 
 class EstimateMeter:
     """Interval meter: each sample is the average estimated power since the previous one."""
-    source = "estimate"
+    source = ESTIMATE
     estimated = True
 
     def __init__(self, cpu_tdp: float | None = None, *, cpu_times=None, mem_bytes: float | None = None,
@@ -264,3 +268,13 @@ class EstimateMeter:
 
     def close(self) -> None:
         pass
+
+
+@register_meter(ESTIMATE)
+def open_estimate(context: Discovery) -> Opened:
+    """The registry's opener, tried only where no sensor of the CPU could be read: the estimate,
+    with a note saying why it estimates and which TDP it took."""
+    # the machine's CPU times through a kept-open /proc/stat: the estimate reads them every tick
+    estimate = EstimateMeter(context.cpu_tdp, cpu_times=cpu_times_reader())
+    why = context.unmeasured.get(BY_NAME[ESTIMATE].device, "no CPU power sensor")
+    return Opened(estimate, (f"CPU power ESTIMATED ({why}); TDP {estimate.tdp_w:g} W ({estimate.tdp_source})",))

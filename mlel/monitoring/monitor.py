@@ -18,6 +18,7 @@ from mlel.base.io import write_json
 
 from . import recorder as _recorder
 from .energy import dynamic_energy_j, sum_energy
+from .meters import open_meters
 from .records import MeasurementResult, SourceEnergy
 from .recorder import DEFAULT_FLUSH_S, Recorder, Sampler, start_samplers
 from .sources import NO_POWER
@@ -29,39 +30,11 @@ __all__ = ["Measurement", "MeasurementResult", "Recorder", "Sampler", "discover_
 
 
 def discover_meters(gpu_interval: float, cpu_interval: float, cpu_tdp=None):
-    """[(meter, interval)] of every available source, and notes saying what was found and why not."""
-    from . import nvml, rapl
-    from .estimate import EstimateMeter
-    from .process import ProcessMeter
-    from .procfs import cpu_times_reader
+    """[(meter, interval)] of every available source, and notes saying what was found and why not:
+    the registered meters (:mod:`.meters`), tried in the source table's order."""
+    from . import estimate, nvml, process, rapl  # noqa: F401 - importing a meter module registers it
 
-    meters, notes = [], []
-    if gpu_interval > 0:
-        try:
-            meter, note = nvml.open_meter()
-        except Exception as exc:  # a broken driver must not stop the experiment: said in a note
-            meter, note = None, f"GPU power not measured: NVML failed ({type(exc).__name__}: {exc})"
-        notes.append(note)
-        if meter is not None:
-            meters.append((meter, gpu_interval))
-    if cpu_interval > 0:
-        try:
-            meter = rapl.RaplMeter()
-            notes.extend(meter.notes)
-            notes.append(f"CPU power measured by RAPL ({', '.join(z.key for z in meter.zones)})")
-            meters.append((meter, cpu_interval))
-        except (rapl.RaplUnavailable, OSError) as exc:
-            # the estimate takes over the CPU; never counted on top of a real sensor
-            # the machine's CPU times through a kept-open /proc/stat: the estimate reads them every tick
-            estimate = EstimateMeter(cpu_tdp, cpu_times=cpu_times_reader())
-            notes.append(f"CPU power ESTIMATED (no RAPL: {exc}); TDP {estimate.tdp_w:g} W "
-                         f"({estimate.tdp_source})")
-            meters.append((estimate, cpu_interval))
-        try:
-            meters.append((ProcessMeter(), cpu_interval))
-        except ImportError as exc:
-            notes.append(f"process monitoring off: {exc}")
-    return meters, notes
+    return open_meters(gpu_interval, cpu_interval, cpu_tdp)
 
 
 def _baseline_power_w(idle: list) -> dict:

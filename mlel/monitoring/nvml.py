@@ -17,6 +17,9 @@ import logging
 from mlel.base.platform import visible_gpu_indices
 from mlel.base.units import mj_to_j, mw_to_w
 
+from .meters import Discovery, Opened, register_meter
+from .sources import NVML
+
 log = logging.getLogger("mlel.monitoring")
 
 
@@ -36,7 +39,7 @@ visible_indices = visible_gpu_indices
 
 
 class NvmlMeter:
-    source = "pynvml"
+    source = NVML
     estimated = False
 
     def __init__(self, nvml, indices: list[int]):
@@ -119,3 +122,13 @@ def open_meter(env=None):
     except nvml.NVMLError as exc:
         _shutdown(nvml)
         return None, f"GPU power not measured: NVML error ({exc})"
+
+
+@register_meter(NVML)
+def open_nvml(context: Discovery) -> Opened:
+    """The registry's opener: the GPUs' meter, or a note saying why there is none."""
+    try:
+        meter, note = open_meter()
+    except Exception as exc:  # a broken driver must not stop the experiment: said in a note
+        meter, note = None, f"GPU power not measured: NVML failed ({type(exc).__name__}: {exc})"
+    return Opened(meter, (note,), why_not=note)

@@ -14,6 +14,9 @@ from __future__ import annotations
 import os
 import time
 
+from .meters import Discovery, Opened, register_meter
+from .sources import PROCESS
+
 # Finding children costs a directory listing and one read per thread of the tree: not every sample.
 CHILD_RESCAN_S = 2.0
 # CPU % and memory of the tree are context, not energy: read at most this often, whatever the
@@ -75,7 +78,7 @@ def children_of(pid: int) -> list[int]:
 
 
 class ProcessMeter:
-    source = "psutil"
+    source = PROCESS
     estimated = False
     min_interval_s = MIN_INTERVAL_S
 
@@ -187,3 +190,12 @@ class ProcessMeter:
         for pid in list(self._procs):
             self._drop(pid)
 
+
+
+@register_meter(PROCESS)
+def open_process(context: Discovery) -> Opened:
+    """The registry's opener: the process tree's meter (no power), or a note without psutil."""
+    try:
+        return Opened(ProcessMeter())
+    except ImportError as exc:
+        return Opened(None, (f"process monitoring off: {exc}",))

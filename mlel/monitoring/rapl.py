@@ -17,6 +17,9 @@ from pathlib import Path
 
 from mlel.base.units import uj_to_j
 
+from .meters import Discovery, Opened, register_meter
+from .sources import RAPL
+
 DEFAULT_ROOT = "/sys/class/powercap"
 ENERGY_KEY = "energy"  # J of all zones in each interval, straight from the counters
 ENV_ROOT = "MLEL_POWERCAP_ROOT"
@@ -113,7 +116,7 @@ def counter_delta(before: int, after: int, max_range_uj: int) -> int:
 
 class RaplMeter:
     """Interval meter: each sample is the average power of every zone since the previous sample."""
-    source = "pyrapl"
+    source = RAPL
     estimated = False
 
     def __init__(self, root=None):
@@ -146,3 +149,13 @@ class RaplMeter:
 
     def close(self) -> None:
         pass
+
+
+@register_meter(RAPL)
+def open_rapl(context: Discovery) -> Opened:
+    """The registry's opener: the CPU's RAPL meter, or why not (the estimate says it)."""
+    try:
+        meter = RaplMeter()
+    except (RaplUnavailable, OSError) as exc:
+        return Opened(None, why_not=f"no RAPL: {exc}")
+    return Opened(meter, (*meter.notes, f"CPU power measured by RAPL ({', '.join(z.key for z in meter.zones)})"))

@@ -27,11 +27,14 @@ class PowerSource:
     estimated: bool = False      # a model of the power, not a sensor
 
 
+# The sources' names, for the meters that write them (``NvmlMeter.source = NVML``, ...).
+NVML, RAPL, PROCESS, ESTIMATE = "pynvml", "pyrapl", "psutil", "estimate"
+
 SOURCES = (
-    PowerSource("pynvml", "GPU", True, True, 0.1, True),
-    PowerSource("pyrapl", "CPU", True, False, None, True),
-    PowerSource("psutil", "process", False, False, None, True),
-    PowerSource("estimate", "CPU", True, False, None, False, estimated=True),
+    PowerSource(NVML, "GPU", True, True, 0.1, True),
+    PowerSource(RAPL, "CPU", True, False, None, True),
+    PowerSource(PROCESS, "process", False, False, None, True),
+    PowerSource(ESTIMATE, "CPU", True, False, None, False, estimated=True),
 )
 BY_NAME = {source.name: source for source in SOURCES}
 KNOWN_SOURCES = tuple(source.name for source in SOURCES)  # merged even when absent (null)
@@ -56,5 +59,6 @@ def sensor_refresh_s(name: str) -> float | None:
     return None if found is None else found.sensor_refresh_s
 
 
-__all__ = ["BY_NAME", "GPU_INTERVAL_SOURCES", "KNOWN_SOURCES", "NO_POWER", "NO_POWER_SOURCES", "SOURCES",
-           "SOURCES_2022", "PowerSource", "device_of", "sensor_refresh_s", "sources_of"]
+__all__ = ["BY_NAME", "ESTIMATE", "GPU_INTERVAL_SOURCES", "KNOWN_SOURCES", "NO_POWER", "NO_POWER_SOURCES", "NVML",
+           "PROCESS", "RAPL", "SOURCES", "SOURCES_2022", "PowerSource", "device_of", "sensor_refresh_s",
+           "sources_of"]

@@ -7,10 +7,12 @@ return matplotlib figures; ``create_paper_results`` is the I/O edge that loads, 
 from __future__ import annotations
 
 import os
+from functools import partial
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from mlel.base.names import backend_key, file_safe_name
 from mlel.runlog.logs import PlatformInfo, read_platform
 from mlel.runlog.metrics import METRICS, TASKS
 from mlel.paper.figures import (index_background, index_scatter,  # noqa: F401 - re-exported
@@ -22,6 +24,8 @@ from mlel.ratings.report import rate_directory
 DEFAULT_MODELS = ("ResNet101", "EfficientNetB0")
 TABLE_METRICS = ("inference_power_draw", "inference_time", "parameters", "top1_val")
 LIBRARIES = ("tensorflow", "torch", "onnxruntime", "onnxruntime-gpu")
+# file names of figures and tables as the 2022 paper had them: every other character one "_"
+_figure_name = partial(file_safe_name, fallback="figure", alnum_only=True)
 
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
@@ -56,9 +60,9 @@ def framework_packages(backend: str) -> tuple[str, ...]:
     """The distributions of a backend's framework, as the environment's name takes its version
     (``mlel.base.environment.BACKENDS``: ``tensorflow-cpu`` counts as TensorFlow; ``onnx_pytorch`` runs
     on onnxruntime, not torch); PyTorch adds torchvision, whose models it runs."""
-    from mlel.base.environment import BACKENDS, canonical_backend
+    from mlel.base.environment import BACKENDS
 
-    key = canonical_backend(backend or "")
+    key = backend_key(backend or "")
     if key not in BACKENDS:
         return ()  # a framework we cannot name: no other framework's version in its row
     return BACKENDS[key][1] + (("torchvision",) if key == "pytorch" else ())
@@ -182,10 +186,6 @@ def _save(fig, out: Path, name: str) -> list[Path]:
     return paths
 
 
-def _safe_name(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in text).strip("_")
-
-
 def scatter_axes(prop_set: PropertySet) -> tuple[str, str]:
     """The two label tiles a task's scatter plots: the first (energy), against the quality tile
     where there is one (accuracy), else the second (runtime, latency)."""
@@ -226,7 +226,7 @@ def write_tables(directory, runs, rated: list[dict], models: Sequence[str], out:
         tables.insert(0, ("exec-envs.tex", exec_envs_table(platforms, counts, backends)))
     for task in sorted({s["task"] for s in rated} - set(TASKS)):
         prop_set = load_property_set(task)
-        tables.append((f"indexing-results-{_safe_name(task)}.tex",
+        tables.append((f"indexing-results-{_figure_name(task)}.tex",
                        indexing_table(rated, None, tiles_of(prop_set), task, prop_set)))
     for name, text in tables:
         (out / name).write_text(text)
@@ -252,8 +252,8 @@ def _scatters(rated: list[dict], out: Path, reference: str) -> list[Path]:
             title = f"{task}: {_shown_environment(env, subset)} ({scale})"
             fig = index_scatter(subset, x, y, subset[0].get("boundaries") or prop_set.default_boundaries(),
                                 title=title, labels=names, higher_is_better=higher)
-            written += _save(fig, out, f"scatter_{_safe_name(task)}_{_safe_name(env)}")
-        written += _save(rating_histogram(rated, task), out, f"ratings_{_safe_name(task)}")
+            written += _save(fig, out, f"scatter_{_figure_name(task)}_{_figure_name(env)}")
+        written += _save(rating_histogram(rated, task), out, f"ratings_{_figure_name(task)}")
     inference = [s for s in rated if s["task"] == "inference"]
     if inference:
         units = {k: METRICS[k].unit for k in ("parameters", "inference_time")}
@@ -283,7 +283,7 @@ def _write_labels(rated: list[dict], out: Path, models: Sequence[str]) -> list[P
     written = []
     for summary in rated:
         if summary["model"] in models and summary["task"] == "inference":  # not graded: the label says why
-            name = f"label_{_safe_name(summary['model'])}_{_safe_name(summary['environment'])}"
+            name = f"label_{_figure_name(summary['model'])}_{_figure_name(summary['environment'])}"
             label = EnergyLabel(summary)
             (out / f"{name}.pdf").write_bytes(label.to_pdf())
             (out / f"{name}.png").write_bytes(label.to_png())

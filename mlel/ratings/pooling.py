@@ -14,10 +14,11 @@ import math
 from collections import defaultdict
 from typing import Iterable, Sequence
 
+from mlel.monitoring.energy import above_baseline_j
 from mlel.runlog.logs import RunLog
 from mlel.runlog.metrics import TASKS, compute_metrics, invalid_metrics, task_metrics
 from mlel.ratings.rated import ModelResult
-from mlel.ratings.gates import DEFAULT_GATES, Gates, gate_reason
+from mlel.ratings.gates import DEFAULT_GATES, Gates, gate_note, gate_reason
 from mlel.ratings.uncertainty import population_std
 
 ACCURACY_KEYS = ("top1_val", "top5_val")
@@ -32,9 +33,7 @@ def _mean(values: list[float | None]) -> tuple[float | None, float | None]:
 
 
 def _dynamic(run: RunLog) -> float | None:
-    if run.energy_ws is None or run.baseline_energy_ws is None:
-        return None
-    return run.energy_ws - run.baseline_energy_ws
+    return above_baseline_j(run.energy_ws, run.baseline_energy_ws)  # the one definition (monitoring)
 
 
 def _flags(members: Sequence[RunLog]) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -49,12 +48,6 @@ def _flags(members: Sequence[RunLog]) -> tuple[dict[str, str], tuple[str, ...]]:
     return invalid, problems
 
 
-def _gate_note(reasons: Sequence[str]) -> str | None:
-    if not reasons:
-        return None
-    return reasons[0] if len(reasons) == 1 else f"{len(reasons)} runs, e.g. {reasons[0]}"
-
-
 def _entry(key: tuple, members: list[RunLog], reasons: list[str]) -> ModelResult:
     """One entry from the runs of one (task, environment, model, configuration, graded)."""
     task, environment, model, configuration, _ = key
@@ -63,7 +56,7 @@ def _entry(key: tuple, members: list[RunLog], reasons: list[str]) -> ModelResult
     per_run = [compute_metrics(r) for r in members]
     invalid, problems = _flags(members)
     common = dict(dataset=members[0].dataset, backend=members[0].backend, configuration=configuration,
-                  invalid=invalid, problems=problems, not_graded=_gate_note(reasons))
+                  invalid=invalid, problems=problems, not_graded=gate_note(reasons))
     if len(members) == 1:  # the common case: the mean of one value is the value, no spread
         run = members[0]
         return ModelResult(task, environment, model, [run.file], per_run[0], {}, sources=dict(run.sources),

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 from pathlib import Path
 from typing import Iterable
 
 from mlel.base.errors import UsageError
 from mlel.base.io import read_json
+from mlel.base.values import as_float, boundaries_problem
 from mlel.runlog.metrics import METRICS, TASKS
 from mlel.tasks.properties import PropertySet, builtin_tasks
-from mlel.ratings import check_boundaries
+
+# Weights are normalised, so their scale carries nothing; a cap keeps sums finite (1e308 + 1e308).
+MAX_WEIGHT = 1e6
 
 
 class SettingsError(UsageError, ValueError):
@@ -25,6 +29,30 @@ def _read_json(path: str | os.PathLike, what: str):
         raise SettingsError(f"{what} file {path}: {error.strerror or error}") from None
     except ValueError as error:  # json's and orjson's decode errors are ValueErrors
         raise SettingsError(f"{what} file {path}: not valid JSON ({error})") from None
+
+
+def _at(source: str, key: str) -> str:
+    """Where a bad value is: ``bounds.json: 'inference.top1_val'`` (no file: the key alone)."""
+    return f"{source}: {key!r}" if source else repr(key)
+
+
+def check_bounds(bounds, key: str, source: str = "") -> list[float]:
+    """One metric's boundaries b0..b3 as floats (the rule: :func:`boundaries_problem`); else a
+    SettingsError naming ``source`` (a file) and ``key``. The CLIs and ELEx all check here."""
+    problem = boundaries_problem(bounds)
+    if problem:
+        raise SettingsError(f"{_at(source, key)}: {problem}")
+    return [float(b) for b in bounds]
+
+
+def check_weight(weight, key: str, source: str = "") -> float:
+    """One weight as a float: finite, from 0 to MAX_WEIGHT; else a SettingsError naming ``source``
+    and ``key``."""
+    value = as_float(weight)
+    if value is None or not (math.isfinite(value) and 0 <= value <= MAX_WEIGHT):
+        raise SettingsError(f"{_at(source, key)}: weight must be a finite, non-negative number up to "
+                            f"{MAX_WEIGHT:g}, got {weight!r:.40}")
+    return value
 
 
 def known_properties(extra: Iterable[PropertySet] = ()) -> tuple[list[str], list[str]]:
@@ -45,15 +73,11 @@ def parse_boundaries(data, source: str = "boundaries", extra: Iterable[PropertyS
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise SettingsError(f"{source}: unknown metric(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    try:
-        check_boundaries(data)
-    except ValueError as error:
-        raise SettingsError(f"{source}: {error}") from None
-    return {key: [float(b) for b in bounds] for key, bounds in data.items()}
+    return {key: check_bounds(bounds, key, source) for key, bounds in data.items()}
 
 
 def parse_weights(data, source: str = "weights", extra: Iterable[PropertySet] = ()) -> dict:
-    """``{metric: w}`` or ``{task: {metric: w}}`` with non-negative numbers -> validated copy.
+    """``{metric: w}`` or ``{task: {metric: w}}`` with weights :func:`check_weight` takes -> validated copy.
     Tasks and metrics: those of :func:`known_properties`."""
     if not isinstance(data, dict):
         raise SettingsError(f"{source}: expected an object {{metric: weight}} or {{task: {{metric: weight}}}}")
@@ -69,15 +93,14 @@ def parse_weights(data, source: str = "weights", extra: Iterable[PropertySet] = 
         for key, weight in weights.items():
             if key not in known:
                 raise SettingsError(f"{source}: unknown metric '{where}{key}'; known: {', '.join(known)}")
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-                raise SettingsError(f"{source}: weight '{where}{key}' must be a non-negative number, got {weight!r}")
+            check_weight(weight, f"{where}{key}", source)
     return copy.deepcopy(data)
 
 
 def load_boundaries(path: str | os.PathLike, extra: Iterable[PropertySet] = ()) -> dict[str, list[float]]:
-    return parse_boundaries(_read_json(path, "boundaries"), f"boundaries file {Path(path).name}", extra)
+    return parse_boundaries(_read_json(path, "boundaries"), Path(path).name, extra)
 
 
 def load_weights(path: str | os.PathLike, extra: Iterable[PropertySet] = ()) -> dict:
-    return parse_weights(_read_json(path, "weights"), f"weights file {Path(path).name}", extra)
+    return parse_weights(_read_json(path, "weights"), Path(path).name, extra)
 

@@ -13,7 +13,8 @@ from collections import defaultdict
 from typing import Mapping, Sequence
 
 from mlel.base.environment import environment_label
-from mlel.base.formatting import format_quantity, split_unit
+from mlel.base.formatting import format_quantity
+from mlel.base.units import unit_parts
 from mlel.runlog.metrics import TASKS
 from mlel.tasks.properties import PropertySet, load_property_set
 from mlel.ratings.rated import MetricRating, RatedResult
@@ -36,7 +37,7 @@ def letter(rating: str | None, probability: float | None, resampled: bool) -> st
 def _cell(metric: MetricRating, unit: str, resampled: bool, graded: bool) -> str:
     if metric.invalid:
         return "invalid (E)" if graded else "invalid"
-    symbol, _ = split_unit(unit)
+    symbol = unit_parts(unit).symbol
     value = format_quantity(metric.value, symbol)
     if not graded:
         return value
@@ -55,7 +56,7 @@ def _columns(prop_set: PropertySet, wide: bool) -> list[str]:
 
 def _header(prop_set: PropertySet, key: str) -> str:
     prop = prop_set[key]
-    _, rest = split_unit(prop.unit)
+    rest = unit_parts(prop.unit).rest
     return f"{prop.name}{rest}" if prop.unit.strip() != "fraction" else prop.name
 
 
@@ -68,6 +69,8 @@ def _row(record: RatedResult, keys: Sequence[str], prop_set: PropertySet) -> lis
 
 def _notes(record: RatedResult) -> list[str]:
     notes = [] if record.graded else [f"{NOT_GRADED}: {record.entry.not_graded}"]
+    if record.entry.window_unchecked:  # graded, but on another tool's word for its window
+        notes.append(record.entry.window_unchecked)
     return notes + [f"invalid {key}: {problem}" for key, problem in record.entry.invalid.items()]
 
 

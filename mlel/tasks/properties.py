@@ -15,13 +15,13 @@ is code (``mlel.runlog.metrics``); what it means and how it is rated is here.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Mapping
 
+from mlel.base.values import boundaries_problem
 from mlel.base.errors import InputError, UsageError
 from mlel.base.io import read_json
 
@@ -74,10 +74,9 @@ class Property:
 def _boundaries(raw, where: str) -> tuple[float, float, float, float] | None:
     if raw is None:
         return None
-    numbers = isinstance(raw, list) and len(raw) == 4 and all(
-        isinstance(b, (int, float)) and not isinstance(b, bool) and not math.isnan(b) for b in raw)
-    if not numbers or any(a < b for a, b in zip(raw, raw[1:])):
-        raise InputError(f"{where}: boundaries must be four descending numbers b0 ≥ b1 ≥ b2 ≥ b3, got {raw!r}")
+    problem = boundaries_problem(raw)  # the one rule of settings files, ELEx and property sets
+    if problem is not None:
+        raise InputError(f"{where}: {problem}")
     return tuple(float(b) for b in raw)
 
 

@@ -53,6 +53,7 @@ def test_label_of_an_imported_llm_configuration(imported, tmp_path, capsys):
         assert prop.name in text, tile
         assert format_quantity(record["properties"][tile]["value"], prop.unit) in text, tile
     assert "1 x B200 - vLLM" in text and "reported by ML.ENERGY leaderboard" in text
+    assert "window not checked" in text  # the leaderboard states no measurement window to gate
     assert text.count("reported") >= 5  # the provenance line and each tile's source
     assert "Qwen/Qwen3-14B (max_num_seqs 1024)" in text
     assert "best model per environment" in err  # no ResNet101 among LLMs: the best one is the scale

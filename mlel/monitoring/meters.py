@@ -1,0 +1,86 @@
+"""The meter registry: each meter module registers how to open its source; discovery asks them all.
+
+A meter is a small reader with one contract (``source``, ``estimated``, ``meta()``,
+``sample(now)``, ``close()``; see :mod:`.recorder`). Its module registers an opener::
+
+    @register_meter(sources.NVML)
+    def open_nvml(context: Discovery) -> Opened: ...
+
+and :func:`open_meters` tries the registered ones. What a source is (its device, whether it is an
+estimate, which interval samples it) is the source table's (:mod:`.sources`), so the order is
+data too: real sensors first, GPUs before CPUs, then estimates — an estimate only fills in for a
+device no sensor of which could be read — and last the sources that give no power (the process
+tree); ties keep the order of registration. Adding a meter is adding a module (and its row in the
+table); :mod:`.monitor` imports the meter modules.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from .sources import BY_NAME, PowerSource
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What an opener is told: the user's CPU TDP (for the estimate) and, per device, why the
+    sensors registered before it could not read it (``{"CPU": "no RAPL: ..."}``)."""
+
+    cpu_tdp: float | None = None
+    unmeasured: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An opener's answer: the meter (None: not available here), the notes to show, and where
+    there is no meter the short reason an estimate for the same device names."""
+
+    meter: Any | None
+    notes: tuple[str, ...] = ()
+    why_not: str = ""
+
+
+Opener = Callable[[Discovery], Opened]
+_OPENERS: dict[str, Opener] = {}  # source -> opener, in registration order
+
+
+def register_meter(source: str) -> Callable[[Opener], Opener]:
+    """Decorator: ``opener`` opens the meter of ``source`` (a name of the source table; a second
+    registration of a source replaces the first, as a reloaded module does)."""
+    if source not in BY_NAME:
+        raise ValueError(f"meter source {source!r} is not in the source table (mlel.monitoring.sources)")
+
+    def register(opener: Opener) -> Opener:
+        _OPENERS[source] = opener
+        return opener
+    return register
+
+
+def _rank(source: PowerSource) -> tuple[bool, bool, bool]:
+    return not source.gives_power, source.estimated, source.device != "GPU"
+
+
+def registered() -> tuple[str, ...]:
+    """The registered sources, in the order discovery tries them."""
+    return tuple(sorted(_OPENERS, key=lambda name: _rank(BY_NAME[name])))  # stable: ties keep registration
+
+
+def open_meters(gpu_interval: float, cpu_interval: float, cpu_tdp: float | None = None
+                ) -> tuple[list[tuple[Any, float]], list[str]]:
+    """[(meter, interval)] of every source that can be read here, and notes saying what was found
+    and why not. An interval of 0 turns that class of meters off (the table says which is which)."""
+    meters, notes, unmeasured, measured = [], [], {}, set()
+    for name in registered():
+        source = BY_NAME[name]
+        interval = gpu_interval if source.gpu_interval else cpu_interval
+        if interval <= 0 or (source.estimated and source.device in measured):
+            continue  # never an estimate on top of a real sensor
+        opened = _OPENERS[name](Discovery(cpu_tdp, dict(unmeasured)))
+        notes.extend(opened.notes)
+        if opened.meter is None:
+            unmeasured.setdefault(source.device, opened.why_not)
+            continue
+        meters.append((opened.meter, interval))
+        if source.gives_power and not source.estimated:
+            measured.add(source.device)
+    return meters, notes
