@@ -1,9 +1,10 @@
 """Benchmark: load + rate 20,000 merged logs versus a bare ``json.load`` of the same files.
 
 Each measurement runs in a fresh interpreter (so peak RSS is its own), interleaved and repeated;
-the best time of each is compared. Goals: library load + rate <= 1.3x the bare loop; the whole
-``python -m mlel.ratings --directory D --json`` process (start-up, load, rate, print to a pipe)
-<= 1.0x a whole bare-``json.load`` process; peak < 400 MB.
+the best time of each is compared. Goals: library load + rate <= 1.3x the bare loop (the library
+leaves the garbage collector on); the whole ``python -m mlel.ratings --directory D --json`` process
+(start-up, load, rate, print to a pipe; the collector off in its own process) <= 1.3x a whole
+bare-``json.load`` process (issue 23: one reader of merged logs); peak < 400 MB.
 
     .venv/bin/python bench/ratings_corpus.py [--logs 20000] [--repeat 3] [--stages]
 """
@@ -44,13 +45,12 @@ STAGES = """
 import resource, sys, time
 clock = time.process_time
 marks = [("start", clock())]
-from mlel.base.bulk import collector_paused
+from mlel.base.bulk import collector_off_for_this_command
 from mlel.base.io import dumps
 from mlel.runlog.logs import load_logs
 from mlel.ratings import DEFAULT_GATES, RatingOptions, aggregate_runs, rate_entries
 marks.append(("imports", clock()))
-paused = collector_paused()  # as the CLI does (kept: a dropped one would resume the collector)
-paused.__enter__()
+collector_off_for_this_command()  # as `python -m mlel.ratings` does
 runs, problems = load_logs(sys.argv[1])
 marks.append(("load_logs", clock()))
 entries = aggregate_runs(runs, DEFAULT_GATES)
@@ -126,7 +126,7 @@ def main() -> None:
     print(f"library load+rate / bare json.load loop: wall {result['library_wall_ratio']}x, CPU "
           f"{result['library_cpu_ratio']}x (goal <= 1.3); peak {best['library'][2]:.0f} MB (goal < 400 MB)")
     print(f"whole `python -m mlel.ratings --json` / whole bare json.load process: wall "
-          f"{result['cli_whole_wall_ratio']}x, CPU {result['cli_whole_cpu_ratio']}x (goal <= 1.0); "
+          f"{result['cli_whole_wall_ratio']}x, CPU {result['cli_whole_cpu_ratio']}x (goal <= 1.3); "
           f"peak {best['cli_whole'][2]:.0f} MB (goal < 400 MB)")
 
 

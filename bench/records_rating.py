@@ -20,8 +20,9 @@ shared machine CPU time, user + sys, is the fairer ratio, and the paired median 
 nothing is indexed and every entry rates E) and with ``--scale best`` (every entry indexed against
 the best of its environment, boundaries calibrated, repeated entries resampled).
 
-Goal (issue 12: "rate in <= 1.0x the time of a bare json.load"): (b) and (c'), either scale,
-<= 1.0x (a). (c) is reported beside them: it adds writing a 200 MB report, which json.load does not.
+Goal (issue 23, the library leaving the garbage collector alone; was <= 1.0x with it paused): (b)
+and (c'), either scale, <= 1.5x (a). (c) is reported beside them: it adds writing a 200 MB report,
+which json.load does not.
 
     .venv/bin/python bench/records_rating.py [--records 100000] [--repeat 2] [--corpus DIR]
 """
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> dict:
                        ("report", "(c') rate_directory in-process (the CLI's path)"),
                        ("report_best", "(c') the same, --scale best"),
                        ("cli", "(c) whole `python -m mlel.ratings --directory D --json`")):
-        goal = "(not the goal: adds writing the JSON report)" if name == "cli" else "(goal <= 1.0)"
+        goal = "(not the goal: adds writing the JSON report)" if name == "cli" else "(goal <= 1.5)"
         print(f"{what} / (a) bare json.load: best wall {result[f'{name}_wall_ratio']}x, "
               f"CPU {result[f'{name}_cpu_ratio']}x; paired CPU median {result[f'{name}_cpu_ratio_paired_median']}x {goal}")
     return result

@@ -1,82 +1,116 @@
-"""mlel.base.bulk: the cyclic collector is paused inside the block and resumed after, as it was."""
+"""Speed without side effects (issue 23): the library's readers and raters leave the caller's garbage
+collector as it was — never disabled, frozen, collected or retuned, during a call or after it; only
+the command's own process (``python -m mlel.ratings``) turns it off (mlel.base.bulk)."""
 from __future__ import annotations
 
 import gc
+import shutil
+import subprocess
+import sys
 
 import pytest
 
-from mlel.base.bulk import collector_paused
+from hostile_logs import REFERENCE_RESULTS
+
+pytestmark = pytest.mark.skipif(not REFERENCE_RESULTS.is_dir(), reason="../shared reference logs missing")
+
+_TOUCHING = ("disable", "enable", "freeze", "unfreeze", "collect", "set_threshold")
 
 
-def test_the_collector_is_paused_in_the_block_and_resumed_after_even_on_error():
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError):
-        with collector_paused():
-            assert not gc.isenabled()
-            with collector_paused():  # nested: the inner block leaves it paused
-                pass
-            assert not gc.isenabled()
-            raise RuntimeError
-    assert gc.isenabled()
+@pytest.fixture
+def logs_and_records(tmp_path):
+    """A directory of merged logs (the first 40 of 2022) beside two imported result records."""
+    import orjson
+
+    for path in sorted(REFERENCE_RESULTS.glob("*.json"))[:40]:
+        shutil.copy(path, tmp_path / path.name)
+    record = {"schema": "mlee-result/1", "task": "lm-arena-chat", "model": "m",
+              "environment": {"hardware": "1 x B200", "software": "vLLM"},
+              "properties": {"energy_per_token": {"value": 0.7, "unit": "J/token", "source": "reported"}},
+              "runs": 1, "provenance": {"tool": "test"}}
+    for i in range(2):
+        (tmp_path / f"record_{i}.json").write_bytes(orjson.dumps({**record, "model": f"m{i}"}))
+    return tmp_path
 
 
-def test_a_disabled_collector_stays_disabled():
-    gc.disable()
+@pytest.fixture
+def collector_watch(monkeypatch):
+    """Records every call that would change the collector, and its state at each merged log read."""
+    from mlel.ratings import report
+    from mlel.results import reader
+    from mlel.runlog import logs
+
+    calls, seen = [], []
+    for name in _TOUCHING:
+        original = getattr(gc, name)
+        monkeypatch.setattr(gc, name, lambda *a, _name=name, _original=original, **k:
+                            calls.append(_name) or _original(*a, **k))
+    for module, name in ((logs, "parse_log_bytes"), (report, "parse_log_bytes"), (reader, "parse_record_bytes"),
+                         (report, "rate_entries"), (report, "entries_from_records")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _original=original, **k:
+                            seen.append(_state()[:2]) or _original(*a, **k))
+    return calls, seen
+
+
+def _state() -> tuple:
+    """Enabled, frozen (how many objects, to the thousand: frozen objects that die leave), thresholds."""
+    return gc.isenabled(), round(gc.get_freeze_count(), -3), gc.get_threshold()
+
+
+def _read_and_rate(directory) -> None:
+    """Every library entry point that reads or rates a directory, as a caller would call it."""
+    import mlel
+    from mlel.ratings import RatingOptions, rate_entries
+    from mlel.ratings.cli import ratings_main
+    from mlel.ratings.rated import entries_from_records
+    from mlel.ratings.report import load_entries, rate_directory
+    from mlel.results import read_result_records
+    from mlel.runlog.logs import load_logs
+
+    runs, problems = load_logs(directory)
+    assert len(runs) == 40 and len(problems) == 2  # the records: not merged logs
+    scan = read_result_records(directory)
+    assert len(scan.records) == 2
+    rate_entries(entries_from_records(scan.records), RatingOptions())
+    load_entries(directory)
+    report = rate_directory(directory, RatingOptions(scale="best"))
+    assert len(report.rated) == len(report.records) > 40
+    assert mlel.rate_directory(directory).records
+    assert ratings_main(["--directory", str(directory), "--json"]) == 0  # the CLI's function, in-process
+
+
+@pytest.mark.parametrize("frozen", [False, True], ids=["plain", "caller-froze-its-heap"])
+def test_reading_and_rating_leave_the_collector_alone(logs_and_records, collector_watch, capsysbinary, frozen):
+    calls, seen = collector_watch
+    if frozen:  # a pre-fork server's own freeze must stay exactly as it was
+        gc.freeze()
+        calls.clear()
     try:
-        with collector_paused():
-            pass
-        assert not gc.isenabled()
+        before = _state()
+        _read_and_rate(logs_and_records)
+        assert calls == [] and _state() == before
+        assert seen and set(seen) == {before[:2]}  # during every read, too
+    finally:
+        if frozen:
+            gc.unfreeze()
+
+
+def test_a_disabled_collector_stays_disabled(logs_and_records, collector_watch, capsysbinary):
+    calls, seen = collector_watch
+    gc.disable()
+    calls.clear()
+    try:
+        _read_and_rate(logs_and_records)
+        assert calls == [] and not gc.isenabled() and set(seen) == {(False, 0)}
     finally:
         gc.enable()
 
 
-def test_rating_a_directory_pauses_the_collector(monkeypatch, reference_dir):
-    from mlel.ratings import report
-    seen = []
-    original = report.rate_entries
-    monkeypatch.setattr(report, "rate_entries", lambda *a, **k: seen.append(gc.isenabled()) or original(*a, **k))
-    assert report.rate_directory(reference_dir).records and seen == [False] and gc.isenabled()
-
-
-class _Kept:  # a tracked object, to find among the collector's generations
-    pass
-
-
-def test_what_the_block_kept_goes_to_the_oldest_generation_unwalked():
-    from mlel.base.bulk import KEPT_MANY
-    with collector_paused():
-        kept = [_Kept() for _ in range(KEPT_MANY)]
-    oldest = {id(o) for o in gc.get_objects(generation=2)}
-    assert all(id(o) in oldest for o in kept)
-    assert gc.get_count()[0] < 50  # the young generation does not hold them: no walk over them soon
-
-
-def test_a_small_block_leaves_the_young_generation_alone():
-    gc.collect()
-    with collector_paused():
-        kept = [_Kept() for _ in range(100)]
-    young = {id(o) for o in gc.get_objects(generation=0)}
-    assert all(id(o) in young for o in kept)
-
-
-def test_a_programs_own_freeze_is_left_alone():
-    gc.freeze()
-    try:
-        frozen = gc.get_freeze_count()
-        with collector_paused():
-            _ = [_Kept() for _ in range(10)]
-        assert gc.get_freeze_count() == frozen > 0
-    finally:
-        gc.unfreeze()
-
-
-def test_the_first_block_of_a_process_sets_the_collectors_yardstick():
-    import subprocess
-    import sys
-    code = ("import gc; gc.disable(); from mlel.base.bulk import collector_paused; "
-            "before = gc.get_stats()[-1]['collections']; gc.enable()\n"
-            "with collector_paused(): pass\n"
-            "with collector_paused(): pass\n"
-            "print(before, gc.get_stats()[-1]['collections'])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["0", "1"]  # one full collection, on the small heap, once
+def test_only_the_command_turns_the_collector_off_in_its_own_process(tmp_path):
+    code = ("import gc, runpy, sys; sys.argv = ['mlel.ratings', '--directory', sys.argv[1], '--json']\n"
+            "import mlel.ratings.cli as cli\n"
+            "cli._exit_at_once = lambda code: print('collector', gc.isenabled(), file=sys.stderr) or sys.exit(code)\n"
+            "runpy.run_module('mlel.ratings', run_name='__main__')")
+    out = subprocess.run([sys.executable, "-c", code, str(REFERENCE_RESULTS)], capture_output=True, text=True)
+    assert out.returncode == 0 and "collector False" in out.stderr, out.stderr[-500:]

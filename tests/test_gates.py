@@ -12,8 +12,11 @@ from types import SimpleNamespace
 import pytest
 
 from mlel.runlog.logs import RunLog, load_logs
-from mlel.ratings import rate_runs
-from mlel.ratings.gates import MIN_SAMPLES, MIN_WINDOW_S, Gates, gate_reason
+from mlel.ratings import RatingOptions, rate_entries, rate_runs
+from mlel.ratings.gates import MIN_SAMPLES, MIN_WINDOW_S, Gates, gate_reason, record_gate_reason
+from mlel.ratings.rated import entries_from_records
+from mlel.results import Environment, PropertyValue, Provenance, ResultRecord, read_result_records
+from mlel.results.record import MeasuredWindow, SourceWindow
 
 
 def _window(source="pynvml", duration_s=60.0, samples=600, interval_s=0.1):
@@ -115,3 +118,74 @@ def test_repeated_runs_that_are_not_graded_get_no_letters(reference_dir):
     refused = next(s for s in rated if not s["graded"])
     assert refused["n_runs"] == 2 and refused["compound"] is None and refused["compound_p"] is None
     assert all(m["rating"] is None and m["rating_p"] is None for m in refused["metrics"].values())
+
+
+# --- records: the same rule on the record route; imported records say the window was not checked ----
+
+def _record(name, window=None, tool="MLEE", energy=1.0):
+    return ResultRecord("generic", name, Environment("EPYC"),
+                        {"energy_per_run": PropertyValue(energy, "J", "measured")}, Provenance(tool, "x"),
+                        window=window)
+
+
+@pytest.mark.parametrize("duration_s, windows", [
+    (0.15, [SourceWindow("pyrapl", 0.15, 2, 0.05)]), (5.0, [SourceWindow("pynvml", 5.0, 4, 0.1)]),
+    (60.0, [SourceWindow("pyrapl", 60.0, 200, 0.1)]), (0.3, []), (60.0, [SourceWindow("pynvml", 60.0, 600, 0.1)]),
+])
+def test_a_record_is_gated_by_the_very_rule_of_a_run(duration_s, windows):
+    record = _record("m", MeasuredWindow(duration_s, tuple(windows)))
+    as_run = _run(task="generic", duration_s=duration_s, windows=windows)
+    assert record_gate_reason(record) == gate_reason(as_run)
+    [entry] = entries_from_records([("m.json", record)])
+    assert entry.not_graded == gate_reason(as_run) and entry.window_unchecked is None
+    [ungated] = entries_from_records([("m.json", record)], gates=None)
+    assert ungated.not_graded is None
+
+
+def test_failing_records_pool_apart_from_passing_ones_of_the_entry():
+    good = MeasuredWindow(60.0, (SourceWindow("pyrapl", 60.0, 600, 0.1),))
+    short = MeasuredWindow(0.2, (SourceWindow("pyrapl", 0.2, 4, 0.05),))
+    records = [("a.json", _record("m", good)), ("b.json", _record("m", short, energy=0.1)),
+               ("c.json", _record("m", short, energy=0.2)), ("d.json", _record("m", good, energy=1.2))]
+    passed, failed = entries_from_records(records)
+    assert passed.logs == ["a.json", "d.json"] and passed.not_graded is None
+    assert failed.logs == ["b.json", "c.json"] and failed.not_graded.startswith("2 runs, e.g. pyrapl measured 0.2 s")
+
+
+def _rated_records(records):
+    rated, _ = rate_entries(entries_from_records(records), RatingOptions(scale="best"))
+    return [r.to_dict() for r in rated]
+
+
+def test_imported_mlenergy_records_say_their_window_was_not_checked_and_stay_graded(reference_dir):
+    from mlel.importers.mlenergy import import_mlenergy
+
+    leaderboard = reference_dir.parents[1] / "ml-energy-leaderboard"  # beside the 2022 logs in ../shared
+    records = import_mlenergy(leaderboard / "tasks" / "gpqa.json").records
+    assert records and all(r.window is None for r in records)
+    rated = _rated_records([(f"{i}.json", r) for i, r in enumerate(records)])
+    assert all(s["graded"] and s["compound"] in "ABCDE" for s in rated)
+    assert {s["window_unchecked"] for s in rated} == {
+        "window not checked: ML.ENERGY leaderboard does not report its measurement window"}
+
+
+def test_imported_codecarbon_records_say_their_window_was_not_checked(tmp_path):
+    from mlel.importers.codecarbon import import_codecarbon
+
+    header = ("timestamp,project_name,run_id,experiment_id,duration,cpu_energy,gpu_energy,ram_energy,"
+              "energy_consumed,cpu_count,cpu_model,gpu_count,gpu_model")
+    rows = [f"2024-01-01T00:00:00,proj,r{i},exp,0.5,0.001,0,0.0001,0.0011,2,Intel Xeon,0," for i in (1, 2)]
+    (tmp_path / "emissions.csv").write_text("\n".join([header, *rows]) + "\n")
+    report = import_codecarbon(tmp_path / "emissions.csv")
+    assert len(report.records) == 2, report.problems
+    rated = _rated_records([(f"{i}.json", r) for i, r in enumerate(report.records)])
+    assert all(s["graded"] for s in rated)  # 0.5 s: an MLEE window that short would not be graded
+    assert all("window not checked: CodeCarbon" in s["window_unchecked"] for s in rated)
+
+
+def test_a_bad_window_is_named_by_its_field(tmp_path):
+    data = _record("m", MeasuredWindow(2.0, (SourceWindow("pyrapl", 2.0, 40, 0.05),))).to_dict()
+    data["window"]["sources"][0]["samples"] = -3
+    (tmp_path / "m.json").write_text(json.dumps(data))
+    scan = read_result_records(tmp_path)
+    assert scan.records == () and [p.field for p in scan.problems] == ["window.sources[0].samples"]

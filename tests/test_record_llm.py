@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ TASK = "lm-arena-chat"
 VOCAB = 96
 PROMPTS = ["What is energy?", "Rate this model.", "Hello, tiny model!"]
 NEW_TOKENS = 12
+MIN_WINDOW_S = 1.2  # the validity gates grade a window of 1 s or more: answer the prompts until then
 SMALL = {"d_model": 32, "layers": 2}
 REFERENCE = {"d_model": 64, "layers": 2}
 
@@ -61,16 +63,19 @@ def generate(model: TinyLM, prompt: str, new_tokens: int) -> list[int]:
     return out
 
 
-def _record(runs: Path, config: dict) -> tuple[Path, float, int]:
+def _record(runs: Path, config: dict) -> tuple[Path, float, int, int]:
     torch.manual_seed(0)
     model = TinyLM(**config).eval()
     generate(model, PROMPTS[0], 2)  # warm-up outside the measurement: torch's first calls are slow
     with experiment(task=TASK, model="tiny-gpt", dataset="three prompts", output_dir=runs, backend="torch",
                     interval=0.05, **config) as run:
-        for prompt in PROMPTS:
-            run.add(tokens=len(generate(model, prompt, NEW_TOKENS)), responses=1)
+        start, rounds = time.perf_counter(), 0
+        while rounds == 0 or time.perf_counter() - start < MIN_WINDOW_S:
+            for prompt in PROMPTS:
+                run.add(tokens=len(generate(model, prompt, NEW_TOKENS)), responses=1)
+            rounds += 1
         run.log(total_params=sum(p.numel() for p in model.parameters()) * 1e-9)
-    return run.folder, run.energy_j, int(run.metrics["tokens"])
+    return run.folder, run.energy_j, int(run.metrics["tokens"]), rounds
 
 
 def _cli(*args) -> subprocess.CompletedProcess:
@@ -94,8 +99,8 @@ def recorded(tmp_path_factory):
 
 def test_merge_writes_one_record_per_run_with_properties_from_energy_and_counts(recorded):
     root, runs = recorded
-    folder, energy_j, tokens = runs["small"]
-    assert tokens == len(PROMPTS) * NEW_TOKENS
+    folder, energy_j, tokens, rounds = runs["small"]
+    assert tokens == rounds * len(PROMPTS) * NEW_TOKENS
     record = json.loads((root / "results" / f"{folder.name}.json").read_text())
     assert record["schema"] == "mlee-result/1" and record["task"] == TASK
     assert record["name"] == entry_name("tiny-gpt", SMALL) and record["configuration"] == SMALL
@@ -103,7 +108,7 @@ def test_merge_writes_one_record_per_run_with_properties_from_energy_and_counts(
     props = record["properties"]
     assert energy_j > 0
     assert props["energy_per_token"]["value"] == pytest.approx(energy_j / tokens, rel=1e-9)
-    assert props["energy_per_response"]["value"] == pytest.approx(energy_j / len(PROMPTS), rel=1e-9)
+    assert props["energy_per_response"]["value"] == pytest.approx(energy_j / (rounds * len(PROMPTS)), rel=1e-9)
     assert props["energy_per_token"]["source"] == "estimated"  # no sensor on this machine
     assert props["avg_output_len"] == {"value": NEW_TOKENS, "unit": "tokens/response", "source": "computed"}
     assert props["total_params"]["source"] == "reported"
@@ -126,7 +131,7 @@ def test_ratings_index_the_record_against_the_other_configuration(recorded):
         assert ref["metrics"][key]["index"] == pytest.approx(1.0)
     assert small["metrics"]["total_params"]["index"] > 1  # the smaller model has fewer parameters
     assert small["energy"]["estimated"] is True
-    assert small["compound"] in "ABCDE"
+    assert small["graded"] and ref["graded"] and small["compound"] in "ABCDE"  # windows of 1 s and more
 
 
 def test_label_of_the_record(recorded, tmp_path):

@@ -86,7 +86,7 @@ def test_reader_finds_records_names_problems_and_leaves_foreign_files(tmp_path):
     (tmp_path / "broken.json").write_text('{"schema": "mlee-result/1", ')
     (tmp_path / "notes.txt").write_text("not json")
     scan = read_result_records(tmp_path)
-    assert [(p.name, r) for p, r in scan.records] == [("a.json", good)]
+    assert scan.records == (("a.json", good),)
     problems = {p.file: p for p in scan.problems}
     assert set(problems) == {"b.json", "c.json", "broken.json"}
     assert problems["b.json"].field == "properties.energy_per_token.source"

@@ -109,19 +109,16 @@ def test_from_dict_takes_the_typed_path_and_keeps_nothing_of_the_callers_dict():
     assert record.configuration["max_num_seqs"] == 8
 
 
-def test_a_scans_records_read_as_path_pairs_and_give_names_without_paths(tmp_path):
+def test_a_scan_holds_plain_name_record_pairs(tmp_path):
     from pathlib import Path
 
-    from mlel.results import RecordPaths
     for name in ("b.json", "a.json"):
         (tmp_path / name).write_bytes(orjson.dumps({**_record(), "model": name[0]}))
     (tmp_path / "log.json").write_text('{"not": "a record"}')
     scan = read_result_records(tmp_path)
-    assert isinstance(scan.records, RecordPaths) and len(scan.records) == 2
-    pairs = list(scan.records)
-    assert [(p, r.model) for p, r in pairs] == [(tmp_path / "a.json", "a"), (tmp_path / "b.json", "b")]
-    assert scan.records == tuple(pairs) and scan.records[1:] == (pairs[1],) and scan.records[-1] == pairs[1]
-    assert scan.records.named() == [("a.json", pairs[0][1]), ("b.json", pairs[1][1])]
+    assert type(scan.records) is tuple and [(name, r.model) for name, r in scan.records] == [("a.json", "a"),
+                                                                                          ("b.json", "b")]
+    assert all(type(name) is str and type(r) is ResultRecord for name, r in scan.records)
     assert [p.name for p in scan.foreign] == ["log.json"] and isinstance(scan.foreign[0], Path)
 
 

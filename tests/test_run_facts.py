@@ -9,7 +9,7 @@ import pytest
 
 from mlel.runlog.logs import parse_log, parse_log_bytes
 from mlel.runlog.run_facts import SourceWindow, configuration_of, weights_kind
-from mlel.runlog.validation import decode_merged_log
+from mlel.runlog.validation import parse_json
 
 OWN_RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -37,7 +37,7 @@ def _own_inference_log() -> bytes:
 
 def test_both_readers_see_the_same_facts():
     raw = _own_inference_log()
-    fast, slow = parse_log_bytes(raw, "x.json"), parse_log(decode_merged_log(raw), "x.json")
+    fast, slow = parse_log_bytes(raw, "x.json"), parse_log(parse_json(raw), "x.json")
     assert fast == slow
     log = json.loads(raw)
     assert ("weights", "trained") in fast.configuration and fast.warmup == log["config"]["warmup"] >= 1
@@ -59,7 +59,7 @@ def test_a_data_parallel_run_names_the_devices_it_used():
     log = json.loads(_own_inference_log())
     log["config"]["devices"] = ["cpu", "cpu"]
     raw = json.dumps(log).encode()
-    fast, slow = parse_log_bytes(raw, "x.json"), parse_log(decode_merged_log(raw), "x.json")
+    fast, slow = parse_log_bytes(raw, "x.json"), parse_log(parse_json(raw), "x.json")
     assert fast.environment == slow.environment
     assert fast.environment.split(" - ")[0].endswith(" x2")
     log["config"]["devices"] = ["cpu"]  # one device: named as before
@@ -90,3 +90,15 @@ def test_estimated_environments_are_labelled_by_one_rule_everywhere(tmp_path):
     table = subprocess.run([sys.executable, "-m", "mlel.ratings", "--directory", str(OWN_RESULTS)],
                            capture_output=True, text=True, cwd=OWN_RESULTS.parent, timeout=300).stdout
     assert f"  {rated[0]['environment_label']}\n" in table and "(estimated) (estimated)" not in table
+
+
+def test_source_totals_read_summaries_as_merged_logs_keep_them_and_records_share_the_window_type():
+    from mlel.results.record import SourceWindow as RecordWindow
+    from mlel.runlog.run_facts import source_totals, windows_of
+
+    summaries = {"pyrapl": {"total": {"total_duration": 2.0, "nr_measurements": 40}}, "pynvml": None}
+    totals = source_totals(summaries, ["pyrapl", "pynvml"])
+    assert totals == [("pyrapl", 2.0, 40), ("pynvml", None, None)]
+    assert windows_of(totals, 0.1, 0.05) == (SourceWindow("pyrapl", 2.0, 40, 0.05),
+                                             SourceWindow("pynvml", None, None, 0.1))
+    assert SourceWindow is RecordWindow  # one type on both routes: what a record carries is what a run has

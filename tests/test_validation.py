@@ -23,7 +23,7 @@ def _outcome(raw: bytes) -> tuple[str, str]:
         run = parse_log(parse_json(raw), "hostile.json")
     except (InputError, ValueError) as error:
         return "skip", str(error)
-    return "value", "; ".join(run.problems)
+    return "value", "; ".join(map(str, run.problems))
 
 
 def test_the_232_reference_logs_have_no_problem():
@@ -64,7 +64,8 @@ def test_an_invalid_value_is_dropped_and_marked_not_defaulted(field, value, inva
     checked = check_merged_log(log)
     assert checked.values[field] is None
     assert invalid in checked.invalid
-    assert any(p.path.endswith(field) for p in checked.problems)
+    [problem] = [p for p in checked.problems if p.key == invalid]  # the record names what it breaks
+    assert problem.json_path == f"validation.results.metrics.{field}" and problem.value == repr(value)
 
 
 @pytest.mark.parametrize("energy", [-1.0, float("nan"), float("inf"), "37442", [1]])
@@ -73,7 +74,8 @@ def test_an_invalid_energy_makes_the_energy_invalid_not_smaller(energy):
     log["monitoring_pynvml"]["total"]["total_power_draw"] = energy
     run = parse_log(log, "t.json")
     assert run.energy_ws is None and "energy" in run.invalid  # not the other sources' sum
-    assert any("monitoring_pynvml.total.total_power_draw" in p for p in run.problems)
+    assert any(p.json_path.endswith("monitoring_pynvml.total.total_power_draw") and p.key == "energy"
+               and p.file == "t.json" for p in run.problems)
 
 
 def test_psutil_minus_one_means_no_power_not_a_problem():
@@ -90,7 +92,8 @@ def test_structure_errors_raise_with_every_problem():
     log["requirements"] = ["torch==1", 5]
     with pytest.raises(InvalidLogError) as caught:
         check_merged_log(log)
-    assert caught.value.problems == (FieldProblem("requirements[1]", "5", "Expected `str`, got `int`"),)
+    assert caught.value.problems == (FieldProblem("log", "requirements[1]", "5", "Expected `str`, got `int`"),)
+    assert str(caught.value) == "requirements[1] = 5: Expected `str`, got `int`"
     assert caught.value.exit_code == 1
 
 
@@ -101,3 +104,21 @@ def test_structure_errors_raise_with_every_problem():
 @given(mutated_logs())
 def test_mutated_real_logs_never_raise_unexpectedly(raw):
     _outcome(raw)  # only InputError / ValueError may leave the check, each with a message
+
+
+def test_each_invalid_metric_names_the_problem_of_its_own_input():
+    """Problems are typed records: a metric finds its input's problem by key, never by parsing text."""
+    from mlel.runlog.metrics import invalid_metrics
+
+    log = copy.deepcopy(load())
+    log["validation"]["results"]["metrics"].update(accuracy=67.05, n_samples=0)
+    log["validation"]["duration"] = -3.0
+    run = parse_log(log, "x.json")
+    assert [(p.key, p.json_path, p.value, p.file) for p in run.problems] == [
+        ("duration_s", "validation.duration", "-3.0", "x.json"),
+        ("accuracy", "validation.results.metrics.accuracy", "67.05", "x.json"),
+        ("n_samples", "validation.results.metrics.n_samples", "0", "x.json")]
+    assert invalid_metrics(run) == {
+        "inference_power_draw": "validation.results.metrics.n_samples = 0: not a positive integer",
+        "inference_time": "validation.duration = -3.0: must be > 0",
+        "top1_val": "validation.results.metrics.accuracy = 67.05: must be ≤ 1 (a percentage? accuracy is a fraction)"}

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from mlel.base.errors import UsageError
+from mlel.base.names import file_safe_name
 from mlel.experiment.rundir import create_run_dir, end_reason, mark_incomplete
 from mlel.base.io import write_atomic, write_json
 from mlel.monitoring import Measurement, MeasurementResult, measure
@@ -56,7 +56,8 @@ class RecordedRun:
 
     # the block ---------------------------------------------------------------------------------------
     def __enter__(self) -> "RecordedRun":
-        folder_task = re.sub(r"[^A-Za-z0-9.-]+", "-", self.task).strip("-") or "run"
+        # "-", not "_": a run folder's name is split on "_" (<task>_<timestamp>)
+        folder_task = file_safe_name(self.task, "run", sep="-").replace("_", "-")
         self.folder, stamp = create_run_dir(self.output_dir, folder_task)
         try:
             self._write_setup(stamp)

@@ -6,7 +6,6 @@ import os
 import sys
 from typing import NoReturn
 
-from mlel.base.bulk import collector_paused
 from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_USAGE, MleeError
 from mlel.base.io import dumps
 from mlel.tasks.properties import read_property_set
@@ -158,11 +157,10 @@ def _write_json(records, out, slice_size: int = 1000) -> None:
     the same bytes as one ``dumps`` of them all, written a slice at a time: the dicts of 100,000
     summaries and their bytes, held at once, were about 0.5 GB."""
     out.write(b"[")
-    with collector_paused():
-        for start in range(0, len(records), slice_size):
-            if start:
-                out.write(b",")
-            out.write(dumps([record.to_dict() for record in records[start:start + slice_size]], indent=False)[1:-1])
+    for start in range(0, len(records), slice_size):
+        if start:
+            out.write(b",")
+        out.write(dumps([record.to_dict() for record in records[start:start + slice_size]], indent=False)[1:-1])
     out.write(b"]")
 
 
@@ -176,4 +174,7 @@ def _exit_at_once(code: int) -> NoReturn:
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m mlel.ratings` is the documented entry
+    from mlel.base.bulk import collector_off_for_this_command
+
+    collector_off_for_this_command()  # this process is the command's: see mlel.base.bulk
     sys.exit(ratings_main(exit_at_once=True))

@@ -18,13 +18,21 @@ Thresholds (chosen, and why):
 - **Warm-up excluded**: an inference run that records ``warmup: 0`` measured its first (compiling,
   caching) batch. Logs that do not record it (the 2022 study's) are not refused for that: their
   windows are long enough that one batch is noise.
+
+One rule, two routes: :func:`gate_reason` gates a merged log's run (:mod:`mlel.ratings.pooling`) and,
+through :func:`record_gate_reason`, a result record that carries its ``window`` (a recorded
+experiment, :mod:`mlel.ratings.rated`). A record without one (values reported by another tool, or
+merged before windows were kept) cannot be checked: it stays graded and says so
+(:func:`unchecked_window_note`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple, Sequence
 
 from mlel.monitoring.sources import sensor_refresh_s
+from mlel.runlog.recorded import TOOL as RECORDED_TOOL
 
 MIN_WINDOW_S = 1.0
 MIN_SAMPLES = 5
@@ -65,7 +73,9 @@ def _window_reason(window: Any, gates: Gates) -> str | None:
 
 
 def gate_reason(run: Any, gates: Gates = DEFAULT_GATES) -> str | None:
-    """Why ``run`` (a :class:`mlel.runlog.logs.RunLog`) cannot be graded, or None when it can."""
+    """Why ``run`` cannot be graded, or None when it can. ``run`` has ``task``, ``warmup``,
+    ``windows`` (each source's :class:`mlel.results.record.SourceWindow`) and ``duration_s``: a
+    :class:`mlel.runlog.logs.RunLog`, or a record's window as :func:`record_gate_reason` passes it."""
     if run.task == "inference" and run.warmup == 0:
         return "warm-up measured (warmup 0): the first, compiling batch is in the window"
     windows = run.windows
@@ -76,3 +86,54 @@ def gate_reason(run: Any, gates: Gates = DEFAULT_GATES) -> str | None:
     if run.duration_s is not None and run.duration_s < gates.min_window_s:  # the results window
         return f"measured {run.duration_s:.3g} s (minimum {gates.min_window_s:g} s)"
     return None
+
+
+class _RecordRun(NamedTuple):
+    """A record's window in the shape :func:`gate_reason` reads (a record says nothing of warm-up)."""
+
+    task: str
+    warmup: int | None
+    windows: Sequence[Any]
+    duration_s: float | None
+
+
+def record_gate_reason(record: Any, gates: Gates | None = DEFAULT_GATES) -> str | None:
+    """Why a result record (:class:`mlel.results.ResultRecord`) cannot be graded, by the same rule
+    as a merged log's run; None when it can, when ``gates`` is None, or when it carries no window
+    (nothing to check: see :func:`unchecked_window_note`)."""
+    window = record.window
+    if window is None or gates is None:
+        return None
+    return gate_reason(_RecordRun(record.task, None, window.sources, window.duration_s), gates)
+
+
+def record_facts(record: Any, gates: Gates | None = DEFAULT_GATES) -> dict[str, str | None]:
+    """What the gates make of a record, as its entry's fields: ``not_graded`` (the one rule, where it
+    carries a window) and ``window_unchecked`` (where it carries none: it stays graded, and says so)."""
+    if record.window is None:
+        return {"not_graded": None, "window_unchecked": unchecked_window_note(record.provenance.tool)}
+    return {"not_graded": record_gate_reason(record, gates), "window_unchecked": None}
+
+
+def pooled_facts(records: Sequence[Any], gates: Gates | None = DEFAULT_GATES) -> dict[str, str | None]:
+    """:func:`record_facts` of an entry pooled from records: the failing ones' note, the first
+    unchecked window's note."""
+    facts = [record_facts(record, gates) for record in records]
+    return {"not_graded": gate_note([f["not_graded"] for f in facts if f["not_graded"]]),
+            "window_unchecked": next((f["window_unchecked"] for f in facts if f["window_unchecked"]), None)}
+
+
+@lru_cache(maxsize=256)  # a few tools per directory, 100,000 records
+def unchecked_window_note(tool: str) -> str:
+    """What a record without a window says in its rated summary: the gates could not check it."""
+    if tool == RECORDED_TOOL:  # a recorded experiment merged before records kept their window
+        return "window not checked: this MLEE record has no measurement window (merge its run folder again)"
+    return f"window not checked: {tool} does not report its measurement window"
+
+
+def gate_note(reasons: Sequence[str]) -> str | None:
+    """The not-graded note of an entry pooled from runs (or records) that failed: one reason, or how
+    many failed and the first."""
+    if not reasons:
+        return None
+    return reasons[0] if len(reasons) == 1 else f"{len(reasons)} runs, e.g. {reasons[0]}"

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from mlel.ratings.engine import RATINGS
+from mlel.ratings.gates import DEFAULT_GATES, Gates, pooled_facts, record_facts
 from mlel.base.environment import environment_label
 
 if TYPE_CHECKING:  # the record type only; reading records is mlel.results' job
@@ -46,6 +47,7 @@ class ModelResult:
     invalid: Mapping[str, str] = field(default_factory=dict)  # property -> "<file>: <problem>"
     problems: tuple[str, ...] = ()  # every invalid value of its runs, "<file>: <problem>"
     not_graded: str | None = None  # why the measurement cannot carry a grade (validity gates)
+    window_unchecked: str | None = None  # why the gates could not check it (a record without a window)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -81,12 +83,20 @@ def _plain_defaults(cls) -> dict:
 _PLAIN_DEFAULTS: dict[type, dict] = {}
 
 
-# P(A)..P(E) of a certain letter, per level; and as the JSON dicts (copied out, never shared)
+# P(A)..P(E) of a certain letter, per level; and as JSON dicts, templates that each summary copies
+# (a summary owns every dict it holds: changing one never changes another).
 _CERTAIN = tuple(tuple(1.0 if i == level else 0.0 for i in range(len(RATINGS))) for level in range(len(RATINGS)))
-# by identity, no tuple hashing: _CERTAIN's rows live as long as the module, no other object has their
-# ids. The dicts are shared by every summary that holds a certain letter: read them, never write.
+# by identity, no tuple hashing: _CERTAIN's rows live as long as the module, no other object has their ids
 _CERTAIN_DICTS = {id(row): dict(zip(RATINGS, row)) for row in _CERTAIN}
 _LEVEL_DICTS = tuple(_CERTAIN_DICTS[id(row)] for row in _CERTAIN)
+
+
+def _p_dict(p: Sequence[float] | None) -> dict | None:
+    """P(A)..P(E) as a new JSON dict (None stays None)."""
+    certain = _CERTAIN_DICTS.get(id(p))
+    if certain is not None:
+        return certain.copy()
+    return p and dict(zip(RATINGS, p))
 
 
 
@@ -108,9 +118,8 @@ class MetricRating(NamedTuple):  # immutable and cheap: a rated result holds one
 
     def to_dict(self) -> dict:
         value, index, rating, n, ci95, p, invalid = self  # one unpacking: thousands per output
-        certain = _CERTAIN_DICTS.get(id(p))
         out = {"value": value, "index": index, "rating": rating, "n": n, "ci95": ci95 and list(ci95),
-               "rating_p": certain if certain is not None else p and dict(zip(RATINGS, p))}
+               "rating_p": _p_dict(p)}
         if invalid:
             out["invalid"] = invalid
         return out
@@ -156,7 +165,7 @@ class CertainMetrics(Mapping):
         for key, index, level in zip(self._keys, self._indices, self._levels):
             value = values.get(key)
             out[key] = {"value": value, "index": None if index != index else index, "rating": RATINGS[level],
-                        "n": 0 if value is None else 1, "ci95": None, "rating_p": certain[level]}
+                        "n": 0 if value is None else 1, "ci95": None, "rating_p": certain[level].copy()}
         return out
 
 
@@ -253,13 +262,15 @@ class RatedResult:
             "environment_label": environment_label(entry.environment, "estimated" in entry.sources.values()),
             "entry": entry.name if entry.variant else entry.model,
             "configuration": dict(entry.configuration) if entry.configuration else {},
-            "compound_p": _CERTAIN_DICTS.get(id(compound_p)) or (compound_p and dict(zip(RATINGS, compound_p))),
+            "compound_p": _p_dict(compound_p),
             "n_runs": len(entry.run_values) or 1,
             "uncertainty": SINGLE_RUN_NOTE if single else uncertainty_note(entry, self.resampled),
             "graded": entry.not_graded is None,
         }
         if entry.not_graded is not None:
             out["not_graded"] = entry.not_graded
+        if entry.window_unchecked is not None:  # graded, but the gates could not check its window
+            out["window_unchecked"] = entry.window_unchecked
         if entry.problems:
             out["problems"] = list(entry.problems)
         if settings:
@@ -283,15 +294,12 @@ class RatedResult:
             energy_ws=energy.get("total_ws"), dynamic_energy_ws=energy.get("dynamic_ws"),
             gco2e=energy.get("gco2e"), configuration=tuple((data.get("configuration") or {}).items()),
             variant=variant, invalid={k: m.invalid for k, m in metrics.items() if m.invalid},
-            problems=tuple(data.get("problems") or ()), not_graded=data.get("not_graded"))
+            problems=tuple(data.get("problems") or ()), not_graded=data.get("not_graded"),
+            window_unchecked=data.get("window_unchecked"))
         compound_p = data.get("compound_p")
         return cls(entry, metrics, data.get("compound", "E"), data.get("reference", ""),
                    data.get("mode", ""), dict(data.get("weights") or {}), dict(data.get("boundaries") or {}),
                    tuple(compound_p[r] for r in RATINGS) if compound_p else None)
-
-
-def _certain(level: int) -> tuple[float, ...]:
-    return _CERTAIN[level]
 
 
 def metric_rating(entry: ModelResult, key: str, index: float | None, rating_p: Sequence[float] | None,
@@ -303,7 +311,7 @@ def metric_rating(entry: ModelResult, key: str, index: float | None, rating_p: S
     invalid = entry.invalid.get(key)
     if invalid:
         return MetricRating(None, None, None if rating is None else RATINGS[-1], 0, None,
-                            None if rating is None else _certain(len(RATINGS) - 1), invalid)
+                            None if rating is None else _CERTAIN[-1], invalid)
     column = [run.get(key) for run in entry.runs]
     present = [v for v in column if v is not None and v == v]
     ci95 = None
@@ -327,7 +335,7 @@ def _file_name(file: "str | os.PathLike") -> str:
     return file.name if isinstance(file, PurePath) else os.path.basename(os.fspath(file))
 
 
-def _single_entry(task: str, environment: str, name: str, file, record: "ResultRecord") -> ModelResult:
+def _single_entry(task: str, environment: str, name: str, file, record: "ResultRecord", facts=None) -> ModelResult:
     props = record.properties
     made = object.__new__(ModelResult)  # every field checked: no frozen per-field setattr
     # the fields left out keep their plain defaults, which the dataclass holds as class attributes
@@ -336,43 +344,38 @@ def _single_entry(task: str, environment: str, name: str, file, record: "ResultR
         "logs": [_file_name(file)],
         "values": {k: p.value for k, p in props.items()}, "spread": {},
         "dataset": record.dataset, "backend": record.environment.software,
-        "sources": {k: p.source for k, p in props.items()}, "invalid": {}})
+        "sources": {k: p.source for k, p in props.items()}, "invalid": {}, **(facts or {})})
     return made
 
 
-def entries_from_records(records: Sequence[tuple["str | os.PathLike", "ResultRecord"]]) -> list[ModelResult]:
-    """Generic result records (``mlee-result/1``, SPEC §9), each with its file (a name, or a path
-    as :func:`mlel.results.read_result_records` gives it) -> entries: one per (task, environment
-    name, entry name); repeated records of one entry are averaged property by property (spread
-    kept), as repeated runs are. ``sources`` maps each property to its source (measured,
-    estimated, reported, computed). An entry's ``logs`` are its records' file names."""
-    from mlel.base.bulk import collector_paused
-
-    with collector_paused():  # a record per entry, none in a cycle: see mlel.base.bulk
-        named = getattr(records, "named", None)  # a scan's records: their names, no Path objects
-        if named is not None:
-            records = named()
-        # one pass, each record made an entry as it is met (a second pass over 100,000 records
-        # that are no longer in the cache cost 0.7 s); an entry met again is pooled at the end
-        entries, origins = [], []  # origins: the position of each entry's first record
-        first: dict[tuple[str, str, str], int] = {}  # entry -> its place in entries
-        repeated: dict[tuple[str, str, str], list[int]] = {}  # entry -> its records' positions
-        for position, (file, record) in enumerate(records):
-            key = (record.task, record.environment.name, record.name)
-            at = first.setdefault(key, len(entries))
-            if at == len(entries):
-                entries.append(_single_entry(*key, file, record))
-                origins.append(position)
-            else:
-                repeated.setdefault(key, [origins[at]]).append(position)
-        for key, positions in repeated.items():
-            entries[first[key]] = _pooled_entry(*key, [records[p] for p in positions])
-        return entries
+def entries_from_records(records: Sequence[tuple["str | os.PathLike", "ResultRecord"]],
+                         gates: Gates | None = DEFAULT_GATES) -> list[ModelResult]:
+    """Generic result records (``mlee-result/1``, SPEC §9), each with its file (a name, or a path as
+    :func:`mlel.results.read_result_records` gives it) -> entries: one per (task, environment name, entry
+    name), gated as runs are (:func:`mlel.ratings.gates.record_facts`; ``gates=None``: not), failing records
+    pooled apart; repeated records averaged property by property (spread kept), as runs are."""
+    # one pass, each record made an entry as it is met (a second pass over 100,000 records
+    # that are no longer in the cache cost 0.7 s); an entry met again is pooled at the end
+    entries, origins = [], []  # origins: the position of each entry's first record
+    first: dict[tuple, int] = {}  # (entry, passed the gates) -> its place in entries
+    repeated: dict[tuple, list[int]] = {}  # entry -> its records' positions
+    for position, (file, record) in enumerate(records):
+        found = record_facts(record, gates)  # failing records pool apart, as failing runs do
+        key = (record.task, record.environment.name, record.name, found["not_graded"] is None)
+        at = first.setdefault(key, len(entries))
+        if at == len(entries):
+            entries.append(_single_entry(*key[:3], file, record, found))
+            origins.append(position)
+        else:
+            repeated.setdefault(key, [origins[at]]).append(position)
+    for key, positions in repeated.items():
+        entries[first[key]] = _pooled_entry(*key[:3], [records[p] for p in positions], gates)
+    return entries
 
 
-def _pooled_entry(task: str, environment: str, name: str, members: list[tuple[str, "ResultRecord"]]
+def _pooled_entry(task: str, environment: str, name: str, members: list[tuple[str, "ResultRecord"]], gates=None
                   ) -> ModelResult:
-    """Repeated records of one entry, averaged property by property (spread kept)."""
+    """Repeated records of one entry, averaged property by property (spread kept), gated as runs are."""
     from mlel.ratings.uncertainty import population_std
 
     members = sorted(((_file_name(file), record) for file, record in members), key=lambda member: member[0])
@@ -391,4 +394,4 @@ def _pooled_entry(task: str, environment: str, name: str, members: list[tuple[st
     per_record = tuple({k: p.value for k, p in record.properties.items()} for _, record in members)
     return ModelResult(task, environment, name, [file for file, _ in members], means, spread,
                        dataset=first.dataset, backend=first.environment.software, sources=sources,
-                       run_values=per_record)
+                       run_values=per_record, **pooled_facts([record for _, record in members], gates))

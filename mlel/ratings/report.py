@@ -5,7 +5,6 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from mlel.base.bulk import collector_paused
 from mlel.base.io import read_file_bytes
 from mlel.base.io import json_file_names
 from mlel.runlog.logs import Problem, RunLog, parse_log_bytes
@@ -25,9 +24,8 @@ class RatingReport:
 
     @cached_property
     def rated(self) -> list[dict]:
-        """The records as rated summaries (SPEC §7 dicts)."""
-        with collector_paused():
-            return [record.to_dict() for record in self.records]
+        """The records as rated summaries (SPEC §7 dicts), each owning its dicts."""
+        return [record.to_dict() for record in self.records]
 
 
 def _record_problem(problem) -> Problem:
@@ -89,9 +87,8 @@ def rate_directory(directory: str | os.PathLike, options: RatingOptions | None =
     what it read, merged logs and result records, for callers that want more of them than the rating;
     so freeing 100,000 records (0.45 s) is the caller's choice: the CLI leaves it to its exit."""
     options = options or RatingOptions()
-    with collector_paused():  # millions of acyclic objects: see mlel.base.bulk
-        entries, problems, runs, results = _load(directory, options.property_sets, options.gates)
-        records, warnings = rate_entries(entries, options)
+    entries, problems, runs, results = _load(directory, options.property_sets, options.gates)
+    records, warnings = rate_entries(entries, options)
     if task:
         records = [record for record in records if record.task == task]
         warnings = [w for w in warnings if f" {task} " in w]

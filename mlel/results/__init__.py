@@ -17,11 +17,11 @@ refused with its ``incomplete_reason``, as merged logs of incomplete runs are. T
 decodes well-formed files in one typed pass (:mod:`mlel.results.decode`) and validates the rest here.
 Validation errors name the field (``properties.energy_per_token.source``).
 """
-from mlel.results.reader import (RecordPaths, RecordScan, iter_result_records, parse_record_bytes,
+from mlel.results.reader import (RecordScan, iter_result_records, parse_record_bytes,
                                  read_result_records)
 from mlel.results.record import (SCHEMA, SOURCES, Environment, Problem, PropertyValue, Provenance, RecordError,
                                  ResultRecord, record_file_name)
 
 __all__ = ["SCHEMA", "SOURCES", "Environment", "Problem", "PropertyValue", "Provenance", "RecordError",
-           "RecordPaths", "RecordScan", "ResultRecord", "iter_result_records", "parse_record_bytes",
+           "RecordScan", "ResultRecord", "iter_result_records", "parse_record_bytes",
            "read_result_records", "record_file_name"]

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 import msgspec
 
-from mlel.results.record import SCHEMA, Environment, PropertyValue, Provenance, RecordError, ResultRecord
+from mlel.results.record import (SCHEMA, Environment, MeasuredWindow, PropertyValue, Provenance, RecordError,
+                                 ResultRecord)
 
 _Text = Annotated[str, msgspec.Meta(min_length=1)]  # blank-only: checked after decoding (a regex costs more)
 _new = object.__new__
@@ -46,6 +47,7 @@ class _WireRecord(msgspec.Struct, gc=False):
     runs: Annotated[int, msgspec.Meta(ge=1)] = 1
     notes: str | None = None
     incomplete: Any = None
+    window: MeasuredWindow | None = None  # optional: decoded straight into the record's own struct
 
 
 _DECODE_RECORD = msgspec.json.Decoder(_WireRecord).decode
@@ -90,5 +92,5 @@ def _build(wire: _WireRecord) -> ResultRecord | None:
         "properties": MappingProxyType(wire.properties), "provenance": provenance,
         "name": wire.name or wire.model, "dataset": wire.dataset or "",
         "configuration": MappingProxyType(wire.configuration or {}), "runs": wire.runs,
-        "notes": wire.notes or ""})
+        "notes": wire.notes or "", "window": wire.window})
     return made

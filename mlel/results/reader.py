@@ -4,7 +4,6 @@ becomes a :class:`Problem` naming the field."""
 from __future__ import annotations
 
 import os
-from collections import abc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -16,39 +15,12 @@ from mlel.results import decode as _decode
 from mlel.results.record import _SCHEMA_MARK, SCHEMA, Problem, RecordError, ResultRecord
 
 
-class RecordPaths(abc.Sequence):
-    """The valid records of a scan as (path, record) pairs. Each Path is made when a pair is read:
-    100,000 of them cost 0.7 s of CPU, more than rating the records (``bench/records_rating.py``);
-    :meth:`named` gives (file name, record) pairs without them."""
-
-    __slots__ = ("_folder", "_names", "_records")
-
-    def __init__(self, folder: Path, names: tuple[str, ...], records: tuple[ResultRecord, ...]):
-        self._folder, self._names, self._records = folder, names, records
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return tuple(self[j] for j in range(*i.indices(len(self))))
-        return self._folder / self._names[i], self._records[i]
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, abc.Sequence) and tuple(self) == tuple(other)
-
-    __hash__ = None  # a sequence compared by content, like a list
-
-    def named(self) -> list[tuple[str, ResultRecord]]:
-        return list(zip(self._names, self._records))
-
-
 @dataclass(frozen=True)
 class RecordScan:
-    """What :func:`read_result_records` found: valid records (with their file), problems with files
-    that claim the schema, and files that are not result records at all (left to other readers)."""
+    """What :func:`read_result_records` found: valid records (with their file name), problems with
+    files that claim the schema, and files that are not result records at all (left to other readers)."""
 
-    records: RecordPaths  # a sequence of (Path, ResultRecord)
+    records: tuple[tuple[str, ResultRecord], ...]  # (file name, record), in file-name order
     problems: tuple[Problem, ...]
     foreign: tuple[Path, ...]
 
@@ -97,18 +69,15 @@ def parse_record_bytes(name: str, data: bytes) -> ResultRecord | Problem | None:
 
 
 def read_result_records(directory: str | os.PathLike) -> RecordScan:
-    """Every ``mlee-result/1`` record in ``directory``; invalid ones become named problems."""
-    from mlel.base.bulk import collector_paused
-
+    """Every ``mlee-result/1`` record in ``directory`` with its file name; invalid ones become named
+    problems."""
     folder = Path(directory)
-    names, records, problems, foreign = [], [], [], []
-    with collector_paused():  # many small acyclic records: see mlel.base.bulk
-        for name, found in _scan(directory):
-            if type(found) is ResultRecord:
-                names.append(name)
-                records.append(found)
-            elif found is None:
-                foreign.append(folder / name)
-            else:
-                problems.append(found)
-    return RecordScan(RecordPaths(folder, tuple(names), tuple(records)), tuple(problems), tuple(foreign))
+    records, problems, foreign = [], [], []
+    for name, found in _scan(directory):
+        if type(found) is ResultRecord:
+            records.append((name, found))
+        elif found is None:
+            foreign.append(folder / name)
+        else:
+            problems.append(found)
+    return RecordScan(tuple(records), tuple(problems), tuple(foreign))

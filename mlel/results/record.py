@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import sys
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -18,6 +17,7 @@ import msgspec
 import orjson
 
 from mlel.base.errors import InputError
+from mlel.base.names import file_safe_name
 
 SCHEMA = "mlee-result/1"
 SOURCES = ("measured", "estimated", "reported", "computed")
@@ -102,6 +102,45 @@ class PropertyValue(msgspec.Struct, frozen=True, gc=False):
         return cls(value, unit, source)
 
 
+_Count = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class SourceWindow(msgspec.Struct, frozen=True, gc=False):
+    """One power source's measured window: its length, how many samples, at which interval. The one
+    type of both routes: merged logs' runs (:mod:`mlel.runlog.run_facts`) and records (``window``)."""
+
+    source: str
+    duration_s: _Finite | None
+    samples: _Count | None
+    interval_s: _Finite | None
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "duration_s": self.duration_s, "samples": self.samples,
+                "interval_s": self.interval_s}
+
+
+class MeasuredWindow(msgspec.Struct, frozen=True, gc=False):
+    """A record's optional ``window``: how long its values were measured (the run's results window)
+    and each power source's window — what the validity gates check (:mod:`mlel.ratings.gates`).
+    Written by merge for a recorded experiment; absent where the source tool does not say (imports,
+    records merged before windows were kept): then the window cannot be checked."""
+
+    duration_s: _Finite | None
+    sources: tuple[SourceWindow, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"duration_s": self.duration_s, "sources": [s.to_dict() for s in self.sources]}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "window") -> "MeasuredWindow":
+        """Validated field by field; errors name ``window.sources[i].<field>``."""
+        try:
+            return msgspec.convert(data, cls)
+        except msgspec.ValidationError as exc:  # "... - at `$.sources[0].samples`": name the field
+            reason, _, path = str(exc).partition(" - at `$")
+            raise RecordError(where + path.rstrip("`"), reason) from None
+
+
 @dataclass(frozen=True)
 class Provenance:
     tool: str  # e.g. "ML.ENERGY leaderboard", "CodeCarbon", "MLflow"
@@ -170,6 +209,7 @@ class ResultRecord:
     configuration: Mapping[str, Any] = field(default_factory=dict)
     runs: int = 1
     notes: str = ""
+    window: MeasuredWindow | None = None  # None: not recorded, so not checkable (old records, imports)
 
     def __post_init__(self):
         object.__setattr__(self, "properties", _frozen(self.properties))
@@ -209,6 +249,8 @@ class ResultRecord:
                "runs": self.runs, "provenance": self.provenance.to_dict()}
         if self.notes:
             out["notes"] = self.notes
+        if self.window is not None:
+            out["window"] = self.window.to_dict()
         return out
 
     @classmethod
@@ -231,6 +273,9 @@ class ResultRecord:
         if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
             raise RecordError("runs", f"must be a positive integer, got {runs!r}")
         model = _text(data, "model", "")
+        window = data.get("window")
+        if window is not None:
+            window = MeasuredWindow.from_dict(window)
         made = _new(cls)  # every field validated here: skip the frozen __init__ (hot path)
         made.__dict__.update(
             task=_text(data, "task", ""), model=model,
@@ -239,12 +284,8 @@ class ResultRecord:
             name=_text(data, "name", "", required=False) or model,
             dataset=_text(data, "dataset", "", required=False),
             configuration=MappingProxyType(dict(configuration)), runs=runs,
-            notes=_text(data, "notes", "", required=False))
+            notes=_text(data, "notes", "", required=False), window=window)
         return made
-
-
-def _slug(text: str, limit: int) -> str:
-    return re.sub(r"[^A-Za-z0-9._]+", "-", text).strip("-._")[:limit] or "x"
 
 
 def record_file_name(record: ResultRecord, occurrence: int = 0) -> str:
@@ -255,5 +296,6 @@ def record_file_name(record: ResultRecord, occurrence: int = 0) -> str:
     parts = [record.task, record.name, record.model, record.environment.name, dict(record.configuration)]
     identity = orjson.dumps(parts + [occurrence] if occurrence else parts, option=orjson.OPT_SORT_KEYS)
     digest = hashlib.sha1(identity).hexdigest()[:10]
-    return (f"{_slug(record.task, 40)}__{_slug(record.name, 80)}__"
-            f"{_slug(record.environment.name, 40)}__{digest}.json")
+    slugs = (file_safe_name(text, "x", sep="-", limit=limit) for text, limit in
+             ((record.task, 40), (record.name, 80), (record.environment.name, 40)))
+    return f"{'__'.join(slugs)}__{digest}.json"

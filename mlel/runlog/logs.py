@@ -2,9 +2,10 @@
 
 Reading: a merged log is reduced at once to a :class:`RunLog` holding just what the metrics need,
 so a directory of tens of thousands of logs loads in little memory. Files that are not readable
-merged logs are reported as :class:`Problem` records (file name + reason) and skipped. A clean log
-takes one typed decode of its bytes (:mod:`mlel.runlog.fastlog`); every other log goes through the one
-boundary check (:mod:`mlel.runlog.validation`), which names its problems — both paths give the same RunLog.
+merged logs are reported as :class:`Problem` records (file name + reason) and skipped. Every log takes
+one path: its bytes decoded by :func:`mlel.runlog.validation.parse_json` (the one decoder of merged logs),
+then the one boundary check (:func:`mlel.runlog.validation.check_merged_log`), which names each invalid
+value as a :class:`~mlel.runlog.validation.FieldProblem` record.
 
 Writing: ``mlel.runlog.merge`` reads run folders and hands the parts to :class:`MergedLog` /
 :class:`Split`, whose ``to_dict()`` is the 2022 layout. The energy of a split (all power sources,
@@ -15,19 +16,17 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import MISSING, dataclass, field
+from dataclasses import MISSING, dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from mlel.base.bulk import collector_paused
 from mlel.base.environment import canonical_backend, environment_key
 from mlel.base.errors import InputError
 from mlel.base.io import json_file_names, read_file_bytes
 from mlel.runlog.run_facts import SourceWindow, configuration_of, devices_of, warmup_of, windows_of
-from mlel.runlog.fastlog import run_fields
-from mlel.runlog.validation import check_merged_log, decode_merged_log, parse_json
+from mlel.runlog.validation import FieldProblem, check_merged_log, parse_json
 from mlel.monitoring.sources import NO_POWER, NO_POWER_SOURCES, SOURCES_2022
 from mlel.monitoring.energy import as_float, baseline_energy_j, dynamic_energy_j, is_number, sum_energy
 
@@ -63,7 +62,7 @@ class RunLog:
     top5_accuracy: float | None = None
     gco2e: float | None = None
     sources: dict[str, str] = field(default_factory=dict)  # source -> "measured" | "estimated"
-    problems: tuple[str, ...] = ()  # each invalid value, named: "<json path> = <value>: <why>"
+    problems: tuple[FieldProblem, ...] = ()  # each invalid value: key, JSON path, value, why
     invalid: frozenset[str] = frozenset()  # fields present but invalid: "energy", "n_samples", …
     configuration: tuple[tuple[str, str], ...] = ()  # what must match for runs to pool (run_facts)
     warmup: int | None = None  # warm-up batches before the measured window, where recorded
@@ -92,7 +91,12 @@ class SplitEnergy:
     sources: dict[str, str]
     duration_s: dict[str, float]
     energy_by_source_j: dict[str, float] = field(default_factory=dict)
-    problems: tuple[str, ...] = ()
+    problems: tuple[FieldProblem, ...] = ()  # key "energy", each
+
+
+def _float(value) -> float | None:
+    """:func:`mlel.monitoring.energy.as_float`, a JSON float taken as it is (most of a log's numbers)."""
+    return value if type(value) is float else as_float(value)
 
 
 def split_energy(split: dict) -> SplitEnergy:
@@ -108,17 +112,19 @@ def split_energy(split: dict) -> SplitEnergy:
         draw, name = total.get("total_power_draw"), key[len(MONITORING):]
         if draw is None or (draw == NO_POWER and name in NO_POWER_SOURCES and not isinstance(draw, bool)):
             continue  # the source measures no power by design (psutil)
-        value = as_float(draw)
+        value = _float(draw)
         if value is None or not value >= 0 or value == math.inf:
-            problems.append(f"{key}.total.total_power_draw = {str(draw)[:40]}: not a finite energy >= 0")
+            problems.append(FieldProblem("energy", f"{key}.total.total_power_draw", str(draw)[:40],
+                                         "not a finite energy >= 0"))
             continue
         sources[name] = "estimated" if total.get("estimated") else "measured"
         draws.append(value)
         by_source[name] = value
-        if as_float(total.get("total_duration")) is not None:
-            durations[name] = as_float(total["total_duration"])
+        duration = _float(total.get("total_duration"))
+        if duration is not None:
+            durations[name] = duration
     summed = sum_energy(draws)
-    problems += [f"energy sum: {p}" for p in summed.rejected]
+    problems += [FieldProblem("energy", "energy sum", None, reason) for reason in summed.rejected]
     return SplitEnergy(summed.total_j if draws else None, sources, durations, by_source, tuple(problems))
 
 
@@ -161,7 +167,7 @@ def parse_log(data, file: str) -> RunLog:
         raise LogFormatError(str(error)) from None
     energy = split_energy(checked.sources)
     values = checked.values
-    problems = [str(p) for p in checked.problems] + list(energy.problems)
+    problems = tuple(replace(p, file=file) for p in (*checked.problems, *energy.problems))
     invalid = set(checked.invalid) | ({"energy"} if energy.problems else set())
     # A source left out of the sum would lower the energy silently: the energy is then invalid.
     energy_j = None if "energy" in invalid else energy.energy_j
@@ -176,7 +182,7 @@ def parse_log(data, file: str) -> RunLog:
         baseline_energy_ws=baseline_energy_j(energy.duration_s, baseline_w) if baseline_w else None,
         dynamic_energy_ws=None if energy_j is None else _dynamic(energy, baseline_w),
         duration_s=values["duration_s"], sources=energy.sources, gco2e=values["gco2e"],
-        problems=tuple(problems), invalid=frozenset(invalid),
+        problems=problems, invalid=frozenset(invalid),
         **_measured_how(data["config"], checked.sources, energy.sources),
     )
     if checked.task == "inference":
@@ -184,7 +190,20 @@ def parse_log(data, file: str) -> RunLog:
                       n_samples=values["n_samples"])
     else:
         fields.update(epochs=values["epochs"], full_epochs=values["full_epochs"])
-    return RunLog(**fields)
+    return _run_log(fields)
+
+
+# Every RunLog field, in order, with its default.
+_RUN_TEMPLATE = {f.name: None if f.default is MISSING else f.default for f in dataclass_fields(RunLog)}
+
+
+def _run_log(fields: dict) -> RunLog:
+    """A RunLog of checked fields, built without the frozen dataclass's per-field
+    ``object.__setattr__`` (a fifth of the cost, at 20,000 logs a second it counts)."""
+    run = object.__new__(RunLog)
+    run.__dict__.update(_RUN_TEMPLATE)
+    run.__dict__.update(fields)
+    return run
 
 
 def read_log(path: str | os.PathLike) -> RunLog:
@@ -193,25 +212,8 @@ def read_log(path: str | os.PathLike) -> RunLog:
 
 
 def parse_log_bytes(raw: bytes, file: str) -> RunLog:
-    """A merged log's bytes -> RunLog. A clean log takes one typed decode (:mod:`mlel.runlog.fastlog`);
-    any other goes through the boundary check, which names its problems (:func:`parse_log`)."""
-    fields = run_fields(raw, file)
-    if fields is not None:
-        return _checked_run(fields)
-    return parse_log(decode_merged_log(raw), file)
-
-
-# Every RunLog field, in order, with its default (the fast path sets the fields without one).
-_RUN_TEMPLATE = {f.name: None if f.default is MISSING else f.default for f in dataclass_fields(RunLog)}
-
-
-def _checked_run(fields: dict) -> RunLog:
-    """A RunLog of fields the fast path has checked, built without the frozen dataclass's
-    per-field ``object.__setattr__`` (a fifth of the cost, at 20,000 logs a second it counts)."""
-    run = object.__new__(RunLog)
-    run.__dict__.update(_RUN_TEMPLATE)
-    run.__dict__.update(fields)
-    return run
+    """A merged log's bytes -> RunLog: the one decoder, then the one boundary check (:func:`parse_log`)."""
+    return parse_log(parse_json(raw), file)
 
 
 def iter_log_files(directory: str | os.PathLike) -> Iterator[Path]:
@@ -221,12 +223,11 @@ def iter_log_files(directory: str | os.PathLike) -> Iterator[Path]:
 def _read_all(files: Iterable[tuple[str | os.PathLike, str]]) -> tuple[list[RunLog], list[Problem]]:
     """Read (path, file name) pairs; unreadable files become problems."""
     runs, problems = [], []
-    with collector_paused():  # many small acyclic records: see mlel.base.bulk
-        for path, name in files:
-            try:
-                runs.append(parse_log_bytes(read_file_bytes(path), name))
-            except (OSError, ValueError) as error:  # LogFormatError is a ValueError
-                problems.append(Problem(name, str(error)))
+    for path, name in files:
+        try:
+            runs.append(parse_log_bytes(read_file_bytes(path), name))
+        except (OSError, ValueError) as error:  # LogFormatError is a ValueError
+            problems.append(Problem(name, str(error)))
     return runs, problems
 
 

@@ -123,18 +123,11 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "train_power_draw": ("energy", "epochs", "full_epochs"),
     "train_time": ("duration_s", "epochs", "full_epochs"),
 }
-# How a field's problem is recognised in RunLog.problems ("<json path> = <value>: <why>").
-_PATHS = {"params": ("model.params",), "flops": ("model.flops",), "fsize": ("model.fsize",),
-          "energy": ("monitoring_", "energy sum"), "n_samples": ("metrics.n_samples",),
-          "duration_s": ("duration", "results.start", "results.end"), "accuracy": ("metrics.accuracy",),
-          "top5_accuracy": ("metrics.top_5_accuracy",), "full_epochs": ("config.full_epochs",),
-          "epochs": ("history",)}
-
-
 def _problem_of(run: RunLog, field: str) -> str:
+    """The first problem of ``run`` that made ``field`` invalid, as text."""
     for problem in run.problems:
-        if any(path in problem.split(" = ", 1)[0] for path in _PATHS.get(field, (field,))):
-            return problem
+        if problem.key == field:
+            return str(problem)
     return f"{field}: invalid value"
 
 

@@ -9,6 +9,7 @@ from mlel.base.environment import backend_name, hardware_name
 from mlel.base.errors import MleeError
 from mlel.runlog.logs import split_energy
 from mlel.runlog.folder import RunFolderError, folder_requirements, read_folder_json, read_split
+from mlel.runlog.run_facts import source_totals, windows_of
 from mlel.tasks.properties import PropertySet, load_property_set, read_property_set
 from mlel.runlog.recorded import Measured, MergedRecord, build_record, is_recorded_config, numeric_metrics
 from mlel.runlog.recorded import PROPERTIES_FILE
@@ -59,6 +60,9 @@ def build_recorded(folder: Path, config: dict) -> MergedRecord:
     backend = config.get("backend")
     software = backend_name(str(backend), list(folder_requirements(folder))) if backend else ""
     hardware = hardware_name(platform) if isinstance(platform, dict) else "unknown hardware"
-    measured = Measured(energy.energy_j, energy.energy_by_source_j, energy.sources, duration, metrics)
+    # each power source's window, as a merged log's are read; one interval samples every source
+    interval = config.get("interval")
+    windows = windows_of(source_totals(split.monitoring, energy.sources), interval, interval)
+    measured = Measured(energy.energy_j, energy.energy_by_source_j, energy.sources, duration, metrics, windows)
     return MergedRecord(build_record(config, measured, prop_set, hardware, software, folder.name),
                         measured, reason)

@@ -24,6 +24,10 @@ ratio; ``energy_per_run`` = energy, ``runtime`` = duration, ``avg_power`` = ener
 ``estimated`` where a monitor source estimated it, else ``measured``; the runtime is ``measured``;
 other derived values are ``computed``; a value you log under a property's own key is ``reported``
 and wins over a derived one.
+
+The record keeps how long it was measured (``window``: the results window and each power source's
+duration, samples and interval, read as a merged log's are, :mod:`mlel.runlog.run_facts`), so ratings
+gate it as they gate an ``infer.py`` run: a block shorter than 1 s is "not graded".
 """
 from __future__ import annotations
 
@@ -31,9 +35,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from mlel.base.units import unit_parts
 from mlel.tasks.properties import Property, PropertySet
 from mlel.monitoring.sources import sources_of
 from mlel.results import Environment, PropertyValue, Provenance, ResultRecord
+from mlel.results.record import MeasuredWindow, SourceWindow
 
 PROPERTIES_FILE = "properties.json"  # a user's property set, kept with the run for merge
 RUN_KIND = "mlee-experiment/1"  # config.json "kind" of a recorded experiment's run folder
@@ -55,13 +61,15 @@ def entry_name(model: str, configuration: Mapping[str, Any]) -> str:
 @dataclass(frozen=True)
 class Measured:
     """What the run folder says was measured: energy (J, None without a power source), each power
-    source's energy and kind, the measured window (s) and the counts / values the user logged."""
+    source's energy and kind, the measured window (s), the counts / values the user logged and each
+    power source's window (:func:`mlel.runlog.run_facts.windows_of`; None: not known)."""
 
     energy_j: float | None
     energy_by_source_j: Mapping[str, float]
     source_kinds: Mapping[str, str]  # source -> "measured" | "estimated"
     duration_s: float | None
     metrics: Mapping[str, float] = field(default_factory=dict)
+    windows: tuple[SourceWindow, ...] | None = None
 
     @property
     def energy_kind(self) -> str:
@@ -106,9 +114,10 @@ def _by_key(prop: Property, m: Measured) -> tuple[float | None, str] | None:
 
 def _by_unit(prop: Property, m: Measured) -> tuple[float | None, str] | None:
     """Per-count properties by unit: ``J/x``, ``ms/x``, ``x/s``, ``x/y``."""
-    numerator, slash, denominator = prop.unit.replace(" ", "").partition("/")
-    if not slash:
-        return None
+    parts = unit_parts(prop.unit)
+    if parts.slashes != 1 or len(parts.numerator) != 1 or len(parts.denominator) != 1:
+        return None  # "J/token" has one word on each side; "Wh/1000 queries" names no logged count
+    (numerator,), (denominator,) = parts.numerator, parts.denominator
     if numerator in _ENERGY_UNITS:
         return _ratio(m.energy_j, _count(m.metrics, denominator)), m.energy_kind
     if numerator == "ms":
@@ -148,11 +157,13 @@ def build_record(config: Mapping, measured: Measured, prop_set: PropertySet, har
     configuration = dict(config.get("configuration") or {})
     model = str(config.get("model") or "?")
     name = str(config.get("name") or "") or entry_name(model, configuration)
+    # the window facts travel with the record, so ratings gate it as they gate a merged log
+    window = None if measured.windows is None else MeasuredWindow(measured.duration_s, measured.windows)
     return ResultRecord(
         task=prop_set.task, model=model, environment=Environment(hardware, software),
         properties=derive_properties(prop_set, measured),
         provenance=Provenance(TOOL, folder_name), name=name, dataset=str(config.get("dataset") or ""),
-        configuration=configuration)
+        configuration=configuration, window=window)
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,21 @@
 """What a merged log says about *how* a run was measured — the facts that decide which runs pool
 (their configuration) and whether a run can be graded (warm-up, each power source's window).
 
-Pure functions over plain values, shared by both readers of merged logs (:mod:`mlel.runlog.logs` and its
-fast path :mod:`mlel.runlog.fastlog`), so both give the same facts.
+Pure functions over plain values, shared by the reader of merged logs (:mod:`mlel.runlog.logs`) and by
+merge's record branch (:mod:`mlel.runlog.record_merge`, a recorded experiment's ``window``), so both
+routes give the same facts.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from mlel.base.values import finite_float, is_number
 from mlel.monitoring.sources import GPU_INTERVAL_SOURCES
+from mlel.results.record import SourceWindow  # one type: a record carries the same windows (its ``window``)
 
 # Config settings that change what is measured: runs differing in any of them never pool.
 POOL_KEYS = ("dataset", "num_classes", "input_size", "batch_size", "precision")
 _UNTRAINED = frozenset({"random", "none", "untrained", "scratch"})
-
-
-@dataclass(frozen=True)
-class SourceWindow:
-    """One power source's measured window: its length, how many samples, at which interval."""
-
-    source: str
-    duration_s: float | None
-    samples: int | None
-    interval_s: float | None
 
 
 def weights_kind(weights: Any, infer_model: Any) -> str | None:
@@ -77,3 +68,15 @@ def windows_of(totals: Iterable[tuple[str, Any, Any]], gpu_interval_s: Any, cpu_
             int(count) if count is not None and count >= 0 and count == int(count) else None,
             finite_float(interval)))
     return tuple(windows)
+
+
+def source_totals(summaries: Mapping[str, Any], counted: Iterable[str]) -> list[tuple[str, Any, Any]]:
+    """``(source, total_duration, nr_measurements)`` of each counted source from its SPEC §3 summary
+    (``summaries``: source -> summary or None), as :func:`windows_of` takes them."""
+    totals = []
+    for name in counted:
+        summary = summaries.get(name)
+        total = summary.get("total") if isinstance(summary, dict) else None
+        total = total if isinstance(total, dict) else {}
+        totals.append((name, total.get("total_duration"), total.get("nr_measurements")))
+    return totals

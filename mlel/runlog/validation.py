@@ -35,16 +35,30 @@ MAX_DEPTH = 64  # merged logs nest 6 levels; anything far deeper is not one
 _SHOWN_CHARS = 60  # how much of a bad value a message quotes
 
 
+STRUCTURE = "log"  # the key of a structure problem: it affects the whole log
+
+
 @dataclass(frozen=True)
 class FieldProblem:
-    """One field of one log that could not be used: where (JSON path), what, and why."""
+    """One field of one merged log that could not be used: the run field (metric input) it affects
+    (``key``: ``"n_samples"``, ``"energy"``, …; :data:`STRUCTURE` where the log cannot be placed),
+    where it is (``json_path``), the value as quoted (``None``: no single value to quote), why, and
+    the file (set by the reader that knows it)."""
 
-    path: str
-    value: str
+    key: str
+    json_path: str
+    value: str | None
     reason: str
+    file: str = ""
 
     def __str__(self) -> str:
-        return f"{self.path} = {self.value}: {self.reason}"
+        if self.value is None:
+            return f"{self.json_path}: {self.reason}"
+        return f"{self.json_path} = {self.value}: {self.reason}"
+
+
+def _structure_problem(json_path: str, value: str, reason: str) -> FieldProblem:
+    return FieldProblem(STRUCTURE, json_path, value, reason)
 
 
 class InvalidLogError(InputError):
@@ -75,9 +89,18 @@ def _depth_exceeds(raw: bytes, limit: int) -> bool:
     return any(depth > limit for depth in accumulate(_STEP[b] for b in brackets))
 
 
+_DECODER = msgspec.json.Decoder()  # untyped: integers of any size stay exact integers
+
+
 def parse_json(raw: bytes) -> Any:
-    """Bytes -> object. orjson first; the stdlib parser for what orjson refuses but logs hold (NaN,
-    Infinity, integers beyond 64 bits). Raises ValueError naming why; never RecursionError."""
+    """Bytes -> object: the one decoder of merged logs (every reader of them comes here).
+    msgspec first; what it refuses but logs hold (NaN, Infinity, 1e400) the stdlib parser reads;
+    a file neither reads is named by orjson's words (line and column). Raises ValueError naming
+    why; never RecursionError."""
+    try:
+        return _DECODER.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        pass
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
@@ -90,30 +113,6 @@ def parse_json(raw: bytes) -> Any:
         raise ValueError(f"not valid JSON ({first_error})") from None
 
 
-_RAW_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
-_ANY = msgspec.json.Decoder()
-
-
-def _lazy(raw: bytes) -> dict:
-    """An object whose ``monitoring_*`` (and ``validation``) members stay undecoded: they are most
-    of a log's bytes and the reader needs only each source's ``total``."""
-    return {key: value if key.startswith("monitoring_") else _ANY.decode(value)
-            for key, value in _RAW_OBJECT.decode(raw).items()}
-
-
-def decode_merged_log(raw: bytes) -> Any:
-    """Bytes -> the object :func:`check_merged_log` checks, decoding only what readers use.
-    Anything unusual (not an object, NaN literals, syntax errors) takes :func:`parse_json`'s path."""
-    try:
-        data = {key: value if key.startswith("monitoring_") or key == "validation" else _ANY.decode(value)
-                for key, value in _RAW_OBJECT.decode(raw).items()}
-        if "validation" in data:
-            data["validation"] = _lazy(data["validation"])
-        return data
-    except (msgspec.DecodeError, RecursionError):  # msgspec's own depth limit: name it as parse_json does
-        return parse_json(raw)
-
-
 # --------------------------------------------------------------------------------------------
 # structure: the containers a reader walks, declared once
 
@@ -122,9 +121,12 @@ class _Gpu(msgspec.Struct):
     Name: str = "unknown GPU"
 
 
+_GPUS = Optional[dict[str, _Gpu]]
+
+
 class _Platform(msgspec.Struct):
     Processor: Optional[str] = None
-    GPU: Optional[dict[str, Any]] = None  # entries checked one by one, so a message names the key
+    GPU: Optional[dict[str, Any]] = None  # entries checked at once; one by one where one fails (named)
 
 
 class _Config(msgspec.Struct):
@@ -177,21 +179,17 @@ class _Log(msgspec.Struct):
 _MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`")
 
 
-def _convert(value: Any, shape: type, where: str):
+def _convert(value: Any, shape: type, where: str, key: str = STRUCTURE):
     try:
-        if isinstance(value, msgspec.Raw):  # a part left undecoded by decode_merged_log
-            return msgspec.json.decode(value, type=shape, strict=False)
         return msgspec.convert(value, shape, strict=False)
     except msgspec.ValidationError as error:
-        if isinstance(value, msgspec.Raw):
-            value = msgspec.json.decode(value)
         reason, _, path = str(error).partition(" - at `$")
         path = where + path.rstrip("`")
         missing = _MISSING_FIELD.match(reason)
         if missing:  # msgspec places a missing field at its parent
             path = f"{path}.{missing.group(1)}"
-        return FieldProblem(path.lstrip(".") or where.rstrip(".") or "$", _shown(_lookup(value, path, where)),
-                            reason)
+        return FieldProblem(key, path.lstrip(".") or where.rstrip(".") or "$",
+                            _shown(_lookup(value, path, where)), reason)
 
 
 def _lookup(root: Any, path: str, where: str) -> Any:
@@ -263,7 +261,7 @@ class _Checker:
         reason = rule(value)
         if reason is None:
             return int(value) if rule is _positive_integer else float(value)
-        self.problems.append(FieldProblem(path, _shown(value), reason))
+        self.problems.append(FieldProblem(key, path, _shown(value), reason))
         self.invalid.add(key)
         return None
 
@@ -291,22 +289,23 @@ class CheckedLog:
 
 def _structure(data: Any) -> tuple[_Log, str, str, _Split]:
     if not isinstance(data, dict):
-        raise InvalidLogError([FieldProblem("$", _shown(data), "top level is not an object")])
+        raise InvalidLogError([_structure_problem("$", _shown(data), "top level is not an object")])
     if data.get("incomplete"):
         raise InputError(f"incomplete run: {data.get('incomplete_reason') or 'no results'}")
     for key in ("config", "execution_platform"):
         if key not in data:
-            raise InvalidLogError([FieldProblem(key, "missing", "not a merged log: field missing")])
+            raise InvalidLogError([_structure_problem(key, "missing", "not a merged log: field missing")])
     if isinstance(data.get("validation"), dict):
         task, where, split_data = "inference", "validation.", data["validation"]
     elif "results" in data:
         task, where, split_data = "training", "", data
     else:
-        raise InvalidLogError([FieldProblem("validation", "missing",
-                                            "not a merged log: neither 'validation' (inference) nor 'results' (training)")])
+        raise InvalidLogError([_structure_problem("validation", "missing",
+                                                  "not a merged log: neither 'validation' (inference) nor 'results' (training)")])
     log, split = _convert(data, _Log, ""), _convert(split_data, _Split, where.rstrip("."))
     gpus = log.execution_platform.GPU if isinstance(log, _Log) else None
-    gpu_checks = [_convert(gpu, _Gpu, f"execution_platform.GPU.{key}") for key, gpu in (gpus or {}).items()]
+    gpu_checks = [] if isinstance(_convert(gpus, _GPUS, ""), dict) else [  # all at once; one by one to name it
+        _convert(gpu, _Gpu, f"execution_platform.GPU.{key}") for key, gpu in (gpus or {}).items()]
     problems = [p for p in (log, split, *gpu_checks) if isinstance(p, FieldProblem)]
     if problems:
         raise InvalidLogError(problems)
@@ -314,7 +313,7 @@ def _structure(data: Any) -> tuple[_Log, str, str, _Split]:
         raise InputError(f"no results in '{where}results' (run incomplete?)")
     model = log.config.model or log.config.infer_model
     if not model:
-        raise InvalidLogError([FieldProblem("config.model", "missing", "no model name")])
+        raise InvalidLogError([_structure_problem("config.model", "missing", "no model name")])
     return log, task, where, split
 
 
@@ -326,7 +325,7 @@ def _check_sources(split_data: dict, where: str, checker: _Checker) -> dict[str,
     for key, summary in split_data.items():
         if not key.startswith("monitoring_"):
             continue
-        source = _convert(summary, Optional[_Source], f"{where}{key}")
+        source = _convert(summary, Optional[_Source], f"{where}{key}", "energy")
         if isinstance(source, FieldProblem):
             checker.problems.append(source)
             checker.invalid.add("energy")

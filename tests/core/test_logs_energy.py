@@ -61,15 +61,15 @@ def test_rated_dynamic_energy_uses_the_baseline_over_each_measured_window():
 def test_huge_or_broken_energies_are_named_never_raised():
     log = with_sources(reference(), pynvml=(1e308, 10.0, False), pyrapl=(1e308, 10.0, False))
     energy = split_energy(log["validation"])
-    assert energy.energy_j is None and any("overflow" in p for p in energy.problems)
+    assert energy.energy_j is None and any("overflow" in p.reason for p in energy.problems)
     assert parse_log(log, "x.json").energy_ws is None  # no energy rather than an OverflowError
     bad = with_sources(reference(), pynvml=(float("nan"), 10.0, False), pyrapl=(40.0, 10.0, False))
     energy = split_energy(bad["validation"])
-    assert energy.energy_j == 40.0 and "monitoring_pynvml" in energy.problems[0]
+    assert energy.energy_j == 40.0 and "monitoring_pynvml" in energy.problems[0].json_path
     assert sum_energy([1.0, float("inf"), None, "3"]).rejected == ("not finite: inf", "not a number: '3'")
     huge = with_sources(reference(), pynvml=(10**400, 10.0, False), pyrapl=(40.0, 10.0, False))
     energy = split_energy(huge["validation"])  # an integer no float can hold: named, not raised
-    assert energy.energy_j == 40.0 and "monitoring_pynvml" in energy.problems[0]
+    assert energy.energy_j == 40.0 and "monitoring_pynvml" in energy.problems[0].json_path
     assert sum_energy([10**400, 2.0]).total_j == 2.0
 
 

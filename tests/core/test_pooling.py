@@ -7,10 +7,12 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from mlel.runlog.validation import FieldProblem
 from mlel.runlog.logs import RunLog, load_logs
 from mlel.ratings import RatingOptions, aggregate_runs, rate_entries, rate_runs
 from mlel.ratings.odds import DRAWS
@@ -106,7 +108,8 @@ def test_single_runs_skip_resampling_and_say_so(pair):
 
 def test_invalid_samples_never_fall_back_to_the_default(pair):
     bad = dataclasses.replace(pair["EfficientNetB0"], n_samples=None, invalid=frozenset({"n_samples"}),
-                              problems=("validation.results.metrics.n_samples = 0: not a positive integer",))
+                              problems=(FieldProblem("n_samples", "validation.results.metrics.n_samples", "0",
+                                                     "not a positive integer"),))
     from mlel.runlog.metrics import compute_metrics
 
     assert compute_metrics(bad)["inference_power_draw"] is None  # not energy / 50,000
@@ -124,7 +127,8 @@ def test_invalid_samples_never_fall_back_to_the_default(pair):
 def test_one_invalid_run_makes_the_pooled_metric_invalid(pair):
     effnet = pair["EfficientNetB0"]
     bad = _copy(effnet, "bad.json", energy_ws=None, invalid=frozenset({"energy"}),
-                problems=("validation.monitoring_pynvml.total.total_power_draw = nan: not a finite energy >= 0",))
+                problems=(FieldProblem("energy", "validation.monitoring_pynvml.total.total_power_draw", "nan",
+                                     "not a finite energy >= 0"),))
     entry = next(e for e in aggregate_runs([effnet, bad]) if e.model == "EfficientNetB0")
     assert entry.values["inference_power_draw"] is None  # not the mean of the valid run alone
     assert entry.invalid["inference_power_draw"].startswith("bad.json: validation.monitoring_pynvml")
@@ -244,19 +248,19 @@ def test_entries_from_records_take_the_scans_paths_as_they_are(tmp_path):
     by_name = {e.model: e for e in entries_from_records(scan.records)}
     assert by_name["M"].logs == ["a.json", "b.json"] and by_name["N"].logs == ["c.json"]
     assert by_name["M"].values["p"] == pytest.approx(1.1)
-    assert entries_from_records([(p.name, r) for p, r in scan.records]) == list(by_name.values())
+    assert entries_from_records([(Path(p).name, r) for p, r in scan.records]) == list(by_name.values())
     assert isinstance(scan.records[0][1], ResultRecord)
 
 
 def test_repeated_runs_without_anything_to_index_against_are_certain_e_without_draws(pair, monkeypatch):
     # no reference in the environment: no index can exist in any draw, so the letters are E for
     # certain and nothing is resampled; the interval of the value still comes from the runs
-    import mlel.ratings as ratings
+    import mlel.ratings.odds as odds
 
     effnet = pair["EfficientNetB0"]
     runs = [effnet, _copy(effnet, "e2.json", energy_ws=effnet.energy_ws * 1.1)]
     drawn = []
-    monkeypatch.setattr(ratings, "rating_probabilities", lambda *a, **k: drawn.append(a) or pytest.fail("drew"))
+    monkeypatch.setattr(odds, "rating_probabilities", lambda *a, **k: drawn.append(a) or pytest.fail("drew"))
     [summary], warnings = rate_runs(runs)
     assert not drawn and "no graded" in warnings[0]
     assert summary["n_runs"] == 2 and summary["compound_p"] == {"A": 0.0, "B": 0.0, "C": 0.0, "D": 0.0, "E": 1.0}
