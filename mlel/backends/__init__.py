@@ -23,14 +23,9 @@ BACKENDS = {
 }
 CHOICES = list(BACKEND_CHOICES)  # the aliases live in mlel.base.names (tests check both tables agree)
 
-# kept for callers of the old name: the runner's rule (an unknown name raises UnknownBackend, a
-# UsageError listing the choices)
-canonical_backend = runnable_backend
-
-
 def get_backend(name: str) -> type[Backend]:
     """The Backend class of a name or alias (imports its framework now)."""
-    module, cls = BACKENDS[canonical_backend(name)]
+    module, cls = BACKENDS[runnable_backend(name)]
     try:
         return getattr(import_module(f"{__name__}.{module}"), cls)
     except ImportError as exc:
@@ -39,4 +34,4 @@ def get_backend(name: str) -> type[Backend]:
 
 __all__ = ["BACKENDS", "CHOICES", "MODELS", "PRETRAINED", "RANDOM", "Backend", "BackendError",
            "EvalMetrics", "ModelSpec", "ModelStats", "UnknownBackend", "UnknownModel",
-           "canonical_backend", "get_backend", "lookup", "runnable_backend"]
+           "get_backend", "lookup", "runnable_backend"]

@@ -34,11 +34,6 @@ _CPU_CORES = re.compile(r"\s+\d+-Core\s+Processor.*$", re.I)
 _CPU_VENDOR = re.compile(r"^(Intel\(R\)\s+|AMD\s+)")
 
 
-# naming an environment passes an unknown backend through (mlel.base.names explains the two rules);
-# the old name is kept for mlel.runlog.logs until it imports backend_key from mlel.base.names
-canonical_backend = backend_key
-
-
 def gpu_short_name(name: str) -> str:
     if name in KNOWN_HARDWARE:
         return KNOWN_HARDWARE[name]

@@ -22,7 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from mlel.base.environment import canonical_backend, environment_key
+from mlel.base.environment import environment_key
+from mlel.base.names import backend_key
 from mlel.base.errors import InputError
 from mlel.base.io import json_file_names, read_file_bytes
 from mlel.runlog.run_facts import SourceWindow, configuration_of, devices_of, warmup_of, windows_of
@@ -176,7 +177,7 @@ def parse_log(data, file: str) -> RunLog:
         file=file, task=checked.task, model=checked.model,
         environment=_environment(checked.platform.get("Processor"), _gpu_names(checked.platform),
                                  checked.backend, checked.requirements, devices_of(data["config"].get("devices"))),
-        backend=canonical_backend(checked.backend), dataset=checked.dataset,
+        backend=backend_key(checked.backend), dataset=checked.dataset,
         params=values["params"], flops=values["flops"], fsize=values["fsize"],
         energy_ws=energy_j,
         baseline_energy_ws=baseline_energy_j(energy.duration_s, baseline_w) if baseline_w else None,

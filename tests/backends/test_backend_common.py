@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlel.backends import (BACKENDS, CHOICES, MODELS, BackendError, UnknownBackend, canonical_backend,
-                           lookup)
+from mlel.backends import BACKENDS, CHOICES, MODELS, BackendError, UnknownBackend, lookup, runnable_backend
 from mlel.backends.base import EvalMetrics, MetricSums, metrics_from_sums
 from mlel.base.errors import UsageError
 from mlel.base.names import normalise_model_name as normalize
@@ -16,13 +15,13 @@ from mlel.base.names import normalise_model_name as normalize
     ("onnx-pytorch", "onnx_pytorch"), ("onnx_tensorflow", "onnx_tensorflow"), ("ONNX_TF", "onnx_tensorflow"),
 ])
 def test_backend_aliases_map_to_the_2022_config_names(alias, canonical):
-    assert canonical_backend(alias) == canonical
+    assert runnable_backend(alias) == canonical
     assert canonical in BACKENDS
 
 
 def test_unknown_backend_lists_the_choices():
     with pytest.raises(UnknownBackend) as err:
-        canonical_backend("mxnet")
+        runnable_backend("mxnet")
     assert isinstance(err.value, UsageError)  # the CLIs exit 2
     for name in CHOICES:
         assert name in str(err.value)
