@@ -64,17 +64,21 @@ def test_elex_and_the_files_say_the_same_words(tmp_path, bounds, words):
     path.write_text(json.dumps({"top1_val": bounds}))
     with pytest.raises(SettingsError, match=words) as from_file:
         load_boundaries(path)
-    with pytest.raises(SettingsError) as from_elex:
-        session.check_bounds_values("inference", "top1_val", bounds)
+    with pytest.raises(SettingsError) as from_elex:  # ELEx's own entry point: a slider or box edit
+        session.set_boundaries(session.default_settings(), "inference", "top1_val", bounds)
     file_words = str(from_file.value).removeprefix("b.json: 'top1_val': ")
     assert str(from_elex.value) == f"'inference.top1_val': {file_words}"
 
 
 @pytest.mark.parametrize("weight", BAD_WEIGHTS)
 def test_bad_weights_are_refused_everywhere(tmp_path, weight):
-    with pytest.raises(SettingsError, match="weight must be a finite, non-negative number") as from_elex:
-        session.check_weight_value("training", "gflops", weight)
-    assert str(from_elex.value).startswith("'training.gflops': ")
+    with pytest.raises(SettingsError, match="weight must be a finite, non-negative number") as from_file_rule:
+        check_weight(weight, "training.gflops")
+    assert str(from_file_rule.value).startswith("'training.gflops': ")
+    if weight is not None:  # ELEx's weight box: the same rule, the same words
+        with pytest.raises(SettingsError) as from_elex:
+            session.set_weight(session.default_settings(), "training", "gflops", weight)
+        assert str(from_elex.value) == str(from_file_rule.value)
     if not (isinstance(weight, float) and not math.isfinite(weight)):  # strict JSON has no NaN / inf
         path = tmp_path / "w.json"
         path.write_text(json.dumps({"gflops": weight}))
@@ -85,13 +89,13 @@ def test_bad_weights_are_refused_everywhere(tmp_path, weight):
 def test_what_elex_took_it_still_takes():
     for task in builtin_tasks().values():  # every built-in default boundary and weight
         for key, bounds in task.default_boundaries().items():
-            assert session.check_bounds_values(task.task, key, bounds) == [float(b) for b in bounds]
+            assert check_bounds(bounds, f"{task.task}.{key}") == [float(b) for b in bounds]
             assert check_bounds(tuple(bounds), key, "x.json") == [float(b) for b in bounds]
         for key, weight in task.default_weights().items():
             assert check_weight(weight, key) == weight
     assert check_bounds([2, 2, 1, 0], "k") == [2.0, 2.0, 1.0, 0.0]  # ties and b3 = 0 are fine
-    assert session.check_weight_value("inference", "top1_val", session.MAX_WEIGHT) == 1e6
-    assert session.check_weight_value("inference", "top1_val", 0) == 0.0
+    assert check_weight(session.MAX_WEIGHT, "inference.top1_val") == 1e6
+    assert check_weight(0, "inference.top1_val") == 0.0
 
 
 def _finite(number) -> bool:
@@ -112,7 +116,7 @@ def test_one_rule_for_any_four_numbers(bounds):
             and bounds[0] > 0 and bounds == sorted(bounds, reverse=True))
     assert (problem is None) == good
     try:
-        elex = session.check_bounds_values("inference", "top1_val", bounds)
+        elex = check_bounds(bounds, "inference.top1_val")
     except SettingsError as error:
         assert not good and str(error).endswith(problem)
     else:

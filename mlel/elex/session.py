@@ -21,16 +21,6 @@ from mlel.elex.state import ElexData, indices
 MAX_UPLOAD_BYTES = 64 * 1024  # a boundaries or weights file is a few hundred bytes
 
 
-def check_bounds_values(task: str, metric: str, bounds) -> list[float]:
-    """The settings files' rule (:func:`mlel.ratings.settings.check_bounds`), same words."""
-    return check_bounds(bounds, f"{task}.{metric}")
-
-
-def check_weight_value(task: str, metric: str, weight) -> float:
-    """The settings files' rule (:func:`mlel.ratings.settings.check_weight`), same words."""
-    return check_weight(weight, f"{task}.{metric}")
-
-
 def default_settings(data: ElexData | None = None) -> dict:
     """Reference, scale, mode, and per-task boundaries and weights: the SPEC §5 defaults."""
     reference = DEFAULT_REFERENCE
@@ -54,7 +44,7 @@ def _task_boundaries(task: str, bounds: Mapping) -> dict[str, list[float]]:
     unknown = sorted(str(k) for k in bounds if k not in keys)
     if unknown:
         raise SettingsError(f"unknown metric(s) of {task}: {', '.join(unknown)}; known: {', '.join(keys)}")
-    return {k: check_bounds_values(task, k, v) for k, v in bounds.items()}
+    return {k: check_bounds(v, f"{task}.{k}") for k, v in bounds.items()}
 
 
 def _task_weights(task: str, weights: Mapping) -> dict[str, float]:
@@ -63,7 +53,7 @@ def _task_weights(task: str, weights: Mapping) -> dict[str, float]:
     unknown = sorted(str(k) for k in weights if k not in keys)
     if unknown:
         raise SettingsError(f"unknown metric(s) of {task}: {', '.join(unknown)}; known: {', '.join(keys)}")
-    return {key: check_weight_value(task, key, weight) for key, weight in weights.items()}
+    return {key: check_weight(weight, f"{task}.{key}") for key, weight in weights.items()}
 
 
 def clean_settings(raw, data: ElexData | None = None) -> dict:
@@ -121,7 +111,7 @@ def set_mode(settings: dict, mode: str) -> dict:
 
 def set_boundaries(settings: dict, task: str, metric: str, bounds: Sequence[float]) -> dict:
     """New settings with one metric's boundaries replaced (validated: four, descending)."""
-    checked = _task_boundaries(task, {metric: list(bounds)})[metric]
+    checked = _task_boundaries(task, {metric: bounds})[metric]  # checked as given: one rule, one wording
     boundaries = {**settings["boundaries"], task: {**settings["boundaries"][task], metric: checked}}
     return {**settings, "boundaries": boundaries}
 
@@ -189,7 +179,7 @@ def apply_boundaries_upload(settings: dict, content) -> dict:
         per_task = {task: flat for task in TASKS}
     boundaries = {**settings["boundaries"], **{  # the files name merged-log metrics; other tasks keep theirs
         task: {**settings["boundaries"][task],
-               **{k: check_bounds_values(task, k, b) for k, b in per_task.get(task, {}).items()
+               **{k: check_bounds(b, f"{task}.{k}") for k, b in per_task.get(task, {}).items()
                   if k in task_metrics(task)}}
         for task in TASKS}}
     return {**settings, "boundaries": boundaries}
@@ -202,7 +192,7 @@ def apply_weights_upload(settings: dict, content) -> dict:
     weights = dict(settings["weights"])  # other tasks keep theirs
     for task in TASKS:
         merged = {**settings["weights"][task],
-                  **{k: check_weight_value(task, k, w) for k, w in per_task.get(task, {}).items()
+                  **{k: check_weight(w, f"{task}.{k}") for k, w in per_task.get(task, {}).items()
                      if k in task_metrics(task)}}
         if not any(w > 0 for w in merged.values()):
             raise SettingsError(f"weights: no {task} metric would keep a weight > 0")

@@ -12,7 +12,7 @@ from mlel.runlog.logs import RunLog, read_log
 from mlel.ratings.rated import ModelResult, entries_from_records
 from mlel.ratings import aggregate_runs
 from mlel.ratings.report import load_entries
-from mlel.results import SCHEMA, ResultRecord
+from mlel.results import SCHEMA, Problem, RecordError, ResultRecord, parse_record_bytes
 
 _RECORD_MARK = b'"mlee-result/'
 
@@ -24,13 +24,14 @@ def is_result_record(path: str | os.PathLike) -> bool:
 
 
 def read_record(path: str | os.PathLike) -> ResultRecord:
-    """One ``mlee-result/1`` record; raises ValueError (or the reader's InputError) saying why."""
-    import orjson
-
-    data = orjson.loads(Path(path).read_bytes())
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+    """One ``mlee-result/1`` record, read as a directory's records are
+    (:func:`mlel.results.parse_record_bytes`); raises ValueError or :class:`RecordError` saying why."""
+    found = parse_record_bytes(Path(path).name, Path(path).read_bytes())
+    if found is None:
         raise ValueError(f"not a {SCHEMA} record")
-    return ResultRecord.from_dict(data)
+    if isinstance(found, Problem):
+        raise RecordError(found.field or "(record)", found.reason)
+    return found
 
 
 def read_named(path: Path) -> RunLog | ResultRecord:

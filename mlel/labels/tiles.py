@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from mlel.base.units import unit_parts
 from mlel.base.formatting import NA, format_quantity
 from mlel.tasks.properties import Property, PropertySet
 from mlel.base.values import finite_float
@@ -22,7 +23,7 @@ _KIND_BY_POSITION = ("power", "runtime", "accuracy", "size")
 def tile_kind(prop: Property, position: int) -> str:
     """The pictogram of a property's tile: energy -> power, time/latency/throughput -> runtime, quality ->
     accuracy, parameters/complexity -> size; anything else keeps its tile's usual pictogram."""
-    symbol = prop.unit.partition("/")[0].strip()
+    symbol = unit_parts(prop.unit).symbol
     if symbol in _ENERGY_SYMBOLS:
         return "power"
     if symbol in _TIME_SYMBOLS or "latency" in prop.name.lower() or prop.group.lower() == "performance":

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from mlel.ratings import (RATINGS, calibrate_boundaries, check_boundaries, compound_rating,
+from mlel.ratings import (RATINGS, calibrate_boundaries, compound_rating,
                           default_weights, index_value, rating_from_index, real_boundaries,
                           task_weights)
 
@@ -44,13 +44,6 @@ def test_calibrated_boundaries_are_quantiles():
     assert bounds == pytest.approx([4.2, 3.4, 2.6, 1.8])  # numpy's linear quantiles of 1..5
     ratings = [rating_from_index(v, bounds) for v in (1.0, 2.0, 3.0, 4.0, 5.0)]
     assert ratings == ["E", "D", "C", "B", "A"]  # five values, five classes
-
-
-def test_check_boundaries_names_metric():
-    with pytest.raises(ValueError, match="'gflops'"):
-        check_boundaries({"gflops": [1, 2, 3, 4]})
-    with pytest.raises(ValueError, match="four numbers"):
-        check_boundaries({"fsize": [1, 2]})
 
 
 def test_default_and_file_weights():
