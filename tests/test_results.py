@@ -32,12 +32,20 @@ def test_round_trip_keeps_every_field_and_defaults_name_and_environment():
     assert again.value("energy_per_token") == 0.699 and again.value("absent") is None
 
 
-def test_records_are_immutable():
-    record = _record()
-    with pytest.raises(TypeError):
-        record.properties["x"] = PropertyValue(1.0, "J", "reported")
-    with pytest.raises(TypeError):
-        record.configuration["max_num_seqs"] = 9
+def test_records_are_frozen_and_own_their_dicts():
+    # properties and configuration are plain dicts since issue 23 (read-only proxies made the collector
+    # walk 200,000 more objects): the record is frozen, and holds copies of what it was built from
+    properties = {"energy_per_token": PropertyValue(0.699, "J/token", "reported")}
+    configuration = {"max_num_seqs": 8}
+    record = _record(properties=properties, configuration=configuration)
+    with pytest.raises(AttributeError):
+        record.properties = {}
+    with pytest.raises(AttributeError):
+        record.task = "other"
+    properties["x"] = PropertyValue(1.0, "J", "reported")
+    configuration["max_num_seqs"] = 9
+    assert set(record.properties) == {"energy_per_token"} and record.configuration == {"max_num_seqs": 8}
+    assert type(record.properties) is dict and type(record.configuration) is dict
 
 
 @pytest.mark.parametrize("path, bad, field", [
@@ -126,5 +134,5 @@ def test_optional_fields_take_their_defaults_when_read():
     assert record.name == record.model == "Qwen/Qwen3-14B"
     assert record.environment.name == "1 x B200 - vLLM"
     assert record.runs == 1 and dict(record.configuration) == {} and record.dataset == ""
-    with pytest.raises(TypeError):
-        record.configuration["x"] = 1  # read records are as immutable as built ones
+    with pytest.raises(AttributeError):
+        record.configuration = {"x": 1}  # read records are as frozen as built ones

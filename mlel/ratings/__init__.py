@@ -9,6 +9,7 @@ records out. ``python -m mlel.ratings`` runs ``mlel/ratings/__main__.py`` (the c
 """
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from mlel.ratings import engine
-from mlel.base.values import boundaries_problem
 from mlel.ratings.engine import COMPOUND_MODES, DEFAULT_QUANTILES, NO_BOUNDARIES, RATINGS, real_boundaries
 from mlel.runlog.logs import RunLog
 from mlel.runlog.metrics import TASKS
@@ -30,7 +30,7 @@ from mlel.ratings.pooling import aggregate_runs
 __all__ = ["RATINGS", "RATING_COLORS", "COMPOUND_MODES", "DEFAULT_MODE", "DEFAULT_REFERENCE",
            "DEFAULT_QUANTILES", "SCALES", "ModelResult", "RatedResult", "MetricRating", "RatingOptions",
            "Gates", "DEFAULT_GATES", "gate_reason", "aggregate_runs", "index_value", "rating_from_index", "real_boundaries", "calibrate_boundaries",
-           "check_boundaries", "default_weights", "task_weights", "compound_rating", "rate_entries",
+           "default_weights", "task_weights", "compound_rating", "rate_entries",
            "rate_results", "rate_runs", "reference_rows", "scale_matrix", "value_matrix",
            "calibrated_boundaries", "NO_REFERENCE"]
 
@@ -75,15 +75,6 @@ def calibrate_boundaries(indices: Mapping[str, Iterable[float | None]],
         if not np.isnan(bounds).any():
             calibrated[key] = bounds.tolist()
     return calibrated
-
-
-def check_boundaries(boundaries: Boundaries) -> None:
-    """Raise ValueError naming the metric unless every entry passes the one boundaries rule
-    (:func:`mlel.base.values.boundaries_problem`)."""
-    for key, bounds in boundaries.items():
-        problem = boundaries_problem(bounds)
-        if problem is not None:
-            raise ValueError(f"boundaries of '{key}': {problem}")
 
 
 def compound_rating(ratings: Mapping[str, str], weights: Mapping[str, float],
@@ -228,6 +219,15 @@ def value_matrix(entries: Sequence[ModelResult], keys: Sequence[str]) -> np.ndar
     return np.array(flat, dtype=float).reshape(len(entries), len(keys))
 
 
+def _row_tuples(matrix: np.ndarray) -> Iterable[tuple]:
+    """Each row of an (n, m) matrix as a tuple of Python numbers, made as it is read. (``tolist()``'s
+    100,000 row lists lived long enough for the collector to move them to its oldest generation and
+    walk them there; tuples of numbers it stops tracking at once. Issue 23.)"""
+    if not matrix.shape[1]:
+        return itertools.repeat((), len(matrix))
+    return zip(*matrix.T.tolist())
+
+
 def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: RatingOptions,
                warnings: list[str]) -> list[RatedResult]:
     keys = prop_set.keys
@@ -247,9 +247,7 @@ def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: Ratin
     how = dict(mode=options.mode, weights=weights, boundaries=dict(zip(keys, bounds.tolist())))  # shared
     supports = prop_set.supports()
     build = RatedResult.builder(keys, reference, how, supports)
-    records = [build(entry, index_row, level_row, level)
-               for entry, index_row, level_row, level in zip(entries, indices.tolist(), levels.tolist(),
-                                                             compound.tolist())]
+    records = list(map(build, entries, _row_tuples(indices), _row_tuples(levels), compound.tolist()))
     odds = task_odds(entries, keys, graded, references, scale, higher_is_better, bounds, weight_vector,
                      options.mode)
     for row, (metric_p, compound_p) in odds.items():

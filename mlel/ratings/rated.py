@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import PurePath
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
@@ -70,17 +70,6 @@ class ModelResult:
     @property
     def estimated(self) -> bool:
         return "estimated" in self.sources.values()
-
-
-def _plain_defaults(cls) -> dict:
-    """The fields of a dataclass that have a plain default, with it (made once per class)."""
-    defaults = _PLAIN_DEFAULTS.get(cls)
-    if defaults is None:
-        defaults = _PLAIN_DEFAULTS[cls] = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
-    return defaults
-
-
-_PLAIN_DEFAULTS: dict[type, dict] = {}
 
 
 # P(A)..P(E) of a certain letter, per level; and as JSON dicts, templates that each summary copies
@@ -220,23 +209,21 @@ class RatedResult:
                 supports: Mapping[str, tuple[float, float]] | None = None
                 ) -> Callable[[ModelResult, Sequence[float], Sequence[int], int], "RatedResult"]:
         """:meth:`build` for many rows rated alike (one task): what they share is set up once."""
-        # the dataclass's plain defaults; weights and boundaries default to a new dict each
-        shared = {**_plain_defaults(cls), "weights": {}, "boundaries": {}, **how, "reference": reference}
-        new, set_dict, support = object.__new__, object.__setattr__, (supports or {}).get
+        mode, weights, boundaries = how.get("mode", ""), how.get("weights", {}), how.get("boundaries", {})
+        resampled, support = how.get("resampled", False), (supports or {}).get
 
         def build(entry: ModelResult, indices: Sequence[float], levels: Sequence[int], compound: int):
             graded = entry.not_graded is None
             if graded and not entry.run_values and not entry.invalid:  # the common case, kept as the row
-                metrics = CertainMetrics(entry.values, keys, indices, levels)
+                # tuples: of numbers only, the collector stops tracking them (lists it walks each time)
+                metrics = CertainMetrics(entry.values, keys, tuple(indices), tuple(levels))
             else:
                 metrics = {key: metric_rating(entry, key, None if index != index else index,
                                               _CERTAIN[level] if graded else None, support(key))
                            for key, index, level in zip(keys, indices, levels)}
-            made = new(cls)  # every field given: no frozen per-field setattr (100,000 rows)
-            set_dict(made, "__dict__", {**shared, "entry": entry, "metrics": metrics,
-                                        "compound": RATINGS[compound] if graded else None,
-                                        "compound_p": _CERTAIN[compound] if graded else None})
-            return made
+            # built by __init__: its fields stay in the instance, no separate __dict__ to track
+            return cls(entry, metrics, RATINGS[compound] if graded else None, reference, mode, weights,
+                       boundaries, _CERTAIN[compound] if graded else None, resampled)
         return build
 
     @property
@@ -335,17 +322,27 @@ def _file_name(file: "str | os.PathLike") -> str:
     return file.name if isinstance(file, PurePath) else os.path.basename(os.fspath(file))
 
 
-def _single_entry(task: str, environment: str, name: str, file, record: "ResultRecord", facts=None) -> ModelResult:
+def _single_entry(task: str, environment: str, name: str, file, record: "ResultRecord", facts: dict) -> ModelResult:
     props = record.properties
-    made = object.__new__(ModelResult)  # every field checked: no frozen per-field setattr
-    # the fields left out keep their plain defaults, which the dataclass holds as class attributes
-    object.__setattr__(made, "__dict__", {
-        "task": task, "environment": environment, "model": name,
-        "logs": [_file_name(file)],
-        "values": {k: p.value for k, p in props.items()}, "spread": {},
-        "dataset": record.dataset, "backend": record.environment.software,
-        "sources": {k: p.source for k, p in props.items()}, "invalid": {}, **(facts or {})})
+    made = _new(ModelResult)  # every field checked: no frozen __init__
+    # set one by one, the fields stay in the instance: no __dict__ for the collector to walk (issue 23);
+    # the fields left out keep the plain defaults the class holds
+    _set(made, "task", task)
+    _set(made, "environment", environment)
+    _set(made, "model", name)
+    _set(made, "logs", [_file_name(file)])
+    _set(made, "values", {k: p.value for k, p in props.items()})
+    _set(made, "spread", {})
+    _set(made, "dataset", record.dataset)
+    _set(made, "backend", record.environment.software)
+    _set(made, "sources", {k: p.source for k, p in props.items()})
+    _set(made, "invalid", {})
+    _set(made, "not_graded", facts["not_graded"])
+    _set(made, "window_unchecked", facts["window_unchecked"])
     return made
+
+
+_new, _set = object.__new__, object.__setattr__
 
 
 def entries_from_records(records: Sequence[tuple["str | os.PathLike", "ResultRecord"]],

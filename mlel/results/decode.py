@@ -5,17 +5,14 @@ field; the types below make every check that method makes (and are stricter wher
 ``null`` where it allows one, a blank string, which need Python, are left to it)."""
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Annotated, Any
 
 import msgspec
 
 from mlel.results.record import (SCHEMA, Environment, MeasuredWindow, PropertyValue, Provenance, RecordError,
-                                 ResultRecord)
+                                 ResultRecord, trusted_record)
 
 _Text = Annotated[str, msgspec.Meta(min_length=1)]  # blank-only: checked after decoding (a regex costs more)
-_new = object.__new__
-_setattr = object.__setattr__  # frozen dataclasses: fill a validated instance without __init__
 
 
 class _WireEnvironment(msgspec.Struct, gc=False):
@@ -72,10 +69,7 @@ def _environment(hardware: str, software: str | None, name: str | None) -> Envir
     if made is None:
         if len(_ENVIRONMENTS) > 4096:  # bounded: a directory of all-distinct environments
             _ENVIRONMENTS.clear()
-        made = _ENVIRONMENTS[key] = _new(Environment)
-        software = software or ""
-        _setattr(made, "__dict__", {"hardware": hardware, "software": software, "name": name or (
-            f"{hardware} - {software}" if software else hardware)})
+        made = _ENVIRONMENTS[key] = Environment(hardware, software or "", name or "")
     return made
 
 
@@ -84,13 +78,8 @@ def _build(wire: _WireRecord) -> ResultRecord | None:
     if wire.schema != SCHEMA or wire.incomplete or not (
             wire.task.strip() and wire.model.strip() and env.hardware.strip() and prov.tool.strip()):
         return None
-    provenance = _new(Provenance)
-    _setattr(provenance, "__dict__", {"tool": prov.tool, "file": prov.file or "", "row": prov.row})
-    made = _new(ResultRecord)
-    _setattr(made, "__dict__", {
-        "task": wire.task, "model": wire.model, "environment": _environment(env.hardware, env.software, env.name),
-        "properties": MappingProxyType(wire.properties), "provenance": provenance,
-        "name": wire.name or wire.model, "dataset": wire.dataset or "",
-        "configuration": MappingProxyType(wire.configuration or {}), "runs": wire.runs,
-        "notes": wire.notes or "", "window": wire.window})
-    return made
+    # the decoded dicts are fresh and checked by their types: the record's own
+    return trusted_record(wire.task, wire.model, _environment(env.hardware, env.software, env.name),
+                          wire.properties, Provenance(prov.tool, prov.file or "", prov.row),
+                          wire.name or wire.model, wire.dataset or "", wire.configuration or {}, wire.runs,
+                          wire.notes or "", wire.window)

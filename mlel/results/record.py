@@ -5,15 +5,13 @@ from __future__ import annotations
 import hashlib
 import math
 import sys
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Annotated, Any, Literal, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Mapping, NamedTuple
 
 _NUMBER = (int, float)
-_new = object.__new__
-_setattr = object.__setattr__  # frozen dataclasses: how the hot paths fill a validated instance
 
 import msgspec
+from msgspec.structs import force_setattr
 import orjson
 
 from mlel.base.errors import InputError
@@ -141,8 +139,12 @@ class MeasuredWindow(msgspec.Struct, frozen=True, gc=False):
             raise RecordError(where + path.rstrip("`"), reason) from None
 
 
-@dataclass(frozen=True)
-class Provenance:
+# Records, their provenance and environment are frozen msgspec structs that the collector never
+# tracks (gc=False): 100,000 records hold no reference cycle (their dicts hold strings, numbers and
+# PropertyValues), and tracked ones made every full collection walk them again (issue 23).
+
+
+class Provenance(msgspec.Struct, frozen=True, gc=False):
     tool: str  # e.g. "ML.ENERGY leaderboard", "CodeCarbon", "MLflow"
     file: str  # the source file (or tracking URI) as the user named it
     row: int | None = None  # 0-based entry in that file; None where the source has no rows
@@ -157,14 +159,10 @@ class Provenance:
         row = data.get("row")
         if row is not None and (type(row) is not int or row < 0):
             raise RecordError(f"{where}row", f"must be a non-negative integer or null, got {row!r}")
-        made = _new(cls)  # validated: skip the frozen __init__ (hot path)
-        _setattr(made, "__dict__", {"tool": _text(data, "tool", where),
-                                    "file": _text(data, "file", where, required=False), "row": row})
-        return made
+        return cls(_text(data, "tool", where), _text(data, "file", where, required=False), row)
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(msgspec.Struct, frozen=True, gc=False):
     hardware: str
     software: str = ""
     name: str = ""  # defaults to "<hardware> - <software>" (or the hardware alone)
@@ -172,7 +170,7 @@ class Environment:
     def __post_init__(self):
         if not self.name:
             default = f"{self.hardware} - {self.software}" if self.software else self.hardware
-            object.__setattr__(self, "name", default)
+            force_setattr(self, "name", default)
 
     def to_dict(self) -> dict:
         return {"hardware": self.hardware, "software": self.software, "name": self.name}
@@ -181,23 +179,27 @@ class Environment:
     def from_dict(cls, data: Any, where: str = "environment.") -> "Environment":
         if not isinstance(data, dict):
             raise RecordError(where.rstrip("."), "must be an object {hardware, software, name}")
-        hardware = _text(data, "hardware", where)
-        software = _text(data, "software", where, required=False)
-        name = _text(data, "name", where, required=False)
-        if not name:
-            return cls(hardware, software)
-        made = _new(cls)  # validated: skip the frozen __init__ (hot path)
-        _setattr(made, "__dict__", {"hardware": hardware, "software": software, "name": name})
-        return made
+        return cls(_text(data, "hardware", where), _text(data, "software", where, required=False),
+                   _text(data, "name", where, required=False))
 
 
-def _frozen(mapping: Mapping | None) -> Mapping:
-    return MappingProxyType(dict(mapping or {}))
+def check_properties(properties: Mapping) -> None:
+    """Raise :class:`RecordError` naming the first property that is not a valid PropertyValue."""
+    for key, prop in properties.items():
+        if not isinstance(prop, PropertyValue):
+            raise RecordError(f"properties.{key}", "must be a PropertyValue")
+        if prop.source not in SOURCES:
+            raise RecordError(f"properties.{key}.source",
+                              f"must be one of {', '.join(SOURCES)}, got {prop.source!r}")
+        value = prop.value
+        if value is not None and (type(value) not in _NUMBER or not math.isfinite(value)):
+            raise RecordError(f"properties.{key}.value", f"must be a finite number or null, got {value!r}")
 
 
-@dataclass(frozen=True)
-class ResultRecord:
-    """One entry of one task in one environment, with its property values."""
+class ResultRecord(msgspec.Struct, frozen=True, gc=False):
+    """One entry of one task in one environment, with its property values. ``properties`` and
+    ``configuration`` are the record's own plain dicts (copied when it is built directly; nothing
+    changes them: read them, never write them)."""
 
     task: str
     model: str
@@ -206,25 +208,22 @@ class ResultRecord:
     provenance: Provenance
     name: str = ""  # the entry's distinguishing name (model + configuration); defaults to model
     dataset: str = ""
-    configuration: Mapping[str, Any] = field(default_factory=dict)
+    configuration: Mapping[str, Any] = msgspec.field(default_factory=dict)
     runs: int = 1
     notes: str = ""
     window: MeasuredWindow | None = None  # None: not recorded, so not checkable (old records, imports)
 
     def __post_init__(self):
-        object.__setattr__(self, "properties", _frozen(self.properties))
-        object.__setattr__(self, "configuration", _frozen(self.configuration))
+        properties = self.properties
+        if properties.__class__ is _Checked:  # validated by the reader (from_dict, decode): its own dict
+            force_setattr(self, "properties", properties.data)
+        else:  # built directly: the record's own copy, checked
+            properties = dict(properties or {})
+            check_properties(properties)
+            force_setattr(self, "properties", properties)
+            force_setattr(self, "configuration", dict(self.configuration or {}))
         if not self.name:
-            object.__setattr__(self, "name", self.model)
-        for key, prop in self.properties.items():
-            if not isinstance(prop, PropertyValue):
-                raise RecordError(f"properties.{key}", "must be a PropertyValue")
-            if prop.source not in SOURCES:
-                raise RecordError(f"properties.{key}.source",
-                                  f"must be one of {', '.join(SOURCES)}, got {prop.source!r}")
-            value = prop.value
-            if value is not None and (type(value) not in _NUMBER or not math.isfinite(value)):
-                raise RecordError(f"properties.{key}.value", f"must be a finite number or null, got {value!r}")
+            force_setattr(self, "name", self.model)
 
     def value(self, key: str) -> float | None:
         prop = self.properties.get(key)
@@ -276,16 +275,27 @@ class ResultRecord:
         window = data.get("window")
         if window is not None:
             window = MeasuredWindow.from_dict(window)
-        made = _new(cls)  # every field validated here: skip the frozen __init__ (hot path)
-        made.__dict__.update(
-            task=_text(data, "task", ""), model=model,
-            environment=Environment.from_dict(data.get("environment")),
-            properties=MappingProxyType(properties), provenance=Provenance.from_dict(data.get("provenance")),
-            name=_text(data, "name", "", required=False) or model,
-            dataset=_text(data, "dataset", "", required=False),
-            configuration=MappingProxyType(dict(configuration)), runs=runs,
-            notes=_text(data, "notes", "", required=False), window=window)
-        return made
+        return trusted_record(
+            _text(data, "task", ""), model, Environment.from_dict(data.get("environment")), properties,
+            Provenance.from_dict(data.get("provenance")), _text(data, "name", "", required=False) or model,
+            _text(data, "dataset", "", required=False), dict(configuration), runs,
+            _text(data, "notes", "", required=False), window)
+
+
+class _Checked(NamedTuple):
+    """A reader's validated properties, marked so the record takes them as they are (:func:`trusted_record`)."""
+
+    data: dict
+
+
+def trusted_record(task: str, model: str, environment: Environment, properties: dict, provenance: Provenance,
+                   name: str, dataset: str, configuration: dict, runs: int, notes: str,
+                   window: MeasuredWindow | None) -> ResultRecord:
+    """A record of fields a reader has validated, in the record's field order: ``properties`` and
+    ``configuration`` are fresh dicts that become the record's own (not copied, not checked again:
+    100,000 records)."""
+    return ResultRecord(task, model, environment, _Checked(properties), provenance, name, dataset,
+                        configuration, runs, notes, window)
 
 
 def record_file_name(record: ResultRecord, occurrence: int = 0) -> str:
