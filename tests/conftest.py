@@ -1,7 +1,10 @@
-"""Shared fixtures: the 2022 reference logs (read from ../shared, never copied) and browser options."""
+"""Shared fixtures: the 2022 reference logs (read from ../shared, never copied), one trained model
+per framework for the whole run, and browser options."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,44 @@ def reference_dir() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+# one trained model per framework, trained once per test run -----------------------------------------
+# Real train.py runs in a subprocess (as a user runs it) on digits at 32 px; the folders are shared by
+# every test that needs a trained run, which must treat them as read-only (tests/test_infer_train_cli.py
+# checks that inference leaves a training run folder as it was).
+TRAIN_ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+FAST_MONITORING = ("--gpu-monitor-interval", "0.1", "--cpu-monitor-interval", "0.1")
+
+# train.py's own recipe (SGD, lr 0.01, 3 epochs, batches of 32, digits at 32 px) on the first 20 of
+# the 45 batches of each epoch: well above chance (~0.8 validation accuracy; 0.1 is chance)
+TORCH_TRAINING = ("--model", "resnet18", "--backend", "torch", "--seed", "1", "--n-batches", "20")
+# Adam, 2 full epochs: Keras BatchNorm statistics need the full epochs (~0.88 validation accuracy)
+TF_TRAINING = ("--model", "MobileNetV3Small", "--backend", "tensorflow", "--epochs", "2", "--opt", "adam",
+               "--lr", "0.001", "--seed", "1")
+
+
+def _train_once(tmp_path_factory, name: str, args: tuple[str, ...]) -> Path:
+    out = tmp_path_factory.mktemp(name)
+    proc = subprocess.run([sys.executable, str(REPO / "train.py"), *args, "--output-dir", str(out),
+                           *FAST_MONITORING], cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env=TRAIN_ENV)
+    if proc.returncode != 0:
+        pytest.fail(f"train.py {' '.join(args)} exited with {proc.returncode}:\n{proc.stderr[-3000:]}")
+    (run,) = out.glob("train_*")
+    return run
+
+
+@pytest.fixture(scope="session")
+def torch_trained_run(tmp_path_factory) -> Path:
+    """A finished PyTorch training run folder (ResNet18 on digits; see TORCH_TRAINING)."""
+    return _train_once(tmp_path_factory, "torch_train", TORCH_TRAINING)
+
+
+@pytest.fixture(scope="session")
+def tf_trained_run(tmp_path_factory) -> Path:
+    """A finished TensorFlow training run folder (MobileNetV3Small on digits; see TF_TRAINING)."""
+    return _train_once(tmp_path_factory, "tf_train", TF_TRAINING)
 
 
 def pytest_setup_options():

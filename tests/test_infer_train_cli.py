@@ -1,8 +1,9 @@
 """End to end: the real infer.py / train.py in subprocesses, on CPU, small models, few batches.
 
-Per backend: inference on synthetic data and on digits; training on digits (2-3 epochs) and then
-infer.py on the trained run folder, well above chance (10 classes: 0.1); bad input; interruptions.
-Heavy runs are marked slow (they still run in `make test`).
+Per backend: inference of a model by name; training on digits (one run per framework for the whole
+test session: tests/conftest.py) and then infer.py on the trained run folder with each backend that
+can run it, on the whole digits validation split, well above chance (10 classes: 0.1); bad input;
+interruptions. Heavy runs are marked slow (they still run in `make test`).
 """
 from __future__ import annotations
 
@@ -78,9 +79,10 @@ def test_the_default_command_works_without_gpu_data_or_weights(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend,dataset", [
-    ("torch", "digits"), ("tensorflow", "synthetic"), ("tensorflow", "digits"),
-    ("onnx_torch", "synthetic"), ("onnx_torch", "digits"),
-    ("onnx_tensorflow", "synthetic"), ("onnx_tensorflow", "digits"),
+    # labelled digits through every backend: test_infer_a_trained_run_folder (a trained model, so its
+    # accuracy is checked too); here each backend builds a model by name, and --dataset is explicit
+    ("torch", "digits"), ("tensorflow", "synthetic"), ("onnx_torch", "synthetic"),
+    ("onnx_tensorflow", "synthetic"),
 ])
 def test_inference_per_backend_and_dataset(tmp_path, backend, dataset):
     proc = run("infer.py", "--model", "MobileNetV3Small", "--backend", backend, "--dataset", dataset,
@@ -113,25 +115,7 @@ def test_inference_on_an_image_folder(tmp_path):
 
 
 # training, then inference of the trained model -------------------------------------------------------
-@pytest.fixture(scope="module")
-def torch_run(tmp_path_factory):
-    """train.py's defaults: digits at 32px, 3 epochs, SGD."""
-    out = tmp_path_factory.mktemp("torch_train")
-    proc = run("train.py", "--model", "resnet18", "--backend", "torch", "--seed", 1,
-               "--output-dir", out, *FAST_MONITORING)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return only_run_dir(out, "train")
-
-
-@pytest.fixture(scope="module")
-def tf_run(tmp_path_factory):
-    # Keras models with BatchNorm momentum 0.99+ need more steps than 3 digits epochs for their
-    # inference statistics; EfficientNetV2B0 uses 0.9
-    out = tmp_path_factory.mktemp("tf_train")
-    proc = run("train.py", "--model", "EfficientNetV2B0", "--backend", "tensorflow", "--epochs", 3,
-               "--opt", "adam", "--lr", 0.001, "--seed", 1, "--output-dir", out, *FAST_MONITORING)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return only_run_dir(out, "train")
+# torch_trained_run / tf_trained_run: tests/conftest.py, one real train.py run each per test session
 
 
 def check_training(folder: Path, model: str, backend: str, model_file: str, epochs: int):
@@ -150,20 +134,29 @@ def check_training(folder: Path, model: str, backend: str, model_file: str, epoc
 
 
 @pytest.mark.slow
-def test_torch_training_with_default_recipe(torch_run):
-    history = check_training(torch_run, "ResNet18", "pytorch", "model.pth", 3)
+def test_torch_training_with_default_recipe(torch_trained_run):
+    """train.py's own recipe (only --n-batches limits the batches per epoch) trains well above chance."""
+    from mlel.experiment import TrainOptions
+    history = check_training(torch_trained_run, "ResNet18", "pytorch", "model.pth", TrainOptions.epochs)
+    cfg = load(torch_trained_run, "config.json")
+    defaults = TrainOptions()
+    for key in ("opt", "lr", "momentum", "weight_decay", "bn_momentum", "lr_scheduler", "batch_size"):
+        assert cfg[key] == getattr(defaults, key), key
+    assert cfg["input_size"] == 32 and cfg["n_batches"] == 20
+    assert history["lr"] == [defaults.lr] * defaults.epochs
     assert history["val_accuracy"][-1] > 0.5
 
 
 @pytest.mark.slow
-def test_tensorflow_training(tf_run):
-    history = check_training(tf_run, "EfficientNetV2B0", "tensorflow", "model.weights.h5", 3)
+def test_tensorflow_training(tf_trained_run):
+    history = check_training(tf_trained_run, "MobileNetV3Small", "tensorflow", "model.weights.h5", 2)
+    assert load(tf_trained_run, "config.json")["opt"] == "adam"
     assert history["val_accuracy"][-1] > 0.5
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("trained,backend", [("torch_run", None), ("torch_run", "onnx_torch"),
-                                             ("tf_run", None), ("tf_run", "onnx_tensorflow")])
+@pytest.mark.parametrize("trained,backend", [("torch_trained_run", None), ("torch_trained_run", "onnx_torch"),
+                                             ("tf_trained_run", None), ("tf_trained_run", "onnx_tensorflow")])
 def test_infer_a_trained_run_folder(request, tmp_path, trained, backend):
     train_dir = request.getfixturevalue(trained)
     before = sorted(p.name for p in train_dir.iterdir())

@@ -144,17 +144,21 @@ def test_unknown_executor_is_refused(tmp_path):
 def test_local_executor_runs_the_grid_reports_failures_merges_and_resumes(tmp_path):
     runs, results = tmp_path / "runs", tmp_path / "results"
     results.mkdir()
-    experiments = grid(["MobileNetV3Small", "NoSuchNet"], ["torch", "onnx_torch"], [0], ["train", "infer"],
-                       runs, train_args=("--epochs", "1", "--input-size", "32", "--n-batches", "4", "-b", "16", *FAST),
-                       infer_args=("--n-batches", "2", "-b", "16", *FAST))
+    args = dict(train_args=("--epochs", "1", "--input-size", "32", "--n-batches", "4", "-b", "16", *FAST),
+                infer_args=("--n-batches", "2", "-b", "16", *FAST))
+    # a failing model first (the grid goes on after it), then one model on both backends (one shared
+    # training); an ONNX experiment whose training fails is tests/slurm's (the same run_experiment)
+    experiments = (grid(["NoSuchNet"], ["torch"], [0], ["train", "infer"], runs, **args)
+                   + grid(["MobileNetV3Small"], ["torch", "onnx_torch"], [0], ["train", "infer"], runs, **args))
     messages: list[str] = []
     outcomes = sweep.run_grid(experiments, results, executor="local", progress=messages.append)
 
     by_name = {o.experiment: o for o in outcomes}
-    assert len(by_name) == 4
+    assert len(by_name) == 3
     failed = sorted(name for name, o in by_name.items() if not o.ok)
-    assert failed == ["train+infer_NoSuchNet_onnx_pytorch_seed0", "train+infer_NoSuchNet_pytorch_seed0"]
+    assert failed == ["train+infer_NoSuchNet_pytorch_seed0"]
     assert "NoSuchNet" in by_name[failed[0]].error and "train.py exited with" in by_name[failed[0]].error
+    assert [o.experiment for o in outcomes] == [e.name for e in experiments]  # all ran, in order
     assert any(m.startswith("FAILED train+infer_NoSuchNet_pytorch") for m in messages)
     assert (runs / "submitit").is_dir()  # the jobs went through submitit
 
