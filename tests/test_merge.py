@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -272,11 +273,10 @@ def _script(*args, cwd):
 
 
 @pytest.mark.slow
-def test_round_trip_train_infer_merge_rate(tmp_path):
-    """train.py -> infer.py on the trained folder -> merge_results.py -> python -m mlel.ratings."""
-    _script(REPO / "train.py", "--model", "MobileNetV3Small", "--backend", "torch", "--dataset", "digits",
-            "--epochs", "1", "--n-batches", "2", "-b", "8", "--input-size", "32", "--output-dir", "runs",
-            cwd=tmp_path)
+def test_round_trip_train_infer_merge_rate(tmp_path, torch_trained_run):
+    """train.py (the session's one torch training run) -> infer.py on the trained folder ->
+    merge_results.py -> python -m mlel.ratings."""
+    shutil.copytree(torch_trained_run, tmp_path / "runs" / torch_trained_run.name)
     (train,) = (tmp_path / "runs").glob("train_*")
     _script(REPO / "infer.py", "--infer-model", f"runs/{train.name}", "--dataset", "digits",
             "--n-batches", "1", "-b", "8", "--output-dir", "runs", cwd=tmp_path)
@@ -288,7 +288,7 @@ def test_round_trip_train_infer_merge_rate(tmp_path):
     assert log["validation"]["monitoring_estimate"]["total"]["estimated"] is True
     assert log["validation"]["energy"]["sources"] == {"estimate": "estimated"}
     rated = json.loads(_script("-m", "mlel.ratings", "--directory", tmp_path / "results", "--reference",
-                               "MobileNetV3Small", "--json", cwd=REPO).stdout)
+                               "ResNet18", "--json", cwd=REPO).stdout)
     assert {r["task"] for r in rated} == {"inference", "training"}
     inference = next(r for r in rated if r["task"] == "inference")
     assert inference["metrics"]["inference_power_draw"]["value"] > 0
