@@ -1,4 +1,4 @@
-"""``make demo`` / ``python -m mlel.demo``: measure two small models' inference, merge the runs,
+"""``make demo`` / ``python -m mlel.apps.demo``: measure two small models' inference, merge the runs,
 rate them, label one.
 
 Runs the project's real command-line tools one after the other, as a user would, and prints where
@@ -16,6 +16,8 @@ from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_OK
 
 MODELS = ("MobileNetV3Small", "ResNet50")  # ResNet50 is the reference of the demo's index scale
 REFERENCE = "ResNet50"
+# whole passes until each run has measured this long: a shorter window is "not graded" (the gates)
+MIN_DURATION_S = 3
 
 
 class DemoStopped(SystemExit):
@@ -55,7 +57,8 @@ def run_demo(out: Path) -> None:
     for model in MODELS:
         _step(f"measure {model} inference (PyTorch, CPU, synthetic ImageNet-shaped data)",
               "-m", "mlel.infer", "--model", model, "--backend", "torch", "--dataset", "synthetic",
-              "--n-batches", "8", "--batch-size", "8", "--output-dir", str(runs))
+              "--n-batches", "8", "--batch-size", "8", "--min-duration", str(MIN_DURATION_S),
+              "--output-dir", str(runs))
     _merge(runs, results)
     _step(f"rate against {REFERENCE}", "-m", "mlel.ratings", "--directory", str(results),
           "--reference", REFERENCE)
