@@ -116,9 +116,12 @@ class MetricRating(NamedTuple):  # immutable and cheap: a rated result holds one
     @property
     def probability(self) -> float | None:
         """How likely the letter shown is (None: not graded)."""
-        if self.rating is None or self.rating_p is None:
-            return None
-        return self.rating_p[RATINGS.index(self.rating)]
+        return _chance(self.rating, self.rating_p)
+
+
+def _chance(letter: str | None, odds) -> float | None:
+    """The probability of the letter shown, from P(A..E); None where there is no letter or odds."""
+    return None if letter is None or odds is None else odds[RATINGS.index(letter)]
 
 
 class CertainMetrics(Mapping):
@@ -228,9 +231,7 @@ class RatedResult:
 
     @property
     def compound_probability(self) -> float | None:
-        if self.compound is None or self.compound_p is None:
-            return None
-        return self.compound_p[RATINGS.index(self.compound)]
+        return _chance(self.compound, self.compound_p)
 
     def to_dict(self, settings: bool = False) -> dict:
         """The rated summary of SPEC §7 (plus energy, spread, runs, intervals and probabilities);
