@@ -27,7 +27,7 @@ BACKENDS = {
     "onnx_pytorch": ("ONNX PT Export", ("onnxruntime", "onnxruntime-gpu")),
 }
 
-_GPU_VENDOR_WORDS = re.compile(r"\b(NVIDIA|Tesla|Quadro|GeForce)\s+", re.I)
+_GPU_VENDOR_WORDS = re.compile(r"\b(NVIDIA|Tesla|Quadro|GeForce|AMD|Instinct|Radeon)\s+", re.I)  # AMD: market names
 _GPU_FORM_FACTOR = re.compile(r"([- ](SXM\d*|PCIE|PCIe|NVL|HBM\w*|\d+GB)\b.*$)")
 _CPU_CLOCK = re.compile(r"\s+(CPU\s+)?@\s*[\d.]+\s*[GM]Hz.*$", re.I)
 _CPU_CORES = re.compile(r"\s+\d+-Core\s+Processor.*$", re.I)

@@ -8,9 +8,12 @@ A meter is a small reader with one contract (``source``, ``estimated``, ``meta()
 
 and :func:`open_meters` tries the registered ones. What a source is (its device, whether it is an
 estimate, which interval samples it) is the source table's (:mod:`.sources`), so the order is
-data too: real sensors first, GPUs before CPUs, then estimates — an estimate only fills in for a
-device no sensor of which could be read — and last the sources that give no power (the process
-tree); ties keep the order of registration. Adding a meter is adding a module (and its row in the
+data too: real sensors first — a whole board's (its input rail contains its GPU and CPU), then GPUs,
+then CPUs — then estimates, and last the sources that give no power (the process tree); ties keep
+the table's order (RAPL before amd_energy). Nothing is counted twice: an estimate only fills in for a
+device no sensor could read, a device other than a GPU gets one sensor (RAPL and amd_energy read the
+same AMD package; two GPU meters read different vendors' cards), and nothing is opened for a device
+inside a measured whole (:data:`CONTAINS`). Adding a meter is adding a module (and its row in the
 table); :mod:`.monitor` imports the meter modules.
 """
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .sources import BY_NAME, PowerSource
+from .sources import BY_NAME, SOURCES, PowerSource
 
 
 @dataclass(frozen=True)
@@ -56,25 +59,41 @@ def register_meter(source: str) -> Callable[[Opener], Opener]:
     return register
 
 
-def _rank(source: PowerSource) -> tuple[bool, bool, bool]:
-    return not source.gives_power, source.estimated, source.device != "GPU"
+# What the energy of a measured device already contains: no sensor or estimate is opened for these.
+CONTAINS = {"board": ("GPU", "CPU"),  # a Jetson's VDD_IN feeds its GPU and CPU
+            "CPU, GPU, ANE": ("GPU", "CPU")}  # an Apple SoC's CPU and GPU are in its source
+SEVERAL_SENSORS = frozenset({"GPU"})  # each GPU meter reads its own vendor's cards: all are opened
+_DEVICE_RANK = {"board": 0, "CPU, GPU, ANE": 0, "GPU": 1}  # then every other device (CPU)
+_TABLE_ORDER = {s.name: i for i, s in enumerate(SOURCES)}  # a source outside the table: last
+
+
+def _rank(source: PowerSource) -> tuple[bool, bool, int, int]:
+    return (not source.gives_power, source.estimated, _DEVICE_RANK.get(source.device, 2),
+            _TABLE_ORDER.get(source.name, len(_TABLE_ORDER)))
 
 
 def registered() -> tuple[str, ...]:
     """The registered sources, in the order discovery tries them."""
-    return tuple(sorted(_OPENERS, key=lambda name: _rank(BY_NAME[name])))  # stable: ties keep registration
+    return tuple(sorted(_OPENERS, key=lambda name: _rank(BY_NAME[name])))  # stable: sources outside the table keep registration
+
+
+def _counted(source: PowerSource, measured: set, covered: set) -> bool:
+    """Whether what ``source`` measures is counted already (then it is not opened)."""
+    if source.device in covered:
+        return True  # inside a measured whole (a board's input rail)
+    return source.device in measured and (source.estimated or source.device not in SEVERAL_SENSORS)
 
 
 def open_meters(gpu_interval: float, cpu_interval: float, cpu_tdp: float | None = None
                 ) -> tuple[list[tuple[Any, float]], list[str]]:
     """[(meter, interval)] of every source that can be read here, and notes saying what was found
     and why not. An interval of 0 turns that class of meters off (the table says which is which)."""
-    meters, notes, unmeasured, measured = [], [], {}, set()
+    meters, notes, unmeasured, measured, covered = [], [], {}, set(), set()
     for name in registered():
         source = BY_NAME[name]
         interval = gpu_interval if source.gpu_interval else cpu_interval
-        if interval <= 0 or (source.estimated and source.device in measured):
-            continue  # never an estimate on top of a real sensor
+        if interval <= 0 or _counted(source, measured, covered):
+            continue  # never an estimate or a second sensor on top of a real sensor
         opened = _OPENERS[name](Discovery(cpu_tdp, dict(unmeasured)))
         notes.extend(opened.notes)
         if opened.meter is None:
@@ -83,4 +102,5 @@ def open_meters(gpu_interval: float, cpu_interval: float, cpu_tdp: float | None 
         meters.append((opened.meter, interval))
         if source.gives_power and not source.estimated:
             measured.add(source.device)
+            covered.update(CONTAINS.get(source.device, ()))
     return meters, notes

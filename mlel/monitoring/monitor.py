@@ -22,6 +22,7 @@ from .meters import open_meters
 from .records import MeasurementResult, SourceEnergy
 from .recorder import DEFAULT_FLUSH_S, Recorder, Sampler, start_samplers
 from .sources import NO_POWER
+from .summary import energy_check_notes
 
 log = logging.getLogger("mlel.monitoring")
 
@@ -32,7 +33,7 @@ __all__ = ["Measurement", "MeasurementResult", "Recorder", "Sampler", "discover_
 def discover_meters(gpu_interval: float, cpu_interval: float, cpu_tdp=None):
     """[(meter, interval)] of every available source, and notes saying what was found and why not:
     the registered meters (:mod:`.meters`), tried in the source table's order."""
-    from . import estimate, nvml, process, rapl  # noqa: F401 - importing a meter module registers it
+    from . import amd_energy, amdsmi, estimate, jetson, nvml, powermetrics, process, rapl  # noqa: F401 - importing a meter module registers it
 
     return open_meters(gpu_interval, cpu_interval, cpu_tdp)
 
@@ -72,6 +73,10 @@ def build_result(recorders: list, start_s: float, end_s: float, *, idle_seconds:
     from .carbon import carbon_intensity, gco2e
 
     summaries, sources, problems = _source_energies(recorders)
+    checks = energy_check_notes(summaries)  # the counter check's flags: said at the end of the run
+    for note in checks:
+        log.warning("monitoring: %s", note)
+    notes = (*notes, *checks)
     total = sum_energy(s.energy_j for s in sources)
     energy_j = total.total_j or 0.0
     baseline = dict(baseline_power_w or {})

@@ -3,8 +3,14 @@
 One device per visible GPU, keyed by its NVML index, honouring ``CUDA_VISIBLE_DEVICES`` (indices or
 UUID prefixes, stopping at the first invalid entry as CUDA does). Per sample: ``power_usage`` (W),
 ``energy`` (J since monitoring began, from ``nvmlDeviceGetTotalEnergyConsumption`` on Volta and
-newer; absent otherwise), temperature, utilisation and memory. Energy comes from the counter where
-there is one, else from integrating power; both are kept in the summary.
+newer; absent otherwise), temperature, utilisation and memory; a reading that fails is null, never
+0. Energy comes from the counter where there is one and it passes the summary's check against the
+integrated power (:mod:`.summary`: both kept, their disagreement recorded, a flag and the value
+used above 10 %), else from integrating power — a GPU without a counter is never reported as 0.
+
+MIG: NVML measures power and energy per physical GPU, not per instance. A run on a MIG instance
+(``CUDA_VISIBLE_DEVICES=MIG-<uuid>``) is measured at its parent GPU, and a GPU in MIG mode says so:
+``"measured": "whole device"`` in the series' device meta and its summary, and in the discovery note.
 
 Numeric ``CUDA_VISIBLE_DEVICES`` entries are read as NVML (PCI bus order) indices. CUDA numbers
 GPUs fastest first unless ``CUDA_DEVICE_ORDER=PCI_BUS_ID``; on machines with identical GPUs (the
@@ -38,6 +44,17 @@ def _text(value) -> str:
 visible_indices = visible_gpu_indices
 
 
+WHOLE_DEVICE = "whole device"
+
+
+def _mig_enabled(nvml, handle) -> bool:
+    """Whether a GPU is in MIG mode (False where NVML cannot tell: not MIG capable)."""
+    try:
+        return nvml.nvmlDeviceGetMigMode(handle)[0] == nvml.NVML_DEVICE_MIG_ENABLE
+    except (nvml.NVMLError, AttributeError):  # pre-Ampere, or a pynvml without MIG
+        return False
+
+
 class NvmlMeter:
     source = NVML
     estimated = False
@@ -56,10 +73,16 @@ class NvmlMeter:
             self.devices[str(i)] = {"name": _text(nvml.nvmlDeviceGetName(h)),
                                     "uuid": _text(nvml.nvmlDeviceGetUUID(h)),
                                     "energy_counter": i in self._energy0}
+            if _mig_enabled(nvml, h):  # its instances share the GPU's power: the whole device's
+                self.devices[str(i)].update({"mig": True, "measured": WHOLE_DEVICE})
+
+    @property
+    def mig_indices(self) -> list[int]:
+        return [i for i in self.indices if self.devices[str(i)].get("mig")]
 
     def meta(self) -> dict:
         return {"power_keys": ["power_usage"], "energy_key": "energy", "estimated": False,
-                "method": "NVML energy counter where available, else power integration",
+                "method": "NVML energy counter, checked against integrated power; integration without it",
                 "devices": self.devices,
                 "units": {"power_usage": "W", "energy": "J since start", "temperature": "C",
                           "util.gpu": "%", "util.memory": "%", "memory.used": "bytes",
@@ -118,7 +141,12 @@ def open_meter(env=None):
         if not indices:
             _shutdown(nvml)
             return None, "GPU power not measured: no visible GPU (CUDA_VISIBLE_DEVICES)"
-        return NvmlMeter(nvml, indices), f"GPU power measured by NVML for GPUs {indices}"
+        meter = NvmlMeter(nvml, indices)
+        note = f"GPU power measured by NVML for GPUs {indices}"
+        if meter.mig_indices:
+            note += (f"; GPUs {meter.mig_indices} are in MIG mode: measured as the whole device, "
+                     "not the instance the run uses")
+        return meter, note
     except nvml.NVMLError as exc:
         _shutdown(nvml)
         return None, f"GPU power not measured: NVML error ({exc})"

@@ -32,9 +32,13 @@ NVML, RAPL, PROCESS, ESTIMATE = "pynvml", "pyrapl", "psutil", "estimate"
 
 SOURCES = (
     PowerSource(NVML, "GPU", True, True, 0.1, True),
+    PowerSource("amdsmi", "GPU", True, True, 0.1, False),  # AMD GPUs: monitoring/amdsmi.py
     PowerSource(RAPL, "CPU", True, False, None, True),
     PowerSource(PROCESS, "process", False, False, None, True),
     PowerSource(ESTIMATE, "CPU", True, False, None, False, estimated=True),
+    PowerSource("jetson", "board", True, False, None, False),  # Jetson INA3221 rails: monitoring/jetson.py
+    PowerSource("amd_energy", "CPU", True, False, None, False),  # AMD, older kernels: monitoring/amd_energy.py
+    PowerSource("apple_silicon", "CPU, GPU, ANE", True, False, 0.5, False),  # the SoC: monitoring/powermetrics.py
 )
 BY_NAME = {source.name: source for source in SOURCES}
 KNOWN_SOURCES = tuple(source.name for source in SOURCES)  # merged even when absent (null)

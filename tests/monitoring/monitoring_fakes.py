@@ -83,12 +83,19 @@ Memory = namedtuple("Memory", "total used free")
 
 class FakeGPU:
     """Power model: base + amp·sin(2πt/period) W, t in wall-clock seconds; counter in mJ since
-    an arbitrary driver start (offset), as NVML's."""
+    an arbitrary driver start (offset), as NVML's.
 
-    def __init__(self, name, uuid, base, amp, period=0.7, counter=True, offset_mj=123_456_789):
+    Faults: ``counter=False`` no counter (NVMLError_NotSupported); ``counter_scale`` a counter
+    reading that many times the truth (1.5: disagrees by +50 %); ``frozen_at`` a counter that stops
+    advancing at that time (s); ``power_fails`` every power reading raises NVMLError; ``mig`` the
+    UUIDs of its MIG instances (a GPU in MIG mode), None for a GPU that is not MIG capable."""
+
+    def __init__(self, name, uuid, base, amp, period=0.7, counter=True, offset_mj=123_456_789, *,
+                 counter_scale=1.0, frozen_at=None, power_fails=False, mig=None):
         self.name, self.uuid = name, uuid
         self.base, self.amp, self.period = base, amp, period
         self.counter, self.offset_mj = counter, offset_mj
+        self.counter_scale, self.frozen_at, self.power_fails, self.mig = counter_scale, frozen_at, power_fails, mig
 
     def power(self, t):
         return self.base + self.amp * math.sin(2 * math.pi * t / self.period)
@@ -99,13 +106,24 @@ class FakeGPU:
         return self.base * (t1 - t0) - self.amp / w * (math.cos(w * t1) - math.cos(w * t0))
 
     def counter_mj(self, t):
-        return self.offset_mj + int(self.energy(0.0, t) * 1000)
+        if self.frozen_at is not None:
+            t = min(t, self.frozen_at)
+        return self.offset_mj + int(self.energy(0.0, t) * 1000 * self.counter_scale)
 
 
-def fake_nvml(gpus, *, library=True):
-    """A module with pynvml's API over simulated GPUs (inject as sys.modules['pynvml'])."""
+class FakeMigDevice:
+    """A MIG instance's handle: its own UUID, its parent GPU."""
+
+    def __init__(self, uuid, parent):
+        self.uuid, self.parent, self.name = uuid, parent, f"{parent.name} MIG 1g.5gb"
+
+
+def fake_nvml(gpus, *, library=True, clock=time.time):
+    """A module with pynvml's API over simulated GPUs (inject as sys.modules['pynvml']); ``clock``
+    the time its power model and counters follow (a faster one simulates long runs quickly)."""
     m = types.ModuleType("pynvml")
     m.NVML_TEMPERATURE_GPU = 0
+    m.NVML_DEVICE_MIG_DISABLE, m.NVML_DEVICE_MIG_ENABLE = 0, 1
     m.calls = {"init": 0, "shutdown": 0}
 
     class NVMLError(Exception):
@@ -138,16 +156,34 @@ def fake_nvml(gpus, *, library=True):
     m.nvmlDeviceGetHandleByIndex = handle
     m.nvmlDeviceGetName = lambda h: h.name
     m.nvmlDeviceGetUUID = lambda h: h.uuid
-    m.nvmlDeviceGetPowerUsage = lambda h: int(round(h.power(time.time()) * 1000))  # mW
+    def power(h):
+        if h.power_fails:
+            raise NVMLError("Unknown Error")
+        return int(round(h.power(clock()) * 1000))  # mW
 
     def energy(h):
         if not h.counter:
             raise NVMLError_NotSupported("Not Supported")
-        return h.counter_mj(time.time())
+        return h.counter_mj(clock())
 
+    def mig_capable(h):
+        if getattr(h, "mig", None) is None:
+            raise NVMLError_NotSupported("Not Supported")
+        return h
+
+    def mig_handle(h, slot):
+        if not 0 <= slot < len(mig_capable(h).mig):
+            raise NVMLError("Not Found")  # an empty slot
+        return FakeMigDevice(h.mig[slot], h)
+
+    m.nvmlDeviceGetPowerUsage = power
     m.nvmlDeviceGetTotalEnergyConsumption = energy
-    m.nvmlDeviceGetTemperature = lambda h, sensor: 40 + int(h.power(time.time()) / 20)
-    m.nvmlDeviceGetUtilizationRates = lambda h: Utilization(min(100, int(h.power(time.time()) / 3)), 20)
+    m.nvmlDeviceGetMigMode = lambda h: [int(bool(mig_capable(h).mig))] * 2  # [current, pending]
+    m.nvmlDeviceGetMaxMigDeviceCount = lambda h: 7 if mig_capable(h) else 0
+    m.nvmlDeviceGetMigDeviceHandleByIndex = mig_handle
+    m.nvmlDeviceGetDeviceHandleFromMigDeviceHandle = lambda h: h.parent
+    m.nvmlDeviceGetTemperature = lambda h, sensor: 40 + int(h.power(clock()) / 20)
+    m.nvmlDeviceGetUtilizationRates = lambda h: Utilization(min(100, int(h.power(clock()) / 3)), 20)
     m.nvmlDeviceGetMemoryInfo = lambda h: Memory(40 * 2**30, 10 * 2**30, 30 * 2**30)
     return m
 

@@ -33,7 +33,8 @@ def test_two_gpus_counter_and_integration_match_truth(gpus, tmp_path):
         assert s[str(i)]["power_usage"]["max"] <= gpu.base + gpu.amp + 1e-3
     assert s["0"]["energy_method"] == "counter"
     assert s["0"]["total_power_draw_integrated"] == pytest.approx(s["0"]["total_power_draw"], rel=0.02)
-    assert s["1"]["energy_method"] == "trapezoid"
+    assert s["1"]["energy_method"] == "trapezoid" and s["1"]["energy_check"] == "no counter"
+    assert s["0"]["energy_check"] == "short window"  # under 10 s: both kept, not judged (summary.py)
     assert s["total"]["total_power_draw"] == pytest.approx(s["0"]["total_power_draw"] + s["1"]["total_power_draw"])
     # each device once: GPUs plus the estimated CPU, nothing twice
     assert m.sources == {"pynvml": "measured", "estimate": "estimated"}
