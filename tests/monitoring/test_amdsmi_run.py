@@ -74,3 +74,15 @@ def test_infer_on_an_amd_gpu_is_measured_merged_and_rated(tmp_path):
     assert entry["energy"]["total_ws"] == pytest.approx(WATTS * window_s, rel=0.05)
     power = next(cell for cell in label_content(entry).cells if cell.kind == "power")
     assert power.detail == "Sources: GPU, CPU" and power.estimated is False
+
+    # ELEx shows what the pipeline rated: the same letter, the source measured, no "(estimated)"
+    from mlel.elex import layout, session, state
+
+    data = state.ElexData.load(results)
+    # the CLI's default reference (ELEx would open on a model present here: a setting, issue 24)
+    settings = session.set_reference(session.default_settings(data), "ResNet101")
+    rating = state.rate(data, "inference", settings)
+    shown = state.summary(rating, 0)
+    assert shown["compound"] == entry["compound"] and shown["environment"] == entry["environment"]
+    assert "amdsmi (measured)" in str(layout.summary_view(shown))
+
