@@ -45,12 +45,12 @@ STAGES = """
 import resource, sys, time
 clock = time.process_time
 marks = [("start", clock())]
-from mlel.base.bulk import collector_off_for_this_command
+import gc
 from mlel.base.io import dumps
 from mlel.runlog.logs import load_logs
 from mlel.ratings import DEFAULT_GATES, RatingOptions, aggregate_runs, rate_entries
 marks.append(("imports", clock()))
-collector_off_for_this_command()  # as `python -m mlel.ratings` does
+gc.disable()  # as `python -m mlel.ratings` does in its own main
 runs, problems = load_logs(sys.argv[1])
 marks.append(("load_logs", clock()))
 entries = aggregate_runs(runs, DEFAULT_GATES)

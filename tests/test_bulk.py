@@ -1,6 +1,6 @@
 """Speed without side effects (issue 23): the library's readers and raters leave the caller's garbage
 collector as it was — never disabled, frozen, collected or retuned, during a call or after it; only
-the command's own process (``python -m mlel.ratings``) turns it off (mlel.base.bulk)."""
+the command's own process (``python -m mlel.ratings``, ``mlel/ratings/__main__.py``) turns it off."""
 from __future__ import annotations
 
 import gc
@@ -114,3 +114,14 @@ def test_only_the_command_turns_the_collector_off_in_its_own_process(tmp_path):
             "runpy.run_module('mlel.ratings', run_name='__main__')")
     out = subprocess.run([sys.executable, "-c", code, str(REFERENCE_RESULTS)], capture_output=True, text=True)
     assert out.returncode == 0 and "collector False" in out.stderr, out.stderr[-500:]
+
+
+def test_only_a_commands_main_switches_the_collector():
+    # process-wide switches live in a command's own __main__.py, never in a library module
+    import re
+    from pathlib import Path
+
+    switch = re.compile(r"\bgc\.(disable|enable|freeze|unfreeze|collect|set_threshold)\(")
+    package = Path(__file__).resolve().parents[1] / "mlel"
+    found = {str(p.relative_to(package)) for p in package.rglob("*.py") if switch.search(p.read_text())}
+    assert found == {"ratings/__main__.py"}

@@ -1,17 +1,24 @@
-"""``python -m mlel.ratings``: the command line of :mod:`mlel.ratings.cli`.
+"""``python -m mlel.ratings`` (and ``mlee-ratings``): the command line of :mod:`mlel.ratings.cli`.
 
 The library is the package ``mlel.ratings`` itself; this entry only calls the CLI, so running it
-executes every module once (no ``__main__`` twin of the library). The process is the command's own
-and ends when its output is written: the cyclic collector is off for it (:mod:`mlel.base.bulk`).
+executes every module once (no ``__main__`` twin of the library).
+
+This process is the command's own and ends when its output is written, so it turns the cyclic
+garbage collector off: reading and rating 20,000 logs builds millions of records, none in a
+reference cycle, and the collector would walk them again and again (about half the CPU time of
+pooling, rating and writing). Reference counting frees everything without it. Only a command's
+main may make that choice; no library function, server callback or ELEx session ever does
+(``tests/test_bulk.py``), since their caller may be a notebook, a threaded server or a pre-fork
+server that froze its heap.
 """
+import gc
 import sys
 
-from mlel.base.bulk import collector_off_for_this_command
 from mlel.ratings.cli import ratings_main
 
 
 def main() -> None:
-    collector_off_for_this_command()
+    gc.disable()  # process-wide, on purpose: see the module's note
     sys.exit(ratings_main(exit_at_once=True))
 
 

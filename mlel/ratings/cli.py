@@ -171,10 +171,3 @@ def _exit_at_once(code: int) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
-
-
-if __name__ == "__main__":  # pragma: no cover - `python -m mlel.ratings` is the documented entry
-    from mlel.base.bulk import collector_off_for_this_command
-
-    collector_off_for_this_command()  # this process is the command's: see mlel.base.bulk
-    sys.exit(ratings_main(exit_at_once=True))
