@@ -12,6 +12,7 @@ main may make that choice; no library function, server callback or ELEx session 
 server that froze its heap.
 """
 import gc
+import os
 import sys
 
 from mlel.ratings.cli import ratings_main
@@ -19,7 +20,11 @@ from mlel.ratings.cli import ratings_main
 
 def main() -> None:
     gc.disable()  # process-wide, on purpose: see the module's note
-    sys.exit(ratings_main(exit_at_once=True))
+    try:
+        sys.exit(ratings_main(exit_at_once=True))
+    except BrokenPipeError:  # the reader went away (`| head`): no traceback, exit 1 (a write failed)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush has nowhere to go
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -176,3 +176,13 @@ def test_json_written_in_slices_is_the_same_bytes_as_one_dump(reference_dir, sli
     empty = io.BytesIO()
     _write_json([], empty, slice_size)
     assert empty.getvalue() == b"[]"
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(reference_dir):
+    # `python -m mlel.ratings --json | head`: the closed pipe ends the command quietly, exit 1
+    proc = subprocess.Popen([sys.executable, "-m", "mlel.ratings", "--directory", str(reference_dir), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.read(10).startswith(b"[")
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1 and "Traceback" not in err and "BrokenPipe" not in err, err[-2000:]
