@@ -24,7 +24,7 @@ from pathlib import Path
 
 from mlel.base.units import uj_to_j
 
-from .meters import Discovery, Opened, register_meter
+from .meters import Discovery, Opened, register_meter, try_open
 from .sources import BY_NAME
 
 AMD_ENERGY = BY_NAME["amd_energy"].name  # its row in the source table
@@ -207,9 +207,5 @@ class AmdEnergyMeter:
 @register_meter(AMD_ENERGY)
 def open_amd_energy(context: Discovery) -> Opened:
     """The registry's opener: the AMD sockets' counters, or why not (the estimate says RAPL's)."""
-    try:
-        meter = AmdEnergyMeter()
-    except (AmdEnergyUnavailable, OSError) as exc:
-        return Opened(None, why_not=f"no amd_energy: {exc}")
-    sockets = ", ".join(c.label for c in meter.counters)
-    return Opened(meter, (f"CPU power measured by amd_energy ({sockets}; cores not added)",))
+    return try_open(AmdEnergyMeter, (AmdEnergyUnavailable, OSError), "no amd_energy", lambda meter: (
+        f"CPU power measured by amd_energy ({', '.join(c.label for c in meter.counters)}; cores not added)",))

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .meters import Discovery, Opened, register_meter
+from .meters import Discovery, Opened, register_meter, try_open
 from .sources import BY_NAME
 
 JETSON = BY_NAME["jetson"].name  # its row in the source table
@@ -195,11 +195,10 @@ class JetsonMeter:
 @register_meter(JETSON)
 def open_jetson(context: Discovery) -> Opened:
     """The registry's opener: the Jetson module's rails, or why not (no note: most machines are none)."""
-    try:
-        meter = JetsonMeter()
-    except (JetsonUnavailable, OSError) as exc:
-        return Opened(None, why_not=f"no Jetson: {exc}")
-    added = " + ".join(meter.energy_keys)
+    return try_open(JetsonMeter, (JetsonUnavailable, OSError), "no Jetson", _notes)
+
+
+def _notes(meter: JetsonMeter) -> tuple[str, ...]:
     others = [r.key for r in meter.rails if r.key not in meter.energy_keys]
     tail = f"; {', '.join(others)} recorded, not added" if others else ""
-    return Opened(meter, (*meter.notes, f"board power measured by Jetson INA3221 rails ({added}{tail})"))
+    return (*meter.notes, f"board power measured by Jetson INA3221 rails ({' + '.join(meter.energy_keys)}{tail})")

@@ -44,6 +44,17 @@ class Opened:
 
 
 Opener = Callable[[Discovery], Opened]
+
+
+def try_open(make: Callable[[], Any], errors: tuple[type[BaseException], ...], missing: str,
+             describe: Callable[[Any], tuple[str, ...]]) -> Opened:
+    """The shape of a sensor's opener: the meter ``make()`` builds, with the notes ``describe``
+    gives it, or no meter and why not (``"<missing>: <error>"``, which an estimate names)."""
+    try:
+        meter = make()
+    except errors as exc:
+        return Opened(None, why_not=f"{missing}: {exc}")
+    return Opened(meter, describe(meter))
 _OPENERS: dict[str, Opener] = {}  # source -> opener, in registration order
 
 

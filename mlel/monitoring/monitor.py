@@ -33,7 +33,8 @@ __all__ = ["Measurement", "MeasurementResult", "Recorder", "Sampler", "discover_
 def discover_meters(gpu_interval: float, cpu_interval: float, cpu_tdp=None):
     """[(meter, interval)] of every available source, and notes saying what was found and why not:
     the registered meters (:mod:`.meters`), tried in the source table's order."""
-    from . import amd_energy, amdsmi, estimate, jetson, nvml, powermetrics, process, rapl  # noqa: F401 - importing a meter module registers it
+    # importing a meter module registers it
+    from . import amd_energy, amdsmi, estimate, jetson, nvml, powermetrics, process, rapl  # noqa: F401
 
     return open_meters(gpu_interval, cpu_interval, cpu_tdp)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mlel.base.units import uj_to_j
 
-from .meters import Discovery, Opened, register_meter
+from .meters import Discovery, Opened, register_meter, try_open
 from .sources import RAPL
 
 DEFAULT_ROOT = "/sys/class/powercap"
@@ -154,8 +154,5 @@ class RaplMeter:
 @register_meter(RAPL)
 def open_rapl(context: Discovery) -> Opened:
     """The registry's opener: the CPU's RAPL meter, or why not (the estimate says it)."""
-    try:
-        meter = RaplMeter()
-    except (RaplUnavailable, OSError) as exc:
-        return Opened(None, why_not=f"no RAPL: {exc}")
-    return Opened(meter, (*meter.notes, f"CPU power measured by RAPL ({', '.join(z.key for z in meter.zones)})"))
+    return try_open(RaplMeter, (RaplUnavailable, OSError), "no RAPL", lambda meter: (
+        *meter.notes, f"CPU power measured by RAPL ({', '.join(z.key for z in meter.zones)})"))

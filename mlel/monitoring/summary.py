@@ -46,7 +46,7 @@ from pathlib import Path
 
 from mlel.base.units import MS_PER_S
 
-from mlel.base.values import as_float, is_number
+from mlel.base.values import as_float
 
 from .energy import EnergySum, sum_energy
 from .series import META_KEY, MonitoringFileError, read_series
