@@ -4,7 +4,9 @@ import sys
 
 import pytest
 
-from mlel.monitoring import estimate, meters, nvml, process, rapl, sources
+# every meter module, as discovery imports them: importing one registers it
+from mlel.monitoring import (amd_energy, amdsmi, estimate, jetson, meters, nvml, powermetrics,  # noqa: F401
+                             process, rapl, sources)
 from mlel.monitoring.monitor import discover_meters
 from monitoring_fakes import TWO_GPUS, FakePowercap, fake_nvml
 
