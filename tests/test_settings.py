@@ -13,7 +13,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 from mlel.base.values import boundaries_problem
 from mlel.elex import session
-from mlel.ratings.settings import SettingsError, check_bounds, check_weight, load_boundaries, load_weights
+from mlel.ratings.settings import MAX_WEIGHT, SettingsError, check_bounds, check_weight, load_boundaries, load_weights
 from mlel.tasks.properties import builtin_tasks
 
 BAD_BOUNDS = [
@@ -46,7 +46,7 @@ def test_cli_refuses_bad_boundaries_naming_file_and_key(one_log, tmp_path, bound
     path.write_text(json.dumps({"inference_power_draw": bounds}))  # NaN / Infinity: Python's JSON literals
     out = _ratings("--directory", one_log, "--boundaries", path)
     assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
-    assert f"bounds.json: 'inference_power_draw': boundaries" in out.stderr and words in out.stderr
+    assert "bounds.json: 'inference_power_draw': boundaries" in out.stderr and words in out.stderr
 
 
 @pytest.mark.parametrize("weight", ["Infinity", "NaN", "1e9", "-1"])
@@ -94,7 +94,7 @@ def test_what_elex_took_it_still_takes():
         for key, weight in task.default_weights().items():
             assert check_weight(weight, key) == weight
     assert check_bounds([2, 2, 1, 0], "k") == [2.0, 2.0, 1.0, 0.0]  # ties and b3 = 0 are fine
-    assert check_weight(session.MAX_WEIGHT, "inference.top1_val") == 1e6
+    assert check_weight(MAX_WEIGHT, "inference.top1_val") == 1e6
     assert check_weight(0, "inference.top1_val") == 0.0
 
 

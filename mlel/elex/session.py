@@ -15,7 +15,7 @@ from mlel.runlog.metrics import TASKS, task_metrics
 from mlel.tasks.properties import load_property_set
 from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_QUANTILES, DEFAULT_REFERENCE, SCALES, calibrated_boundaries
 from mlel.ratings.engine import NO_BOUNDARIES
-from mlel.ratings.settings import MAX_WEIGHT, SettingsError, check_bounds, check_weight, parse_boundaries, parse_weights
+from mlel.ratings.settings import SettingsError, check_bounds, check_weight, parse_boundaries, parse_weights
 from mlel.elex.state import ElexData, indices
 
 MAX_UPLOAD_BYTES = 64 * 1024  # a boundaries or weights file is a few hundred bytes
