@@ -189,3 +189,15 @@ def test_a_bad_window_is_named_by_its_field(tmp_path):
     (tmp_path / "m.json").write_text(json.dumps(data))
     scan = read_result_records(tmp_path)
     assert scan.records == () and [p.field for p in scan.problems] == ["window.sources[0].samples"]
+
+
+def test_a_directory_rated_without_gates_leaves_records_ungated_too(tmp_path):
+    # one setting, both routes: RatingOptions(gates=None) turns off the merged logs' and the records' gates
+    from mlel.ratings.report import rate_directory
+    from mlel.results import record_file_name
+
+    record = _record("m", MeasuredWindow(0.15, (SourceWindow("pyrapl", 0.15, 2, 0.05),)))
+    (tmp_path / record_file_name(record)).write_text(json.dumps(record.to_dict()))
+    [gated] = rate_directory(tmp_path, RatingOptions(scale="best")).rated
+    [ungated] = rate_directory(tmp_path, RatingOptions(scale="best", gates=None)).rated
+    assert gated["graded"] is False and ungated["graded"] is True

@@ -72,7 +72,7 @@ def load_entries(directory: str | os.PathLike, property_sets=None, gates: Gates 
 def _load(directory, property_sets, gates) -> tuple[list[ModelResult], list[Problem], list[RunLog], list]:
     """:func:`load_entries`, and the result records read (name, record)."""
     runs, records, problems = read_directory(directory)
-    imported = entries_from_records(records)
+    imported = entries_from_records(records, gates)  # one gate setting for both routes
     known = set(builtin_tasks()) | set(property_sets or ())
     problems += [Problem(name, f"task '{entry.task}' has no property set: give --properties FILE")
                  for entry in imported if entry.task not in known for name in entry.logs]
