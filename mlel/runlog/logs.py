@@ -26,7 +26,8 @@ from mlel.base.environment import environment_key
 from mlel.base.names import backend_key
 from mlel.base.errors import InputError
 from mlel.base.io import json_file_names, read_file_bytes
-from mlel.runlog.run_facts import SourceWindow, configuration_of, devices_of, warmup_of, windows_of
+from mlel.runlog.run_facts import (SourceWindow, configuration_of, devices_of, source_totals, warmup_of,
+                                   windows_of)
 from mlel.runlog.validation import FieldProblem, check_merged_log, parse_json
 from mlel.monitoring.sources import NO_POWER, NO_POWER_SOURCES, SOURCES_2022
 from mlel.monitoring.energy import as_float, baseline_energy_j, dynamic_energy_j, is_number, sum_energy
@@ -149,9 +150,8 @@ def _environment(processor: str | None, gpus: tuple[tuple[str, str], ...], backe
 
 def _measured_how(config: dict, sources: dict[str, dict], counted: Iterable[str]) -> dict:
     """Configuration, warm-up and power-source windows of a checked log (mlel.runlog.run_facts)."""
-    totals = [(name, total.get("total_duration"), total.get("nr_measurements"))
-              for name in counted
-              for total in [(sources.get(MONITORING + name) or {}).get("total") or {}]]
+    counted = tuple(counted)
+    totals = source_totals({name: sources.get(MONITORING + name) for name in counted}, counted)  # as records
     return dict(configuration=configuration_of(config.get), warmup=warmup_of(config.get("warmup")),
                 windows=windows_of(totals, config.get("gpu_monitor_interval"),
                                    config.get("cpu_monitor_interval")))
