@@ -3,6 +3,7 @@ merge's branch for it (one generic result record), and runs that end early."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -209,7 +210,9 @@ def test_two_recorded_blocks_of_015_s_are_not_graded_a_long_one_is(rapl, tmp_pat
     for name in ("short-a", "short-b"):
         short = rated[name]
         assert short["graded"] is False and short["compound"] is None and short["compound_p"] is None
-        assert "pyrapl measured 0.1" in short["not_graded"] and "(minimum 1 s)" in short["not_graded"]
+        # a loaded machine stretches the block; what must hold is "under the 1 s minimum", not 0.15 s
+        measured = re.search(r"pyrapl measured ([0-9.]+) s \(minimum 1 s\)", short["not_graded"])
+        assert measured and float(measured.group(1)) < 1.0, short["not_graded"]
         assert all(m["rating"] is None for m in short["metrics"].values())
         assert short["metrics"]["energy_per_run"]["value"] > 0  # the values are still shown
         assert "window_unchecked" not in short  # it was checked, and failed
