@@ -304,8 +304,8 @@ def metric_rating(entry: ModelResult, key: str, index: float | None, rating_p: S
     present = [v for v in column if v is not None and v == v]
     ci95 = None
     if len(present) > 1:
-        from mlel.ratings.uncertainty import value_stats, within
-        ci95 = within(value_stats(present).ci95, support)
+        from mlel.ratings.uncertainty import value_interval
+        ci95 = value_interval(present, support)
     return MetricRating(entry.values.get(key), index, rating, len(present), ci95,
                         None if rating_p is None else tuple(float(p) for p in rating_p))
 

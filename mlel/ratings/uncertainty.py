@@ -120,6 +120,13 @@ def within(interval: tuple[float, float] | None, support: tuple[float, float] | 
     return max(interval[0], support[0]), min(interval[1], support[1])
 
 
+def value_interval(present: Sequence[float], support: tuple[float, float] | None = None
+                   ) -> tuple[float, float] | None:
+    """The 95% interval of the mean of a property's runs (``present``: its values, more than one), as
+    a rated result shows it, within the values the quantity can take (``support``)."""
+    return within(value_stats(present).ci95, support)
+
+
 def widen_for_systematic(stats: ValueStats, rel_error: float) -> ValueStats:
     """The interval of a value that also carries a systematic relative error (e.g. an estimated CPU
     power, ± rel_error at 95%): the two half-widths add in quadrature. Runs cannot average it away.

@@ -9,6 +9,8 @@ user's with ``--properties FILE``::
                                    "group": "Complexity", "weight": 1.0,
                                    "boundaries": [b0, b1, b2, b3]}, ...}}
 
+``scheme`` names the task's default rating scheme (:mod:`mlel.tasks.schemes`; absent: the default)
+and ``reference`` the model others are indexed against (absent: the best of each group).
 ``boundaries`` is optional per property (the default boundaries on the index scale); where it is
 absent the caller gives or calibrates them. How a property's value is computed from a merged log
 is code (``mlel.runlog.metrics``); what it means and how it is rated is here.
@@ -88,6 +90,8 @@ class PropertySet:
     display_name: str
     properties: tuple[Property, ...]
     label_tiles: tuple[str, ...]
+    scheme: str | None = None  # its default rating scheme (mlel.tasks.schemes); None: the default one
+    reference: str | None = None  # the model others are indexed against; None: the best of the group
 
     @cached_property
     def keys(self) -> tuple[str, ...]:
@@ -113,8 +117,10 @@ class PropertySet:
         return {p.key: list(p.boundaries) for p in self.properties if p.boundaries is not None}
 
     def to_dict(self) -> dict:
-        return {"task": self.task, "display_name": self.display_name, "label_tiles": list(self.label_tiles),
-                "properties": {p.key: p.to_dict() for p in self.properties}}
+        out = {"task": self.task, "display_name": self.display_name, "label_tiles": list(self.label_tiles),
+               "properties": {p.key: p.to_dict() for p in self.properties}}
+        out.update((key, value) for key, value in (("scheme", self.scheme), ("reference", self.reference)) if value)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping, where: str = "") -> "PropertySet":
@@ -127,7 +133,11 @@ class PropertySet:
         unknown = [t for t in tiles if t not in keys]
         if unknown:
             raise InputError(f"{where}label_tiles name unknown properties: {', '.join(map(str, unknown))}")
-        return cls(data["task"], str(data.get("display_name") or data["task"]), properties, tiles)
+        for key in ("scheme", "reference"):
+            if data.get(key) is not None and not (isinstance(data[key], str) and data[key]):
+                raise InputError(f"{where}'{key}' must be a name, got {data[key]!r:.40}")
+        return cls(data["task"], str(data.get("display_name") or data["task"]), properties, tiles,
+                   data.get("scheme"), data.get("reference"))
 
 
 def read_property_set(path: str | os.PathLike) -> PropertySet:
