@@ -108,7 +108,12 @@ def test_entries_of_any_task_rate_by_their_property_set():
     # the reference's own index is 1 (C: b1 = 1.2 ≥ 1 > 0.8); 0.7 / 1.6 = 0.44 lies below b3 (E)
     ratings = [by_model[m].metrics["energy_per_token"].rating for m in ("ref-model", "small", "big")]
     assert ratings == ["C", "A", "E"]
-    assert {r.metrics["quality"].rating for r in rated} == {"E"} and by_model["small"].compound == "A"
+    # no boundaries, no letter (the 2022 scheme: E)
+    assert {r.metrics["quality"].rating for r in rated} == {None} and by_model["small"].compound == "A"
+    assert {r.metrics["quality"].not_rated for r in rated} == {"no index: nothing to compare this value with"}
+    in_2022 = rate_entries(entries, RatingOptions(reference="ref-model", property_sets={"chat": llm}, mode="best",
+                                                  scheme="mlee-2022"))[0]
+    assert {r.metrics["quality"].rating for r in in_2022} == {"E"}
     given = RatingOptions(reference="ref-model", property_sets={"chat": llm},
                           boundaries={"quality": [1.1, 1.0, 0.9, 0.8]})
     assert rate_entries(entries, given)[0][0].metrics["quality"].rating == "C"  # index 1.0 = b1: C

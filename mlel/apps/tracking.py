@@ -94,6 +94,10 @@ def _rating_fields(summary: dict) -> tuple[dict[str, float], dict[str, str]]:
     metrics, tags = {}, {"mlee.graded": str(summary.get("graded", True)).lower()}
     if summary.get("not_graded"):  # kept and logged, but no letter (validity gates)
         tags["mlee.not_graded"] = summary["not_graded"]
+    if summary.get("not_rated"):  # no letter without evidence: the reason, never an E
+        tags["mlee.not_rated"] = summary["not_rated"]
+    if summary.get("scheme"):
+        tags["mlee.scheme"] = summary["scheme"]
     if summary.get("compound"):
         tags["mlee.compound"] = summary["compound"]
     for key, metric in summary["metrics"].items():
@@ -103,6 +107,8 @@ def _rating_fields(summary: dict) -> tuple[dict[str, float], dict[str, str]]:
             metrics[f"index.{key}"] = float(metric["index"])
         if metric.get("rating"):
             tags[f"mlee.rating.{key}"] = metric["rating"]
+        elif metric.get("not_rated"):
+            tags[f"mlee.not_rated.{key}"] = metric["not_rated"]
     return metrics, tags
 
 

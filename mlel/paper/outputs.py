@@ -158,12 +158,13 @@ def rating_histogram(rated: Sequence[dict], task: str):
              for env in envs]
     fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(envs) + 1.5))
     left = [0] * len(envs)
-    # entries that failed a validity gate have no letter: a grey bar, counted, never a rating
+    # entries that failed a validity gate, or had nothing to compare with, have no letter: a grey bar,
+    # counted, never a rating
     classes = list(RATINGS) + ([None] if any(counts[env][None] for env in envs) else [])
     for rating in classes:
         widths = [counts[env][rating] for env in envs]
         ax.barh(names, widths, left=left, color=RATING_COLORS.get(rating, NOT_GRADED_COLOR),
-                label=rating or "not graded")
+                label=rating or "no letter (not graded / not rated)")
         left = [a + b for a, b in zip(left, widths)]
     ax.set_xlabel(f"{task} models")
     ax.legend(ncol=len(classes), fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)  # above the bars
@@ -194,22 +195,19 @@ def scatter_axes(prop_set: PropertySet) -> tuple[str, str]:
     return tiles[0], quality[0] if quality else tiles[min(1, len(tiles) - 1)]
 
 
-def rate_for_paper(directory, reference: str) -> tuple[list[dict], list[str], list]:
-    """Rated summaries (with the boundaries used) of every task in ``directory``; a task where the
-    reference never ran (an imported one) is indexed against the best model per environment.
-    Returns (summaries, messages, the merged logs' runs)."""
-    report = rate_directory(directory, RatingOptions(reference=reference))
+def rate_for_paper(directory, reference: str | None = None, scheme: str | None = None
+                   ) -> tuple[list[dict], list[str], list]:
+    """Rated summaries (with the boundaries used) of every task in ``directory``, by the ratings
+    pipeline under ``scheme`` (None: each task's own) against ``reference`` (None: each task's own
+    reference model; a task without one, e.g. an imported one, is indexed against the best model per
+    environment). Returns (summaries, messages, the merged logs' runs)."""
+    report = rate_directory(directory, RatingOptions(reference=reference, scheme=scheme))
     rated = [record.to_dict(settings=True) for record in report.records]
-    tasks = {s["task"] for s in rated} - set(TASKS)
-    on_best = {t for t in tasks if not any(s["model"] == reference for s in rated if s["task"] == t)}
-    messages = [f"skipped {p}" for p in report.problems]
-    messages += [f"warning: {w}" for w in report.warnings if not any(f" {t} " in w for t in on_best)]
+    messages = [f"skipped {p}" for p in report.problems] + [f"warning: {w}" for w in report.warnings]
+    on_best = sorted({s["task"] for s in rated if s.get("reference") == "best"})
     if on_best:
-        best = rate_directory(directory, RatingOptions(reference=reference, scale="best"))
-        rated = [s for s in rated if s["task"] not in on_best] + [
-            r.to_dict(settings=True) for r in best.records if r.task in on_best]
-        messages.append(f"note: {reference} is not among the entries of {', '.join(sorted(on_best))}: "
-                        "indexed against the best model per environment")
+        messages.append(f"note: {', '.join(on_best)} name no reference model: indexed against the best model "
+                        "per environment")
     return rated, messages, report.runs
 
 
@@ -237,7 +235,7 @@ def tiles_of(prop_set: PropertySet) -> list[str]:
     return list(prop_set.label_tiles) or list(prop_set.keys)[:4]
 
 
-def _scatters(rated: list[dict], out: Path, reference: str) -> list[Path]:
+def _scatters(rated: list[dict], out: Path) -> list[Path]:
     written = []
     for task in [t for t in TASKS if any(s["task"] == t for s in rated)] + sorted(
             {s["task"] for s in rated} - set(TASKS)):
@@ -248,7 +246,8 @@ def _scatters(rated: list[dict], out: Path, reference: str) -> list[Path]:
         higher = {p.key: p.higher_is_better for p in prop_set.properties}
         for env in sorted({s["environment"] for s in of_task}):
             subset = [s for s in of_task if s["environment"] == env]
-            scale = "best model" if subset[0].get("reference") == "best" else f"reference {reference}"
+            against = subset[0].get("reference")
+            scale = "best model" if against == "best" else f"reference {against}"
             title = f"{task}: {_shown_environment(env, subset)} ({scale})"
             fig = index_scatter(subset, x, y, subset[0].get("boundaries") or prop_set.default_boundaries(),
                                 title=title, labels=names, higher_is_better=higher)
@@ -257,23 +256,24 @@ def _scatters(rated: list[dict], out: Path, reference: str) -> list[Path]:
     inference = [s for s in rated if s["task"] == "inference"]
     if inference:
         units = {k: METRICS[k].unit for k in ("parameters", "inference_time")}
-        fig = parameters_vs_runtime(inference, inference[0].get("boundaries") or {}, reference, units)
+        fig = parameters_vs_runtime(inference, inference[0].get("boundaries") or {}, inference[0]["reference"], units)
         written += _save(fig, out, "parameters_vs_runtime")
     return written
 
 
 def create_paper_results(directory: str | os.PathLike, output_dir: str | os.PathLike,
-                         reference: str = "ResNet101", models: Sequence[str] = DEFAULT_MODELS,
-                         label_models: Sequence[str] | None = None) -> tuple[list[Path], list[str]]:
-    """Write the tables, figures and labels of every task; returns (written paths, messages about
-    skipped parts)."""
-    rated, messages, runs = rate_for_paper(directory, reference)
+                         reference: str | None = None, models: Sequence[str] = DEFAULT_MODELS,
+                         label_models: Sequence[str] | None = None, scheme: str | None = None
+                         ) -> tuple[list[Path], list[str]]:
+    """Write the tables, figures and labels of every task (rated under ``scheme``: None, each task's
+    own; ``mlee-2022`` reproduces the 2022 paper); returns (written paths, messages about skipped parts)."""
+    rated, messages, runs = rate_for_paper(directory, reference, scheme)
     if not rated:
         raise ValueError(f"nothing could be rated in {directory}")
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = write_tables(directory, runs, rated, models, out)
-    written += _scatters(rated, out, reference)
+    written += _scatters(rated, out)
     written += _write_labels(rated, out, label_models or models)
     return written, messages
 
@@ -309,9 +309,12 @@ def build_parser():
         epilog=EXIT_CODES_EPILOG + " 1 also when nothing could be rated.")
     parser.add_argument("-d", "--directory", default="results", help="merged logs and records (default: results)")
     parser.add_argument("--output-dir", default="paper_results", help="folder to write to (default: paper_results)")
-    parser.add_argument("-r", "--reference", default="ResNet101",
-                        help="reference model of the index scale (default: ResNet101; tasks where it did "
-                             "not run are indexed against the best model per environment)")
+    parser.add_argument("-r", "--reference", default=None,
+                        help="reference model of the index scale (default: each task's own, ResNet101 for the "
+                             "2022 tasks; a task that names none is indexed against the best model per environment)")
+    parser.add_argument("--scheme", metavar="NAME|FILE", default=None,
+                        help="rating scheme (default: each task's own, else mlee: no letter without evidence); "
+                             "--scheme mlee-2022 reproduces the 2022 paper exactly")
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS),
                         help=f"models of the indexing table and labels (default: {' '.join(DEFAULT_MODELS)})")
     return parser
@@ -320,10 +323,13 @@ def build_parser():
 def main(argv: Sequence[str] | None = None) -> int:
     import sys
 
+    from mlel.base.errors import MleeError
+
     args = build_parser().parse_args(argv)
     try:
-        written, messages = create_paper_results(args.directory, args.output_dir, args.reference, args.models)
-    except (OSError, ValueError) as error:
+        written, messages = create_paper_results(args.directory, args.output_dir, args.reference, args.models,
+                                                 scheme=args.scheme)
+    except (OSError, ValueError, MleeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     for message in messages:

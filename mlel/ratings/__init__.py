@@ -18,7 +18,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from mlel.ratings import engine
-from mlel.ratings.engine import COMPOUND_MODES, DEFAULT_QUANTILES, NO_BOUNDARIES, RATINGS, real_boundaries
+from mlel.ratings.engine import COMPOUND_MODES, DEFAULT_QUANTILES, NO_BOUNDARIES, NOT_RATED, RATINGS, real_boundaries
 from mlel.runlog.logs import RunLog
 from mlel.runlog.metrics import TASKS
 from mlel.tasks.properties import PropertySet, builtin_tasks, load_property_set
@@ -26,19 +26,22 @@ from mlel.ratings.rated import MetricRating, ModelResult, RatedResult
 from mlel.ratings.gates import DEFAULT_GATES, Gates, gate_reason
 from mlel.ratings.odds import NO_REFERENCE, task_odds, with_odds
 from mlel.ratings.pooling import aggregate_runs
+from mlel.ratings.scheme import effective_scale, entry_reasons, group_codes, resolve_scheme, task_levels
+from mlel.tasks.schemes import DEFAULT_SCHEME, Scheme, builtin_schemes, load_scheme
 
 __all__ = ["RATINGS", "RATING_COLORS", "COMPOUND_MODES", "DEFAULT_MODE", "DEFAULT_REFERENCE",
            "DEFAULT_QUANTILES", "SCALES", "ModelResult", "RatedResult", "MetricRating", "RatingOptions",
            "Gates", "DEFAULT_GATES", "gate_reason", "aggregate_runs", "index_value", "rating_from_index", "real_boundaries", "calibrate_boundaries",
            "default_weights", "task_weights", "compound_rating", "rate_entries",
            "rate_results", "rate_runs", "reference_rows", "scale_matrix", "value_matrix",
-           "calibrated_boundaries", "NO_REFERENCE"]
+           "calibrated_boundaries", "NO_REFERENCE", "NOT_RATED", "DEFAULT_SCHEME", "Scheme", "builtin_schemes",
+           "load_scheme", "rate_task", "TaskRating"]
 
 # The EU energy label's colours (SPEC §6), shared by labels, ELEx and the paper's figures.
 RATING_COLORS = {"A": "#639B30", "B": "#B8AC2B", "C": "#F8B830", "D": "#EF7D29", "E": "#E52421"}
 DEFAULT_MODE = "optimistic median"
-DEFAULT_REFERENCE = "ResNet101"
-SCALES = ("reference", "best")
+DEFAULT_REFERENCE = "ResNet101"  # the 2022 tasks' reference model (their property sets name it)
+SCALES = ("reference", "best", "value")
 
 Boundaries = Mapping[str, Sequence[float]]  # metric -> (b0, b1, b2, b3), descending, index scale
 Weights = Mapping[str, float]  # metric -> non-negative weight
@@ -104,10 +107,13 @@ def default_weights(task: str, property_sets: Mapping[str, PropertySet] | None =
 
 
 def task_weights(weights: Mapping | None, task: str,
-                 property_sets: Mapping[str, PropertySet] | None = None) -> dict[str, float]:
+                 property_sets: Mapping[str, PropertySet] | None = None,
+                 scheme_weights: Mapping[str, float] | None = None) -> dict[str, float]:
     """Weights for one task from ``None`` (defaults), ``{metric: w}`` or ``{task: {metric: w}}``.
-    Metrics a flat mapping does not name keep their default weight."""
+    Metrics a flat mapping does not name keep their default weight (the property set's, with the
+    scheme's over it)."""
     result = default_weights(task, property_sets)
+    result.update((key, float(w)) for key, w in (scheme_weights or {}).items() if key in result)
     if weights:
         tasks = set(TASKS) | set(builtin_tasks()) | set(property_sets or ())
         chosen = weights.get(task, {}) if any(t in weights for t in tasks) else weights
@@ -128,22 +134,26 @@ def task_weights(weights: Mapping | None, task: str,
 
 @dataclass
 class RatingOptions:
-    reference: str = DEFAULT_REFERENCE
-    scale: str = "reference"  # "reference": index against the reference model; "best": STREP
-    boundaries: Boundaries | None = None  # None: the property set's defaults; calibrated on best
+    """How to rate: a scheme (None: each task's own, else the default) and overrides of it."""
+
+    reference: str | None = None  # None: the task's reference model (its property set), else the best
+    scale: str | None = None  # None: the scheme's; "reference", "best" (STREP) or "value"
+    boundaries: Boundaries | None = None  # over the property set's defaults (fixed boundaries)
     calibrate: bool = False  # boundaries from quantiles of the rated models' indices
-    quantiles: Sequence[float] = DEFAULT_QUANTILES
+    quantiles: Sequence[float] | None = None  # None: the scheme's
     weights: Mapping | None = None
-    mode: str = DEFAULT_MODE
+    mode: str | None = None  # None: the scheme's
     property_sets: Mapping[str, PropertySet] | None = None  # task -> set; None: the built-in ones
     gates: Gates | None = DEFAULT_GATES  # validity gates before a grade; None: none (not advised)
+    scheme: "str | Scheme | None" = None  # a built-in scheme's name, a scheme file, or a Scheme
 
 
-def reference_rows(entries: Sequence[ModelResult], reference: str, warnings: list[str] | None = None
-                   ) -> list[int]:
+def reference_rows(entries: Sequence[ModelResult], reference: str, warnings: list[str] | None = None,
+                   honest: bool = True) -> list[int]:
     """Per entry, the row of its reference: a graded entry of the reference *model* in the same
     environment, of the same configuration where there is one (else the first in ``entries``'
-    order); NO_REFERENCE where none exists (each such environment is named in ``warnings``)."""
+    order); NO_REFERENCE where none exists (each such environment is named in ``warnings``, with
+    what its models get: not rated, or E under ``honest=False``, the 2022 rule)."""
     warnings = [] if warnings is None else warnings
     candidates: dict[str, list[int]] = defaultdict(list)
     by_env: dict[str, list[int]] = defaultdict(list)
@@ -155,9 +165,10 @@ def reference_rows(entries: Sequence[ModelResult], reference: str, warnings: lis
     for environment, rows in by_env.items():
         found = candidates.get(environment)
         if not found:
+            what = "not rated" if honest else "rated E"
             warnings.append(f"reference model '{reference}' has no graded {entries[rows[0]].task} "
                             f"results in environment '{environment}': its {len(rows)} model(s) get no index "
-                            f"(rated E); choose another --reference or --scale best")
+                            f"({what}); choose another --reference or --scale best")
             continue
         for row in rows:
             if len(found) == 1:
@@ -169,15 +180,20 @@ def reference_rows(entries: Sequence[ModelResult], reference: str, warnings: lis
 
 
 def scale_matrix(entries: Sequence[ModelResult], values: np.ndarray, higher_is_better: np.ndarray,
-                 graded: np.ndarray, references: Sequence[int], scale: str) -> np.ndarray:
+                 graded: np.ndarray, references: Sequence[int], scale: str, groups: np.ndarray | None = None
+                 ) -> np.ndarray:
     """(n, m): the value each entry's property is indexed against (NaN: no index): its reference's
     (``references``: :func:`reference_rows`) or, on the ``best`` scale, the best graded value of
-    its environment."""
+    its group (``groups``: (n,) codes from :func:`mlel.ratings.scheme.group_codes`; None: its
+    environment). The ``value`` scale indexes against nothing (all NaN)."""
+    if scale == "value":
+        return np.full(values.shape, np.nan)
     if scale == "best":
-        codes: dict[str, int] = {}  # environment -> its number, in order of first appearance
-        env = np.array([codes.setdefault(entry.environment, len(codes)) for entry in entries], dtype=np.int64)
-        best = np.full((len(codes), values.shape[1]), np.nan)
-        for code in range(len(codes)):
+        if groups is None:
+            groups, _ = group_codes(entries, ("environment",))
+        env, count = np.asarray(groups, dtype=np.int64), int(np.max(groups, initial=-1)) + 1
+        best = np.full((count, values.shape[1]), np.nan)
+        for code in range(count):
             setting = values[(env == code) & graded]  # not graded entries set no scale
             if len(setting):
                 with np.errstate(all="ignore"):
@@ -199,14 +215,11 @@ def calibrated_boundaries(indices: np.ndarray, quantiles: Sequence[float] = DEFA
     return bounds
 
 
-def _boundary_matrix(keys: Sequence[str], indices: np.ndarray, prop_set: PropertySet,
-                     options: RatingOptions) -> np.ndarray:
-    """(m, 4) boundaries: calibrated (``--calibrate`` or the best scale), else the property set's
-    defaults with the given ones over them. A property without boundaries rates E."""
-    if options.calibrate or (options.scale == "best" and options.boundaries is None):
-        return calibrated_boundaries(indices, options.quantiles)
-    chosen = {**prop_set.default_boundaries(), **dict(options.boundaries or {})}
-    return np.array([chosen.get(k, NO_BOUNDARIES) for k in keys], dtype=float).reshape(-1, 4)
+def fixed_boundaries(keys: Sequence[str], prop_set: PropertySet, given: Boundaries | None = None) -> np.ndarray:
+    """(m, 4) the property set's default boundaries with the given ones over them; NaN where a
+    property has none (the scheme decides: E under the 2022 rule, else not rated)."""
+    chosen = {**prop_set.default_boundaries(), **dict(given or {})}
+    return np.array([chosen.get(k, (math.nan,) * 4) for k in keys], dtype=float).reshape(-1, 4)
 
 
 def value_matrix(entries: Sequence[ModelResult], keys: Sequence[str]) -> np.ndarray:
@@ -228,31 +241,117 @@ def _row_tuples(matrix: np.ndarray) -> Iterable[tuple]:
     return zip(*matrix.T.tolist())
 
 
-def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: RatingOptions,
-               warnings: list[str]) -> list[RatedResult]:
+@dataclass(frozen=True)
+class TaskRating:
+    """One task rated under one scheme, as arrays (rows: the entries in the order given): what the
+    pipeline's records are built from, and what ELEx draws."""
+
+    scheme: Scheme
+    scale: str  # the scale used: "reference", "best" or "value"
+    reference: str | None  # the reference model (scale "reference")
+    keys: tuple[str, ...]
+    references: list[int]  # per row, its reference's row (NO_REFERENCE: none, or not that scale)
+    against: np.ndarray  # (n, m) what each value is indexed against (NaN: nothing)
+    indices: np.ndarray  # (n, m) the index (the value's score on the "value" scale)
+    levels: np.ndarray  # (n, m) 0..4, NOT_RATED
+    compound: np.ndarray  # (n,) 0..4, NOT_RATED
+    weights: dict[str, float]
+    bounds: list[np.ndarray]  # per boundary group, (m, 4)
+    bound_group: np.ndarray  # (n,) each row's boundary group
+    notes: Mapping[int, str]  # boundary group -> why its boundaries fell back
+    reasons: dict[int, str]  # row -> why a graded entry is not rated
+
+    @property
+    def against_name(self) -> str:
+        """What the indices are against, in words (the summary's "reference")."""
+        return self.reference if self.scale == "reference" else self.scale
+
+    def published_indices(self) -> np.ndarray:
+        """The indices a summary shows: none on the value scale (its scores are not indices)."""
+        return np.full(self.indices.shape, np.nan) if self.scale == "value" else self.indices
+
+
+def rate_task(entries: Sequence[ModelResult], prop_set: PropertySet, options: RatingOptions | None = None,
+              warnings: list[str] | None = None) -> TaskRating:
+    """Every entry of one task (in the order given) indexed, levelled and compounded by its scheme."""
+    options = options or RatingOptions()
+    warnings = [] if warnings is None else warnings
+    scheme = resolve_scheme(prop_set, options.scheme, scale=options.scale, calibrate=options.calibrate,
+                            quantiles=options.quantiles, mode=options.mode,
+                            given_boundaries=options.boundaries is not None)
+    if scheme.scale not in SCALES:
+        raise ValueError(f"unknown scale '{scheme.scale}'; choose from: {', '.join(SCALES)}")
+    engine.check_mode(scheme.mode)
+    reference = options.reference or prop_set.reference
+    scale = effective_scale(scheme, reference)
     keys = prop_set.keys
     higher_is_better = np.array([p.higher_is_better for p in prop_set.properties])
     values = value_matrix(entries, keys)
     graded = np.array([e.not_graded is None for e in entries], dtype=bool)
-    references = (reference_rows(entries, options.reference, warnings) if options.scale == "reference"
+    groups, group_keys = group_codes(entries, scheme.group_by)
+    references = (reference_rows(entries, reference, warnings, scheme.honest) if scale == "reference"
                   else [NO_REFERENCE] * len(entries))
-    scale = scale_matrix(entries, values, higher_is_better, graded, references, options.scale)
-    indices = engine.index_matrix(values, scale, higher_is_better)
-    bounds = _boundary_matrix(keys, indices[graded], prop_set, options)
-    levels = engine.rating_levels(indices, bounds)
-    weights = task_weights(options.weights, prop_set.task, options.property_sets)
-    weight_vector = np.array([weights[k] for k in keys])
-    compound = engine.compound_levels(levels, weight_vector, options.mode)
-    reference = options.reference if options.scale == "reference" else "best"
-    how = dict(mode=options.mode, weights=weights, boundaries=dict(zip(keys, bounds.tolist())))  # shared
+    against = scale_matrix(entries, values, higher_is_better, graded, references, scale, groups)
+    indices = (engine.score_matrix(values, higher_is_better) if scale == "value"
+               else engine.index_matrix(values, against, higher_is_better))
+    bound_group, bound_keys = group_codes(entries, scheme.boundaries_over)
+    found = task_levels(scheme, indices, graded, bound_group, bound_keys,
+                        fixed_boundaries(keys, prop_set, options.boundaries))
+    levels = found.levels
+    reasons = entry_reasons(scheme, entries, graded, scale, reference, references, groups, group_keys, found)
+    if reasons:
+        levels[list(reasons)] = NOT_RATED
+    weights = task_weights(options.weights, prop_set.task, options.property_sets, scheme.weights)
+    compound = engine.compound_levels(levels, np.array([weights[k] for k in keys]), scheme.mode)
+    return TaskRating(scheme, scale, reference, keys, references, against, indices, levels, compound, weights,
+                      found.bounds, found.bound_group, found.notes, reasons)
+
+
+def task_records(entries: Sequence[ModelResult], prop_set: PropertySet, rating: TaskRating,
+                 rows: Sequence[int] | None = None, settings: bool = False) -> list[RatedResult]:
+    """The rated records of a task's ``rows`` (all by default) from its :class:`TaskRating`: each
+    letter certain, or, where the entry or its reference pools several runs, the most likely one
+    of the pipeline's seeded draws (:mod:`mlel.ratings.odds`) with its probabilities."""
+    scheme, keys = rating.scheme, rating.keys
     supports = prop_set.supports()
-    build = RatedResult.builder(keys, reference, how, supports)
-    records = list(map(build, entries, _row_tuples(indices), _row_tuples(levels), compound.tolist()))
-    odds = task_odds(entries, keys, graded, references, scale, higher_is_better, bounds, weight_vector,
-                     options.mode)
-    for row, (metric_p, compound_p) in odds.items():
-        records[row] = with_odds(records[row], keys, metric_p, compound_p, supports)
-    return records
+    indices = rating.published_indices()
+    graded = np.array([e.not_graded is None for e in entries], dtype=bool)
+    weight_vector = np.array([rating.weights[k] for k in keys])
+    builders = {}
+    for code, bounds in enumerate(rating.bounds):
+        how = dict(mode=scheme.mode, weights=rating.weights, boundaries=dict(zip(keys, bounds.tolist())),
+                   scheme=scheme.name, levels=scheme.levels, level_style=scheme.level_style,
+                   boundaries_note=rating.notes.get(code))  # shared by the rows of the group
+        builders[code] = RatedResult.builder(keys, rating.against_name, how, supports)
+    records = {}
+    if rows is None:  # every row: each made as it is read (see _row_tuples)
+        rows = range(len(entries))
+        cells = zip(_row_tuples(indices), _row_tuples(rating.levels))
+    else:
+        cells = ((tuple(indices[row].tolist()), tuple(rating.levels[row].tolist())) for row in rows)
+    groups, compound, reasons = rating.bound_group.tolist(), rating.compound.tolist(), rating.reasons
+    for row, (index_row, level_row) in zip(rows, cells):
+        records[row] = builders[groups[row]](entries[row], index_row, level_row, compound[row], reasons.get(row))
+    if rating.scale != "value":  # raw values are not resampled: their levels depend on the group
+        drawable = graded.copy()
+        drawable[list(rating.reasons)] = False
+        for code, bounds in enumerate(rating.bounds):
+            in_group = drawable & (rating.bound_group == code)
+            odds = task_odds(entries, keys, in_group, rating.references, rating.against, _direction(prop_set),
+                             bounds, weight_vector, scheme.mode)
+            for row, (metric_p, compound_p) in odds.items():
+                if row in records:
+                    records[row] = with_odds(records[row], keys, metric_p, compound_p, supports)
+    return list(records.values())
+
+
+def _direction(prop_set: PropertySet) -> np.ndarray:
+    return np.array([p.higher_is_better for p in prop_set.properties])
+
+
+def _rate_task(entries: list[ModelResult], prop_set: PropertySet, options: RatingOptions,
+               warnings: list[str]) -> list[RatedResult]:
+    return task_records(entries, prop_set, rate_task(entries, prop_set, options, warnings))
 
 
 def rate_entries(results: Iterable[ModelResult], options: RatingOptions | None = None
@@ -260,9 +359,10 @@ def rate_entries(results: Iterable[ModelResult], options: RatingOptions | None =
     """Index, rate and compound entries of any task by the task's property set.
     Returns (rated records in the entries' order, warnings)."""
     options = options or RatingOptions()
-    if options.scale not in SCALES:
+    if options.scale is not None and options.scale not in SCALES:
         raise ValueError(f"unknown scale '{options.scale}'; choose from: {', '.join(SCALES)}")
-    engine.check_mode(options.mode)
+    if options.mode is not None:
+        engine.check_mode(options.mode)
     results = list(results)
     by_task: dict[str, list[int]] = defaultdict(list)
     for position, result in enumerate(results):

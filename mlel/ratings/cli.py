@@ -9,7 +9,7 @@ from typing import NoReturn
 from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_USAGE, MleeError
 from mlel.base.io import dumps
 from mlel.tasks.properties import read_property_set
-from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_REFERENCE, SCALES, RatingOptions
+from mlel.ratings import COMPOUND_MODES, DEFAULT_SCHEME, SCALES, RatingOptions, builtin_schemes, load_scheme
 from mlel.ratings.report import format_table, rate_directory
 from mlel.ratings.settings import SettingsError, load_boundaries, load_weights
 
@@ -21,32 +21,42 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m mlel.ratings",
         description="Rate every model in a directory of merged logs A–E: each metric is indexed "
                     "against a reference model of the same task and environment, rated by "
-                    "boundaries on that index, and compounded by weights. Runs of one configuration "
+                    "boundaries on that index, and compounded by weights — or by another rating "
+                    "scheme (--scheme). Runs of one configuration "
                     "pool into one entry (n_runs); with several runs the rating shown is the most "
-                    "likely letter, with its probability (table: 'B (87%%)'; JSON: rating_p, "
-                    "compound_p, and each value's 95%% interval ci95). One run: no interval. A run "
+                    "likely letter, with its probability (table: 'B (87%)'; JSON: rating_p, "
+                    "compound_p, and each value's 95% interval ci95). One run: no interval. A run "
                     "whose measurement cannot carry a grade (window < 1 s, too few power samples, "
-                    "a monitoring gap, warm-up measured) is shown 'not graded: <reason>'.",
+                    "a monitoring gap, warm-up measured) is shown 'not graded: <reason>'. Under the "
+                    f"default scheme ({DEFAULT_SCHEME}) there is no letter without evidence: a metric "
+                    "without a value, an entry whose environment lacks the reference and a lone model "
+                    "are 'not rated: <reason>' (never E); --scheme mlee-2022 rates them E, as in 2022.",
         epilog="Example: python -m mlel.ratings --directory ../shared/reference/mlee-2022/results "
                "--task inference --json > rated.json\n"
+               "Schemes: " + "; ".join(f"{name}: {scheme.description}" for name, scheme in builtin_schemes().items())
+               + "\n"
                "DIR may hold merged logs and generic result records (mlee-result/1, e.g. from "
                "python -m mlel.importers); each task is rated by its property set.\n"
                "Files that are neither are reported on stderr and skipped; "
                "the exit code is 1 only when nothing could be rated.\n" + EXIT_CODES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--directory", "-d", default="results", help="directory of merged logs (default: results)")
+    parser.add_argument("--scheme", metavar="NAME|FILE", default=None,
+                        help=f"rating scheme: {', '.join(builtin_schemes())} or a scheme JSON file "
+                             f"(default: each task's own; else {DEFAULT_SCHEME})")
     parser.add_argument("--reference", default=None,
-                        help=f"reference model of the index scale (default: {DEFAULT_REFERENCE}); "
+                        help="reference model of the index scale (default: the task's, e.g. ResNet101 for "
+                             "ImageNet; a task without one is indexed against the best of each environment); "
                              "one that has no results in DIR is a usage error")
-    parser.add_argument("--scale", choices=SCALES, default="reference",
-                        help="index against the reference model (2022) or the best model of each "
-                             "environment (STREP; boundaries then default to calibrated ones)")
+    parser.add_argument("--scale", choices=SCALES, default=None,
+                        help="override the scheme's scale: the reference model (2022), the best model of each "
+                             "environment (STREP; boundaries then default to calibrated ones) or the raw value")
     parser.add_argument("--boundaries", metavar="FILE", help="JSON {metric: [b0, b1, b2, b3]} on the index scale")
     parser.add_argument("--calibrate", action="store_true",
                         help="boundaries from the quantiles 0.8/0.6/0.4/0.2 of the rated models' indices")
     parser.add_argument("--weights", metavar="FILE", help="JSON {metric: weight} or {task: {metric: weight}}")
-    parser.add_argument("--mode", choices=COMPOUND_MODES, default=DEFAULT_MODE, metavar="MODE",
-                        help=f"compound rating mode: {', '.join(COMPOUND_MODES)} (default: {DEFAULT_MODE})")
+    parser.add_argument("--mode", choices=COMPOUND_MODES, default=None, metavar="MODE",
+                        help=f"compound rating mode: {', '.join(COMPOUND_MODES)} (default: the scheme's)")
     parser.add_argument("--properties", metavar="FILE", action="append", default=[],
                         help="a property-set JSON file (SPEC §9) replacing the built-in set of its task: "
                              "names, units, directions, default weights and boundaries (repeatable)")
@@ -65,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _options(args) -> RatingOptions:
     sets = [read_property_set(path) for path in args.properties]
     return RatingOptions(
-        reference=args.reference or DEFAULT_REFERENCE, scale=args.scale, calibrate=args.calibrate, mode=args.mode,
+        scheme=load_scheme(args.scheme) if args.scheme else None,
+        reference=args.reference, scale=args.scale, calibrate=args.calibrate, mode=args.mode,
         boundaries=load_boundaries(args.boundaries, sets) if args.boundaries else None,
         weights=load_weights(args.weights, sets) if args.weights else None,
         property_sets={s.task: s for s in sets} or None)
@@ -73,7 +84,7 @@ def _options(args) -> RatingOptions:
 
 def _unknown_reference(args, report) -> str | None:
     """A --reference the user named that no entry of DIR has: the message, naming those that do."""
-    if args.reference is None or args.scale != "reference":
+    if args.reference is None or args.scale not in (None, "reference"):
         return None
     models = sorted({record.model for record in report.records})
     if args.reference in models:
@@ -144,7 +155,9 @@ def ratings_main(argv: list[str] | None = None, *, exit_at_once: bool = False) -
         return EXIT_NOTHING_RATED
     files = sum(len(record.logs) for record in report.records)
     graded = sum(record.graded for record in report.records)
-    print(f"rated {graded} (task, environment, model) from {files} file(s)"
+    unrated = sum(record.graded and record.compound is None for record in report.records)
+    print(f"rated {graded - unrated} (task, environment, model) from {files} file(s)"
+          f"{f', {unrated} not rated' if unrated else ''}"
           f"{f', {len(report.records) - graded} not graded' if graded < len(report.records) else ''}; "
           f"{len(report.problems)} file(s) skipped", file=sys.stderr)
     if exit_at_once:

@@ -15,6 +15,7 @@ import numpy as np
 
 RATINGS = ("A", "B", "C", "D", "E")
 WORST = len(RATINGS) - 1
+NOT_RATED = len(RATINGS)  # a level that is no letter: no evidence (honest schemes); never indexes RATINGS
 COMPOUND_MODES = ("optimistic median", "pessimistic median", "optimistic mean", "pessimistic mean",
                   "best", "worst", "majority")
 DEFAULT_QUANTILES = (0.8, 0.6, 0.4, 0.2)
@@ -36,15 +37,21 @@ def index_matrix(values: np.ndarray, reference: np.ndarray, higher_is_better: np
     return indices
 
 
-def rating_levels(indices: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+def rating_levels(indices: np.ndarray, bounds: np.ndarray, missing: int = WORST) -> np.ndarray:
     """Levels (…, m) from indices (…, m) and descending boundaries (m, 4): index > b0 → 0 (A),
     b0 ≥ index > b1 → 1 (B), …, else 4 (E) — the number of boundaries the index does not exceed.
-    A missing (NaN) index rates E. One pass per boundary: no (…, m, 4) temporary."""
+    A missing (NaN) index gets ``missing``: E (the 2022 rule) or NOT_RATED (no letter without
+    evidence); so do NaN boundaries. One pass per boundary: no (…, m, 4) temporary."""
     indices = np.asarray(indices, dtype=float)
     levels = np.zeros(indices.shape, dtype=np.int8)
-    for bound in np.asarray(bounds, dtype=float).reshape(-1, 4).T:  # b0..b3, each (m,)
+    bounds = np.asarray(bounds, dtype=float).reshape(-1, 4)
+    for bound in bounds.T:  # b0..b3, each (m,)
         levels += indices <= bound
-    levels[np.isnan(indices)] = WORST
+    levels[np.isnan(indices)] = missing
+    if missing != WORST:
+        unbounded = np.isnan(bounds).any(axis=1)  # (m,): a column the group could not bound
+        if unbounded.any():
+            levels[..., unbounded] = missing
     return levels
 
 
@@ -53,17 +60,32 @@ def check_mode(mode: str) -> None:
         raise ValueError(f"unknown compound mode '{mode}'; choose from: {', '.join(COMPOUND_MODES)}")
 
 
-def _shares(levels: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(n, 5): the normalised weight each row puts on each level; weights ≤ 0 do not count."""
+def _shares(levels: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(n, 5): the normalised weight each row puts on each level; weights ≤ 0 and NOT_RATED cells
+    do not count (each row normalised over what it rates). Also (n,) bool of the rows that rate no
+    weighted metric (None where every cell is rated: the 2022 arithmetic, one total for all rows)."""
     weights = np.where(np.asarray(weights, dtype=float) > 0, weights, 0.0)
     total = math.fsum(weights)
     if total <= 0:
         raise ValueError("no metric has a weight > 0: nothing to compound")
     n = levels.shape[0]
-    share = np.zeros((n, len(RATINGS)))
-    for j in np.flatnonzero(weights):  # in property order
+    used = np.flatnonzero(weights)
+    share = np.zeros((n, len(RATINGS) + 1))  # a last column collects NOT_RATED, then is dropped
+    for j in used:  # in property order
         share[np.arange(n), levels[:, j]] += weights[j]
-    return share / total
+    if not share[:, NOT_RATED].any():
+        return share[:, :NOT_RATED] / total, None
+    rated = share[:, :NOT_RATED]
+    row_total = np.array([math.fsum(w for j, w in zip(used, weights[used]) if level[j] != NOT_RATED)
+                          for level in levels])
+    empty = row_total <= 0
+    return rated / np.where(empty, 1.0, row_total)[:, None], empty
+
+
+def rated_counts(levels: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(n,) how many metrics of weight > 0 each row's compound rests on (its rated ones)."""
+    used = np.asarray(weights, dtype=float) > 0
+    return ((np.asarray(levels) != NOT_RATED) & used).sum(axis=-1)
 
 
 def _weighted_median(share: np.ndarray, optimistic: bool) -> np.ndarray:
@@ -83,10 +105,11 @@ def _weighted_median(share: np.ndarray, optimistic: bool) -> np.ndarray:
 
 
 def compound_levels(levels: np.ndarray, weights: np.ndarray, mode: str) -> np.ndarray:
-    """Compound level per row (n,) from levels (n, m) and weights (m,), by ``mode`` (SPEC §5)."""
+    """Compound level per row (n,) from levels (n, m) and weights (m,), by ``mode`` (SPEC §5).
+    NOT_RATED metrics do not count; a row with no rated metric of weight > 0 is NOT_RATED."""
     check_mode(mode)
     levels = np.asarray(levels, dtype=np.int64).reshape(len(levels), -1)
-    share = _shares(levels, weights)
+    share, empty = _shares(levels, weights)
     present = share > 0
     optimistic = mode.startswith("optimistic")
     if mode == "best":
@@ -100,7 +123,10 @@ def compound_levels(levels: np.ndarray, weights: np.ndarray, mode: str) -> np.nd
         result = np.clip(np.floor(mean + EXACT) if optimistic else np.ceil(mean - EXACT), 0, WORST)
     else:
         result = _weighted_median(share, optimistic)
-    return np.asarray(result).astype(np.int8)
+    result = np.asarray(result).astype(np.int8)
+    if empty is not None:
+        result[empty] = NOT_RATED
+    return result
 
 
 def _quantile(sorted_values: np.ndarray, q: float) -> float:
@@ -122,6 +148,28 @@ def quantile_boundaries(indices: np.ndarray, quantiles: Sequence[float] = DEFAUL
         if column.size:
             out[j] = [_quantile(column, q) for q in quantiles]
     return out
+
+
+def equal_width_boundaries(indices: np.ndarray, bins: int = len(RATINGS)) -> np.ndarray:
+    """(m, 4) boundaries cutting each column's min–max of finite values into five equal-width bins
+    (AI Energy Score): ``b_k = max − (k+1)·w``, ``w = (max − min) / 5``, so the top bin rates A and
+    a value on a cut goes to the worse bin. A column of one value: -inf (all A); of none: NaN."""
+    indices = np.asarray(indices, dtype=float)
+    out = np.full((indices.shape[1], bins - 1), np.nan)
+    for j in range(indices.shape[1]):
+        column = indices[:, j][np.isfinite(indices[:, j])]
+        if column.size:
+            high, low = float(column.max()), float(column.min())
+            width = (high - low) / bins
+            out[j] = [high - k * width for k in range(1, bins)] if width > 0 else -math.inf
+    return out
+
+
+def score_matrix(values: np.ndarray, higher_is_better: np.ndarray) -> np.ndarray:
+    """(…, m) the raw values as scores that grow with goodness (the ``value`` scale: no index): the
+    value where higher is better, its negative where lower is better."""
+    values = np.asarray(values, dtype=float)
+    return np.where(higher_is_better, values, -values)
 
 
 # ---------------------------------------------------------------------------------------------

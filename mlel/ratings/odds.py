@@ -102,7 +102,7 @@ def with_odds(record: RatedResult, keys: Sequence[str], metric_p: np.ndarray, co
               supports: Mapping[str, tuple[float, float]]) -> RatedResult:
     """A record whose letters are the most likely of the draws, with their probabilities."""
     metrics = {key: metric_rating(record.entry, key, record.metrics[key].index, metric_p[j].tolist(),
-                                  supports.get(key))
+                                  supports.get(key), record.metrics[key].not_rated)  # no evidence: no letter
                for j, key in enumerate(keys)}
     probabilities = tuple(float(p) for p in compound_p)
     best = max(range(len(engine.RATINGS)), key=lambda i: (probabilities[i], -i))

@@ -1,75 +1,20 @@
-"""Typed records of the rating core: an entry to rate, and a rated result.
+"""The rated result: what the engine made of one entry under one scheme.
 
-An *entry* (:class:`ModelResult`) is generic — (task, environment, model, {property key: value},
-sources, ...) — so results of merged logs and results imported from other tools rate alike.
-A :class:`RatedResult` is what the engine made of one entry; its :meth:`RatedResult.to_dict` is
-the one place the rated-summary JSON of SPEC §7 is built.
+A :class:`RatedResult` holds each property's value / index / level and the compound; its
+:meth:`RatedResult.to_dict` is the one place the rated-summary JSON of SPEC §7 is built. Entries
+(what is rated) are :mod:`mlel.ratings.entries`.
 """
 from __future__ import annotations
 
-import math
-import os
-from pathlib import PurePath
 from dataclasses import dataclass, field
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import Callable, NamedTuple
 
-from mlel.ratings.engine import RATINGS
-from mlel.ratings.gates import DEFAULT_GATES, Gates, pooled_facts, record_facts
+from mlel.ratings.engine import NOT_RATED, RATINGS
+from mlel.ratings.entries import ModelResult, entries_from_records
 from mlel.base.environment import environment_label
 
-if TYPE_CHECKING:  # the record type only; reading records is mlel.results' job
-    from mlel.results import ResultRecord
-
-
-@dataclass(frozen=True)
-class ModelResult:
-    """One (task, environment, model) to rate: its runs' property values averaged (SPEC §5).
-    From merged logs (:func:`mlel.ratings.aggregate_runs`) or from generic result records
-    (:func:`entries_from_records`); ``sources`` maps a source to how it was obtained."""
-
-    task: str
-    environment: str
-    model: str
-    logs: list[str]
-    values: dict[str, float | None]
-    spread: dict[str, float] = field(default_factory=dict)  # std over runs, where > 1 run
-    dataset: str = ""
-    backend: str = ""
-    sources: dict[str, str] = field(default_factory=dict)  # source -> measured | estimated | ...
-    energy_ws: float | None = None
-    dynamic_energy_ws: float | None = None
-    gco2e: float | None = None
-    # what changes what is measured (weights, classes, input size, …): runs pool only within one
-    configuration: tuple[tuple[str, str], ...] = ()
-    variant: str = ""  # what tells this entry from others of the model: "untrained, 1000 classes"
-    run_values: tuple[Mapping[str, float | None], ...] = ()  # per run; empty: one run = ``values``
-    invalid: Mapping[str, str] = field(default_factory=dict)  # property -> "<file>: <problem>"
-    problems: tuple[str, ...] = ()  # every invalid value of its runs, "<file>: <problem>"
-    not_graded: str | None = None  # why the measurement cannot carry a grade (validity gates)
-    window_unchecked: str | None = None  # why the gates could not check it (a record without a window)
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return self.task, self.environment, self.name
-
-    @property
-    def name(self) -> str:
-        """The model, and what differs from its other configurations where it has several."""
-        return f"{self.model} ({self.variant})" if self.variant else self.model
-
-    @property
-    def runs(self) -> tuple[Mapping[str, float | None], ...]:
-        """Each pooled run's property values (one run: the entry's own values)."""
-        return self.run_values or (self.values,)
-
-    @property
-    def n_runs(self) -> int:
-        return max(len(self.run_values), 1)
-
-    @property
-    def estimated(self) -> bool:
-        return "estimated" in self.sources.values()
+__all__ = ["ModelResult", "MetricRating", "RatedResult", "entries_from_records", "metric_rating"]
 
 
 # P(A)..P(E) of a certain letter, per level; and as JSON dicts, templates that each summary copies
@@ -89,11 +34,11 @@ def _p_dict(p: Sequence[float] | None) -> dict | None:
 
 
 
-def _metrics_json(metrics: Mapping[str, "MetricRating"]) -> dict:
+def _metrics_json(metrics: Mapping[str, "MetricRating"], levels: Sequence[str] = RATINGS) -> dict:
     """Every metric's JSON (runs once per (entry, property): 150,000 times for 20,000 logs)."""
-    if type(metrics) is CertainMetrics:
+    if type(metrics) is CertainMetrics and levels is RATINGS:
         return metrics.json()
-    return {key: metric.to_dict() for key, metric in metrics.items()}
+    return {key: metric.to_dict(levels) for key, metric in metrics.items()}
 
 
 class MetricRating(NamedTuple):  # immutable and cheap: a rated result holds one per property
@@ -104,13 +49,19 @@ class MetricRating(NamedTuple):  # immutable and cheap: a rated result holds one
     ci95: tuple[float, float] | None = None  # of the value; None with one run
     rating_p: tuple[float, ...] | None = None  # P(A)..P(E); None: not graded
     invalid: str | None = None  # the invalid input that made the value null
+    not_rated: str | None = None  # why a graded entry's metric has no letter (honest schemes)
 
-    def to_dict(self) -> dict:
-        value, index, rating, n, ci95, p, invalid = self  # one unpacking: thousands per output
+    def to_dict(self, levels: Sequence[str] = RATINGS) -> dict:
+        value, index, rating, n, ci95, p, invalid, not_rated = self  # one unpacking: thousands per output
+        if levels is not RATINGS:  # a scheme's own level labels ("5".."1")
+            rating = rating and levels[RATINGS.index(rating)]
+            p = p and dict(zip(levels, p))
         out = {"value": value, "index": index, "rating": rating, "n": n, "ci95": ci95 and list(ci95),
-               "rating_p": _p_dict(p)}
+               "rating_p": p if type(p) is dict else _p_dict(p)}
         if invalid:
             out["invalid"] = invalid
+        if not_rated:
+            out["not_rated"] = not_rated
         return out
 
     @property
@@ -125,7 +76,8 @@ def _chance(letter: str | None, odds) -> float | None:
 
 
 class CertainMetrics(Mapping):
-    """The metrics of the common entry — graded, one run, every input valid, each letter certain —
+    """The metrics of the common entry — graded, one run, every input valid, each letter certain
+    (or no letter, for want of a value or an index) —
     kept as the engine's row: :class:`MetricRating` records are made only when read, and the JSON
     is written from the row (20,000 logs: 150,000 records never built)."""
 
@@ -141,6 +93,9 @@ class CertainMetrics(Mapping):
         except ValueError:
             raise KeyError(key) from None
         value, index, level = self._values.get(key), self._indices[j], self._levels[j]
+        if level == NOT_RATED:
+            return MetricRating(value, None if index != index else index, None, 0 if value is None else 1,
+                                None, None, None, _unrated_because(value))
         return MetricRating(value, None if index != index else index, RATINGS[level],
                             0 if value is None else 1, None, _CERTAIN[level], None)
 
@@ -156,6 +111,11 @@ class CertainMetrics(Mapping):
         out = {}
         for key, index, level in zip(self._keys, self._indices, self._levels):
             value = values.get(key)
+            if level == NOT_RATED:
+                out[key] = {"value": value, "index": None if index != index else index, "rating": None,
+                            "n": 0 if value is None else 1, "ci95": None, "rating_p": None,
+                            "not_rated": _unrated_because(value)}
+                continue
             out[key] = {"value": value, "index": None if index != index else index, "rating": RATINGS[level],
                         "n": 0 if value is None else 1, "ci95": None, "rating_p": certain[level].copy()}
         return out
@@ -187,6 +147,12 @@ class RatedResult:
     boundaries: Mapping[str, Sequence[float]] = field(default_factory=dict)
     compound_p: tuple[float, ...] | None = None  # P(A)..P(E) of the compound rating
     resampled: bool = False  # probabilities from draws (several runs of the model or reference)
+    scheme: str = ""  # the rating scheme's name (mlel.tasks.schemes)
+    levels: tuple[str, ...] = RATINGS  # how the scheme's levels read, best first ("5".."1": stars)
+    level_style: str = "letters"
+    not_rated: str | None = None  # why a graded entry has no compound (honest schemes): never an E
+    rests_on: str | None = None  # "5 of 7 weighted metrics", where some weighted metric is not rated
+    boundaries_note: str | None = None  # where the scheme's group-made boundaries fell back
 
     task = property(lambda self: self.entry.task)
     environment = property(lambda self: self.entry.environment)
@@ -211,22 +177,39 @@ class RatedResult:
     def builder(cls, keys: Sequence[str], reference: str, how: Mapping,
                 supports: Mapping[str, tuple[float, float]] | None = None
                 ) -> Callable[[ModelResult, Sequence[float], Sequence[int], int], "RatedResult"]:
-        """:meth:`build` for many rows rated alike (one task): what they share is set up once."""
+        """:meth:`build` for many rows rated alike (one task): what they share is set up once.
+        ``how`` may also give the ``scheme`` name, its ``levels`` and ``level_style``, the
+        ``boundaries_note`` and ``reasons`` (a function: entry -> why it is not rated, or None)."""
         mode, weights, boundaries = how.get("mode", ""), how.get("weights", {}), how.get("boundaries", {})
         resampled, support = how.get("resampled", False), (supports or {}).get
+        scheme, level_names = how.get("scheme", ""), tuple(how.get("levels", RATINGS))
+        level_names = RATINGS if level_names == RATINGS else level_names  # one object: `is` tests it
+        style, note = how.get("level_style", "letters"), how.get("boundaries_note")
+        weighted = [j for j, key in enumerate(keys) if weights.get(key, 0.0) > 0]
 
-        def build(entry: ModelResult, indices: Sequence[float], levels: Sequence[int], compound: int):
+        def build(entry: ModelResult, indices: Sequence[float], levels: Sequence[int], compound: int,
+                  reason: str | None = None):
             graded = entry.not_graded is None
-            if graded and not entry.run_values and not entry.invalid:  # the common case, kept as the row
-                # tuples: of numbers only, the collector stops tracking them (lists it walks each time)
+            rated = graded and reason is None and compound != NOT_RATED
+            if rated and not entry.run_values and not entry.invalid:
+                # the common case, kept as the row; tuples: of numbers only, the collector stops
+                # tracking them (lists it walks each time)
                 metrics = CertainMetrics(entry.values, keys, tuple(indices), tuple(levels))
             else:
                 metrics = {key: metric_rating(entry, key, None if index != index else index,
-                                              _CERTAIN[level] if graded else None, support(key))
+                                              _CERTAIN[level] if graded and level != NOT_RATED else None,
+                                              support(key), _metric_reason(entry, key, level, graded, reason))
                            for key, index, level in zip(keys, indices, levels)}
+            rests_on = None
+            if rated:
+                counted = sum(levels[j] != NOT_RATED for j in weighted)
+                rests_on = None if counted == len(weighted) else f"{counted} of {len(weighted)} weighted metrics"
+            elif graded and reason is None:
+                reason = "no metric of weight > 0 has a rating"
             # built by __init__: its fields stay in the instance, no separate __dict__ to track
-            return cls(entry, metrics, RATINGS[compound] if graded else None, reference, mode, weights,
-                       boundaries, _CERTAIN[compound] if graded else None, resampled)
+            return cls(entry, metrics, RATINGS[compound] if rated else None, reference, mode, weights,
+                       boundaries, _CERTAIN[compound] if rated else None, resampled, scheme, level_names, style,
+                       reason if graded else None, rests_on, note)
         return build
 
     @property
@@ -236,12 +219,15 @@ class RatedResult:
     def to_dict(self, settings: bool = False) -> dict:
         """The rated summary of SPEC §7 (plus energy, spread, runs, intervals and probabilities);
         ``settings`` adds the mode, weights and boundaries it was rated with."""
-        entry, compound_p = self.entry, self.compound_p
+        entry, compound_p, levels = self.entry, self.compound_p, self.levels
         single = not entry.run_values and not self.resampled  # the common case: no call for its note
+        compound = self.compound
+        if levels is not RATINGS and compound is not None:  # a scheme's own labels ("5".."1")
+            compound = levels[RATINGS.index(compound)]
         out = {  # the SPEC §7 keys first, in their order; then what issue 13 adds
             "task": entry.task, "environment": entry.environment, "model": entry.model,
-            "logs": list(entry.logs), "metrics": _metrics_json(self.metrics),
-            "compound": self.compound, "dataset": entry.dataset, "backend": entry.backend,
+            "logs": list(entry.logs), "metrics": _metrics_json(self.metrics, levels),
+            "compound": compound, "dataset": entry.dataset, "backend": entry.backend,
             "reference": self.reference,
             "energy": {"total_ws": entry.energy_ws, "dynamic_ws": entry.dynamic_energy_ws,
                        "sources": dict(entry.sources), "estimated": "estimated" in entry.sources.values(),
@@ -250,13 +236,23 @@ class RatedResult:
             "environment_label": environment_label(entry.environment, "estimated" in entry.sources.values()),
             "entry": entry.name if entry.variant else entry.model,
             "configuration": dict(entry.configuration) if entry.configuration else {},
-            "compound_p": _p_dict(compound_p),
+            "compound_p": _p_dict(compound_p) if levels is RATINGS else compound_p and dict(zip(levels, compound_p)),
             "n_runs": len(entry.run_values) or 1,
             "uncertainty": SINGLE_RUN_NOTE if single else uncertainty_note(entry, self.resampled),
             "graded": entry.not_graded is None,
         }
+        if self.scheme:
+            out["scheme"] = self.scheme
+        if levels is not RATINGS:
+            out["levels"], out["level_style"] = list(levels), self.level_style
         if entry.not_graded is not None:
             out["not_graded"] = entry.not_graded
+        if self.not_rated is not None:
+            out["not_rated"] = self.not_rated
+        if self.rests_on is not None:
+            out["compound_rests_on"] = self.rests_on
+        if self.boundaries_note is not None:
+            out["boundaries_note"] = self.boundaries_note
         if entry.window_unchecked is not None:  # graded, but the gates could not check its window
             out["window_unchecked"] = entry.window_unchecked
         if entry.problems:
@@ -270,7 +266,9 @@ class RatedResult:
     def from_dict(cls, data: Mapping) -> "RatedResult":
         """A rated summary (SPEC §7 JSON) back to a record."""
         energy = data.get("energy") or {}
-        metrics = {k: _metric_from_dict(m) for k, m in (data.get("metrics") or {}).items()}
+        levels = tuple(data.get("levels") or RATINGS)
+        levels = RATINGS if levels == RATINGS else levels
+        metrics = {k: _metric_from_dict(m, levels) for k, m in (data.get("metrics") or {}).items()}
         model = data["model"]
         name = data.get("entry") or model
         variant = name[len(model) + 2:-1] if name != model and name.startswith(model + " (") else ""
@@ -284,22 +282,47 @@ class RatedResult:
             variant=variant, invalid={k: m.invalid for k, m in metrics.items() if m.invalid},
             problems=tuple(data.get("problems") or ()), not_graded=data.get("not_graded"),
             window_unchecked=data.get("window_unchecked"))
-        compound_p = data.get("compound_p")
-        return cls(entry, metrics, data.get("compound", "E"), data.get("reference", ""),
+        compound_p, compound = data.get("compound_p"), data.get("compound", "E")
+        return cls(entry, metrics, _letter(compound, levels), data.get("reference", ""),
                    data.get("mode", ""), dict(data.get("weights") or {}), dict(data.get("boundaries") or {}),
-                   tuple(compound_p[r] for r in RATINGS) if compound_p else None)
+                   tuple(compound_p[r] for r in levels) if compound_p else None, False, data.get("scheme", ""),
+                   levels, data.get("level_style", "letters"), data.get("not_rated"),
+                   data.get("compound_rests_on"), data.get("boundaries_note"))
+
+
+def _letter(label: str | None, levels: Sequence[str]) -> str | None:
+    """A scheme's level label back to the letter the record holds (None stays None)."""
+    return label if label is None or levels is RATINGS else RATINGS[list(levels).index(label)]
+
+
+def _unrated_because(value) -> str:
+    """Why a valid metric of a rated entry has no letter: it has no value, or nothing to compare with."""
+    return "no value" if value is None else "no index: nothing to compare this value with"
+
+
+def _metric_reason(entry: ModelResult, key: str, level: int, graded: bool, row_reason: str | None) -> str | None:
+    """Why one metric of a graded row has no letter (None: it has one, or the row is not graded)."""
+    if not graded or (level != NOT_RATED and row_reason is None):
+        return None
+    if row_reason is not None:
+        return "entry not rated"
+    if entry.invalid.get(key):
+        return "invalid value"
+    return _unrated_because(entry.values.get(key))
 
 
 def metric_rating(entry: ModelResult, key: str, index: float | None, rating_p: Sequence[float] | None,
-                  support: tuple[float, float] | None = None) -> MetricRating:
+                  support: tuple[float, float] | None = None, not_rated: str | None = None) -> MetricRating:
     """One property of an entry, rated: the letter shown is the most likely one (ties: the
     better); its runs' count and 95% interval (cut to the property's ``support``, where its unit
-    bounds it); an invalid input named, value and index null."""
+    bounds it); an invalid input named, value and index null; ``not_rated``: why it has no letter."""
+    if not_rated is not None:
+        rating_p = None
     rating = None if rating_p is None else RATINGS[max(range(len(RATINGS)), key=lambda i: (rating_p[i], -i))]
     invalid = entry.invalid.get(key)
     if invalid:
         return MetricRating(None, None, None if rating is None else RATINGS[-1], 0, None,
-                            None if rating is None else _CERTAIN[-1], invalid)
+                            None if rating is None else _CERTAIN[-1], invalid, not_rated)
     column = [run.get(key) for run in entry.runs]
     present = [v for v in column if v is not None and v == v]
     ci95 = None
@@ -307,89 +330,12 @@ def metric_rating(entry: ModelResult, key: str, index: float | None, rating_p: S
         from mlel.ratings.uncertainty import value_interval
         ci95 = value_interval(present, support)
     return MetricRating(entry.values.get(key), index, rating, len(present), ci95,
-                        None if rating_p is None else tuple(float(p) for p in rating_p))
+                        None if rating_p is None else tuple(float(p) for p in rating_p), None, not_rated)
 
 
-def _metric_from_dict(data: Mapping) -> MetricRating:
+def _metric_from_dict(data: Mapping, levels: Sequence[str] = RATINGS) -> MetricRating:
     ci, p = data.get("ci95"), data.get("rating_p")
-    return MetricRating(data.get("value"), data.get("index"), data.get("rating", "E"), int(data.get("n") or 1),
-                        tuple(ci) if ci else None, tuple(p[r] for r in RATINGS) if p else None,
-                        data.get("invalid"))
+    return MetricRating(data.get("value"), data.get("index"), _letter(data.get("rating", "E"), levels),
+                        int(data.get("n") or 1), tuple(ci) if ci else None,
+                        tuple(p[r] for r in levels) if p else None, data.get("invalid"), data.get("not_rated"))
 
-
-def _file_name(file: "str | os.PathLike") -> str:
-    if type(file) is str:
-        return file
-    return file.name if isinstance(file, PurePath) else os.path.basename(os.fspath(file))
-
-
-def _single_entry(task: str, environment: str, name: str, file, record: "ResultRecord", facts: dict) -> ModelResult:
-    props = record.properties
-    made = _new(ModelResult)  # every field checked: no frozen __init__
-    # set one by one, the fields stay in the instance: no __dict__ for the collector to walk (issue 23);
-    # the fields left out keep the plain defaults the class holds
-    _set(made, "task", task)
-    _set(made, "environment", environment)
-    _set(made, "model", name)
-    _set(made, "logs", [_file_name(file)])
-    _set(made, "values", {k: p.value for k, p in props.items()})
-    _set(made, "spread", {})
-    _set(made, "dataset", record.dataset)
-    _set(made, "backend", record.environment.software)
-    _set(made, "sources", {k: p.source for k, p in props.items()})
-    _set(made, "invalid", {})
-    _set(made, "not_graded", facts["not_graded"])
-    _set(made, "window_unchecked", facts["window_unchecked"])
-    return made
-
-
-_new, _set = object.__new__, object.__setattr__
-
-
-def entries_from_records(records: Sequence[tuple["str | os.PathLike", "ResultRecord"]],
-                         gates: Gates | None = DEFAULT_GATES) -> list[ModelResult]:
-    """Generic result records (``mlee-result/1``, SPEC §9), each with its file (a name, or a path as
-    :func:`mlel.results.read_result_records` gives it) -> entries: one per (task, environment name, entry
-    name), gated as runs are (:func:`mlel.ratings.gates.record_facts`; ``gates=None``: not), failing records
-    pooled apart; repeated records averaged property by property (spread kept), as runs are."""
-    # one pass, each record made an entry as it is met (a second pass over 100,000 records
-    # that are no longer in the cache cost 0.7 s); an entry met again is pooled at the end
-    entries, origins = [], []  # origins: the position of each entry's first record
-    first: dict[tuple, int] = {}  # (entry, passed the gates) -> its place in entries
-    repeated: dict[tuple, list[int]] = {}  # entry -> its records' positions
-    for position, (file, record) in enumerate(records):
-        found = record_facts(record, gates)  # failing records pool apart, as failing runs do
-        key = (record.task, record.environment.name, record.name, found["not_graded"] is None)
-        at = first.setdefault(key, len(entries))
-        if at == len(entries):
-            entries.append(_single_entry(*key[:3], file, record, found))
-            origins.append(position)
-        else:
-            repeated.setdefault(key, [origins[at]]).append(position)
-    for key, positions in repeated.items():
-        entries[first[key]] = _pooled_entry(*key[:3], [records[p] for p in positions], gates)
-    return entries
-
-
-def _pooled_entry(task: str, environment: str, name: str, members: list[tuple[str, "ResultRecord"]], gates=None
-                  ) -> ModelResult:
-    """Repeated records of one entry, averaged property by property (spread kept), gated as runs are."""
-    from mlel.ratings.uncertainty import population_std
-
-    members = sorted(((_file_name(file), record) for file, record in members), key=lambda member: member[0])
-    values, spread, sources = {}, {}, {}
-    for _, record in members:
-        for key, prop in record.properties.items():
-            values.setdefault(key, []).append(prop.value)
-            sources[key] = prop.source
-    means = {}
-    for key, column in values.items():
-        present = [v for v in column if v is not None]
-        means[key] = math.fsum(present) / len(present) if present else None
-        if len(present) > 1:
-            spread[key] = population_std(present)
-    first = members[0][1]
-    per_record = tuple({k: p.value for k, p in record.properties.items()} for _, record in members)
-    return ModelResult(task, environment, name, [file for file, _ in members], means, spread,
-                       dataset=first.dataset, backend=first.environment.software, sources=sources,
-                       run_values=per_record, **pooled_facts([record for _, record in members], gates))

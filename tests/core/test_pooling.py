@@ -116,9 +116,13 @@ def test_invalid_samples_never_fall_back_to_the_default(pair):
     assert compute_metrics(bad)["top1_val"] == bad.accuracy
     rated, _ = rate_runs([bad, pair["ResNet101"]])
     effnet = next(s for s in rated if s["model"] == "EfficientNetB0")
+    in_2022 = next(s for s in rate_runs([bad, pair["ResNet101"]], RatingOptions(scheme="mlee-2022"))[0]
+                   if s["model"] == "EfficientNetB0")
     for key in ("inference_power_draw", "inference_time"):
         metric = effnet["metrics"][key]
-        assert metric["value"] is None and metric["rating"] == "E"
+        # no letter without evidence; the 2022 scheme rates a value it lacks E
+        assert metric["value"] is None and metric["rating"] is None and metric["not_rated"] == "invalid value"
+        assert in_2022["metrics"][key]["rating"] == "E"
         assert metric["invalid"] == f"{EFFNET}: validation.results.metrics.n_samples = 0: not a positive integer"
     assert "invalid" not in effnet["metrics"]["top1_val"]
     assert effnet["problems"] == [f"{EFFNET}: validation.results.metrics.n_samples = 0: not a positive integer"]
@@ -253,16 +257,22 @@ def test_entries_from_records_take_the_scans_paths_as_they_are(tmp_path):
 
 
 def test_repeated_runs_without_anything_to_index_against_are_certain_e_without_draws(pair, monkeypatch):
-    # no reference in the environment: no index can exist in any draw, so the letters are E for
-    # certain and nothing is resampled; the interval of the value still comes from the runs
+    # no reference in the environment: no index can exist in any draw, so nothing is resampled: the
+    # entry is not rated (the default scheme), or E for certain (mlee-2022); the interval of the
+    # value still comes from the runs
     import mlel.ratings.odds as odds
 
     effnet = pair["EfficientNetB0"]
     runs = [effnet, _copy(effnet, "e2.json", energy_ws=effnet.energy_ws * 1.1)]
     drawn = []
     monkeypatch.setattr(odds, "rating_probabilities", lambda *a, **k: drawn.append(a) or pytest.fail("drew"))
-    [summary], warnings = rate_runs(runs)
+    [summary], warnings = rate_runs(runs, RatingOptions(scheme="mlee-2022"))
     assert not drawn and "no graded" in warnings[0]
     assert summary["n_runs"] == 2 and summary["compound_p"] == {"A": 0.0, "B": 0.0, "C": 0.0, "D": 0.0, "E": 1.0}
     power = summary["metrics"]["inference_power_draw"]
     assert power["rating"] == "E" and power["rating_p"]["E"] == 1.0 and power["ci95"] is not None
+    [honest], warnings = rate_runs(runs)
+    assert not drawn and "not rated" in warnings[0]
+    assert honest["compound"] is None and honest["compound_p"] is None and "lone model" in honest["not_rated"]
+    power = honest["metrics"]["inference_power_draw"]
+    assert power["rating"] is None and power["rating_p"] is None and power["ci95"] is not None
