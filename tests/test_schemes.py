@@ -124,13 +124,28 @@ def test_strep_quantiles_need_five_models_else_the_fixed_boundaries_said_so():
     rated, _ = _rate(few, scheme="strep")
     out = rated[0].to_dict(settings=True)
     assert out["boundaries_note"] == ("fixed boundaries: 4 graded model(s) in the task, quantile boundaries need 5")
-    assert out["boundaries"]["energy"] == [2.0, 1.2, 0.8, 0.5] and out["reference"] == "best"
+    # the fixed boundaries of the best scale: the same cut for every property, the best model A
+    assert out["boundaries"]["energy"] == [0.8, 0.6, 0.4, 0.2] and out["reference"] == "best"
     many = [_entry(f"m{i}", 0.2 * (i + 1)) for i in range(6)]
     rated, _ = _rate(many, scheme="strep")
     out = rated[0].to_dict(settings=True)
-    assert "boundaries_note" not in out and out["boundaries"]["energy"] != [2.0, 1.2, 0.8, 0.5]
+    assert "boundaries_note" not in out and out["boundaries"]["energy"] != [0.8, 0.6, 0.4, 0.2]
     # indices 0.2 / x: 1, .5, .33, .25, .2, .17; quantiles .8/.6/.4/.2 of them: .5, .33, .25, .2
     assert [r.metrics["energy"].rating for r in rated] == ["A", "B", "C", "D", "E", "E"]
+
+
+def test_on_the_best_scale_the_best_value_of_every_property_is_an_a():
+    # the case: the smallest LLM's parameters (index 1.0) got B while an energy index of
+    # 0.76 got A, by per-property quantiles nobody saw; the default now cuts every property alike
+    entries = [_entry(f"m{i}", 0.2 * (i + 1), latency=1.0 + i) for i in range(6)]
+    rated, _ = _rate(entries)
+    best = rated[0].to_dict(settings=True)
+    assert best["reference"] == "best" and best["scheme"] == "mlee"
+    assert best["metrics"]["energy"]["index"] == 1.0 and best["metrics"]["latency"]["index"] == 1.0
+    assert best["metrics"]["energy"]["rating"] == best["metrics"]["latency"]["rating"] == "A"
+    assert best["boundaries"] == {"energy": [0.8, 0.6, 0.4, 0.2], "latency": [0.8, 0.6, 0.4, 0.2]}
+    second = rated[1].to_dict()["metrics"]  # 0.2 / 0.4 = 0.5 (C), 1 / 2 = 0.5 (C): one index, one letter
+    assert second["energy"]["rating"] == second["latency"]["rating"] == "C"
 
 
 def test_equal_width_bins_put_a_value_on_a_cut_in_the_worse_bin():

@@ -35,7 +35,8 @@ __all__ = ["RATINGS", "RATING_COLORS", "COMPOUND_MODES", "DEFAULT_MODE", "DEFAUL
            "default_weights", "task_weights", "compound_rating", "rate_entries",
            "rate_results", "rate_runs", "reference_rows", "scale_matrix", "value_matrix",
            "calibrated_boundaries", "NO_REFERENCE", "NOT_RATED", "DEFAULT_SCHEME", "Scheme", "builtin_schemes",
-           "load_scheme", "rate_task", "TaskRating"]
+           "load_scheme", "rate_task", "task_records", "TaskRating", "default_boundaries", "resolve_scheme",
+           "effective_scale"]
 
 # The EU energy label's colours (SPEC §6), shared by labels, ELEx and the paper's figures.
 RATING_COLORS = {"A": "#639B30", "B": "#B8AC2B", "C": "#F8B830", "D": "#EF7D29", "E": "#E52421"}
@@ -215,10 +216,21 @@ def calibrated_boundaries(indices: np.ndarray, quantiles: Sequence[float] = DEFA
     return bounds
 
 
-def fixed_boundaries(keys: Sequence[str], prop_set: PropertySet, given: Boundaries | None = None) -> np.ndarray:
-    """(m, 4) the property set's default boundaries with the given ones over them; NaN where a
-    property has none (the scheme decides: E under the 2022 rule, else not rated)."""
-    chosen = {**prop_set.default_boundaries(), **dict(given or {})}
+def default_boundaries(prop_set: PropertySet, scheme: Scheme | None = None, scale: str = "reference"
+                       ) -> dict[str, list[float]]:
+    """The fixed boundaries a task starts from: on the best scale the scheme's ``best_boundaries``
+    for every property (where it has them: the best model is A, the same cut for each property),
+    else the property set's defaults."""
+    if scale == "best" and scheme is not None and scheme.best_boundaries is not None:
+        return {key: list(scheme.best_boundaries) for key in prop_set.keys}
+    return prop_set.default_boundaries()
+
+
+def fixed_boundaries(keys: Sequence[str], prop_set: PropertySet, given: Boundaries | None = None,
+                     scheme: Scheme | None = None, scale: str = "reference") -> np.ndarray:
+    """(m, 4) the default boundaries (:func:`default_boundaries`) with the given ones over them; NaN
+    where a property has none (the scheme decides: E under the 2022 rule, else not rated)."""
+    chosen = {**default_boundaries(prop_set, scheme, scale), **dict(given or {})}
     return np.array([chosen.get(k, (math.nan,) * 4) for k in keys], dtype=float).reshape(-1, 4)
 
 
@@ -296,7 +308,7 @@ def rate_task(entries: Sequence[ModelResult], prop_set: PropertySet, options: Ra
                else engine.index_matrix(values, against, higher_is_better))
     bound_group, bound_keys = group_codes(entries, scheme.boundaries_over)
     found = task_levels(scheme, indices, graded, bound_group, bound_keys,
-                        fixed_boundaries(keys, prop_set, options.boundaries))
+                        fixed_boundaries(keys, prop_set, options.boundaries, scheme, scale))
     levels = found.levels
     reasons = entry_reasons(scheme, entries, graded, scale, reference, references, groups, group_keys, found)
     if reasons:

@@ -26,11 +26,13 @@ def resolve_scheme(prop_set: PropertySet, scheme: "str | Scheme | None" = None, 
                    calibrate: bool = False, quantiles: Sequence[float] | None = None, mode: str | None = None,
                    given_boundaries: bool = False) -> Scheme:
     """The scheme a task is rated by: the one asked for, else the property set's, else the default;
-    with the command line's overrides. ``--scale best`` without boundaries of one's own calibrates
-    (quantiles), as it always has; ``--calibrate`` does too."""
+    with the command line's overrides. ``--calibrate`` makes boundaries from quantiles; so does
+    ``--scale best`` without boundaries of one's own, in a scheme that has no fixed boundaries for
+    the best scale (mlee-2022, as the 2022 tool did)."""
     chosen = load_scheme(scheme if scheme is not None else prop_set.scheme or DEFAULT_SCHEME)
     boundaries = None
-    if calibrate or (scale == "best" and chosen.scale != "best" and not given_boundaries):
+    if calibrate or (scale == "best" and chosen.scale != "best" and not given_boundaries
+                     and chosen.best_boundaries is None):  # the 2022 tool calibrated on the best scale
         boundaries = "quantiles"
     return chosen.with_overrides(scale=scale, boundaries=boundaries,
                                  quantiles=None if quantiles is None else tuple(quantiles), mode=mode)

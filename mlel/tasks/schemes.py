@@ -11,7 +11,9 @@ with ``--scheme FILE`` — that declares how a task's entries get their levels::
 - ``scale``: what a value is indexed against — ``reference`` (the reference model of its group; the
   best of the group where the task names no reference model), ``best`` (the best value of its group)
   or ``value`` (no index: the value itself);
-- ``boundaries``: ``fixed`` (the property set's, on the index), ``quantiles`` of the group's indices
+- ``boundaries``: ``fixed`` (the property set's, on the index; on the best scale, where every index
+  is ≤ 1 and the best is 1, ``best_boundaries`` for every property where the scheme gives them),
+  ``quantiles`` of the group's indices
   or ``equal-width`` bins over the group's min–max; the last two need ``min_group`` models in the
   group, else ``fallback`` (``fixed``, or ``not-rated``) applies and the output says so;
 - ``group_by``: what an entry is compared within, besides its task (``environment`` and configuration
@@ -37,6 +39,7 @@ from typing import Mapping
 
 from mlel.base.errors import InputError, UsageError
 from mlel.base.io import read_json
+from mlel.base.values import boundaries_problem
 
 SCHEMES_DIR = Path(__file__).with_name("data") / "schemes"
 DEFAULT_SCHEME = "mlee"
@@ -62,6 +65,7 @@ class Scheme:
     boundaries_over: tuple[str, ...] = ()
     min_group: int = 5
     fallback: str = "fixed"
+    best_boundaries: tuple[float, ...] | None = None  # fixed boundaries on the best scale (index ≤ 1)
     levels: tuple[str, ...] = ("A", "B", "C", "D", "E")
     level_style: str = "letters"
     missing: str = "worst"
@@ -90,7 +94,8 @@ class Scheme:
         return {"scheme": self.name, "title": self.title, "description": self.description,
                 "scale": self.scale, "boundaries": self.boundaries, "quantiles": list(self.quantiles),
                 "group_by": list(self.group_by), "boundaries_over": list(self.boundaries_over),
-                "min_group": self.min_group, "fallback": self.fallback, "levels": list(self.levels),
+                "min_group": self.min_group, "fallback": self.fallback,
+                "best_boundaries": self.best_boundaries and list(self.best_boundaries), "levels": list(self.levels),
                 "level_style": self.level_style, "missing": self.missing, "mode": self.mode,
                 "weights": dict(self.weights)}
 
@@ -111,6 +116,11 @@ class Scheme:
                 values[key] = data[key]
         if "quantiles" in data:
             values["quantiles"] = _quantiles(data["quantiles"], where)
+        if data.get("best_boundaries") is not None:
+            problem = boundaries_problem(data["best_boundaries"])
+            if problem:
+                raise InputError(f"{where}'best_boundaries': {problem}")
+            values["best_boundaries"] = tuple(float(b) for b in data["best_boundaries"])
         for key in ("group_by", "boundaries_over"):
             if key in data:
                 values[key] = _names(data[key], key, where)
@@ -132,7 +142,7 @@ class Scheme:
 
 
 _FIELDS = ("scheme", "title", "description", "scale", "boundaries", "quantiles", "group_by", "boundaries_over",
-           "min_group", "fallback", "levels", "level_style", "missing", "mode", "weights")
+           "min_group", "fallback", "best_boundaries", "levels", "level_style", "missing", "mode", "weights")
 
 
 def _quantiles(raw, where: str) -> tuple[float, ...]:
