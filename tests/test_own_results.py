@@ -23,8 +23,9 @@ def test_own_results_rate_cleanly_from_the_cli():
     # issue 13: repeated seeds, every entry graded, every measured value with its interval
     assert all(s["graded"] for s in rated), [s["entry"] for s in rated if not s["graded"]]
     assert len(rated) == 40 and all(s["n_runs"] == 3 for s in rated)  # 8 models x 3 backends + 8 x 2 trained
-    assert all(m["ci95"] is not None and m["n"] == s["n_runs"] for s in rated for m in s["metrics"].values()
-               if m["n"])
+    assert all(m["n"] == s["n_runs"] for s in rated for m in s["metrics"].values() if m["n"])
+    assert all((m["ci95"] is None) == (s["spread"][k] <= 1e-12 * abs(m["value"]))  # issue 24: constants have none
+               for s in rated for k, m in s["metrics"].items() if m["n"])
 
 
 def test_own_results_say_how_stable_their_grades_are():

@@ -58,15 +58,18 @@ def test_student_t_interval_uses_the_t_quantile():
 
 def test_value_and_index_intervals_cover_the_true_mean_at_95_percent(true_values):
     """Groups of 2–10 runs, each a real 2022 value with 1–20% Gaussian noise, model and reference
-    drawn separately: the value's and the index's 95% intervals cover the truth 95% of the time."""
+    drawn separately: the value's 95% interval as a rated result shows it (an energy: on the log
+    scale, :func:`U.value_interval`) and the index's cover the truth 95% of the time."""
     rng = np.random.default_rng(2022)
     covered_value = covered_index = 0
     for draw in range(DRAWS):
         mu_model, mu_ref = true_values[rng.integers(len(true_values), size=2), 0]
         cv = (0.01, 0.05, 0.2)[draw % 3]
-        model = U.value_stats(perturbed_group(mu_model, rng.integers(2, 11), cv, rng))
+        runs = perturbed_group(mu_model, rng.integers(2, 11), cv, rng)
+        model = U.value_stats(runs)
         ref = U.value_stats(perturbed_group(mu_ref, rng.integers(2, 11), cv, rng))
-        covered_value += model.ci95[0] <= mu_model <= model.ci95[1]
+        low, high = U.value_interval(runs.tolist(), (0.0, math.inf))
+        covered_value += low <= mu_model <= high
         index = U.index_stats(model, ref, higher_is_better=False)
         covered_index += index.ci95[0] <= mu_ref / mu_model <= index.ci95[1]
     coverage_value, coverage_index = covered_value / DRAWS, covered_index / DRAWS
@@ -233,25 +236,13 @@ def test_bootstrap_interval_for_many_runs():
     assert 0.90 <= covered / 300 <= 0.99  # the percentile bootstrap runs a little under nominal
 
 
-def test_a_fractions_interval_is_cut_to_0_1_and_other_intervals_are_not():
-    """Accuracies 0.10 / 0.56 / 0.53 (VGG16's three seeds here): the t interval reaches below 0; a
-    fraction cannot, so CLI, JSON and label show [0, hi]. Energy and time keep their interval."""
-    from mlel.tasks.properties import builtin_tasks
-    from mlel.ratings.rated import ModelResult
-    from mlel.ratings import RatingOptions, rate_entries
-    from mlel.ratings.uncertainty import value_stats, within
+def test_within_cuts_an_interval_to_a_support():
+    """``within`` (ELEx's cut of a t interval): a rated result's intervals are built on the scale of
+    the quantity instead (tests/test_intervals.py)."""
+    from mlel.ratings.uncertainty import within
 
-    runs = tuple({"top1_val": acc, "inference_power_draw": e, "inference_time": 0.01, "parameters": 1e8}
-                 for acc, e in ((0.10, 0.1), (0.56, 0.9), (0.53, 0.1)))
-    entry = ModelResult("inference", "env", "VGG16", ["a", "b", "c"],
-                        {k: sum(r[k] for r in runs) / 3 for k in runs[0]}, run_values=runs)
-    [rated], _ = rate_entries([entry], RatingOptions(scale="best"))
-    raw = value_stats([0.10, 0.56, 0.53]).ci95
-    assert raw[0] < 0 < 1 < raw[1] and rated.metrics["top1_val"].ci95 == (0.0, 1.0)
-    energy = value_stats([0.1, 0.9, 0.1]).ci95
-    assert energy[0] < 0 and rated.metrics["inference_power_draw"].ci95 == energy  # no unit bound
-    assert builtin_tasks()["inference"]["top1_val"].support == (0.0, 1.0)
     assert within((-0.2, 1.3), (0.0, 1.0)) == (0.0, 1.0) and within((1.0, 2.0), None) == (1.0, 2.0)
+    assert within(None, (0.0, 1.0)) is None
 
 
 @pytest.mark.parametrize("rows", [1, 3])

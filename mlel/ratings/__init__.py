@@ -350,7 +350,7 @@ def task_records(entries: Sequence[ModelResult], prop_set: PropertySet, rating: 
         for code, bounds in enumerate(rating.bounds):
             in_group = drawable & (rating.bound_group == code)
             odds = task_odds(entries, keys, in_group, rating.references, rating.against, _direction(prop_set),
-                             bounds, weight_vector, scheme.mode)
+                             bounds, weight_vector, scheme.mode, missing=NOT_RATED if scheme.honest else engine.WORST)
             for row, (metric_p, compound_p) in odds.items():
                 if row in records:
                     records[row] = with_odds(records[row], keys, metric_p, compound_p, supports)

@@ -64,8 +64,8 @@ def rows_to_draw(entries: Sequence[ModelResult], graded: np.ndarray, reference_r
 
 def rating_probabilities(entries: Sequence[ModelResult], keys: Sequence[str],
                          reference_rows: Sequence[int], scale: np.ndarray, higher_is_better: np.ndarray,
-                         bounds: np.ndarray, weights: np.ndarray, mode: str, rows: Sequence[int]
-                         ) -> tuple[np.ndarray, np.ndarray]:
+                         bounds: np.ndarray, weights: np.ndarray, mode: str, rows: Sequence[int],
+                         missing: int = engine.WORST) -> tuple[np.ndarray, np.ndarray]:
     """(len(rows), properties, 5) and (len(rows), 5): P(letter) per property and of the compound
     for the given rows. ``reference_rows[r]``: the entry row of r's reference (its runs are drawn
     too), or NO_REFERENCE: the fixed ``scale[r]`` (the best scale, or no reference: NaN)."""
@@ -82,19 +82,21 @@ def rating_probabilities(entries: Sequence[ModelResult], keys: Sequence[str],
     odds = rating_odds(model_runs, pad_runs(tables, len(keys)), bounds, higher_is_better,
                        np.random.default_rng(SEED), draws=DRAWS, weights=weights,
                        compound=functools.partial(engine.compound_levels, mode=mode),
-                       is_reference=np.array(own), reference_of=np.array(reference_of))
+                       is_reference=np.array(own), reference_of=np.array(reference_of), missing=missing)
     return odds.metric_p, odds.compound_p
 
 
 def task_odds(entries: Sequence[ModelResult], keys: Sequence[str], graded: np.ndarray,
               reference_rows: Sequence[int], scale: np.ndarray, higher_is_better: np.ndarray,
-              bounds: np.ndarray, weights: np.ndarray, mode: str, pooled: np.ndarray | None = None) -> Odds:
-    """The probabilities of every resampled row of one task (:func:`rows_to_draw`), by row."""
+              bounds: np.ndarray, weights: np.ndarray, mode: str, pooled: np.ndarray | None = None,
+              missing: int = engine.WORST) -> Odds:
+    """The probabilities of every resampled row of one task (:func:`rows_to_draw`), by row;
+    ``missing``: the level of a draw without an index (the scheme's: E, or NOT_RATED)."""
     drawn = rows_to_draw(entries, graded, reference_rows, scale, pooled)
     if not drawn:
         return {}
     metric_p, compound_p = rating_probabilities(entries, keys, reference_rows, scale, higher_is_better,
-                                                bounds, weights, mode, drawn)
+                                                bounds, weights, mode, drawn, missing)
     return {row: (metric_p[i], compound_p[i]) for i, row in enumerate(drawn)}
 
 
@@ -105,6 +107,8 @@ def with_odds(record: RatedResult, keys: Sequence[str], metric_p: np.ndarray, co
                                   supports.get(key), record.metrics[key].not_rated)  # no evidence: no letter
                for j, key in enumerate(keys)}
     probabilities = tuple(float(p) for p in compound_p)
+    if record.compound is None:  # no rated metric in any draw: still no letter
+        return replace(record, metrics=metrics, resampled=True)
     best = max(range(len(engine.RATINGS)), key=lambda i: (probabilities[i], -i))
     return replace(record, metrics=metrics, compound=engine.RATINGS[best], compound_p=probabilities,
                    resampled=True)

@@ -128,8 +128,9 @@ def uncertainty_note(entry: ModelResult, resampled: bool) -> str:
     """What the intervals and probabilities of an entry rest on, in words."""
     if entry.n_runs == 1:
         return SINGLE_RUN_NOTE + ("; rating probabilities from the reference's runs" if resampled else "")
-    return (f"{entry.n_runs} runs: 95% interval of the mean (Student-t); rating probabilities by "
-            "resampling the runs of model and reference")
+    return (f"{entry.n_runs} runs: 95% interval of the mean (Student-t; log scale for positive quantities, "
+            "logit for fractions; none for a constant); rating probabilities by resampling the runs of model "
+            "and reference")
 
 
 @dataclass(frozen=True)
@@ -314,8 +315,9 @@ def _metric_reason(entry: ModelResult, key: str, level: int, graded: bool, row_r
 def metric_rating(entry: ModelResult, key: str, index: float | None, rating_p: Sequence[float] | None,
                   support: tuple[float, float] | None = None, not_rated: str | None = None) -> MetricRating:
     """One property of an entry, rated: the letter shown is the most likely one (ties: the
-    better); its runs' count and 95% interval (cut to the property's ``support``, where its unit
-    bounds it); an invalid input named, value and index null; ``not_rated``: why it has no letter."""
+    better); its runs' count and 95% interval (:func:`mlel.ratings.uncertainty.value_interval`: inside
+    the property's ``support``); an invalid input named, value and index null; ``not_rated``: why it
+    has no letter."""
     if not_rated is not None:
         rating_p = None
     rating = None if rating_p is None else RATINGS[max(range(len(RATINGS)), key=lambda i: (rating_p[i], -i))]

@@ -7,7 +7,9 @@ Method (SPEC §9, in its terms):
 - **Value** of a metric over n runs: mean, sample standard deviation (ddof 1), n and the 95% interval
   ``mean ± t(0.975, n−1) · std / √n`` (Student-t, n ≥ 2; method ``"student-t"``). A percentile
   bootstrap of the mean is there for many runs (``"bootstrap"``). One run: no interval, method
-  ``"single run"`` — its spread is unknown, not zero.
+  ``"single run"`` — its spread is unknown, not zero. What a rated result shows is
+  :func:`value_interval`: the same t interval on the scale of the quantity's values (log for a
+  positive quantity, logit for a fraction; none for a constant), :mod:`mlel.ratings.intervals`.
 - **Index** ``v / r`` (or ``r / v``): the reference is measured too, so both spreads count. Delta
   method on the log ratio: ``se² = s_v²/(n_v·v̄²) + s_r²/(n_r·r̄²)``, Welch–Satterthwaite degrees of
   freedom, interval ``exp(log(index) ± t · se)``. Either side with one run: no interval.
@@ -31,8 +33,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from mlel.ratings.engine import index_matrix, rating_levels  # the one index and rating rule
-from mlel.ratings import student_t
+from mlel.ratings.engine import NOT_RATED, index_matrix, rating_levels  # the one index and rating rule
+from mlel.ratings import intervals, student_t
 
 LETTERS = ("A", "B", "C", "D", "E")
 N_LEVELS = len(LETTERS)
@@ -123,8 +125,9 @@ def within(interval: tuple[float, float] | None, support: tuple[float, float] | 
 def value_interval(present: Sequence[float], support: tuple[float, float] | None = None
                    ) -> tuple[float, float] | None:
     """The 95% interval of the mean of a property's runs (``present``: its values, more than one), as
-    a rated result shows it, within the values the quantity can take (``support``)."""
-    return within(value_stats(present).ci95, support)
+    a rated result shows it: on the scale of the values the quantity can take (``support``: log for a
+    positive one, logit for a fraction; :mod:`mlel.ratings.intervals`), None for a constant."""
+    return intervals.mean_interval(present, support)
 
 
 def widen_for_systematic(stats: ValueStats, rel_error: float) -> ValueStats:
@@ -206,11 +209,13 @@ def draw_means(runs: np.ndarray, draws: int, rng: np.random.Generator) -> np.nda
 
 
 def level_shares(levels: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Share of each level 0..4 along ``axis`` -> that axis replaced by a last axis of 5."""
+    """Share of each level 0..4 along ``axis`` -> that axis replaced by a last axis of 5. NOT_RATED
+    cells count for no level (a row of them: all shares 0)."""
     moved = np.moveaxis(levels, axis, -1)
     rows = moved.reshape(-1, moved.shape[-1])
-    codes = rows + N_LEVELS * np.arange(rows.shape[0])[:, None]  # one bincount for every row
-    counts = np.bincount(codes.ravel(), minlength=N_LEVELS * rows.shape[0]).reshape(-1, N_LEVELS)
+    width = N_LEVELS + 1 if (rows == NOT_RATED).any() else N_LEVELS  # rare: a metric without evidence
+    codes = rows + width * np.arange(rows.shape[0])[:, None]  # one bincount for every row
+    counts = np.bincount(codes.ravel(), minlength=width * rows.shape[0]).reshape(-1, width)[:, :N_LEVELS]
     return (counts / moved.shape[-1]).reshape(moved.shape[:-1] + (N_LEVELS,))
 
 
@@ -223,10 +228,11 @@ def compound_levels(levels: np.ndarray, weights: np.ndarray, compound: CompoundR
         raise ValueError("no metric has a weight > 0: nothing to compound")
     w = np.asarray(weights, dtype=float)[used]
     rows = levels[..., used].reshape(-1, used.size).astype(np.int64)
-    codes = rows @ (N_LEVELS ** np.arange(used.size, dtype=np.int64))
-    if used.size > _TABLE_METRICS:  # too many codes for a table: sort out the distinct rows
+    base = N_LEVELS + 1 if (rows == NOT_RATED).any() else N_LEVELS  # NOT_RATED: rare, and never in the memo
+    codes = rows @ (base ** np.arange(used.size, dtype=np.int64))
+    if used.size > _TABLE_METRICS or base != N_LEVELS:  # sort out the distinct rows
         unique, inverse = np.unique(codes, return_inverse=True)
-        result = np.asarray(compound(_decode(unique, used.size), w), dtype=np.int8)
+        result = np.asarray(compound(_decode(unique, used.size, base), w), dtype=np.int8)
         return result[inverse.reshape(-1)].reshape(levels.shape[:-1])
     table = compound_memo(weights) if memo is None else memo
     seen = np.flatnonzero(np.bincount(codes, minlength=table.size))
@@ -242,8 +248,8 @@ def compound_memo(weights: np.ndarray) -> np.ndarray | None:
     return np.full(N_LEVELS ** used, -1, np.int8) if used <= _TABLE_METRICS else None
 
 
-def _decode(codes: np.ndarray, width: int) -> np.ndarray:
-    return (codes[:, None] // N_LEVELS ** np.arange(width, dtype=np.int64)) % N_LEVELS
+def _decode(codes: np.ndarray, width: int, base: int = N_LEVELS) -> np.ndarray:
+    return (codes[:, None] // base ** np.arange(width, dtype=np.int64)) % base
 
 
 @dataclass(frozen=True)
@@ -267,7 +273,7 @@ def rating_odds(model_runs: np.ndarray, reference_runs: np.ndarray, boundaries: 
                 higher_is_better: np.ndarray, rng: np.random.Generator, draws: int = 4000,
                 weights: np.ndarray | None = None, compound: CompoundRule | None = None,
                 is_reference: np.ndarray | None = None, reference_of: np.ndarray | None = None,
-                chunk: int = 256) -> RatingOdds:
+                chunk: int = 256, missing: int = MISSING_LEVEL) -> RatingOdds:
     """Rating probabilities of many entries at once.
 
     model_runs (entries, runs, metrics) and reference_runs (references, runs, metrics) from
@@ -275,7 +281,9 @@ def rating_odds(model_runs: np.ndarray, reference_runs: np.ndarray, boundaries: 
     entry e) — entries sharing a reference share its draws, as they share its measurement;
     boundaries (metrics, 4); higher_is_better (metrics,) bool; is_reference (entries,) bool: that
     entry is its own reference (index exactly 1, as the engine has it). weights and compound (both or
-    neither) add the compound rating's probabilities. Chunked over entries to bound memory."""
+    neither) add the compound rating's probabilities. ``missing``: the level of a draw without an
+    index (E, the 2022 rule; or NOT_RATED: it counts for no letter, as the engine has it). Chunked
+    over entries to bound memory."""
     if (weights is None) != (compound is None):
         raise ValueError("the compound probabilities need both weights and a compound rule")
     entries = model_runs.shape[0]
@@ -296,7 +304,7 @@ def rating_odds(model_runs: np.ndarray, reference_runs: np.ndarray, boundaries: 
             rows = slice(first, first + _ROWS_AFTER_DRAWS)
             model = values[rows]
             reference = np.where(own_part[rows, None, None], model, refs[which[rows]])
-            levels = rating_levels(index_matrix(model, reference, higher_is_better), boundaries)
+            levels = rating_levels(index_matrix(model, reference, higher_is_better), boundaries, missing)
             out = slice(start + first, start + first + model.shape[0])
             metric_p[out] = level_shares(levels, axis=1)
             if compound is not None:

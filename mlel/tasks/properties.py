@@ -12,11 +12,15 @@ user's with ``--properties FILE``::
 ``scheme`` names the task's default rating scheme (:mod:`mlel.tasks.schemes`; absent: the default)
 and ``reference`` the model others are indexed against (absent: the best of each group).
 ``boundaries`` is optional per property (the default boundaries on the index scale); where it is
-absent the caller gives or calibrates them. How a property's value is computed from a merged log
+absent the caller gives or calibrates them. ``kind`` is optional too: where the property's values
+can lie — ``"positive"`` (> 0: energy, time, power, counts; any unit but ``fraction``),
+``"fraction"`` (in [0, 1]: the unit ``fraction``) or ``"signed"`` (any sign: a difference, a
+temperature in °C); absent, the unit decides. How a property's value is computed from a merged log
 is code (``mlel.runlog.metrics``); what it means and how it is rated is here.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -29,7 +33,9 @@ from mlel.base.io import read_json
 
 TASKS_DIR = Path(__file__).with_name("data")
 _PROPERTY_FIELDS = ("name", "unit", "higher_is_better", "group", "weight")
-_SUPPORTS = {"fraction": (0.0, 1.0)}  # unit -> the values it allows
+POSITIVE, FRACTION, SIGNED = "positive", "fraction", "signed"  # a property's kind: where its values lie
+_SUPPORTS = {POSITIVE: (0.0, math.inf), FRACTION: (0.0, 1.0), SIGNED: None}  # kind -> support
+_UNIT_KINDS = {"fraction": FRACTION}  # units that say their kind; any other unit: positive
 
 
 @dataclass(frozen=True)
@@ -43,18 +49,28 @@ class Property:
     group: str
     weight: float  # default weight in the compound rating (0: shown, not compounded)
     boundaries: tuple[float, float, float, float] | None = None  # default b0..b3, index scale
+    kind: str = ""  # POSITIVE | FRACTION | SIGNED; "" (not given): the unit's (:func:`unit_kind`)
+
+    def __post_init__(self):
+        if not self.kind:
+            object.__setattr__(self, "kind", unit_kind(self.unit))
+        elif self.kind not in _SUPPORTS:
+            raise ValueError(f"property '{self.key}': kind must be one of {', '.join(_SUPPORTS)}, got {self.kind!r}")
 
     @property
     def support(self) -> tuple[float, float] | None:
-        """Where the quantity's values can lie, where the unit bounds them (a fraction: [0, 1]);
-        intervals are cut there (a t interval of accuracies 0.10 / 0.56 / 0.53 reaches below 0)."""
-        return _SUPPORTS.get(self.unit)
+        """Where the quantity's values can lie, by its kind: a positive one (0, ∞), a fraction
+        [0, 1], a signed one anywhere (None). Its runs' interval is built on that scale (log, logit,
+        plain: :mod:`mlel.ratings.intervals`), so it never reaches 0 or leaves [0, 1]."""
+        return _SUPPORTS[self.kind]
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "unit": self.unit, "higher_is_better": self.higher_is_better,
                "group": self.group, "weight": self.weight}
         if self.boundaries is not None:
             out["boundaries"] = list(self.boundaries)
+        if self.kind != unit_kind(self.unit):
+            out["kind"] = self.kind
         return out
 
     @classmethod
@@ -69,8 +85,16 @@ class Property:
             raise InputError(f"{where}property '{key}': weight must be a non-negative number, got {weight!r}")
         if not isinstance(data["higher_is_better"], bool):
             raise InputError(f"{where}property '{key}': higher_is_better must be true or false")
+        kind = data.get("kind", "")
+        if kind != "" and not (isinstance(kind, str) and kind in _SUPPORTS):
+            raise InputError(f"{where}property '{key}': kind must be one of {', '.join(_SUPPORTS)}, got {kind!r:.40}")
         return cls(key, str(data["name"]), str(data["unit"]), data["higher_is_better"],
-                   str(data["group"]), float(weight), _boundaries(data.get("boundaries"), f"{where}{key}"))
+                   str(data["group"]), float(weight), _boundaries(data.get("boundaries"), f"{where}{key}"), kind)
+
+
+def unit_kind(unit: str) -> str:
+    """The kind a unit implies: ``fraction`` a fraction, any other a positive quantity."""
+    return _UNIT_KINDS.get(unit, POSITIVE)
 
 
 def _boundaries(raw, where: str) -> tuple[float, float, float, float] | None:
@@ -110,7 +134,7 @@ class PropertySet:
         return {p.key: p.weight for p in self.properties}
 
     def supports(self) -> dict[str, tuple[float, float]]:
-        """Property -> the values its unit allows, for the bounded ones (:attr:`Property.support`)."""
+        """Property -> where its values lie, for the bounded ones: every kind but signed (:attr:`Property.support`)."""
         return {p.key: p.support for p in self.properties if p.support is not None}
 
     def default_boundaries(self) -> dict[str, list[float]]:
