@@ -91,6 +91,22 @@ def test_a_missing_value_is_not_rated_and_the_compound_rests_on_the_rest():
     assert "compound_rests_on" not in small_2022
 
 
+def test_repeated_runs_with_a_missing_metric_draw_no_letter_for_it():
+    # several runs: letters come from the seeded draws, which must treat "no value" as the engine
+    # does (no letter, not counted), not as an E in every draw
+    runs = ({"energy": 0.30, "latency": None}, {"energy": 0.32, "latency": None}, {"energy": 0.31, "latency": None})
+    pooled = ModelResult("chat", "B200 - vLLM", "small", ["a.json", "b.json", "c.json"],
+                         {"energy": 0.31, "latency": None}, run_values=runs)
+    rated, _ = _rate([_entry("ref", 1.0), pooled, _entry("big", 1.6)], reference="ref")
+    small = rated[1].to_dict()
+    assert small["n_runs"] == 3 and small["metrics"]["latency"]["rating"] is None
+    assert small["metrics"]["latency"]["not_rated"] == "no value" and small["metrics"]["latency"]["rating_p"] is None
+    assert small["compound"] == "A" and small["compound_p"]["A"] > 0.99  # energy index 3.2, far above b0 = 2
+    assert small["metrics"]["energy"]["rating"] == "A" and small["compound_rests_on"] == "1 of 2 weighted metrics"
+    old, _ = _rate([_entry("ref", 1.0), pooled, _entry("big", 1.6)], reference="ref", scheme="mlee-2022")
+    assert old[1].metrics["latency"].rating == "E" and old[1].compound == "C"  # the E counts, as in 2022
+
+
 def test_an_environment_without_the_reference_is_not_rated_never_e():
     entries = [_entry("ref", 1.0), _entry("small", 0.3), _entry("x", 0.5, env="H100 - vLLM"),
                _entry("y", 0.7, env="H100 - vLLM")]
@@ -217,3 +233,31 @@ def test_tracking_tags_say_not_rated_instead_of_a_letter():
     _, tags = _rating_fields(alone.to_dict())
     assert "mlee.compound" not in tags and tags["mlee.not_rated"].startswith("lone model")
     assert tags["mlee.scheme"] == "mlee" and not any(k.startswith("mlee.rating.") for k in tags)
+
+
+def test_ai_energy_score_reproduces_every_published_star(tmp_path, reference_dir):
+    import csv
+
+    source = reference_dir.parents[1] / "ai-energy-score"  # beside mlee-2022/ in ../shared/reference
+    imported = subprocess.run([sys.executable, "-m", "mlel.importers", "aienergyscore", str(source), "--output-dir",
+                               str(tmp_path)], capture_output=True, text=True, cwd=REPO)
+    assert imported.returncode == 0, imported.stderr
+    published = {}  # (file stem, model) -> stars; a model measured twice has the same stars both times
+    for table in sorted(source.glob("*.csv")):
+        for row in csv.DictReader(table.open()):
+            published.setdefault((table.stem, row["model"]), set()).add(row["energy_score"])
+    assert len(published) == 52 and all(len(stars) == 1 for stars in published.values())
+    for scheme in (["--scheme", "ai-energy-score"], []):  # the tasks' own scheme is AI Energy Score's
+        out = subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(tmp_path), "--json", *scheme],
+                             capture_output=True, text=True, cwd=REPO)
+        rated = json.loads(out.stdout)
+        assert len(rated) == 52
+        for summary in rated:
+            [stars] = published[(summary["task"].replace("-", "_"), summary["model"])]
+            assert summary["compound"] == stars, summary["model"]
+            assert summary["levels"] == ["5", "4", "3", "2", "1"] and summary["level_style"] == "stars"
+            assert summary["metrics"]["gpu_energy_per_query"]["index"] is None  # the raw value: no index
+    # the 2022-style scheme on the same data gives letters, indexed against the best of each task
+    letters = json.loads(subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(tmp_path), "--json",
+                                         "--scheme", "mlee"], capture_output=True, text=True, cwd=REPO).stdout)
+    assert {s["compound"] for s in letters} <= set("ABCDE") and {s["reference"] for s in letters} == {"best"}

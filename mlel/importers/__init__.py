@@ -5,6 +5,7 @@ Python API (each returns an :class:`ImportReport` with ``records`` and ``problem
 
 - :func:`import_mlenergy` — ML.ENERGY leaderboard data (``tasks/<task>.json``, ``index.json``);
 - :func:`import_codecarbon` — CodeCarbon's ``emissions.csv``;
+- :func:`import_aienergyscore` — Hugging Face AI Energy Score leaderboard tables (one CSV per task);
 - :func:`import_mlflow` — MLflow runs (mlruns folder, tracking URI, or a ``search_runs()`` CSV);
 - :func:`import_csv` — any CSV with a :class:`TableMapping`.
 
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 from mlel.importers.common import ImportReport, WriteSummary, write_records
 
-_LAZY = {"import_mlenergy": "mlenergy", "import_codecarbon": "codecarbon", "import_mlflow": "mlflow_runs",
+_LAZY = {"import_mlenergy": "mlenergy", "import_codecarbon": "codecarbon",
+         "import_aienergyscore": "aienergyscore", "import_mlflow": "mlflow_runs",
          "import_csv": "table", "TableMapping": "table", "ColumnMap": "table"}
 
 __all__ = ["ImportReport", "WriteSummary", "write_records", *_LAZY]

@@ -53,6 +53,19 @@ def build_parser() -> argparse.ArgumentParser:
                             help="how CodeCarbon got CPU power (the CSV does not say; default: estimated)")
     codecarbon.add_argument("--codecarbon-log", metavar="FILE",
                             help="CodeCarbon's log: its 'CPU Tracking Method' line decides the CPU source")
+    aes = kinds.add_parser(
+        "aienergyscore", help="Hugging Face AI Energy Score leaderboard tables (one CSV per task)",
+        description="Import AI Energy Score leaderboard tables: CSV_OR_DIR is one table or a folder of "
+                    "them, one per task, named after it (image_classification.csv, asr.csv, summarization.csv, "
+                    "object_detection.csv, text_generation.csv, ...), with columns model,total_gpu_energy"
+                    "[,energy_score][,class]. Each row becomes one record on 'H100 - AI Energy Score': GPU "
+                    "energy per query (Wh/query) and the published star count, both reported; a model listed "
+                    "twice is pooled as two runs of one entry; text generation's size class is kept as the "
+                    "configuration. Example: python -m mlel.importers aienergyscore ai-energy-score/ --output-dir "
+                    "imported, then python -m mlel.ratings --directory imported --task asr")
+    aes.add_argument("source", metavar="CSV_OR_DIR")
+    aes.add_argument("--task", help="the AI Energy Score task of every table, for files not named after "
+                                    "theirs (e.g. object_detection)")
     for kind, text in (("mlflow", "MLflow runs: an mlruns folder, a tracking URI or a search_runs() CSV"),
                        ("csv", "any CSV table, with --map options or a --mapping file")):
         sub = kinds.add_parser(kind, help=text)
@@ -92,6 +105,9 @@ def run_import(args) -> ImportReport:
         from mlel.importers.codecarbon import import_codecarbon
         return import_codecarbon(args.source, task=args.task, cpu_source=args.cpu_source,
                                  log_file=args.codecarbon_log, model=args.model, samples=args.samples)
+    if args.kind == "aienergyscore":
+        from mlel.importers.aienergyscore import import_aienergyscore
+        return import_aienergyscore(args.source, task=args.task)
     mapping = _table_mapping(args)
     if args.kind == "mlflow":
         from mlel.importers.mlflow_runs import import_mlflow
