@@ -1,154 +1,38 @@
 """``python -m mlel.label_generator``: draw the energy label of one merged log (SPEC §7).
 
 The log is rated within its directory (the index needs the reference model's run in the same
-environment), then its label is written as PDF and/or PNG. Instead of a file, a model can be chosen
+environment) under its task's scheme or ``--scheme``, then its label is written as PDF and/or PNG. Instead of a file, a model can be chosen
 as in 2022: ``-d results -t inference -m ResNet50 -e "A100 x8 - TensorFlow 2.8.0"``; with neither,
 the first log in ``results/`` is labelled. Outputs never destroy: an input log, a directory, a
 device or a symbolic link is refused as ``-o``/``--png``, and a failed write leaves nothing behind.
 """
 from __future__ import annotations
 
-import argparse
-import difflib
 import os
 import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlel.base.errors import (EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, MleeError,
-                         UsageError)
+from mlel.base.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, MleeError, UsageError
 from mlel.base.io import write_atomic
 from mlel.labels import EnergyLabel
+from mlel.labels.arguments import DEFAULT_DIRECTORY, DEFAULT_TASK, build_parser, rating_options
 from mlel.labels.inputs import load_with, provenance_of, read_named
+from mlel.labels.lookup import EXIT_NOT_FOUND, LabelError, did_you_mean, pick_environment, pick_model
 from mlel.runlog.logs import iter_log_files
-from mlel.runlog.metrics import TASKS
-from mlel.base.names import file_safe_name, normalise_model_name
-from mlel.tasks.properties import builtin_tasks, read_property_set
-from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, DEFAULT_REFERENCE, RatingOptions, rate_entries
+from mlel.base.names import file_safe_name
+from mlel.tasks.properties import read_property_set
+from mlel.ratings import RatingOptions, rate_entries
 from mlel.results import ResultRecord
-from mlel.ratings.settings import load_boundaries, load_weights
 
-EXIT_NOT_FOUND = EXIT_FAILED
-DEFAULT_DIRECTORY = "results"  # as the 2022 tool
-DEFAULT_TASK = "inference"
+__all__ = ["main", "build_parser", "select_summary", "output_paths", "check_output", "check_outputs",
+           "LabelError", "EXIT_OK", "EXIT_USAGE", "EXIT_FAILED", "EXIT_NOT_FOUND", "UsageError"]
+
 MAX_STEM_CHARS = 120  # a default output name from a model name: far below any file system's limit
 NO_RESULTS_HINT = ("get some with `make demo`, or measure one: `python infer.py --model ResNet50 "
                    "--backend torch`, then `python merge_results.py --directory runs --output-dir "
                    "results`; or name a log with -f FILE")
-
-
-class LabelError(MleeError):
-    """A problem to report in one line, with the exit code it ends with (default 1)."""
-
-    def __init__(self, message: str, code: int = EXIT_NOT_FOUND):
-        super().__init__(message, code)
-        self.code = code
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m mlel.label_generator",
-        description="Draw the energy label (PDF, PNG) of one merged log or result record (mlee-result/1, "
-                    "what python -m mlel.importers writes), rated within its directory. "
-                    "With no arguments: the label of the first log in results/.",
-        epilog="Examples:\n"
-               "  python -m mlel.label_generator -f results/infer_2022_03_05_23_09_30.json\n"
-               "  python -m mlel.label_generator -d results -t inference -m ResNet50 \\\n"
-               "      -e 'A100 x8 - TensorFlow 2.8.0' -o resnet50.pdf --png resnet50.png\n"
-               "  python -m mlel.label_generator -f imported/<record>.json --png llm.png\n"
-               f"{EXIT_CODES_EPILOG}\n"
-               "  1: log or model not found or not rated, or a label could not be written;\n"
-               "  2: bad arguments, an input that is no merged log, or an output that would destroy "
-               "a file (an input log, a directory, a device, a symbolic link).",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-f", "--file", "--filename",
-                        help="merged log (results/*.json) or result record to label: a path, or a name inside -d "
-                             "(default: none; with no -m either, the first log in -d)")
-    parser.add_argument("-d", "--directory",
-                        help="directory of merged logs to rate against (default: the file's directory, "
-                             f"else {DEFAULT_DIRECTORY})")
-    parser.add_argument("-o", "--output", help="PDF to write (default: <log name>_label.pdf in the "
-                                               "working directory, or none when only --png is given)")
-    parser.add_argument("--png", help="also (or only) write the label as PNG to this path (default: none)")
-    parser.add_argument("--dpi", type=float, default=150, help="resolution of the PNG (default: 150)")
-    selection = parser.add_argument_group("choose a model instead of a file (as the 2022 tool)")
-    selection.add_argument("-t", "--task", default=None,
-                           help=f"{' or '.join(TASKS)}, or an imported task such as lm-arena-chat "
-                                f"(default: {DEFAULT_TASK})")
-    selection.add_argument("-m", "--model", help="model name, e.g. ResNet50 (default: none)")
-    selection.add_argument("-e", "--environment",
-                           help="environment, e.g. 'A100 x8 - TensorFlow 2.8.0' (default: the only one "
-                                "the model ran in; needed where it ran in several)")
-    rating = parser.add_argument_group("rating (as python -m mlel.ratings)")
-    rating.add_argument("-r", "--reference", default=None,
-                        help=f"reference model of the index scale (default: {DEFAULT_REFERENCE}; for a "
-                             "task where it did not run, the best model per environment)")
-    rating.add_argument("--scale", choices=("reference", "best"), default=None,
-                        help="index against the reference model or the best model per environment "
-                             "(default: reference, see -r)")
-    rating.add_argument("--properties", metavar="FILE",
-                        help="property set of a task without a built-in one (default: none)")
-    rating.add_argument("--boundaries", metavar="FILE",
-                        help="JSON {metric: [b0, b1, b2, b3]} (default: the 2022 study's)")
-    rating.add_argument("--weights", metavar="FILE", help="JSON {metric: weight} or {task: {metric: "
-                                                          "weight}} (default: 1 for the label's four)")
-    rating.add_argument("--mode", choices=COMPOUND_MODES, default=DEFAULT_MODE, metavar="MODE",
-                        help=f"compound rating mode: {', '.join(COMPOUND_MODES)} (default: {DEFAULT_MODE})")
-    return parser
-
-
-def _close(word: str, candidates: list[str]) -> str:
-    """ "; did you mean: a, b" from the closest candidates, else the full list when short."""
-    by_key = {c.lower(): c for c in candidates}
-    close = [by_key[c] for c in difflib.get_close_matches(word.lower(), list(by_key), n=5, cutoff=0.5)]
-    if close:
-        return f"; did you mean: {', '.join(close)}"
-    if candidates and len(candidates) <= 12:
-        return f"; available: {', '.join(sorted(candidates))}"
-    return ""
-
-
-def _pick_model(rated: list[dict], task: str, model: str) -> list[dict]:
-    of_task = [s for s in rated if s["task"] == task]
-    found = [s for s in of_task if s.get("entry") == model] or [s for s in of_task if s["model"] == model]
-    if not found:  # "resnet-50" finds ResNet50
-        wanted = normalise_model_name(model)
-        found = [s for s in of_task if normalise_model_name(s["model"]) == wanted]
-    if not found:
-        names = sorted({s["model"] for s in of_task})
-        raise LabelError(f"model '{model}' has no rated {task} results{_close(model, names)}")
-    return found
-
-
-def _pick_environment(found: list[dict], environment: str | None) -> dict:
-    environments = [s["environment"] for s in found]
-    if environment is None:
-        if len(found) == 1:
-            return found[0]
-        raise LabelError(f"'{found[0]['model']}' ran in {len(found)} environments; choose one with "
-                         f"-e/--environment: {'; '.join(sorted(environments))}", EXIT_USAGE)
-    for match in (lambda e: e == environment, lambda e: e.lower() == environment.lower(),
-                  lambda e: environment.lower() in e.lower()):
-        hits = [s for s in found if match(s["environment"])]
-        if len(hits) == 1:
-            return hits[0]
-        if len(hits) > 1:
-            raise LabelError(f"environment '{environment}' matches several: "
-                             f"{'; '.join(sorted(s['environment'] for s in hits))}", EXIT_USAGE)
-    raise LabelError(f"'{found[0]['model']}' has no results in environment '{environment}'"
-                     f"{_close(environment, environments)}")
-
-
-def _options(args, scale: str | None = None) -> RatingOptions:
-    property_sets = None
-    if args.properties:
-        own = read_property_set(args.properties)
-        property_sets = {**builtin_tasks(), own.task: own}
-    return RatingOptions(reference=args.reference or DEFAULT_REFERENCE, mode=args.mode,
-                         scale=scale or args.scale or "reference", property_sets=property_sets,
-                         boundaries=load_boundaries(args.boundaries) if args.boundaries else None,
-                         weights=load_weights(args.weights) if args.weights else None)
 
 
 def _reason(error: Exception) -> str:
@@ -224,19 +108,15 @@ def _summary_of_run(rated: list[dict], run, path: Path) -> dict:
     return found[0]
 
 
-def _reference_present(rated: list[dict], summary: dict, reference: str) -> list[str] | None:
-    """None where the reference ran beside the summary; else the models that did."""
+def _check_reference(rated: list[dict], summary: dict, reference: str) -> None:
+    """A reference the user named (-r) must have run beside the summary: else nothing is indexed."""
     peers = sorted({s["model"] for s in rated
                     if s["task"] == summary["task"] and s["environment"] == summary["environment"]})
-    return None if reference in peers else peers
-
-
-def _check_reference(rated: list[dict], summary: dict, reference: str) -> None:
-    peers = _reference_present(rated, summary, reference)
-    if peers is not None:  # every index would be missing: a label of E's misleads
+    if reference not in peers:
         raise LabelError(f"reference model '{reference}' has no {summary['task']} results in "
                          f"'{summary['environment']}', so nothing can be indexed; choose --reference "
-                         f"from: {', '.join(peers[:20])}{' ...' if len(peers) > 20 else ''}")
+                         f"from: {', '.join(peers[:20])}{' ...' if len(peers) > 20 else ''}"
+                         f"{did_you_mean(reference, peers)}")
 
 
 @dataclass(frozen=True)
@@ -248,22 +128,23 @@ class Selection:
 
 
 def _rate(entries, options: RatingOptions) -> tuple[list[dict], list[str]]:
+    """Summaries with the mode they were compounded by (the label's footer says it)."""
     records, warnings = rate_entries(entries, options)
-    return [record.to_dict() for record in records], warnings
+    return [{**record.to_dict(), "mode": record.mode} for record in records], warnings
 
 
 def _pick(rated: list[dict], run, path: Path | None, args) -> dict:
     if run is not None:
         return _summary_of_run(rated, run, path)
-    return _pick_environment(_pick_model(rated, args.task or DEFAULT_TASK, args.model), args.environment)
+    return pick_environment(pick_model(rated, args.task or DEFAULT_TASK, args.model), args.environment)
 
 
 def select_summary(args) -> Selection:
-    """Rate the directory and find the summary to label. A task beyond the 2022 ones where the
-    default reference did not run (no -r, no --scale) is indexed against the best model."""
+    """Rate the directory (under the task's scheme, or --scheme) and find the summary to label.
+    A reference named with -r must have run beside it."""
     if args.file and args.model:
         raise LabelError("give either -f FILE or -m MODEL (with -d DIR), not both", EXIT_USAGE)
-    options = _options(args)
+    options = rating_options(args)
     path = _resolve_file(args)
     if path is None and not args.model:
         path = _first_log(Path(args.directory or DEFAULT_DIRECTORY))
@@ -277,15 +158,13 @@ def select_summary(args) -> Selection:
         inputs.append(path)
     rated, warnings = _rate(entries, options)
     summary = _pick(rated, run, path, args)
-    if options.scale == "reference" and _reference_present(rated, summary, options.reference) is not None \
-            and args.reference is None and args.scale is None and summary["task"] not in TASKS:
-        print(f"note: {options.reference} did not run in '{summary['environment']}': indexing against "
-              "the best model per environment (choose a model with -r)", file=sys.stderr)
-        options = _options(args, "best")
-        rated, warnings = _rate(entries, options)
-        summary = _pick(rated, run, path, args)
-    if options.scale == "reference":
-        _check_reference(rated, summary, options.reference)
+    if args.reference is not None and summary.get("reference") == args.reference:
+        _check_reference(rated, summary, args.reference)
+    if summary.get("reference") == "best" and args.scale is None:
+        print(f"note: {summary['task']} names no reference model: indexed against the best model per "
+              "environment (choose a model with -r)", file=sys.stderr)
+    if options.scheme is not None and summary.get("scheme") == options.scheme.name:  # --scheme: its title
+        summary = {**summary, "scheme_title": options.scheme.title}
     provenance = provenance_of(summary, [directory] + ([path.parent] if path is not None else []))
     if provenance is not None:
         summary = {**summary, "provenance": provenance}
@@ -369,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         check_outputs(outputs, selection.inputs)
         for warning in selection.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        label = EnergyLabel({**summary, "mode": args.mode}, property_set=_own_set(args, summary["task"]))
+        label = EnergyLabel(summary, property_set=_own_set(args, summary["task"]))
         for kind, path in outputs:
             _write(path, label.to_pdf() if kind == "pdf" else label.to_png(args.dpi))
             print(f"wrote {path}")
@@ -380,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: no label written", file=sys.stderr)
         return EXIT_SIGINT
     grade = (f"compound rating {summary['compound']}" if summary.get("compound")
+             else f"not rated: {summary.get('not_rated') or 'no reason given'}" if summary.get("graded", True)
              else f"not graded: {summary.get('not_graded') or 'failed a validity check'}")
     print(f"{summary.get('entry') or summary['model']} ({summary['task']}, {summary['environment']}): {grade}",
           file=sys.stderr)

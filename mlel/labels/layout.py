@@ -31,6 +31,7 @@ MUTED = "#5F6368"  # captions, units, footer
 FRAME = "#B5B5B5"  # pictogram cell outlines
 ESTIMATED = "#B3261E"  # the word "estimated" stands out
 UNGRADED = "#9E9E9E"  # the tiles of an entry that is not graded: no rating colour
+UNRATED_SCALE = "#D0D0D0"  # the scale of an entry that is not rated: no level stands out
 COLORS = RATING_COLORS  # A #639B30, B #B8AC2B, C #F8B830, D #EF7D29, E #E52421 (SPEC §6)
 
 # --- header: title, colour strip, subtitle, QR code --------------------------------------------
@@ -47,6 +48,8 @@ QR_TOP = 17.0
 QR_LEFT = CONTENT_RIGHT - QR_SIZE
 QR_CAPTION_SIZE = 5.5
 QR_CAPTION_BASELINE = QR_TOP + QR_SIZE + 7.0
+SCHEME_SIZE = 6.5  # "Rated by MLEE (honest)", under the subtitle
+SCHEME_BASELINE = 84.5
 HEADER_RULE = 92.0
 
 # --- model, task and dataset ------------------------------------------------------------------
@@ -56,7 +59,6 @@ MODEL_MIN_SIZE = 6.0
 TASK_BASELINE = 134.0
 TASK_SIZE = 10.0
 TASK_MIN_SIZE = 6.0
-TASK_SEPARATOR = "  \u00b7  "  # middle dot, in WinAnsi so the base-14 fonts have it
 MODEL_RULE = 144.0
 
 # --- the A-E scale ----------------------------------------------------------------------------
@@ -79,10 +81,24 @@ POINTER_P_SIZE = 6.0  # the compound letter's probability ("87 %"), right of the
 POINTER_P_SHIFT = 6.0  # the letter moves left by this much to make room
 NOT_GRADED_LEFT = 200.0  # the box that replaces the black arrow where no grade is given
 NOT_GRADED_TITLE = "NOT GRADED"
+NOT_RATED_TITLE = "NOT RATED"
 NOT_GRADED_TITLE_SIZE = 8.0
 NOT_GRADED_SIZE = 6.0
 NOT_GRADED_PAD = 4.0
 SCALE_BOTTOM = SCALE_TOP + len(RATINGS) * ARROW_HEIGHT + (len(RATINGS) - 1) * ARROW_GAP
+NOTE_SIZE_SMALL = 5.8  # under the compound: what it rests on, how the boundaries were made
+NOTE_LEADING = 7.0
+NOTES_LEFT = ARROW_LEFT + ARROW_MIN_LENGTH + (len(RATINGS) - 1) * ARROW_STEP + 5.0  # clear of arrow E
+NOTES_BOTTOM = SCALE_BOTTOM + 8.0  # the last line's baseline, above the environment's rule
+# stars (schemes whose levels are stars): one row of five, the compound's filled, in its colour
+STAR_SIZE = 32.0
+STAR_GAP = 4.0
+STAR_INNER = 0.42  # the inner corners' radius, a share of the points'
+STARS_LEFT = ARROW_LEFT
+STARS_TOP = SCALE_TOP + 40.0
+STAR_LINE_WIDTH = 1.0
+STAR_EMPTY = "#FFFFFF"
+STARS_NOTES_BASELINE = STARS_TOP + STAR_SIZE + 16.0  # the compound's notes, under the stars
 
 # --- environment ------------------------------------------------------------------------------
 ENV_RULE = SCALE_BOTTOM + 12.0
@@ -103,13 +119,19 @@ CELL_RADIUS = 5.0
 CELL_LINE_WIDTH = 0.7
 CELL_PAD = 7.0
 ICON_SIZE = 30.0  # tinted disc with a white symbol, at the cell's top left
-ICON_CAPTION_SIZE = 8.0  # "Power draw", next to the icon
+ICON_CAPTION_SIZE = 8.0  # the property's name, next to the icon: one size in every tile
+ICON_CAPTION_MIN_SIZE = 6.0  # all four shrink together to here, in up to CAPTION_LINES lines
+CAPTION_LINES = 2
+CAPTION_LEADING = 1.12  # line pitch of a caption, in font sizes
 ICON_CAPTION_BASELINE = 13.0  # from the cell's top
-ICON_DETAIL_SIZE = 6.3  # "Sources: GPU, CPU", under the caption
-ICON_DETAIL_BASELINE = 24.0
+ICON_DETAIL_SIZE = 6.3  # "Sources: GPU, CPU (estimated ± 15 %)", under the caption, up to two lines
+ICON_DETAIL_GAP = 9.0  # from the caption's last baseline to the detail's first
+ICON_DETAIL_LEADING = 8.0
+DETAIL_LINES = 2
+ICON_DETAIL_BASELINE = ICON_CAPTION_BASELINE + ICON_DETAIL_GAP + 2.0  # under a one-line caption
 ICON_DETAIL_MIN_SIZE = 4.5
-ICON_UNCERTAINTY_BASELINE = 32.0  # "estimated ± 15 %", under the sources, above the main figure
 BADGE_SIZE = 12.0  # the metric's own rating letter, top right of the cell
+BADGE_STAR_WIDTH = 19.0  # a level of stars: its label and a small star
 BADGE_RADIUS = 2.5
 BADGE_LETTER_SIZE = 8.5
 VALUE_SIZE = 15.0  # the main figure

@@ -36,14 +36,18 @@ def tile_kind(prop: Property, position: int) -> str:
 
 
 def interval_text(metric: Mapping, unit: str) -> str:
-    """ "95 % CI 0.61 – 0.66 Ws" from the metric's ``ci95``; "" where there is none."""
+    """ "95 % CI 0.61 – 0.66 Ws" from the metric's ``ci95``; "" where there is none, and where its
+    ends read the same (an interval of "4.02 M – 4.02 M" says nothing)."""
     ci = metric.get("ci95") if isinstance(metric, Mapping) else None
     if not isinstance(ci, (list, tuple)) or len(ci) != 2:
         return ""
     low, high = finite_float(ci[0]), finite_float(ci[1])
     if low is None or high is None:
         return ""
-    return f"95 % CI {format_quantity(low, unit)} \u2013 {format_quantity(high, unit)}"
+    low_text, high_text = format_quantity(low, unit), format_quantity(high, unit)
+    if low_text == high_text:
+        return ""
+    return f"95 % CI {low_text} \u2013 {high_text}"
 
 
 def run_count(summary: Mapping) -> int | None:
@@ -75,7 +79,8 @@ def compound_probability(summary: Mapping) -> float | None:
     return None if p == 1 and (run_count(summary) or 1) < 2 else p
 
 
-def _reason_text(reason) -> str:
+def reason_text(reason) -> str:
+    """A reason in one line: text as it is, a mapping or collection joined with "; "."""
     if isinstance(reason, str):
         return reason.strip()
     if isinstance(reason, Mapping):
@@ -91,7 +96,7 @@ def not_graded_reason(summary: Mapping) -> str | None:
     ``graded`` may be False (the reason then in ``invalid`` / ``not_graded``) or the reason itself
     as text; a non-empty ``invalid`` alone also means not graded."""
     graded = summary.get("graded", True)
-    reason = _reason_text(summary.get("not_graded")) or _reason_text(summary.get("invalid"))
+    reason = reason_text(summary.get("not_graded")) or reason_text(summary.get("invalid"))
     if isinstance(graded, str) and graded.strip():
         return graded.strip()
     if graded is False:

@@ -23,7 +23,7 @@ def reference_records(reference_dir):
 def test_default_table_fits_120_columns_with_label_metrics(reference_records):
     table = format_table(reference_records)
     assert max(len(line) for line in table.splitlines()) <= TABLE_WIDTH
-    assert "Inference power" in table and "Operations" not in table  # label metrics only
+    assert "Energy per" in table and "Operations" not in table  # label metrics only
     effnet = next(line for line in table.splitlines() if line.strip().startswith("EfficientNetB0"))
     assert "877 mJ C" in effnet and "77.7 % B" in effnet  # format_quantity, then the letter
     wide = format_table(reference_records, wide=True)
@@ -50,7 +50,7 @@ def test_resampled_letters_show_their_probability(reference_dir):
 def test_letter_text():
     assert letter("B", 0.874, True) == "B (87%)"
     assert letter("B", 1.0, False) == "B"
-    assert letter(None, None, False) == "-"
+    assert letter(None, None, False) == "–"  # no letter: a dash, never an E
 
 
 def test_cli_help_says_the_shown_letter_is_the_most_likely():

@@ -33,14 +33,18 @@ def pdf_pages(pdf: bytes) -> int:
         document.close()
 
 
+SOFT_HYPHEN = "\ufffe"  # pdfium's mark of a hyphen that ends a line ("inter-" / "token")
+
+
 def pdf_text(pdf: bytes) -> str:
-    """The page's text as pdfium extracts it, lines joined by single spaces."""
+    """The page's text as pdfium extracts it, lines joined by single spaces; a word broken after
+    its hyphen joined again ("Median inter-token latency")."""
     document = pdfium.PdfDocument(pdf)
     try:
         text = document[0].get_textpage().get_text_range()
     finally:
         document.close()
-    return " ".join(text.replace("\r", "\n").split())
+    return " ".join(text.replace("\r", "\n").split()).replace(SOFT_HYPHEN + " ", "-").replace(SOFT_HYPHEN, "-")
 
 
 def char_boxes(pdf: bytes) -> tuple[tuple[float, float], list[tuple[str, tuple[float, float, float, float]]]]:

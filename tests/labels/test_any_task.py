@@ -180,9 +180,9 @@ def test_another_tools_estimate_is_not_scored_with_our_error(tmp_path, capsys):
                "energy": {"sources": {"energy_per_run": "estimated"}},
                "provenance": {"tool": "CodeCarbon"}}
     power = label_content(summary).cells[3]  # energy_per_run is the generic set's fourth tile
-    assert power.caption == "Energy per run" and power.estimated and power.uncertainty == ""
+    assert power.caption == "Energy per run" and power.estimated and power.detail == "estimated"
     summary["energy"]["error_pct"] = 12
-    assert label_content(summary).cells[3].uncertainty == "estimated \u00b1 12 %"
+    assert label_content(summary).cells[3].detail == "estimated \u00b1 12 %"
 
 
 def test_interval_lines_overlap_no_other_text_of_their_cell(find_summary):

@@ -87,12 +87,24 @@ def test_training_content_of_a_2022_log(find_summary):
     assert (accuracy.value, size.value, size.second) == ("75.8 %", "25.6 M", "Operations: n.a.")
 
 
-def test_missing_values_read_na_and_rate_e(find_summary):
+def test_missing_values_read_na_and_are_not_rated(find_summary):
     # EfficientNet has no reference training recipe (SPEC §4): no totals, only per-epoch figures
     power, runtime, _, size = C.label_content(find_summary("training", "EfficientNetB0", A100_PT)).cells
-    assert (power.value, power.rating, runtime.value, runtime.rating) == ("n.a.", "E", "n.a.", "E")
+    assert (power.value, power.rating, runtime.value, runtime.rating) == ("n.a.", "", "n.a.", "")  # never E
+    assert power.not_rated == runtime.not_rated == "no value"  # the default scheme says why (SPEC §10)
     assert power.second.startswith("Per epoch: ") and power.second.endswith(" Wh")
     assert size.second == "Operations: n.a."
+
+
+def test_missing_values_rate_e_under_the_2022_scheme(reference_dir):
+    from mlel.ratings import RatingOptions
+    from mlel.ratings.report import rate_directory
+
+    rated = rate_directory(reference_dir, RatingOptions(scheme="mlee-2022")).rated
+    summary = next(s for s in rated if (s["task"], s["model"], s["environment"]) == (
+        "training", "EfficientNetB0", A100_PT))
+    power, runtime, _, _ = C.label_content(summary).cells
+    assert (power.rating, runtime.rating, power.not_rated) == ("E", "E", "")
 
 
 def test_metric_absent_from_the_summary_is_na(find_summary):
@@ -146,14 +158,14 @@ def _estimated(find_summary, **energy) -> dict:
                                           ({"expected_error": 0.16}, "estimated \u00b1 16 %")])
 def test_estimated_energy_carries_the_records_error(find_summary, energy, text):
     power = C.label_content(_estimated(find_summary, **energy)).cells[0]
-    assert (power.detail, power.estimated, power.uncertainty) == ("Sources: CPU (estimated)", True, text)
+    assert (power.detail, power.estimated) == (f"Sources: CPU ({text})", True)
 
 
 def test_estimated_energy_without_an_error_figure(find_summary, no_estimator_error):
     power = C.label_content(_estimated(find_summary)).cells[0]
-    assert (power.detail, power.uncertainty) == ("Sources: CPU (estimated)", "")
+    assert power.detail == "Sources: CPU (estimated)"
     # a figure that is no number is not shown
-    assert C.label_content(_estimated(find_summary, error_pct="10")).cells[0].uncertainty == ""
+    assert C.label_content(_estimated(find_summary, error_pct="10")).cells[0].detail == "Sources: CPU (estimated)"
 
 
 def test_the_estimators_figure_for_the_hardware_is_used(find_summary):
@@ -161,10 +173,11 @@ def test_the_estimators_figure_for_the_hardware_is_used(find_summary):
     from mlel.monitoring import estimate
 
     expected = 100 * estimate.expected_error("Xeon(R) W-2155")
-    assert C.label_content(_estimated(find_summary)).cells[0].uncertainty == f"estimated \u00b1 {expected:.3g} %"
+    assert C.label_content(_estimated(find_summary)).cells[0].detail == \
+        f"Sources: CPU (estimated \u00b1 {expected:.3g} %)"
     measured = find_summary("inference", "ResNet50", A100_PT)  # measured energy: no error shown
     power = C.label_content(measured).cells[0]
-    assert (power.detail, power.uncertainty) == ("Sources: GPU", "")
+    assert (power.detail, power.estimated) == ("Sources: GPU", False)
 
 
 def test_an_estimator_with_one_constant_is_used_too(find_summary, monkeypatch):
@@ -174,7 +187,7 @@ def test_an_estimator_with_one_constant_is_used_too(find_summary, monkeypatch):
     monkeypatch.setattr(C, "_ESTIMATE_MODULE", "fake_estimate")
     C._estimator.cache_clear()
     try:
-        assert C.label_content(_estimated(find_summary)).cells[0].uncertainty == "estimated \u00b1 25 %"
+        assert C.label_content(_estimated(find_summary)).cells[0].detail == "Sources: CPU (estimated \u00b1 25 %)"
     finally:
         C._estimator.cache_clear()
 

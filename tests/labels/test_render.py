@@ -63,11 +63,10 @@ def test_missing_values_render_na(find_summary):
 
 def test_estimated_energy_says_so(find_summary):
     summary = find_summary("inference", "ResNet50", "Xeon(R) W-2155 - PyTorch 1.10.2+cu113")
-    summary["energy"].update(sources={"estimate": "estimated"}, estimated=True)
-    assert "Sources: CPU (estimated)" in pdf_text(EnergyLabel(summary).to_pdf())
-    summary["energy"]["error_pct"] = 15
+    summary["energy"].update(sources={"estimate": "estimated"}, estimated=True, error_pct=15)
     pdf = EnergyLabel(summary).to_pdf()
-    assert "estimated \u00b1 15 %" in pdf_text(pdf) and _inside_page(pdf) == []
+    assert "Sources: CPU (estimated \u00b1 15 %)" in pdf_text(pdf) and _inside_page(pdf) == []
+    assert pdf_text(pdf).count("estimated") == 1  # once per tile, with its error
     summary["energy"].update(sources={"pynvml": "measured", "pyrapl": "measured"}, estimated=False)
     text = pdf_text(EnergyLabel(summary).to_pdf())
     assert "Sources: GPU, CPU" in text and "estimated" not in text
@@ -150,14 +149,18 @@ def test_fit_text_shrinks_then_cuts():
 
 
 def _count_measured_characters(monkeypatch) -> list[int]:
-    """Every stringWidth call of the renderer from now on adds the length it measured."""
+    """Every stringWidth call of the renderer (its primitives and its scale too) from now on adds
+    the length it measured."""
+    from mlel.labels import drawing, scale
+
     measured, original = [0], render.stringWidth
 
     def counting(text, font, size, *args):
         measured[0] += len(text)
         return original(text, font, size, *args)
 
-    monkeypatch.setattr(render, "stringWidth", counting)
+    for module in (render, drawing, scale):
+        monkeypatch.setattr(module, "stringWidth", counting)
     return measured
 
 
@@ -253,6 +256,11 @@ def test_layout_fits_the_page():
     assert L.FOOTER_BASELINE < L.PAGE_HEIGHT - L.BORDER_INSET - 3
     assert L.QR_LEFT + L.QR_SIZE <= L.CONTENT_RIGHT and L.QR_CAPTION_BASELINE < L.HEADER_RULE
     assert L.SECOND_BASELINE < L.CELL_HEIGHT - 3
-    # the error of an estimate sits under the sources, clear of the main figure's capitals
-    assert L.ICON_DETAIL_BASELINE + L.ICON_DETAIL_SIZE <= L.ICON_UNCERTAINTY_BASELINE
-    assert L.ICON_UNCERTAINTY_BASELINE + 2 < L.VALUE_BASELINE - 0.72 * L.VALUE_SIZE
+    # two lines of title, then two of detail (sources, their error), clear of the main figure's capitals
+    last_title = L.ICON_CAPTION_BASELINE + (L.CAPTION_LINES - 1) * L.ICON_CAPTION_SIZE * L.CAPTION_LEADING
+    last_detail = last_title + L.ICON_DETAIL_GAP + 2 + (L.DETAIL_LINES - 1) * L.ICON_DETAIL_LEADING
+    assert last_detail + 2 < L.VALUE_BASELINE - 0.72 * L.VALUE_SIZE
+    # the notes under the compound stay above the environment's rule
+    assert L.NOTES_BOTTOM + 2 < L.ENV_RULE and L.NOTES_LEFT > L.ARROW_LEFT + L.arrow_length("E")
+    assert L.STARS_LEFT + 5 * L.STAR_SIZE + 4 * L.STAR_GAP < L.NOT_GRADED_LEFT
+    assert L.SCHEME_BASELINE < L.HEADER_RULE - 2
