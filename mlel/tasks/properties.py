@@ -23,13 +23,13 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
 from mlel.base.values import boundaries_problem
-from mlel.base.errors import InputError, UsageError
-from mlel.base.io import read_json
+from mlel.base.errors import InputError
+from mlel.tasks.catalog import Catalog
 
 TASKS_DIR = Path(__file__).with_name("data")
 _PROPERTY_FIELDS = ("name", "unit", "higher_is_better", "group", "weight")
@@ -164,40 +164,19 @@ class PropertySet:
                    data.get("scheme"), data.get("reference"))
 
 
+_CATALOG = Catalog(TASKS_DIR, PropertySet.from_dict, "task")
+
+
 def read_property_set(path: str | os.PathLike) -> PropertySet:
     """A property-set file (a user's ``--properties FILE``). Raises UsageError naming the file."""
-    try:
-        data = read_json(path)
-    except OSError as error:
-        raise UsageError(f"properties file {path}: {error.strerror or error}") from None
-    except ValueError as error:
-        raise UsageError(f"properties file {path}: not valid JSON ({error})") from None
-    try:
-        return PropertySet.from_dict(data, f"properties file {Path(path).name}: ")
-    except InputError as error:
-        raise UsageError(str(error)) from None
-
-
-@lru_cache(maxsize=None)
-def _builtin(task: str) -> PropertySet:
-    return PropertySet.from_dict(read_json(TASKS_DIR / f"{task}.json"), f"{task}.json: ")
-
-
-@lru_cache(maxsize=1)
-def _builtin_names() -> tuple[str, ...]:
-    return tuple(path.stem for path in sorted(TASKS_DIR.glob("*.json")))
+    return _CATALOG.read_file(path)
 
 
 def builtin_tasks() -> dict[str, PropertySet]:
     """Every built-in property set (``tasks/data/*.json``), by task name."""
-    return {task: _builtin(task) for task in _builtin_names()}
+    return _CATALOG.all()
 
 
 def load_property_set(task_or_path: str | os.PathLike) -> PropertySet:
     """A built-in task by name (``"inference"``), or a property-set file by path."""
-    if isinstance(task_or_path, str) and task_or_path in _builtin_names():
-        return _builtin(task_or_path)
-    if Path(task_or_path).is_file():
-        return read_property_set(task_or_path)
-    raise UsageError(f"no built-in task and no file named '{task_or_path}'; "
-                     f"built-in tasks: {', '.join(builtin_tasks())}")
+    return _CATALOG.load(task_or_path)

@@ -29,16 +29,14 @@ the record and its loader only.
 """
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
-from mlel.base.errors import InputError, UsageError
-from mlel.base.io import read_json
+from mlel.base.errors import InputError
+from mlel.tasks.catalog import Catalog
 from mlel.base.values import boundaries_problem
 
 SCHEMES_DIR = Path(__file__).with_name("data") / "schemes"
@@ -171,46 +169,21 @@ def _weights(raw, where: str) -> dict[str, float]:
     return out
 
 
-@lru_cache(maxsize=None)
-def _builtin(name: str) -> Scheme:
-    return Scheme.from_dict(read_json(SCHEMES_DIR / f"{name}.json"), f"scheme {name}.json: ")
-
-
-@lru_cache(maxsize=1)
-def _builtin_names() -> tuple[str, ...]:
-    return tuple(path.stem for path in sorted(SCHEMES_DIR.glob("*.json")))
+_CATALOG = Catalog(SCHEMES_DIR, Scheme.from_dict, "scheme")
 
 
 def builtin_schemes() -> dict[str, Scheme]:
     """Every built-in scheme (``tasks/data/schemes/*.json``), by name."""
-    return {name: _builtin(name) for name in _builtin_names()}
+    return _CATALOG.all()
 
 
 def read_scheme(path: str | os.PathLike) -> Scheme:
     """A user's scheme file. Raises UsageError naming the file."""
-    try:
-        data = read_json(path)
-    except OSError as error:
-        raise UsageError(f"scheme file {path}: {error.strerror or error}") from None
-    except ValueError as error:
-        raise UsageError(f"scheme file {path}: not valid JSON ({error})") from None
-    try:
-        return Scheme.from_dict(data, f"scheme file {Path(path).name}: ")
-    except InputError as error:
-        raise UsageError(str(error)) from None
+    return _CATALOG.read_file(path)
 
 
 def load_scheme(name_or_path: "str | os.PathLike | Scheme | None" = None) -> Scheme:
     """A built-in scheme by name (None: the default), a scheme file by path, or a Scheme as given."""
     if isinstance(name_or_path, Scheme):
         return name_or_path
-    if name_or_path is None:
-        return _builtin(DEFAULT_SCHEME)
-    if isinstance(name_or_path, str) and name_or_path in _builtin_names():
-        return _builtin(name_or_path)
-    if Path(name_or_path).is_file():
-        return read_scheme(name_or_path)
-    close = difflib.get_close_matches(str(name_or_path), _builtin_names(), n=3)
-    hint = f"; did you mean {' or '.join(close)}?" if close else ""
-    raise UsageError(f"no built-in scheme and no file named '{name_or_path}'{hint} "
-                     f"built-in schemes: {', '.join(_builtin_names())}")
+    return _CATALOG.load(DEFAULT_SCHEME if name_or_path is None else name_or_path)
