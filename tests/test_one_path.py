@@ -4,7 +4,9 @@ show the same letters for every entry, because each reads them from the ratings 
 Directories are generated (hypothesis): merged logs made from one 2022 log (renamed models, two
 backends = two environments, repeated runs, weights untrained / pretrained, a missing accuracy, a
 window too short to be graded) beside imported result records (``mlee-result/1``), rated on the
-reference scale and on the best scale.
+reference scale and on the best scale, under the schemes ``mlee`` (honest: an environment without
+the reference, a lone model, a missing value are not rated), ``mlee-2022`` (they are E) and
+``strep`` (issue 24): a level that is not rated is None in the CLI's JSON and in ELEx alike.
 """
 from __future__ import annotations
 
@@ -98,28 +100,34 @@ def _key(task: str, environment: str, name: str, logs) -> tuple:
     return task, environment, name, tuple(logs)
 
 
-def cli_letters(directory: Path, scale: str) -> dict[tuple, tuple]:
-    """What ``python -m mlel.ratings --json [--scale best]`` prints (its serialisation)."""
-    report = rate_directory(directory, RatingOptions(reference=REFERENCE, scale=scale))
+def _options(scale: str | None, scheme: str | None) -> RatingOptions:
+    return RatingOptions(reference=REFERENCE, scale=scale, scheme=scheme)
+
+
+def cli_letters(directory: Path, scale: str | None, scheme: str | None = None) -> dict[tuple, tuple]:
+    """What ``python -m mlel.ratings --json [--scale best] [--scheme NAME]`` prints (its serialisation)."""
+    report = rate_directory(directory, _options(scale, scheme))
     rated = json.loads(json.dumps(report.rated))
     return {_key(s["task"], s["environment"], s["entry"], s["logs"]):
             (s["compound"], {k: m["rating"] for k, m in s["metrics"].items()}) for s in rated}
 
 
-def elex_settings(data: state.ElexData, scale: str) -> dict:
-    settings = session.set_reference(session.default_settings(data), REFERENCE)
-    return session.set_scale(settings, data, scale)
+def elex_settings(data: state.ElexData, scale: str | None, scheme: str | None = None) -> dict:
+    """The settings of a session that chose the scheme (the chooser), the reference and the scale."""
+    settings = session.set_scheme(session.default_settings(data), scheme)
+    return session.set_scale(session.set_reference(settings, REFERENCE), data, scale)
 
 
 def _shown(cell: str) -> str | None:
-    """A table cell "B", "B (87%)" or "–" (not graded) -> its letter or None."""
+    """A table cell "B", "B (87%)" or "–" (not graded, not rated) -> its letter or None."""
     return None if cell == "–" else cell.split(" ")[0]
 
 
-def elex_letters(directory: Path, scale: str) -> tuple[dict[tuple, tuple], list[dict]]:
+def elex_letters(directory: Path, scale: str | None, scheme: str | None = None
+                 ) -> tuple[dict[tuple, tuple], list[dict]]:
     """What ELEx's table shows per row, and the summaries its label is drawn from."""
     data = state.ElexData.load(directory)
-    settings = elex_settings(data, scale)
+    settings = elex_settings(data, scale, scheme)
     shown, summaries = {}, []
     for task in data.tasks:
         rating = state.rate(data, task, settings)
@@ -159,22 +167,24 @@ def expected_paper(rated: list[dict]) -> list[tuple]:
             for s in chosen if s["task"] == "inference"]
 
 
-def assert_one_path(directory: Path, scale: str) -> None:
-    cli = cli_letters(directory, scale)
-    elex, summaries = elex_letters(directory, scale)
+def assert_one_path(directory: Path, scale: str | None, scheme: str | None = None) -> dict[tuple, tuple]:
+    """Every view's letters are the CLI's; returns the CLI's letters."""
+    cli = cli_letters(directory, scale, scheme)
+    elex, summaries = elex_letters(directory, scale, scheme)
     assert elex == cli
     for summary in summaries:  # ELEx's label and the label tool's draw what the CLI says
         compound, metrics = cli[_key(summary["task"], summary["environment"], summary["entry"], summary["logs"])]
         letter, tiles = label_letters(summary)
         assert letter == (compound or "")
         assert tiles == {k: metrics[k] or "" for k in tiles}
-    report = rate_directory(directory, RatingOptions(reference=REFERENCE, scale=scale))
+    report = rate_directory(directory, _options(scale, scheme))
     for record in report.records:
         compound, _ = cli[_key(record.task, record.environment, record.name, record.logs)]
         assert label_letters(record.to_dict())[0] == (compound or "")
-    rated = rate_for_paper(directory, REFERENCE)[0] if scale == "reference" else \
-        [r.to_dict(settings=True) for r in report.records]
+    rated = rate_for_paper(directory, REFERENCE, scheme)[0] if scale in (None, "reference") and scheme != "strep" \
+        else [r.to_dict(settings=True) for r in report.records]
     assert paper_letters(rated) == expected_paper([r.to_dict() for r in report.records])
+    return cli
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,18 +196,40 @@ LOGS = st.lists(st.tuples(
     st.one_of(st.none(), st.sampled_from((0.55, 0.7, 0.72, 0.8))), st.booleans()), min_size=1, max_size=6)
 RECORDS = st.lists(st.tuples(st.sampled_from(MODELS + ("ModelZ",)), st.sampled_from((0, 1)),
                              st.sampled_from((0.05, 0.2, 0.6)), st.sampled_from((0.5, 0.75))), max_size=2)
-EXAMPLES = 110  # per scale: 220 generated directories
+EXAMPLES = 110  # per scheme and scale: 550 generated directories
+SCHEMES = [("mlee", "reference"), ("mlee", "best"), ("mlee-2022", "reference"), ("mlee-2022", "best"),
+           ("strep", None)]
 
 
-@pytest.mark.parametrize("scale", ["reference", "best"])
+@pytest.mark.parametrize("scheme, scale", SCHEMES)
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(logs=LOGS, records=RECORDS)
-def test_every_view_shows_the_pipelines_letters(template, scale, logs, records):
+def test_every_view_shows_the_pipelines_letters(template, scheme, scale, logs, records):
     folder = Path(tempfile.mkdtemp(prefix="one-path-"))
     try:
-        assert_one_path(write_directory(folder, template, logs, records), scale)
+        assert_one_path(write_directory(folder, template, logs, records), scale, scheme)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# an environment without the reference (PyTorch), a lone model there, a missing accuracy: the
+# honest schemes rate none of these, the 2022 one rates them E — in every view alike
+UNRATED_LOGS = [(REFERENCE, "tensorflow", None, 1.0, 1.0, 0.7, False),
+                ("ModelX", "tensorflow", None, 0.5, 1.0, None, False),
+                ("ModelY", "pytorch", None, 0.8, 1.0, 0.72, False)]
+
+
+@pytest.mark.parametrize("scheme, scale", SCHEMES)
+def test_not_rated_levels_are_none_in_the_cli_and_in_elex(template, tmp_path, scheme, scale):
+    cli = assert_one_path(write_directory(tmp_path, template, UNRATED_LOGS, [("ModelZ", 1, 0.2, 0.5)]), scale, scheme)
+    by_name = {key[2]: letters for key, letters in cli.items()}
+    if scheme == "mlee-2022":
+        assert None not in [c for c, _ in cli.values()]
+        assert by_name["ModelX"][1]["top1_val"] == "E"
+        return
+    assert by_name["ModelX"][1]["top1_val"] is None  # no value: no level
+    if scale == "reference":  # PyTorch has no ResNet101: nothing to index its two models against
+        assert by_name["ModelY"][0] is None and by_name["ModelZ"][0] is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,20 +241,23 @@ def _elex_row(directory: Path, name: str, environment: str) -> tuple:
     return next(v for k, v in letters.items() if k[2] == name and k[1] == environment)
 
 
-def test_a_reference_that_is_not_graded_indexes_nothing_in_elex_either(template, tmp_path):
-    """The reference measured too briefly: no index, E, in the CLI and in ELEx (ELEx said C, 2.0)."""
+@pytest.mark.parametrize("scheme, letter", [("mlee", None), ("mlee-2022", "E")])
+def test_a_reference_that_is_not_graded_indexes_nothing_in_elex_either(template, tmp_path, scheme, letter):
+    """The reference measured too briefly: no index — not rated (E under the 2022 scheme) — in the
+    CLI and in ELEx (ELEx said C, 2.0)."""
     directory = write_directory(tmp_path, template, [
         (REFERENCE, "tensorflow", None, 1.0, 1.0, 0.7, True),
         ("ModelX", "tensorflow", None, 0.5, 1.0, 0.7, False)], [])
-    cli = cli_letters(directory, "reference")
+    cli = cli_letters(directory, "reference", scheme)
     compound, metrics = next(v for k, v in cli.items() if k[2] == "ModelX")
-    assert compound == "E" and metrics["inference_power_draw"] == "E"
-    assert _elex_row(directory, "ModelX", ENVIRONMENTS[0]) == (compound, metrics)
+    assert compound == letter and metrics["inference_power_draw"] == letter
+    letters, _ = elex_letters(directory, "reference", scheme)
+    assert next(v for k, v in letters.items() if k[2] == "ModelX") == (compound, metrics)
     data = state.ElexData.load(directory)
-    rating = state.rate(data, "inference", elex_settings(data, "reference"))
+    rating = state.rate(data, "inference", elex_settings(data, "reference", scheme))
     row = next(r for r, e in enumerate(rating.table.results) if e.model == "ModelX")
     assert state.summary(rating, row)["metrics"]["inference_power_draw"]["index"] is None
-    assert_one_path(directory, "reference")
+    assert_one_path(directory, "reference", scheme)
 
 
 def test_a_reference_in_two_configurations_is_found_by_its_model(template, tmp_path):

@@ -52,31 +52,45 @@ def label_pdf(summary: dict) -> bytes:
 
 
 def settings_outputs(data: ElexData, settings: dict, task: str, x: str, y: str) -> tuple:
-    """Slider properties and weights shown for the chosen axes, from the settings."""
+    """Slider properties, weights and boundary inputs shown for the chosen axes: the rating's."""
     rating = state.rate(data, task, settings)
     out = []
     for metric in (x, y):
         spec = sliders.slider_spec(rating, metric)
         out += [spec.min, spec.max, spec.step, spec.marks, spec.value]
-    weights = settings["weights"][task]
-    return (*out, weights.get(x, 0.0), weights.get(y, 0.0), *bound_inputs(settings, task, x, y))
+    return (*out, rating.weights.get(x, 0.0), rating.weights.get(y, 0.0), *bound_inputs(rating.boundaries, x, y))
 
 
-def bound_inputs(settings: dict, task: str, x: str, y: str) -> list:
+def control_values(data: ElexData, settings: dict, task: str) -> tuple:
+    """What the reference, scale and mode controls show: what the task is rated by."""
+    rating = state.rate(data, task, settings)
+    return rating.reference, rating.scale, rating.mode
+
+
+def bound_inputs(boundaries: dict, x: str, y: str) -> list:
     """The eight numeric boundary inputs (b0..b3 of x, then of y), 4 significant digits."""
     values = []
     for metric in (x, y):
-        bounds = settings["boundaries"][task].get(metric) or [None] * 4
+        bounds = boundaries.get(metric) or [None] * 4
         values += [None if b is None else float(f"{b:.4g}") for b in bounds]
     return values
 
 
-def typed_bound(settings: dict, task: str, metric: str, position: int, value) -> dict:
+def editable(rating: state.Rating, metric: str) -> None:
+    """Refuse to edit boundaries a scheme makes per group, or on the raw-value scale."""
+    if rating.scale == "value" or rating.per_group:
+        raise SettingsError(f"{rating.scheme.title} makes the boundaries of each group from its values: "
+                            "choose another scheme to set them")
+
+
+def typed_bound(settings: dict, task: str, metric: str, position: int, value,
+                shown: dict | None = None) -> dict:
     """Boundary b<position> of ``metric`` typed in: it must stay between its neighbours (b0 ≥ b1 ≥
-    b2 ≥ b3); a value that does not is refused with a message, never pushing a neighbour."""
+    b2 ≥ b3); a value that does not is refused with a message, never pushing a neighbour.
+    ``shown``: the boundaries in use (the rating's), where the scheme made them."""
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SettingsError(f"b{position} of {metric}: type a number")
-    bounds = list(settings["boundaries"][task].get(metric) or [])
+    bounds = list((shown or {}).get(metric) or settings["boundaries"][task].get(metric) or [])
     if len(bounds) != 4 or not 0 <= position < 4:
         raise SettingsError(f"{metric} has no boundaries to edit")
     upper = bounds[position - 1] if position > 0 else None
@@ -87,42 +101,59 @@ def typed_bound(settings: dict, task: str, metric: str, position: int, value) ->
         raise SettingsError(f"b{position} of {metric} must lie between {between} "
                             "(move that boundary first)")
     bounds[position] = value
-    return session.set_boundaries(settings, task, metric, bounds)
+    return session.set_boundaries(settings, task, metric, bounds, shown)
 
 
 def apply_event(data: ElexData, settings: dict, trigger: str | None, task: str, values: dict) -> tuple[dict, str]:
     """One control change -> (new settings, message). Errors leave the settings unchanged."""
     try:
+        if trigger == ids.SCHEME:
+            scheme = values.get("scheme") or None
+            chosen = session.set_scheme(settings, scheme)
+            return chosen, f"rated by {state.task_scheme(data.table(task), chosen).title}"
         if trigger == ids.REFERENCE and values["reference"]:
-            return session.set_reference(settings, values["reference"]), ""
+            chosen = session.set_reference(settings, values["reference"])
+            if state.rate(data, task, settings).scale == "reference":
+                return chosen, ""
+            # a reference chosen is one to index against: the scale follows (as --reference --scale reference)
+            return session.set_scale(chosen, data, "reference"), f"indices against {values['reference']}"
         if trigger == ids.MODE and values["mode"]:
             return session.set_mode(settings, values["mode"]), ""
         if trigger == ids.RATING_SCALE and values.get("scale"):
-            return session.set_scale(settings, data, values["scale"]), f"indices against the {values['scale']}"
+            scale = values["scale"]
+            words = "the reference model" if scale == "reference" else "the best of each environment"
+            return session.set_scale(settings, data, scale), f"indices against {words}"
         if trigger in (ids.X_BOUNDS, ids.Y_BOUNDS):
             metric = values["x"] if trigger == ids.X_BOUNDS else values["y"]
             slider = values["x_bounds"] if trigger == ids.X_BOUNDS else values["y_bounds"]
             if not slider or len(slider) != 4:
                 return settings, ""
-            spec = sliders.slider_spec(state.rate(data, task, settings), metric)
-            current = settings["boundaries"][task].get(metric, [1.0] * 4)
+            rating = state.rate(data, task, settings)
+            editable(rating, metric)
+            spec = sliders.slider_spec(rating, metric)
+            current = rating.boundaries.get(metric, [1.0] * 4)
             bounds = sliders.bounds_from_slider(slider, current, spec)
-            return session.set_boundaries(settings, task, metric, bounds), ""
+            return session.set_boundaries(settings, task, metric, bounds, rating.boundaries), ""
         if trigger in ids.BOUND_INPUTS:
             axis, position = ids.BOUND_INPUTS[trigger]
             metric = values[axis]
-            return typed_bound(settings, task, metric, position, values["bound_inputs"][trigger]), ""
+            rating = state.rate(data, task, settings)
+            editable(rating, metric)
+            return typed_bound(settings, task, metric, position, values["bound_inputs"][trigger],
+                               dict(rating.boundaries)), ""
         if trigger in (ids.X_WEIGHT, ids.Y_WEIGHT):
             metric = values["x"] if trigger == ids.X_WEIGHT else values["y"]
             weight = values["x_weight"] if trigger == ids.X_WEIGHT else values["y_weight"]
             return session.set_weight(settings, task, metric, weight), ""
         if trigger == ids.CALIBRATE:
+            editable(state.rate(data, task, settings), "")
             return session.calibrate(settings, data, task), f"boundaries of {task} calibrated (quantiles)"
         if trigger == ids.RESET:
-            return session.reset(settings, data), "default boundaries and weights restored"
+            return session.reset(settings, data), "the scheme's boundaries and the default weights restored"
         if trigger == ids.UPLOAD_BOUNDARIES and values["boundaries_file"]:
             content = session.decode_upload(values["boundaries_file"], values["boundaries_name"])
-            return session.apply_boundaries_upload(settings, content), f"boundaries loaded from {values['boundaries_name']}"
+            return (session.apply_boundaries_upload(settings, content, data),
+                    f"boundaries loaded from {values['boundaries_name']}")
         if trigger == ids.UPLOAD_WEIGHTS and values["weights_file"]:
             content = session.decode_upload(values["weights_file"], values["weights_name"])
             return session.apply_weights_upload(settings, content), f"weights loaded from {values['weights_name']}"
@@ -134,10 +165,13 @@ def apply_event(data: ElexData, settings: dict, trigger: str | None, task: str, 
 # --- helpers the callbacks (and the bench) call --------------------------------------------------
 
 
-def bounds_text(boundaries: dict, metric: str) -> str:
-    bounds = boundaries.get(metric)
+def bounds_text(rating: state.Rating, metric: str) -> str:
+    """The boundaries of ``metric`` in use, in words."""
+    if rating.per_group or rating.scale == "value":
+        return f"boundaries per group ({rating.scheme.title}): made from each group's values"
+    bounds = rating.boundaries.get(metric)
     if not bounds:
-        return "no boundaries: every model rates E"
+        return "no boundaries: not rated" if rating.scheme.honest else "no boundaries: every model rates E"
     return "  ".join(f"b{i} {b:.4g}" for i, b in enumerate(bounds))
 
 
@@ -153,8 +187,8 @@ def views(data: ElexData, settings: dict, task: str, environments: list, x: str,
     labels = dict(zip(rating.table.environments, rating.table.labels or rating.table.environments))
     chosen = set(environments)
     counts = {labels[env]: c for env, c in counts.items() if env in chosen}
-    return (scatter, figures.bar_figure(counts), bounds_text(rating.boundaries, x),
-            bounds_text(rating.boundaries, y))
+    return (scatter, figures.bar_figure(counts, rating.level_labels[:-1]), bounds_text(rating, x),
+            bounds_text(rating, y))
 
 
 def selection(data: ElexData, task: str, row) -> dict | None:

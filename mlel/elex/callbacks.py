@@ -72,20 +72,17 @@ def _register_task(app, data: ElexData) -> None:
     @app.callback(
         Output(ids.ENVIRONMENTS, "options"), Output(ids.ENVIRONMENTS, "value"),
         Output(ids.X, "options"), Output(ids.X, "value"), Output(ids.Y, "options"), Output(ids.Y, "value"),
-        Output(ids.REFERENCE, "options"), Output(ids.REFERENCE, "value"),
-        Input(ids.TASK, "value"), State(ids.X, "value"), State(ids.Y, "value"), State(ids.REFERENCE, "value"),
-        prevent_initial_call=True)
+        Output(ids.REFERENCE, "options"),
+        Output(ids.SELECTED, "data", allow_duplicate=True), Output(ids.PREVIEW, "data", allow_duplicate=True),
+        Input(ids.TASK, "value"), State(ids.X, "value"), State(ids.Y, "value"), prevent_initial_call=True)
     @guarded
-    def on_task(task, x, y, reference):
+    def on_task(task, x, y):
+        """A new task: its environments, axes and models; the pinned model (of another task) let go."""
         table = data.table(checked_task(data, task))
         x, y = ids.axis_defaults(task, x, y)
         models = table.reference_models  # --reference names a model, not an entry
-        if reference not in models:
-            reference = session.default_settings(data)["reference"]
-            reference = reference if reference in models else models[0]
-        environments = list(table.environments)
-        return (ids.environment_options(table), environments, ids.metric_options(task), x,
-                ids.metric_options(task), y, models, reference)
+        return (ids.environment_options(table), list(table.environments), ids.metric_options(task), x,
+                ids.metric_options(task), y, models, None, None)
 
 
 def _register_settings(app, data: ElexData) -> None:
@@ -98,7 +95,8 @@ def _register_settings(app, data: ElexData) -> None:
         *[Output(i, "value") for i in ids.BOUND_INPUTS],
         Output(ids.MESSAGE, "children"),
         Output(ids.UPLOAD_BOUNDARIES, "contents"), Output(ids.UPLOAD_WEIGHTS, "contents"),
-        Input(ids.TASK, "value"), Input(ids.REFERENCE, "value"), Input(ids.MODE, "value"),
+        Output(ids.REFERENCE, "value"), Output(ids.RATING_SCALE, "value"), Output(ids.MODE, "value"),
+        Input(ids.TASK, "value"), Input(ids.SCHEME, "value"), Input(ids.REFERENCE, "value"), Input(ids.MODE, "value"),
         Input(ids.RATING_SCALE, "value"), Input(ids.X, "value"), Input(ids.Y, "value"),
         Input(ids.X_BOUNDS, "value"), Input(ids.Y_BOUNDS, "value"),
         Input(ids.X_WEIGHT, "value"), Input(ids.Y_WEIGHT, "value"),
@@ -108,30 +106,34 @@ def _register_settings(app, data: ElexData) -> None:
         State(ids.UPLOAD_BOUNDARIES, "filename"), State(ids.UPLOAD_WEIGHTS, "filename"),
         State(ids.SETTINGS, "data"))
     @guarded
-    def on_settings(task, reference, mode, rating_scale, x, y, x_bounds, y_bounds, x_weight, y_weight, *rest):
+    def on_settings(task, scheme, reference, mode, rating_scale, x, y, x_bounds, y_bounds, x_weight, y_weight,
+                    *rest):
         typed = dict(zip(ids.BOUND_INPUTS, rest[:8]))
         _calibrate, _reset, boundaries_file, weights_file, boundaries_name, weights_name, stored = rest[8:]
         task = checked_task(data, task)
         checked_axes(data, task, x, y)
         settings = session.clean_settings(stored, data)
-        # a new task sets reference and axes together: whichever input Dash names as the trigger,
-        # the reference shown is the one rated with
-        if isinstance(reference, str) and reference != settings["reference"] \
-                and reference in data.table(task).reference_models:
-            settings = session.set_reference(settings, reference)
-        values = dict(reference=reference, mode=mode, scale=rating_scale, x=x, y=y, x_bounds=x_bounds, y_bounds=y_bounds,
+        triggered = {str(prop).split(".")[0] for prop in (ctx.triggered_prop_ids or {})}
+        if ids.TASK in triggered:  # a new task: its own reference, the scheme's scale
+            settings = session.for_task(settings, task)
+        if reference is not None and reference not in data.table(task).reference_models:
+            reference = None  # another task's, or forged: the task's own
+        values = dict(scheme=scheme if isinstance(scheme, str) else None, reference=reference, mode=mode,
+                      scale=rating_scale, x=x, y=y, x_bounds=x_bounds, y_bounds=y_bounds,
                       x_weight=x_weight, y_weight=y_weight, boundaries_file=boundaries_file,
                       boundaries_name=boundaries_name, weights_file=weights_file, weights_name=weights_name,
                       bound_inputs=typed)
-        trigger = ctx.triggered_id
+        trigger = None if ids.TASK in triggered else ctx.triggered_id
         new, message = apply_event(data, settings, trigger, task, values)
         uploads = (None if boundaries_file else no_update, None if weights_file else no_update)
         if trigger in (ids.X_BOUNDS, ids.Y_BOUNDS) and not message:
             # the user is holding the slider: echoing its value back would fight the drag
-            return (new, *[no_update] * 12, *bound_inputs(new, task, x, y), message, *uploads)
+            return (new, *[no_update] * 12, *bound_inputs(new["boundaries"][task], x, y), message, *uploads,
+                    *[no_update] * 3)
         if trigger in (ids.X_WEIGHT, ids.Y_WEIGHT) and not message:
-            return (new, *[no_update] * 20, message, *uploads)
-        return (new, *settings_outputs(data, new, task, x, y), message or "", *uploads)
+            return (new, *[no_update] * 20, message, *uploads, *[no_update] * 3)
+        return (new, *settings_outputs(data, new, task, x, y), message or "", *uploads,
+                *actions.control_values(data, new, task))
 
 
 def _register_views(app, data: ElexData) -> None:
@@ -202,8 +204,8 @@ def _register_details(app, data: ElexData) -> None:
         settings = session.clean_settings(stored, data)
         previewing = preview is not None and preview != selected
         summary = selected_summary(data, settings, preview if previewing else selected)
-        if summary is None:
-            return no_update, no_update, "", ids.pinned_view(selected)
+        if summary is None:  # nothing pinned (a new task lets the pinned model go): nothing shown
+            return None, ids.EMPTY_SUMMARY, "", ids.pinned_view(selected)
         src, note = label_source(summary)
         return src, ids.summary_view(summary, preview=previewing), note, ids.pinned_view(selected)
 
@@ -235,7 +237,7 @@ def _register_details(app, data: ElexData) -> None:
     def on_save(_boundaries, _weights, stored):
         settings = session.clean_settings(stored, data)
         if ctx.triggered_id == ids.SAVE_BOUNDARIES:
-            return dcc.send_string(json.dumps(session.boundaries_file(settings), indent=2), "boundaries.json")
+            return dcc.send_string(json.dumps(session.boundaries_file(settings, data), indent=2), "boundaries.json")
         return dcc.send_string(json.dumps(session.weights_file(settings), indent=2), "weights.json")
 
 

@@ -62,8 +62,8 @@ def _pair(raw) -> tuple[float, float] | None:
 
 
 def value_interval(entry, key: str, support: tuple[float, float] | None = None) -> tuple[float, float] | None:
-    """The 95% interval of one property's mean, or None (one run, or a record without one); cut
-    to ``support``, where the property's unit bounds its values."""
+    """The 95% interval of one property's mean, or None (one run, a constant, or a record without
+    one): the core's (log scale for positive quantities, logit for fractions), inside ``support``."""
     intervals = getattr(entry, "ci95", None)
     if isinstance(intervals, Mapping):
         return _pair(intervals.get(key))
@@ -72,9 +72,9 @@ def value_interval(entry, key: str, support: tuple[float, float] | None = None) 
     present = [v for v in (run.get(key) for run in getattr(entry, "runs", ())) if v is not None and v == v]
     if len(present) < 2:
         return None
-    from mlel.ratings.uncertainty import value_stats, within  # the core's interval (Student-t), as the CLI shows it
+    from mlel.ratings.uncertainty import value_interval as core_interval  # as the CLI shows it
 
-    return _pair(within(value_stats(present).ci95, support))
+    return _pair(core_interval(present, support))
 
 
 def index_interval(value: float, interval: tuple[float, float] | None, reference: float,
@@ -103,6 +103,28 @@ def not_graded(entry) -> str | None:
         why = _get(entry, "not_graded_reason") or "failed a validity check"
         return short_name(str(why), 300)
     return None
+
+
+def not_rated(entry) -> str | None:
+    """Why a graded entry (a record or its JSON form) has no compound level — no evidence under an
+    honest scheme (no reference in its environment, a lone model, too few models) — or None."""
+    reason = _get(entry, "not_rated")
+    if isinstance(reason, str) and reason and not_graded(entry) is None:
+        return short_name(reason, 300)
+    return None
+
+
+def wrapped(text: str, width: int = 70, limit: int = 300) -> str:
+    """``text`` capped to ``limit`` characters, in lines of about ``width`` joined by "<br>" (a hover
+    box stays narrow)."""
+    lines, line = [], ""
+    for word in short_name(text, limit).split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "<br>".join(lines + [line])
 
 
 def probabilities(raw) -> dict[str, float] | None:
@@ -134,4 +156,4 @@ def chance_text(letter: str, raw) -> str:
 
 
 __all__ = ["short_name", "environment_label", "environment_labels", "n_runs", "value_interval",
-           "index_interval", "not_graded", "probabilities", "chance_text", "MAX_NAME_CHARS"]
+           "index_interval", "not_graded", "not_rated", "wrapped", "probabilities", "chance_text", "MAX_NAME_CHARS"]

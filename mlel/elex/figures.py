@@ -10,12 +10,12 @@ from typing import Sequence
 import numpy as np
 
 from mlel.ratings import engine
-from mlel.ratings.engine import RATINGS
+from mlel.ratings.engine import NOT_RATED, RATINGS
 from mlel.tasks.properties import PropertySet
 from mlel.ratings import RATING_COLORS
 from mlel.elex import entries, points, state
-from mlel.elex.points import (NOT_GRADED_COLOUR, SYMBOLS, WEBGL_FROM, axis_values, drawn_rows,  # noqa: F401
-                              point_layer, point_notes, short_floats, value_intervals, value_texts)
+from mlel.elex.points import (NOT_GRADED_COLOUR, NOT_RATED_COLOUR, SYMBOLS, WEBGL_FROM, axis_values,  # noqa: F401
+                              drawn_rows, point_layer, point_notes, short_floats, value_intervals, value_texts)
 from mlel.elex.points import environment_traces, ring_traces
 from mlel.elex.sliders import slider_marks
 from mlel.elex.state import Rating
@@ -68,7 +68,10 @@ def _reference_value(rating: Rating, environment: str, metric: str) -> float | N
 def background_shapes(rating: Rating, x: str, y: str, scale: str, environments: Sequence[str],
                       x_range: tuple[float, float], y_range: tuple[float, float]) -> list[dict]:
     """Rating-coloured rectangles: each cell of the two axes' bands, coloured by the compound rating
-    of its two ratings (weights of the two axis metrics, the session's mode)."""
+    of its two ratings (weights of the two axis metrics, the session's mode). None where the scheme
+    makes boundaries per group, rates raw values, or an axis has no boundaries to draw."""
+    if rating.per_group or rating.scale == "value" or not (rating.boundaries.get(x) and rating.boundaries.get(y)):
+        return []
     if scale == "index":
         x_ref = y_ref = None
     else:  # real values: boundaries depend on the reference's value in one environment
@@ -98,27 +101,41 @@ def background_shapes(rating: Rating, x: str, y: str, scale: str, environments: 
 
 
 def _against(rating: Rating) -> str:
-    if rating.scale == "best":
-        return "index against the best of each environment"
-    return f"reference {entries.short_name(rating.reference, 60)}"
+    """The scheme, and what the indices are against."""
+    if rating.scale == "value":
+        against = "raw values, no index"
+    elif rating.scale == "best":
+        against = "index against the best of each environment"
+    else:
+        against = f"reference {entries.short_name(rating.reference or '', 60)}"
+    return f"{rating.scheme.title} · {against}"
 
 
-def _rating_legend() -> list[dict]:
-    """Legend entries of the colours: the compound rating."""
-    return [{"type": "scatter", "mode": "markers", "x": [None], "y": [None], "name": f"rating {letter}",
-             "legendgroup": "ratings", "marker": {"color": RATING_COLORS[letter], "size": 11, "symbol": "circle",
+def _rating_legend(rating: Rating) -> list[dict]:
+    """Legend entries of the colours: the compound's levels, and grey for none."""
+    words = points.level_words(rating)
+    shown = [(f"rating {words[i]}", RATING_COLORS[letter]) for i, letter in enumerate(RATINGS)]
+    shown.append(("not rated / not graded", NOT_RATED_COLOUR))
+    return [{"type": "scatter", "mode": "markers", "x": [None], "y": [None], "name": name,
+             "legendgroup": "ratings", "marker": {"color": colour, "size": 11, "symbol": "circle",
                                                   "line": {"color": "#222222", "width": 1}},
-             "hoverinfo": "skip", "showlegend": True} for letter in RATINGS]
+             "hoverinfo": "skip", "showlegend": True} for name, colour in shown]
 
 
-def _notes(rating: Rating, scale: str, layer: points.PointLayer, shapes: list) -> list[str]:
+def _notes(rating: Rating, scale: str, layer: points.PointLayer, shapes: list,
+           environments: Sequence[str]) -> list[str]:
     note = []
-    if layer.missing:
-        note.append(f"{layer.missing} model(s) without a value on an axis are not shown")
-    if scale == "real" and not shapes and layer.drawn:
+    if layer.missing > layer.unindexed:
+        note.append(f"{layer.missing - layer.unindexed} model(s) without a value on an axis are not shown")
+    if layer.unindexed:
+        note.append(f"{layer.unindexed} model(s) without an index are not shown (Real values shows them)")
+    if scale == "real" and not shapes and layer.drawn and not (rating.per_group or rating.scale == "value"):
         note.append("rating background on the real scale needs exactly one environment")
-    if scale == "index" and layer.no_reference:
-        note.append(f"no graded {rating.reference} results in some environment: its models have no index")
+    rows = selected_rows(rating, environments)
+    unrated = rows[(rating.compound[rows] == NOT_RATED) & rating.table.graded[rows]]
+    if len(unrated):
+        note.append(f"{len(unrated)} model(s) not rated (grey): {entries.short_name(rating.reason(int(unrated[0])) or '', 70)}"
+                    + (" …" if len(unrated) > 1 else ""))
     return note
 
 
@@ -150,14 +167,16 @@ def scatter_figure(rating: Rating, x: str, y: str, environments: Sequence[str], 
     table = rating.table
     if not environments:
         return _hint_figure(NO_ENVIRONMENT, f"0 {table.task} results")
+    if scale == "index" and rating.scale == "value":  # no index to plot: the raw values
+        scale = "real"
     selected_row = None if selected is None else table.row(*selected)
     layer = point_layer(rating, x, y, environments, scale, selected_row, max_points)  # what moves keep
     x_bounds = rating.boundaries.get(x, ()) if scale == "index" else ()  # boundaries: index scale only
     y_bounds = rating.boundaries.get(y, ()) if scale == "index" else ()
     x_range, y_range = _log_range(layer.x_extent, x_bounds), _log_range(layer.y_extent, y_bounds)
-    traces = environment_traces(rating, layer) + _rating_legend() + ring_traces(layer)
+    traces = environment_traces(rating, layer) + _rating_legend(rating) + ring_traces(layer)
     shapes = background_shapes(rating, x, y, scale, list(environments), x_range, y_range)
-    note = _notes(rating, scale, layer, shapes)
+    note = _notes(rating, scale, layer, shapes, environments)
     total, drawn = layer.shown, layer.drawn
     title = f"{total:,} {table.task} result(s)" + (f" ({drawn:,} drawn, evenly sampled)" if drawn < total else "")
     title += f"<br><span style='font-size:11px'>{_against(rating)} · {rating.mode}</span>"
@@ -176,22 +195,30 @@ def scatter_figure(rating: Rating, x: str, y: str, environments: Sequence[str], 
     }}
 
 
-def bar_figure(counts: dict[str, list[int]]) -> dict:
-    """Stacked horizontal bars: how many models of each environment got each compound rating
-    (``counts`` keyed by the environments' display names)."""
+NOT_RATED_NAME = "not rated"
+
+
+def bar_figure(counts: dict[str, list[int]], labels: Sequence[str] = RATINGS) -> dict:
+    """Stacked horizontal bars: how many models of each environment got each compound level, and
+    how many got none (grey, "not rated": never counted as E). ``counts`` keyed by the environments'
+    display names, five levels then the not rated (:func:`mlel.elex.state.rating_counts`);
+    ``labels``: the scheme's level labels, best first."""
     environments = list(counts)
+    title = f"Compound ratings ({labels[0]} → {labels[-1]}) per environment"
     if not environments:
-        return _hint_figure(NO_ENVIRONMENT, "Compound ratings (A → E) per environment")
-    traces = [{"type": "bar", "orientation": "h", "name": letter, "y": environments,
-               "x": [counts[env][i] for env in environments], "marker": {"color": RATING_COLORS[letter]},
-               "text": [letter] * len(environments), "textposition": "inside",
-               "insidetextanchor": "middle", "textfont": {"color": "white" if letter in "AE" else "#222"},
-               "hovertemplate": f"%{{y}}<br>{letter}: %{{x}}<extra></extra>"}
-              for i, letter in enumerate(RATINGS)]
+        return _hint_figure(NO_ENVIRONMENT, title)
+    shown = [(label, RATING_COLORS[letter], "white" if letter in "AE" else "#222")
+             for label, letter in zip(labels, RATINGS)] + [(NOT_RATED_NAME, NOT_RATED_COLOUR, "#222")]
+    traces = [{"type": "bar", "orientation": "h", "name": name, "y": environments,
+               "x": [(counts[env] + [0])[i] for env in environments], "marker": {"color": colour},
+               "text": [name if i < len(RATINGS) else "–"] * len(environments), "textposition": "inside",
+               "insidetextanchor": "middle", "textfont": {"color": ink},
+               "hovertemplate": f"%{{y}}<br>{name}: %{{x}}<extra></extra>"}
+              for i, (name, colour, ink) in enumerate(shown)]
     return {"data": traces, "layout": {
         "template": "plotly_white", "barmode": "stack", "font": {"family": FONT, "size": 11},
         "margin": {"l": 10, "r": 10, "t": 36, "b": 30},
-        "title": {"text": "Compound ratings (A → E) per environment", "font": {"size": 14}, "x": 0.01},
+        "title": {"text": title, "font": {"size": 14}, "x": 0.01},
         # at least six bar slots, so one or two environments do not become slabs
         "yaxis": {"automargin": True, "range": [max(len(environments), 6) - 0.5, -0.5]},
         "xaxis": {"title": {"text": "models"}},
@@ -202,6 +229,7 @@ def bar_figure(counts: dict[str, list[int]]) -> dict:
 
 
 
-__all__ = ["SCALES", "MAX_POINTS", "NO_ENVIRONMENT", "SYMBOLS", "WEBGL_FROM", "NOT_GRADED_COLOUR", "axis_title",
+__all__ = ["SCALES", "MAX_POINTS", "NO_ENVIRONMENT", "SYMBOLS", "WEBGL_FROM", "NOT_GRADED_COLOUR", "NOT_RATED_COLOUR",
+           "NOT_RATED_NAME", "axis_title",
            "selected_rows", "axis_values", "log_ticks", "background_shapes", "scatter_figure", "bar_figure",
            "drawn_rows", "short_floats", "value_texts", "value_intervals", "point_notes"]

@@ -10,15 +10,16 @@ from dash import dash_table, dcc, html
 
 from mlel.base.formatting import format_quantity
 from mlel.tasks.properties import load_property_set
-from mlel.ratings import COMPOUND_MODES
+from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, RATINGS, builtin_schemes
 from mlel.elex.session import MAX_UPLOAD_BYTES, default_settings
-from mlel.elex.entries import chance_text, environment_label, not_graded, short_name
+from mlel.elex.entries import chance_text, environment_label, not_graded, not_rated, short_name
 from mlel.elex.state import ElexData
 
 SETTINGS, SELECTED = "elex-settings", "elex-selected"
 TASK, ENVIRONMENTS, X, Y, SCALE, REFERENCE, MODE = (
     "elex-task", "elex-environments", "elex-x", "elex-y", "elex-scale", "elex-reference", "elex-mode")
 RATING_SCALE = "elex-rating-scale"  # the pipeline's scale: index against the reference model or the best
+SCHEME = "elex-scheme"  # the rating scheme: each task's own ("") or a built-in one
 X_WEIGHT, Y_WEIGHT, X_BOUNDS, Y_BOUNDS = "elex-x-weight", "elex-y-weight", "elex-x-bounds", "elex-y-bounds"
 X_BOUNDS_TEXT, Y_BOUNDS_TEXT = "elex-x-bounds-text", "elex-y-bounds-text"
 X_AXIS_NAME, Y_AXIS_NAME = "elex-x-axis-name", "elex-y-axis-name"
@@ -44,6 +45,19 @@ def environment_options(table) -> list[dict]:
     """Checklist options: value = the environment key, label = its display name ("(estimated)")."""
     labels = table.labels or table.environments
     return [{"label": label, "value": env} for env, label in zip(table.environments, labels)]
+
+
+def scheme_options() -> list[dict]:
+    """The scheme chooser: each task's own (""), then every built-in scheme by its title."""
+    return [{"label": "Each task's own scheme", "value": "",
+             "title": "the scheme the task's property set names (MLEE, honest, where it names none)"}] + \
+        [{"label": scheme.title, "value": name, "title": scheme.description}
+         for name, scheme in builtin_schemes().items()]
+
+
+def task_options(data: ElexData) -> list[dict]:
+    """The task chooser: each task by its display name (its key in the tooltip)."""
+    return [{"label": data.table(t).properties.display_name, "value": t, "title": t} for t in data.tasks]
 
 
 def metric_options(task: str) -> list[dict]:
@@ -112,20 +126,20 @@ def build_layout(data: ElexData) -> html.Div:
     info = (f"{data.n_logs} logs · " + " · ".join(f"{len(data.tables[t])} {t} results" for t in data.tasks)
             + f" · from {source}")
     controls = html.Aside([
-        _control("Task", dcc.RadioItems(id=TASK, options=[{"label": task_label(t), "value": t} for t in data.tasks],
-                                        value=task, className="elex-radio")),
+        _control("Task", dcc.RadioItems(id=TASK, options=task_options(data), value=task, className="elex-radio")),
         _control("Environments", dcc.Checklist(id=ENVIRONMENTS, options=environment_options(table) if table else [],
                                                value=environments, className="elex-checklist")),
         _control("Scale", dcc.RadioItems(id=SCALE, options=[
             {"label": "Index", "value": "index"}, {"label": "Real values", "value": "real"}],
             value="index", inline=True, className="elex-radio")),
+        _control("Rating scheme", dcc.Dropdown(id=SCHEME, options=scheme_options(), value="", clearable=False)),
         _control("Reference model", dcc.Dropdown(id=REFERENCE, options=models, value=settings["reference"],
-                                                 clearable=False)),
+                                                 clearable=False, placeholder=NO_REFERENCE_MODEL)),
         _control("Index against", dcc.RadioItems(id=RATING_SCALE, options=[
             {"label": "Reference model", "value": "reference"}, {"label": "Best of environment", "value": "best"}],
-            value=settings["scale"], inline=True, className="elex-radio")),
+            value=None, inline=True, className="elex-radio")),
         _control("Compound rating", dcc.Dropdown(id=MODE, options=list(COMPOUND_MODES),
-                                                 value=settings["mode"], clearable=False)),
+                                                 value=settings["mode"] or DEFAULT_MODE, clearable=False)),
         _axis_controls("X", X, X_WEIGHT, X_BOUNDS, X_BOUNDS_TEXT, X_AXIS_NAME, task, x),
         _axis_controls("Y", Y, Y_WEIGHT, Y_BOUNDS, Y_BOUNDS_TEXT, Y_AXIS_NAME, task, y),
         html.Div([html.Button("Calibrate boundaries", id=CALIBRATE, className="elex-button",
@@ -151,9 +165,7 @@ def build_layout(data: ElexData) -> html.Div:
         html.Img(id=LABEL, alt="energy label of the selected model (click to zoom)", className="elex-label",
                  title="click to zoom", n_clicks=0),
         html.Div([
-            html.Div(id=SUMMARY, className="elex-summary",
-                     children=html.P("Hover over a model to preview its label; click to pin it.",
-                                     className="elex-muted")),
+            html.Div(id=SUMMARY, className="elex-summary", children=EMPTY_SUMMARY),
             html.Div("Nothing pinned: click a point or a table row.", id=PINNED, className="elex-pinned"),
             html.Div([html.Button("Label PDF", id=GET_LABEL, className="elex-button"),
                       html.Button("Summary JSON", id=GET_SUMMARY, className="elex-button elex-secondary"),
@@ -194,9 +206,8 @@ def build_layout(data: ElexData) -> html.Div:
     ], className="elex")
 
 
-def task_label(task: str) -> str:
-    """A task's name in the chooser: "Inference", "Lm-Arena-Chat" reads worse than the key itself."""
-    return task.title() if task in DEFAULT_AXES else task
+NO_REFERENCE_MODEL = "none: the best of each environment"  # a task that names no reference model
+EMPTY_SUMMARY = html.P("Hover over a model to preview its label; click to pin it.", className="elex-muted")
 
 
 def problems_view(problems) -> html.Details | None:
@@ -217,46 +228,72 @@ def _interval_text(metric: dict, unit: str) -> str:
     return f"{format_quantity(interval[0], unit)} – {format_quantity(interval[1], unit)}"
 
 
+NO_LEVEL_STYLE = {"background": "#dddddd", "color": "#555555"}  # no level: grey, never a rating colour
+
+
+def _level(label, levels, probabilities=None) -> html.Span:
+    """A level label in the colour of the letter at its place; "–" in grey where there is none."""
+    if label is None:
+        return html.Span("–", className="elex-rating elex-rating-none", style=NO_LEVEL_STYLE)
+    letter = RATINGS[levels.index(label)] if label in levels else label
+    return html.Span(chance_text(str(label), probabilities), className=f"elex-rating elex-rating-{letter}")
+
+
 def summary_view(summary: dict, preview: bool = False) -> list:
-    """The selected model's summary: compound rating (with its probability where known), the
-    environment, runs and grading notes, then each metric (value, 95% interval, index, rating)."""
+    """The selected model's summary: compound rating (with its probability where known; "–" and
+    why, where there is none), the scheme, environment, runs and notes, then each metric (value,
+    95% interval, index, rating, or why it has none)."""
     properties = load_property_set(summary["task"])
+    levels = list(summary.get("levels") or RATINGS)
     resampled = "rating probabilities" in str(summary.get("uncertainty") or "")
     rows = [html.Tr([html.Th("metric"), html.Th("value"), html.Th("95% interval"), html.Th("index"),
                      html.Th("rating")])]
     for key, metric in summary["metrics"].items():
         value, index, prop = metric["value"], metric["index"], properties[key]
+        why = metric.get("not_rated") if metric["rating"] is None else None
+        why = None if why == "entry not rated" else why  # the entry's reason is said once, above
         rows.append(html.Tr([
             html.Td(prop.name), html.Td(format_quantity(value, prop.unit)),
             html.Td(_interval_text(metric, prop.unit) or "—"),
             html.Td("—" if index is None else f"{index:.3f}"),
-            html.Td(chance_text(metric["rating"] or "–", metric.get("rating_p") if resampled else None),
-                    className=f"elex-rating elex-rating-{metric['rating']}")]))
+            html.Td([_level(metric["rating"], levels, metric.get("rating_p") if resampled else None)]
+                    + ([html.Span(f" {short_name(str(why), 120)}", className="elex-small elex-muted")] if why else []),
+                    title=str(why) if why else None)]))
     energy = summary.get("energy") or {}
     sources = ", ".join(f"{k} ({v})" for k, v in (energy.get("sources") or {}).items()) or "none"
     runs = summary.get("n_runs") or len(summary.get("logs") or ()) or 1
     notes = [f"{runs} runs" if runs > 1 else "1 run: no interval"]
-    reason = not_graded(summary)
+    reason, unrated = not_graded(summary), not_rated(summary)
     if reason:
         notes.append(f"not graded: {reason}")
+    if unrated:
+        notes.append(f"not rated: {unrated}")
+    for key in ("compound_rests_on", "boundaries_note"):
+        if summary.get(key):
+            notes.append(("compound rests on " if key == "compound_rests_on" else "") + short_name(str(summary[key]), 300))
     if summary.get("window_unchecked"):  # graded on the source's word: the gates had no window
         notes.append(short_name(str(summary["window_unchecked"]), 300))
-    compound = summary["compound"] or "–"  # None: not graded
-    return [
+    scheme = summary.get("scheme")
+    return [  # a compound of None: not graded, or not rated
         html.H3([short_name(summary["model"]), " ",
-                 html.Span(chance_text(compound, summary.get("compound_p") if resampled else None),
-                           className=f"elex-rating elex-rating-{compound}")]
+                 _level(summary["compound"], levels, summary.get("compound_p") if resampled else None)]
                 + ([html.Span(" preview — click to pin", className="elex-small elex-muted")] if preview else []),
                 className="elex-summary-title"),
         html.Div(f"{summary['task']} · {environment_label(short_name(summary['environment']), bool(energy.get('estimated')))}"
-                 f" · reference {short_name(summary['reference'])}", className="elex-small"),
+                 f" · reference {short_name(str(summary['reference']))}"
+                 + (f" · scheme {_scheme_title(scheme)}" if scheme else ""), className="elex-small"),
         html.Div(f"energy sources: {sources}" + (" — estimated" if energy.get("estimated") else ""),
                  className="elex-small elex-muted"),
-        html.Div(" · ".join(notes), className="elex-small elex-runs" + (" elex-not-graded" if reason else "")),
+        html.Div(" · ".join(notes), className="elex-small elex-runs" + (" elex-not-graded" if reason or unrated else "")),
         html.Table(rows, className="elex-summary-table"),
         html.Details([html.Summary("logs"), html.Pre(json.dumps(summary["logs"], indent=1))],
                      className="elex-small"),
     ]
+
+
+def _scheme_title(name: str) -> str:
+    scheme = builtin_schemes().get(name)
+    return scheme.title if scheme else short_name(str(name), 60)
 
 
 def pinned_view(selected) -> str:

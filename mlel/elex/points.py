@@ -14,20 +14,20 @@ from typing import Sequence
 
 import numpy as np
 
-from mlel.ratings.engine import RATINGS
+from mlel.ratings.engine import NOT_RATED, RATINGS
 from mlel.base.formatting import format_quantity
-from mlel.ratings import RATING_COLORS
+from mlel.ratings import NO_REFERENCE, RATING_COLORS
 from mlel.elex import entries, state
 from mlel.elex.state import Rating, TaskTable
-from mlel.ratings.odds import NO_REFERENCE
 
 # Distinct symbols that scatter and scattergl both draw; environment i gets SYMBOLS[i % len].
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "triangle-down", "star",
            "pentagon", "hexagon", "triangle-left", "triangle-right")
 WEBGL_FROM = 2000  # points; SVG scatter slows down the browser beyond that
 NOT_GRADED_COLOUR = "#bbbbbb"  # an entry that failed a validity gate has no letter, so no rating colour
+NOT_RATED_COLOUR = "#bbbbbb"  # no evidence for a level (honest schemes): grey, never E
 LAYERS_KEPT = 8  # point layers per table (each ~2 MB at 3,000 points): recent views stay instant
-_COLOURS = np.array([RATING_COLORS[r] for r in RATINGS], dtype=object)
+_COLOURS = np.array([RATING_COLORS[r] for r in RATINGS] + [NOT_RATED_COLOUR], dtype=object)  # by level
 
 
 @dataclass(frozen=True)
@@ -48,16 +48,16 @@ class PointLayer:
 
     rows: np.ndarray  # (k,) drawn rows, environment by environment
     graded: np.ndarray  # (k,) bool
-    titles: np.ndarray  # (k, 5) object: each row's title for the letters A..E
+    titles: np.ndarray  # (k, 6) object: each row's title for each level, then for none (not rated)
     groups: tuple[EnvironmentPoints, ...]
     ring: tuple[dict, ...]  # the pinned model's ring, where it is drawn
     x_extent: tuple[float, float] | None  # min, max over all shown points (not only the drawn)
     y_extent: tuple[float, float] | None
     shown: int  # points with a value on both axes
     missing: int  # points without
+    unindexed: int  # of those, points with values but no index (nothing to index them against)
     drawn: int
     size: int  # marker size
-    no_reference: bool  # some chosen environment lacks the reference model
 
 
 def selected_rows(table: TaskTable, environments: Sequence[str] | None) -> np.ndarray:
@@ -109,14 +109,23 @@ def point_notes(table: TaskTable) -> tuple[np.ndarray, np.ndarray]:
     return table.cache["point_notes"]
 
 
-def point_titles(table: TaskTable, rows: np.ndarray, graded: np.ndarray) -> np.ndarray:
-    """(k, 5): per row, its title for each compound letter ("name (B)<br>3 runs"); a row that is
-    not graded reads "name (not graded)…" whatever its letter."""
+def point_titles(table: TaskTable, rows: np.ndarray, graded: np.ndarray,
+                 labels: Sequence[str] = RATINGS) -> np.ndarray:
+    """(k, 6): per row, its title for each compound level ("name (B)<br>3 runs", "name (4 ★)"),
+    then for none ("name (not rated)"; the reason follows, from the rating); a row that is not
+    graded reads "name (not graded)…" whatever its level."""
     names, notes = point_notes(table)
-    titles = np.empty((len(rows), len(RATINGS)), dtype=object)
+    shown = [*labels, "not rated"]
+    titles = np.empty((len(rows), len(shown)), dtype=object)
     for i, (name, note, ok) in enumerate(zip(names[rows].tolist(), notes[rows].tolist(), graded.tolist())):
-        titles[i] = [f"{name} ({letter}){note}" for letter in RATINGS] if ok else f"{name} (not graded){note}"
+        titles[i] = [f"{name} ({label}){note}" for label in shown] if ok else f"{name} (not graded){note}"
     return titles
+
+
+def level_words(rating: Rating) -> tuple[str, ...]:
+    """How a level reads in titles: the letter, or the stars' number with a star ("4 ★")."""
+    labels = rating.level_labels[:-1]
+    return tuple(f"{label} ★" for label in labels) if rating.scheme.level_style == "stars" else labels
 
 
 def value_intervals(table: TaskTable, metric: str) -> dict[int, tuple[float, float]]:
@@ -189,7 +198,8 @@ def point_layer(rating: Rating, x: str, y: str, environments: Sequence[str], sca
                 selected_row: int | None, max_points: int) -> PointLayer:
     """The layer of these inputs, remembered on the table. ``rating.indices`` is the table's index
     against ``rating.reference`` (:func:`mlel.elex.state.rate`), so the reference keys it."""
-    key = ("points", rating.reference, rating.scale, x, y, scale, tuple(environments), selected_row, max_points)
+    key = ("points", rating.basis_key, level_words(rating), x, y, scale, tuple(environments), selected_row,
+           max_points)
     return state.remembered(rating.table, key, lambda: _layer(rating, x, y, environments, scale, selected_row,
                                                               max_points), bucket="points", limit=LAYERS_KEPT)
 
@@ -200,6 +210,11 @@ def _layer(rating: Rating, x: str, y: str, environments: Sequence[str], scale: s
     rows = selected_rows(table, environments)
     xs, ys = axis_values(rating, x, scale)[rows], axis_values(rating, y, scale)[rows]
     shown = np.isfinite(xs) & np.isfinite(ys) & (xs > 0) & (ys > 0)
+    valued = np.ones(len(rows), dtype=bool)
+    for metric in (x, y):
+        column = table.values[rows, table.column(metric)]
+        valued &= np.isfinite(column) & (column > 0)
+    unindexed = int((valued & ~shown).sum()) if scale == "index" else 0
     rows, xs, ys = rows[shown], xs[shown], ys[shown]
     x_extent, y_extent = ((float(v.min()), float(v.max())) if v.size else None for v in (xs, ys))  # all points
     drawn = drawn_rows(rows, max_points, [] if selected_row is None else [selected_row])
@@ -211,13 +226,11 @@ def _layer(rating: Rating, x: str, y: str, environments: Sequence[str], scale: s
     size = 11 if len(rows) < 200 else 7 if len(rows) < WEBGL_FROM else 5
     graded = table.graded[rows] if table.graded is not None else np.ones(len(rows), dtype=bool)
     groups = _groups(rating, rows, xs, ys, (x, y), size, scale)
-    titles = point_titles(table, rows, graded)
+    titles = point_titles(table, rows, graded, level_words(rating))
     return PointLayer(
         rows=state.frozen(rows), graded=state.frozen(graded), titles=state.frozen(titles), groups=groups,
         ring=_ring(rows, xs, ys, size, selected_row), x_extent=x_extent, y_extent=y_extent,
-        shown=int(shown.sum()), missing=int((~shown).sum()), drawn=len(rows), size=size,
-        no_reference=rating.scale == "reference" and bool(state.environments_without_reference(rating)
-                                                          & set(environments)))
+        shown=int(shown.sum()), missing=int((~shown).sum()), unindexed=unindexed, drawn=len(rows), size=size)
 
 
 def _groups(rating: Rating, rows: np.ndarray, xs: np.ndarray, ys: np.ndarray, axes: tuple[str, str], size: int,
@@ -265,11 +278,14 @@ def _ring(rows: np.ndarray, xs: np.ndarray, ys: np.ndarray, size: int, row: int 
 
 
 def environment_traces(rating: Rating, layer: PointLayer) -> list[dict]:
-    """The layer's traces under this rating: colour = compound rating (grey where not graded), the
-    letter in each title. Every trace is a fresh copy: the layer is shared and stays unchanged."""
+    """The layer's traces under this rating: colour = compound rating (grey where not graded, or not
+    rated: the pipeline's reason in the title), the level in each title. Every trace is a fresh
+    copy: the layer is shared and stays unchanged."""
     levels = rating.compound[layer.rows]
     colours = np.where(layer.graded, _COLOURS[levels], NOT_GRADED_COLOUR).tolist()
     texts = layer.titles[np.arange(len(levels)), levels].tolist()
+    for i in np.flatnonzero((levels == NOT_RATED) & layer.graded).tolist():
+        texts[i] += f"<br>not rated: {entries.wrapped(rating.reason(int(layer.rows[i])) or '')}"
     traces = []
     for group in layer.groups:
         traces += [_legend_twin(group.name, group.code),

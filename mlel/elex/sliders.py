@@ -27,7 +27,7 @@ def slider_spec(rating: Rating, metric: str) -> SliderSpec:
     bounds = list(rating.boundaries.get(metric, (1.0, 1.0, 1.0, 1.0)))
     positive = [b for b in bounds if b > 0 and math.isfinite(b)] or [1.0]
     # the indices' spread depends on the reference and scale only: every move of a slider reuses it
-    spread = remembered(rating.table, ("spread", rating.reference, rating.scale, metric),
+    spread = remembered(rating.table, ("spread", rating.basis_key, metric),
                         lambda: _spread(rating, metric),
                         bucket="slider spreads", limit=64)
     low, high = min(positive + list(spread)), max(positive + list(spread))

@@ -8,11 +8,13 @@ from typing import Sequence
 
 import numpy as np
 
-from mlel.ratings.engine import RATINGS
+from mlel.ratings.engine import NOT_RATED, RATINGS
 from mlel.ratings import RATING_COLORS
 from mlel.elex import entries, state
-from mlel.elex.state import Rating
+from mlel.elex.state import NO_LEVEL, Rating
 from mlel.base.formatting import format_quantity
+
+NOT_RATED_BACKGROUND = "#dddddd"  # a cell without a level: grey, never a rating colour
 
 
 def table_columns(rating: Rating) -> list[dict]:
@@ -27,30 +29,42 @@ def table_columns(rating: Rating) -> list[dict]:
     return columns
 
 
-def _row_extras(rating: Rating, row: int) -> dict:
-    """Runs, the "not graded" note and rating probabilities of one row, where its record has them."""
+def _chance(rating: Rating, letter: str | None, odds) -> str:
+    """"B (87%)" / "4 (87%)" — the level as the scheme labels it, with its probability; "–": none."""
+    if letter is None:
+        return NO_LEVEL
+    label = rating.level_labels[RATINGS.index(letter)]
+    shown = entries.chance_text(letter, odds)
+    return label + shown[len(letter):]
+
+
+def _row_extras(rating: Rating, row: int, record) -> dict:
+    """Runs, the "not graded" / "not rated" note and rating probabilities of one row, where its
+    record has them."""
     entry = rating.table.results[row]
     extras = {"runs": entries.n_runs(entry)}
     reason = entries.not_graded(entry)
-    extras["note"] = f"not graded: {reason}" if reason else (getattr(entry, "window_unchecked", None) or "")
-    record = state.record(rating, row)
+    unrated = rating.reason(row)
+    extras["note"] = (f"not graded: {reason}" if reason else f"not rated: {entries.short_name(unrated, 300)}"
+                      if unrated else (getattr(entry, "window_unchecked", None) or ""))
     if reason:  # the pipeline gives a not graded entry no letter at all
-        extras["compound"] = "–"
-        extras.update({f"{key}__rating": "–" for key in record.metrics})
+        extras["compound"] = NO_LEVEL
+        extras.update({f"{key}__rating": NO_LEVEL for key in record.metrics})
     if not getattr(record, "resampled", False):  # one letter, certain: no probability to show
         return extras
-    extras["compound"] = entries.chance_text(record.compound, getattr(record, "compound_p", None))
+    extras["compound"] = _chance(rating, record.compound, getattr(record, "compound_p", None))
     for key, metric in record.metrics.items():
-        extras[f"{key}__rating"] = entries.chance_text(metric.rating, getattr(metric, "rating_p", None))
+        extras[f"{key}__rating"] = _chance(rating, metric.rating, getattr(metric, "rating_p", None))
     return extras
 
 
 def table_rows(rating: Rating, rows: np.ndarray | None = None) -> list[dict]:
     """One dict per rated model: values with units, ratings ("B (87%)" where the record knows the
-    probability), runs and notes, for the DataTable (only ever one page of rows)."""
+    probability; "–" where there is none), runs and notes, for the DataTable (only ever one page of
+    rows: their records are made in one call of the pipeline)."""
     table = rating.table
     rows = np.arange(len(table)) if rows is None else rows
-    letters = np.array(RATINGS)
+    letters = np.array(rating.level_labels)  # the scheme's five labels, then "–" (NOT_RATED)
     compound = letters[rating.compound[rows]].tolist()
     columns = {}
     for j, metric in enumerate(table.metrics):
@@ -60,12 +74,13 @@ def table_rows(rating: Rating, rows: np.ndarray | None = None) -> list[dict]:
     labels = np.array(table.labels or table.environments, dtype=object)[table.env_code[rows]].tolist()
     keys = list(columns)
     out = []
+    made = state.records(rating, rows.tolist())
     for i, row in enumerate(rows.tolist()):
         record = {"id": row, "model": entries.short_name(table.models[row]), "environment": labels[i],
                   "compound": compound[i]}
         for key in keys:
             record[key] = columns[key][i]
-        record.update(_row_extras(rating, row))
+        record.update(_row_extras(rating, row, made[i]))
         out.append(record)
     return out
 
@@ -112,11 +127,18 @@ def _coded_column(rating: Rating, column: str) -> tuple[np.ndarray, np.ndarray] 
         labels, codes = state.remembered(table, "environments", lambda: _codes(table.labels or table.environments),
                                          bucket="table columns")
         return labels, codes[table.env_code]
-    if column == RATING_DEPENDENT:  # A..E sort as their levels 0..4
-        return np.array(RATINGS, dtype=object), rating.compound
+    if column == RATING_DEPENDENT:  # A..E sort as their levels 0..4, none ("–") last
+        return np.array(rating.level_labels, dtype=object), _shown_levels(rating, rating.compound)
     if column.endswith("__rating") and column[:-8] in table.metrics:
-        return np.array(RATINGS, dtype=object), rating.levels[:, table.column(column[:-8])]
+        return np.array(rating.level_labels, dtype=object), _shown_levels(
+            rating, rating.levels[:, table.column(column[:-8])])
     return None
+
+
+def _shown_levels(rating: Rating, levels: np.ndarray) -> np.ndarray:
+    """Levels as the table shows them: none (NOT_RATED) where the entry is not graded."""
+    graded = rating.table.graded
+    return levels if graded is None or graded.all() else np.where(graded, levels, NOT_RATED)
 
 
 def _codes(texts) -> tuple[np.ndarray, np.ndarray]:
@@ -200,11 +222,18 @@ def _ordered_rows(rating: Rating, clauses: Sequence[tuple[str, str, object]],
 
 
 def rating_cell_styles(rating: Rating) -> list[dict]:
-    """DataTable conditional styles: every rating cell in its colour."""
+    """DataTable conditional styles: every rating cell in its level's colour ("B", "B (87%)"), grey
+    where there is no level ("–")."""
     columns = ["compound"] + [f"{m}__rating" for m in rating.table.metrics]
-    return [{"if": {"column_id": column, "filter_query": f'{{{column}}} contains "{letter}"'},
-             "backgroundColor": RATING_COLORS[letter], "color": "white" if letter in "AE" else "#222",
-             "fontWeight": "bold", "textAlign": "center"}
-            for column in columns for letter in RATINGS]
+    styles = []
+    for column in columns:
+        for label, letter in zip(rating.level_labels, RATINGS):
+            styles.append({"if": {"column_id": column,
+                                  "filter_query": f'{{{column}}} = "{label}" || {{{column}}} contains "{label} ("'},
+                           "backgroundColor": RATING_COLORS[letter], "color": "white" if letter in "AE" else "#222",
+                           "fontWeight": "bold", "textAlign": "center"})
+        styles.append({"if": {"column_id": column, "filter_query": f'{{{column}}} = "{NO_LEVEL}"'},
+                       "backgroundColor": NOT_RATED_BACKGROUND, "color": "#555", "textAlign": "center"})
+    return styles
 
 

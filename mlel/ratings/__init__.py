@@ -22,7 +22,8 @@ from mlel.ratings.odds import NO_REFERENCE
 from mlel.ratings.pooling import aggregate_runs
 from mlel.ratings.scheme import effective_scale, resolve_scheme
 from mlel.tasks.schemes import DEFAULT_SCHEME, Scheme, builtin_schemes, load_scheme
-from mlel.ratings.pipeline import (SCALES, RatingOptions, TaskRating, calibrated_boundaries,
+from mlel.ratings.pipeline import (SCALES, RatingOptions, TaskBasis, TaskRating, calibrated_boundaries, rate_basis,
+                                   task_basis,
                                    default_boundaries, default_weights, rate_entries,
                                    rate_results, rate_runs, rate_task, reference_rows, scale_matrix,
                                    task_records, task_weights, value_matrix)
@@ -34,7 +35,7 @@ __all__ = ["RATINGS", "RATING_COLORS", "COMPOUND_MODES", "DEFAULT_MODE", "DEFAUL
            "rate_results", "rate_runs", "reference_rows", "scale_matrix", "value_matrix",
            "calibrated_boundaries", "NO_REFERENCE", "NOT_RATED", "DEFAULT_SCHEME", "Scheme", "builtin_schemes",
            "load_scheme", "rate_task", "task_records", "TaskRating", "default_boundaries", "resolve_scheme",
-           "effective_scale"]
+           "effective_scale", "TaskBasis", "task_basis", "rate_basis"]
 
 # The EU energy label's colours (SPEC §6), shared by labels, ELEx and the paper's figures.
 RATING_COLORS = {"A": "#639B30", "B": "#B8AC2B", "C": "#F8B830", "D": "#EF7D29", "E": "#E52421"}

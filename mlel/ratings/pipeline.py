@@ -23,7 +23,7 @@ from mlel.runlog.metrics import TASKS
 from mlel.tasks.properties import PropertySet, builtin_tasks, load_property_set
 from mlel.ratings.rated import ModelResult, RatedResult
 from mlel.ratings.gates import DEFAULT_GATES, Gates
-from mlel.ratings.odds import NO_REFERENCE, task_odds, with_odds
+from mlel.ratings.odds import NO_REFERENCE, pools_runs, rows_to_draw, task_odds, with_odds
 from mlel.ratings.pooling import aggregate_runs
 from mlel.ratings.scheme import effective_scale, entry_reasons, group_codes, resolve_scheme, task_levels
 from mlel.tasks.schemes import Scheme
@@ -210,6 +210,7 @@ class TaskRating:
     bound_group: np.ndarray  # (n,) each row's boundary group
     notes: Mapping[int, str]  # boundary group -> why its boundaries fell back
     reasons: dict[int, str]  # row -> why a graded entry is not rated
+    graded: np.ndarray  # (n,) bool: passed the validity gates
 
     @property
     def against_name(self) -> str:
@@ -221,51 +222,100 @@ class TaskRating:
         return np.full(self.indices.shape, np.nan) if self.scale == "value" else self.indices
 
 
-def rate_task(entries: Sequence[ModelResult], prop_set: PropertySet, options: RatingOptions | None = None,
-              warnings: list[str] | None = None) -> TaskRating:
-    """Every entry of one task (in the order given) indexed, levelled and compounded by its scheme."""
+@dataclass(frozen=True)
+class TaskBasis:
+    """What a task's indices rest on under one scheme, reference and scale — not boundaries, weights
+    or mode: a caller that re-rates often (ELEx, on every slider move) keeps it."""
+
+    scheme: Scheme  # its scale and groups: boundaries, mode and weights come with each rating
+    scale: str
+    reference: str | None
+    keys: tuple[str, ...]
+    graded: np.ndarray  # (n,) bool
+    references: list[int]
+    against: np.ndarray
+    indices: np.ndarray
+    bound_group: np.ndarray
+    bound_keys: list[tuple]
+    reasons: dict[int, str]  # row -> nothing to compare with (no reference, a lone model)
+    warnings: tuple[str, ...]
+
+
+def _scheme(prop_set: PropertySet, options: RatingOptions, whole: bool = True) -> Scheme:
+    """The options' scheme for a task; ``whole=False``: only what a basis depends on (scale, groups)."""
+    if not whole:
+        return resolve_scheme(prop_set, options.scheme, scale=options.scale)
+    return resolve_scheme(prop_set, options.scheme, scale=options.scale, calibrate=options.calibrate,
+                          quantiles=options.quantiles, mode=options.mode, given_boundaries=options.boundaries is not None)
+
+
+def task_basis(entries: Sequence[ModelResult], prop_set: PropertySet, options: RatingOptions | None = None,
+               values: np.ndarray | None = None) -> TaskBasis:
+    """The reference rows, scale, indices and groups of one task's entries (in the order given);
+    ``values``: their (n, m) value matrix where the caller holds it already."""
     options = options or RatingOptions()
-    warnings = [] if warnings is None else warnings
-    scheme = resolve_scheme(prop_set, options.scheme, scale=options.scale, calibrate=options.calibrate,
-                            quantiles=options.quantiles, mode=options.mode,
-                            given_boundaries=options.boundaries is not None)
+    scheme = _scheme(prop_set, options, whole=False)
     if scheme.scale not in SCALES:
         raise ValueError(f"unknown scale '{scheme.scale}'; choose from: {', '.join(SCALES)}")
-    engine.check_mode(scheme.mode)
     reference = options.reference or prop_set.reference
     scale = effective_scale(scheme, reference)
     keys = prop_set.keys
     higher_is_better = np.array([p.higher_is_better for p in prop_set.properties])
-    values = value_matrix(entries, keys)
+    values = value_matrix(entries, keys) if values is None else values
     graded = np.array([e.not_graded is None for e in entries], dtype=bool)
     groups, group_keys = group_codes(entries, scheme.group_by)
+    warnings: list[str] = []
     references = (reference_rows(entries, reference, warnings, scheme.honest) if scale == "reference"
                   else [NO_REFERENCE] * len(entries))
     against = scale_matrix(entries, values, higher_is_better, graded, references, scale, groups)
     indices = (engine.score_matrix(values, higher_is_better) if scale == "value"
                else engine.index_matrix(values, against, higher_is_better))
     bound_group, bound_keys = group_codes(entries, scheme.boundaries_over)
-    found = task_levels(scheme, indices, graded, bound_group, bound_keys,
-                        fixed_boundaries(keys, prop_set, options.boundaries, scheme, scale))
+    reasons = entry_reasons(scheme, entries, graded, scale, reference, references, groups, group_keys)
+    return TaskBasis(scheme, scale, reference, keys, graded, references, against, indices, bound_group, bound_keys,
+                     reasons, tuple(warnings))
+
+
+def rate_basis(basis: TaskBasis, prop_set: PropertySet, options: RatingOptions | None = None) -> TaskRating:
+    """Levels and compound of a task from its basis under the options' boundaries, weights and mode."""
+    options = options or RatingOptions()
+    scheme = _scheme(prop_set, options)
+    engine.check_mode(scheme.mode)
+    found = task_levels(scheme, basis.indices, basis.graded, basis.bound_group, basis.bound_keys,
+                        fixed_boundaries(basis.keys, prop_set, options.boundaries, scheme, basis.scale))
     levels = found.levels
-    reasons = entry_reasons(scheme, entries, graded, scale, reference, references, groups, group_keys, found)
+    reasons = dict(basis.reasons)
+    if found.small:  # a group too small for boundaries made from it, and no fixed ones to fall back on
+        for row in np.flatnonzero(basis.graded & np.isin(found.bound_group, list(found.small))).tolist():
+            reasons.setdefault(row, found.notes[int(found.bound_group[row])])
     if reasons:
         levels[list(reasons)] = NOT_RATED
     weights = task_weights(options.weights, prop_set.task, options.property_sets, scheme.weights)
-    compound = engine.compound_levels(levels, np.array([weights[k] for k in keys]), scheme.mode)
-    return TaskRating(scheme, scale, reference, keys, references, against, indices, levels, compound, weights,
-                      found.bounds, found.bound_group, found.notes, reasons)
+    compound = engine.compound_levels(levels, np.array([weights[k] for k in basis.keys]), scheme.mode)
+    return TaskRating(scheme, basis.scale, basis.reference, basis.keys, basis.references, basis.against,
+                      basis.indices, levels, compound, weights, found.bounds, found.bound_group, found.notes, reasons,
+                      basis.graded)
+
+
+def rate_task(entries: Sequence[ModelResult], prop_set: PropertySet, options: RatingOptions | None = None,
+              warnings: list[str] | None = None) -> TaskRating:
+    """Every entry of one task (in the order given) indexed, levelled and compounded by its scheme."""
+    basis = task_basis(entries, prop_set, options)
+    if warnings is not None:
+        warnings.extend(basis.warnings)
+    return rate_basis(basis, prop_set, options)
 
 
 def task_records(entries: Sequence[ModelResult], prop_set: PropertySet, rating: TaskRating,
-                 rows: Sequence[int] | None = None, settings: bool = False) -> list[RatedResult]:
+                 rows: Sequence[int] | None = None, pooled: np.ndarray | None = None) -> list[RatedResult]:
     """The rated records of a task's ``rows`` (all by default) from its :class:`TaskRating`: each
     letter certain, or, where the entry or its reference pools several runs, the most likely one
-    of the pipeline's seeded draws (:mod:`mlel.ratings.odds`) with its probabilities."""
+    of the pipeline's seeded draws (:mod:`mlel.ratings.odds`) with its probabilities. The draws are
+    one seeded stream over every drawn row of the task, so a row's are those of the whole task.
+    ``pooled``: :func:`mlel.ratings.odds.pools_runs` of the entries, where the caller keeps it."""
     scheme, keys = rating.scheme, rating.keys
     supports = prop_set.supports()
     indices = rating.published_indices()
-    graded = np.array([e.not_graded is None for e in entries], dtype=bool)
     weight_vector = np.array([rating.weights[k] for k in keys])
     builders = {}
     for code, bounds in enumerate(rating.bounds):
@@ -282,13 +332,17 @@ def task_records(entries: Sequence[ModelResult], prop_set: PropertySet, rating: 
     groups, compound, reasons = rating.bound_group.tolist(), rating.compound.tolist(), rating.reasons
     for row, (index_row, level_row) in zip(rows, cells):
         records[row] = builders[groups[row]](entries[row], index_row, level_row, compound[row], reasons.get(row))
-    if rating.scale != "value":  # raw values are not resampled: their levels depend on the group
-        drawable = graded.copy()
+    pooled = pools_runs(entries) if pooled is None else pooled
+    if rating.scale != "value" and pooled.any():  # raw values are not resampled: their levels depend on the group
+        drawable = rating.graded.copy()
         drawable[list(rating.reasons)] = False
         for code, bounds in enumerate(rating.bounds):
             in_group = drawable & (rating.bound_group == code)
+            if not set(rows_to_draw(entries, in_group, rating.references, rating.against, pooled)) & records.keys():
+                continue  # none of the rows asked for is drawn: no draw at all
             odds = task_odds(entries, keys, in_group, rating.references, rating.against, _direction(prop_set),
-                             bounds, weight_vector, scheme.mode, missing=NOT_RATED if scheme.honest else engine.WORST)
+                             bounds, weight_vector, scheme.mode, pooled,
+                             missing=NOT_RATED if scheme.honest else engine.WORST)
             for row, (metric_p, compound_p) in odds.items():
                 if row in records:
                     records[row] = with_odds(records[row], keys, metric_p, compound_p, supports)

@@ -26,11 +26,14 @@ def resolve_scheme(prop_set: PropertySet, scheme: "str | Scheme | None" = None, 
                    calibrate: bool = False, quantiles: Sequence[float] | None = None, mode: str | None = None,
                    given_boundaries: bool = False) -> Scheme:
     """The scheme a task is rated by: the one asked for, else the property set's, else the default;
-    with the command line's overrides. ``--calibrate`` makes boundaries from quantiles; so does
+    with the command line's overrides. Boundaries of one's own (``--boundaries``, ELEx's sliders) are
+    fixed ones, whatever the scheme makes otherwise. ``--calibrate`` makes boundaries from quantiles; so does
     ``--scale best`` without boundaries of one's own, in a scheme that has no fixed boundaries for
     the best scale (mlee-2022, as the 2022 tool did)."""
     chosen = load_scheme(scheme if scheme is not None else prop_set.scheme or DEFAULT_SCHEME)
     boundaries = None
+    if given_boundaries and chosen.derived_boundaries:  # boundaries of one's own are fixed ones
+        boundaries = "fixed"
     if calibrate or (scale == "best" and chosen.scale != "best" and not given_boundaries
                      and chosen.best_boundaries is None):  # the 2022 tool calibrated on the best scale
         boundaries = "quantiles"
@@ -47,8 +50,14 @@ def effective_scale(scheme: Scheme, reference: str | None) -> str:
 def group_codes(entries: Sequence[ModelResult], names: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:
     """(n,) the group of each entry by ``names`` (``environment`` or configuration keys; a key an entry
     lacks is part of its group as "") and the groups' keys, in order of first appearance."""
+    if not names:  # the whole task: one group
+        return np.zeros(len(entries), dtype=np.int64), [()]
     codes: dict[tuple, int] = {}
     out = np.empty(len(entries), dtype=np.int64)
+    if tuple(names) == ("environment",):  # the common grouping: no configuration to look into
+        for row, entry in enumerate(entries):
+            out[row] = codes.setdefault((entry.environment,), len(codes))
+        return out, list(codes)
     for row, entry in enumerate(entries):
         configuration = dict(entry.configuration)
         key = tuple(entry.environment if name == "environment" else str(configuration.get(name, ""))
@@ -122,22 +131,22 @@ def task_levels(scheme: Scheme, indices: np.ndarray, graded: np.ndarray, bound_g
 
 def entry_reasons(scheme: Scheme, entries: Sequence[ModelResult], graded: np.ndarray, scale: str,
                   reference: str | None, references: Sequence[int], groups: np.ndarray,
-                  group_keys: Sequence[tuple], found: TaskLevels) -> dict[int, str]:
-    """Row -> why the entry is not rated (honest schemes only; graded rows only: a row that failed a
-    validity gate says that instead): no reference in its group, a lone model, a group too small."""
-    if not scheme.honest:
+                  group_keys: Sequence[tuple]) -> dict[int, str]:
+    """Row -> why the entry has nothing to be compared with (honest schemes only; graded rows only:
+    a row that failed a validity gate says that instead): a lone model, no reference in its group."""
+    if not scheme.honest or not len(groups):
         return {}
+    graded_count = np.bincount(groups[graded], minlength=len(group_keys))
+    lone = graded & (graded_count[groups] == 1)
+    lacking = graded & ~lone & (np.asarray(references) == NO_REFERENCE) if scale == "reference" else lone & False
     reasons: dict[int, str] = {}
-    graded_count = np.bincount(groups[graded], minlength=len(group_keys)) if len(groups) else np.zeros(0, int)
-    for row in np.flatnonzero(graded).tolist():
+    for row in np.flatnonzero(lone | lacking).tolist():  # few rows: the words are made for them only
         entry, where = entries[row], group_name(scheme.group_by, group_keys[groups[row]])
-        if graded_count[groups[row]] == 1:
+        if lone[row]:
             reasons[row] = f"lone model: nothing to compare with in {where}; {how_to_compare(entry, reference)}"
-        elif scale == "reference" and references[row] == NO_REFERENCE:
+        else:
             reasons[row] = (f"no {reference} in {where}: nothing to index against; "
                             f"{how_to_compare(entry, reference)}, or rate with --scale best")
-        elif int(found.bound_group[row]) in found.small:
-            reasons[row] = found.notes[int(found.bound_group[row])]
     return reasons
 
 

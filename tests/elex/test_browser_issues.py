@@ -169,3 +169,37 @@ def test_switching_to_an_imported_task_shows_its_own_axes(dash_duo, mixed_result
     reference = text(driver, "#elex-reference")
     assert reference and "ResNet" not in reference  # a model of this task
     screenshot(driver, "elex_imported_task.png")
+
+
+def test_an_imported_task_is_chosen_by_name_and_a_new_task_lets_the_pinned_model_go(dash_duo, mixed_results):
+    """Issue 24: tasks by display name; an imported task opens against the best of each environment
+    (no environment a solid E); the pinned model of the last task is let go; the scheme chooser
+    re-rates what is shown."""
+    dash_duo.start_server(create_app(mixed_results))
+    driver = dash_duo.driver
+    wait_for(driver, lambda d: points(d) == 176, 30, "176 inference points")
+    assert "LLM chat (LM Arena prompts)" in text(driver, "#elex-task")
+    ActionChains(driver).move_to_element(dash_duo.find_elements("#elex-scatter .scatterlayer .trace .point")[0]) \
+        .click().perform()
+    wait_for(driver, lambda d: text(d, "#elex-pinned").startswith("Pinned:"), what="pinned")
+    dash_duo.find_element("#elex-task input[value='lm-arena-chat']").click()
+    wait_for(driver, lambda d: "lm-arena-chat" in (d.execute_script(TITLE_JS) or [""])[0], what="lm-arena-chat drawn")
+    wait_for(driver, lambda d: text(d, "#elex-pinned").startswith("Nothing pinned"), what="pinned model let go")
+    assert not driver.find_element("css selector", "#elex-label").get_attribute("src")
+    assert "best of each environment" in driver.execute_script(TITLE_JS)[0]
+    bars = wait_for(driver, lambda d: d.execute_script(BARS_BY_ENVIRONMENT_JS), what="bars")
+    assert all(counts[4] < sum(counts) for counts in bars.values()), bars  # E is never all there is
+    dash_duo.select_dcc_dropdown("#elex-scheme", value="STREP")
+    wait_for(driver, lambda d: "STREP" in (d.execute_script(TITLE_JS) or [""])[0], what="rated by STREP")
+    screenshot(driver, "elex_scheme_strep.png")
+
+
+TITLE_JS = "const g = document.querySelector('#elex-scatter .js-plotly-plot'); " \
+           "return g && g.layout ? [g.layout.title.text, g.layout.xaxis.title.text] : null;"
+BARS_BY_ENVIRONMENT_JS = """
+const g = document.querySelector('#elex-bars .js-plotly-plot');
+if (!g || !g.data || !g.data.length) return null;
+const out = {};
+g.data[0].y.forEach((env, i) => { out[env] = g.data.map(t => t.x[i]); });
+return out;
+"""

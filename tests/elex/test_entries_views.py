@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from mlel.elex import actions, figures, session, state
+from mlel.elex import actions, entries, figures, session, state
 from mlel.elex import layout as ids
 from mlel.elex import table as rated_table
 from mlel.elex.__main__ import main as elex_main
@@ -41,7 +41,7 @@ def test_estimated_environments_are_marked_in_checklist_legend_and_bars(elex_dat
     assert label in bars["data"][0]["y"]
     assert sum(1 for name in bars["data"][0]["y"] if "(estimated)" in name) == 1
     # an environment already named "(estimated)" (the CodeCarbon importer does) is not marked twice
-    assert state.environment_labels(("CPU (estimated)",), [marked[0]], np.array([0])) == ("CPU (estimated)",)
+    assert entries.environment_labels(("CPU (estimated)",), [marked[0]], np.array([0])) == ("CPU (estimated)",)
 
 
 @pytest.mark.parametrize("extent", [(0.2, 0.9), (0.95, 1.08), (0.3, 40.0), (1e-4, 1e3), (0.02, 0.07)])

@@ -71,7 +71,7 @@ def test_bars_and_table(elex_data, settings):
     rating = state.rate(elex_data, "training", settings)
     counts = state.rating_counts(rating)
     bars = figures.bar_figure(counts)
-    assert [t["name"] for t in bars["data"]] == list(RATINGS)
+    assert [t["name"] for t in bars["data"]] == [*RATINGS, figures.NOT_RATED_NAME]
     assert sum(sum(t["x"]) for t in bars["data"]) == 56
     rows = rated_table.table_rows(rating)
     columns = {c["id"] for c in rated_table.table_columns(rating)}

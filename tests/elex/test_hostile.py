@@ -72,6 +72,7 @@ TARGETS = [
     (f"..{ids.SETTINGS}.data", f"{ids.X_BOUNDS}.value"), (f"..{ids.SETTINGS}.data", f"{ids.X_WEIGHT}.value"),
     (f"..{ids.SETTINGS}.data", "elex-x-b1.value"), (f"..{ids.SETTINGS}.data", f"{ids.SETTINGS}.data"),
     (f"..{ids.SETTINGS}.data", f"{ids.REFERENCE}.value"), (f"..{ids.SETTINGS}.data", f"{ids.MODE}.value"),
+    (f"..{ids.SETTINGS}.data", f"{ids.SCHEME}.value"), (f"..{ids.SETTINGS}.data", f"{ids.RATING_SCALE}.value"),
     (f"..{ids.SETTINGS}.data", f"{ids.UPLOAD_WEIGHTS}.contents"),
     (f"..{ids.SCATTER}.figure", f"{ids.ENVIRONMENTS}.value"), (f"..{ids.SCATTER}.figure", f"{ids.SCALE}.value"),
     (f"..{ids.SCATTER}.figure", f"{ids.SELECTED}.data"), (f"..{ids.SCATTER}.figure", f"{ids.X}.value"),
@@ -105,7 +106,8 @@ def test_forged_clicks_and_stores_shaped_like_the_real_ones(app, client, elex_da
         _response(post(client, app, f"{ids.SELECTED}.data", {**base, f"{ids.SCATTER}.clickData": click},
                        f"{ids.SCATTER}.clickData"))
     store = {"reference": ["x"], "mode": 3, "boundaries": {"inference": {"top1_val": [1e308, "a", None, -1]}},
-             "weights": {"inference": {"top1_val": 1e308, "parameters": float("inf")}, "training": []}}
+             "weights": {"inference": {"top1_val": 1e308, "parameters": float("inf")}, "training": []},
+             "scheme": {"a": 1}, "scale": ["best"], "calibrate": {"inference": "yes", "training": [1]}}
     _response(post(client, app, f"..{ids.SCATTER}.figure", {**base, f"{ids.SETTINGS}.data": store},
                    f"{ids.SETTINGS}.data"))
 

@@ -1,5 +1,5 @@
 """What a boundary-slider move reuses (issue 12: a move must stay fast at 100,000 entries) gives
-exactly what computing afresh gives: the engine's ratings, the same figure, the same table order."""
+exactly what computing afresh gives: the pipeline's ratings, the same figure, the same table order."""
 from __future__ import annotations
 
 import copy
@@ -9,7 +9,8 @@ import random
 import numpy as np
 import pytest
 
-from mlel.ratings import engine
+from mlel import ratings
+from mlel.ratings import RatingOptions, engine
 from mlel.ratings.engine import COMPOUND_MODES
 from mlel.elex import actions, figures, points, session, sliders, state
 from mlel.elex import layout as ids
@@ -18,14 +19,17 @@ from mlel.elex import table as rated_table
 X, Y = "inference_power_draw", "top1_val"
 
 
-def _engine_rating(data, task, settings):
-    """Levels and compound of the whole table straight from the engine (nothing remembered)."""
+def _pipeline_rating(data, task, settings):
+    """Levels and compound of the whole table from the pipeline, called as the CLI calls it (the
+    entries in the order the reader gave them), mapped to the table's rows."""
     table = data.table(task)
-    bounds = np.array([settings["boundaries"][task].get(k, engine.NO_BOUNDARIES) for k in table.metrics],
-                      dtype=float).reshape(-1, 4)
-    levels = engine.rating_levels(state.index_matrix(table, settings["reference"]), bounds)
-    weights = np.array([float(settings["weights"][task].get(k, 0.0)) for k in table.metrics])
-    return levels, engine.compound_levels(levels, weights, settings["mode"])
+    order = table.pipeline_order
+    found = ratings.rate_task([table.results[i] for i in order.tolist()], table.properties, RatingOptions(
+        reference=settings["reference"], boundaries=settings["boundaries"][task],
+        weights=settings["weights"][task] or None, mode=settings["mode"]))
+    levels, compound = np.empty_like(found.levels), np.empty_like(found.compound)
+    levels[order], compound[order] = found.levels, found.compound
+    return levels, compound
 
 
 def _drag(data, settings, task, metric, fraction):
@@ -45,42 +49,41 @@ def _fresh(data):
 
 
 @pytest.mark.parametrize("mode", COMPOUND_MODES)
-def test_slider_moves_rate_exactly_as_the_engine_does(elex_data, settings, mode):
+def test_slider_moves_rate_exactly_as_the_pipeline_does(elex_data, settings, mode):
     rng = random.Random(mode)
     data = _fresh(elex_data)
     table = data.table("inference")
     current = session.set_mode(settings, mode)
     for step in range(12):
         metric = rng.choice(table.metrics)
-        if step % 4 == 3:  # another reference: remembered levels of the old one must not be used
-            current = session.set_reference(current, rng.choice(table.model_names))
+        if step % 4 == 3:  # another reference: remembered ratings of the old one must not be used
+            current = session.set_reference(current, rng.choice(table.reference_models))
         if step % 3 == 2:
             current = session.set_weight(current, "inference", metric, rng.choice([0.5, 1.0, 2.0, 3.0]))
         current = _drag(data, current, "inference", metric, rng.uniform(0.1, 0.9))
         rating = state.rate(data, "inference", current)
-        levels, compound = _engine_rating(data, "inference", current)
+        levels, compound = _pipeline_rating(data, "inference", current)
         assert rating.levels.dtype == levels.dtype and np.array_equal(rating.levels, levels)
         assert rating.compound.dtype == compound.dtype and np.array_equal(rating.compound, compound)
 
 
-def test_a_slider_move_rates_only_the_moved_metric_and_each_distinct_row_once(elex_data, settings, monkeypatch):
+def test_the_callbacks_of_a_slider_move_rate_once(elex_data, settings, monkeypatch):
+    """One move: on_settings, the views, the table and the detail share one call of the pipeline's
+    re-rating step, and none of its basis step (the move changes no reference, scale or scheme)."""
     data = _fresh(elex_data)
     state.rate(data, "inference", settings)
-    calls = {"rating_levels": [], "compound_levels": []}
-    for name in calls:
-        original = getattr(engine, name)
-
-        def counted(levels, *args, _original=original, _name=name, **kwargs):
-            calls[_name].append(np.shape(levels))
-            return _original(levels, *args, **kwargs)
-        monkeypatch.setattr(engine, name, counted)
+    calls, bases = [], []
+    original, original_basis = state.rate_basis, state.task_basis
+    monkeypatch.setattr(state, "rate_basis", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
+    monkeypatch.setattr(state, "task_basis", lambda *a, **k: bases.append(1) or original_basis(*a, **k))
     moved = _drag(data, settings, "inference", X, 0.5)
-    rating = state.rate(data, "inference", moved)
-    assert calls["rating_levels"] == [(len(rating.table), 1)]  # one column: the others are remembered
-    assert len(calls["compound_levels"]) == 1
-    weighted = [j for j, k in enumerate(rating.table.metrics) if rating.weights.get(k, 0) > 0]
-    distinct = len(np.unique(rating.levels[:, weighted], axis=0))
-    assert calls["compound_levels"][0][0] == distinct < len(rating.table)  # distinct weighted levels
+    environments = list(data.table("inference").environments)
+    pinned = {"task": "inference", "environment": environments[0], "model": "ResNet101"}
+    actions.settings_outputs(data, moved, "inference", X, Y)
+    actions.views(data, moved, "inference", environments, X, Y, "index", pinned)
+    rated_table.table_page(state.rate(data, "inference", moved), 0, 15)
+    actions.selected_summary(data, moved, pinned)
+    assert len(calls) == 1 and bases == []
 
 
 @pytest.mark.parametrize("scale", figures.SCALES)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mlel.runlog.logs import load_logs
-from mlel.ratings import (COMPOUND_MODES, RatingOptions, aggregate_runs,
+from mlel.ratings import (COMPOUND_MODES, NOT_RATED, RatingOptions, aggregate_runs,
                           rate_results)
 from mlel.ratings.settings import SettingsError
 from mlel.elex import session, sliders, state
@@ -52,17 +52,24 @@ def test_calibrate_matches_the_core(reference_dir, elex_data, settings):
     for task in ("inference", "training"):
         calibrated = session.calibrate(settings, elex_data, task)
         _assert_same(elex_data, calibrated, [r for r in core if r["task"] == task])
-        assert calibrated["boundaries"][task] != settings["boundaries"][task]
+        assert state.rate(elex_data, task, calibrated).boundaries != state.rate(elex_data, task, settings).boundaries
 
 
-def test_missing_reference_gives_no_index(elex_data, settings):
-    rating = state.rate(elex_data, "inference", session.set_reference(settings, "EfficientNetB7"))
+@pytest.mark.parametrize("scheme, level", [(None, NOT_RATED), ("mlee-2022", 4)])
+def test_missing_reference_gives_no_index(elex_data, settings, scheme, level):
+    """No reference in an environment: not rated under the honest default, E under the 2022 scheme."""
+    chosen = session.set_reference(session.set_scheme(settings, scheme), "EfficientNetB7")
+    rating = state.rate(elex_data, "inference", chosen)
     table = rating.table
+    without = 0
     for env_code, env in enumerate(table.environments):
         rows = np.flatnonzero(table.env_code == env_code)
         if table.row(env, "EfficientNetB7") is None:
+            without += 1
             assert np.isnan(rating.indices[rows]).all()
-            assert (rating.levels[rows] == 4).all()
+            assert (rating.levels[rows] == level).all() and (rating.compound[rows] == level).all()
+            assert all((rating.reason(r) is not None) == (scheme is None) for r in rows.tolist())
+    assert without
 
 
 def test_shared_data_is_read_only_and_transitions_are_pure(elex_data, settings):
@@ -112,7 +119,9 @@ def test_boundaries_upload_flat_and_per_task(settings):
 def test_weights_upload_round_trip(settings):
     new = session.apply_weights_upload(settings, {"gflops": 2})
     assert new["weights"]["inference"]["gflops"] == 2 and new["weights"]["training"]["gflops"] == 2
-    assert session.apply_weights_upload(settings, session.weights_file(new))["weights"] == new["weights"]
+    downloaded = session.weights_file(new)  # the weights in use: the defaults with the uploaded over them
+    assert downloaded["inference"]["gflops"] == 2 and downloaded["inference"]["top1_val"] == 1
+    assert session.weights_file(session.apply_weights_upload(settings, downloaded)) == downloaded
 
 
 @pytest.mark.parametrize("contents, name, message", [
@@ -145,7 +154,8 @@ def test_bad_weights_raise(settings, content, message):
 def test_clean_settings_survives_forged_stores(elex_data, settings):
     for forged in (None, 3, "x", {"mode": "loud", "boundaries": {"inference": {"top1_val": "x"}}},
                    {"boundaries": [1], "weights": {"inference": {"top1_val": -3}}},
-                   {"weights": {"inference": {k: 0 for k in settings["weights"]["inference"]}}}):
+                   {"weights": {"inference": {k: 0 for k in session.effective_weights(settings, "inference")}}},
+                   {"scheme": ["strep"], "scale": {"x": 1}, "calibrate": [1], "reference": 3}):
         cleaned = session.clean_settings(forged, elex_data)
         assert cleaned == settings
         state.rate(elex_data, "inference", cleaned)
