@@ -76,14 +76,37 @@ def _file_name(file: "str | os.PathLike") -> str:
     return file.name if isinstance(file, PurePath) else os.path.basename(os.fspath(file))
 
 
+def identity(name: str, record: "ResultRecord") -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """(model, variant, configuration) of a record's entry named ``name``: its model and what tells
+    it from the model's other configurations, where the name is "<model> (<variant>)" (an importer's
+    configured name, e.g. "Qwen/Qwen3-14B (max_num_seqs 128)"), so that ``--reference <model>`` finds
+    it and the reference's entry of the same configuration is preferred; else the name alone."""
+    model = record.model
+    if name == model:
+        return model, "", _configuration(record)
+    if name.startswith(model + " (") and name.endswith(")"):
+        return model, name[len(model) + 2:-1], _configuration(record)
+    return name, "", ()
+
+
+def _configuration(record: "ResultRecord") -> tuple[tuple[str, str], ...]:
+    configuration = record.configuration
+    return tuple(sorted((str(k), str(v)) for k, v in configuration.items())) if configuration else ()
+
+
 def _single_entry(task: str, environment: str, name: str, file, record: "ResultRecord", facts: dict) -> ModelResult:
     props = record.properties
+    model, variant, configuration = identity(name, record)
     made = _new(ModelResult)  # every field checked: no frozen __init__
     # set one by one, the fields stay in the instance: no __dict__ for the collector to walk (issue 23);
     # the fields left out keep the plain defaults the class holds
     _set(made, "task", task)
     _set(made, "environment", environment)
-    _set(made, "model", name)
+    _set(made, "model", model)
+    if variant:
+        _set(made, "variant", variant)
+    if configuration:
+        _set(made, "configuration", configuration)
     _set(made, "logs", [_file_name(file)])
     _set(made, "values", {k: p.value for k, p in props.items()})
     _set(made, "spread", {})
@@ -143,6 +166,8 @@ def _pooled_entry(task: str, environment: str, name: str, members: list[tuple[st
             spread[key] = population_std(present)
     first = members[0][1]
     per_record = tuple({k: p.value for k, p in record.properties.items()} for _, record in members)
-    return ModelResult(task, environment, name, [file for file, _ in members], means, spread,
+    model, variant, configuration = identity(name, first)
+    return ModelResult(task, environment, model, [file for file, _ in members], means, spread,
                        dataset=first.dataset, backend=first.environment.software, sources=sources,
+                       configuration=configuration, variant=variant,
                        run_values=per_record, **pooled_facts([record for _, record in members], gates))

@@ -62,7 +62,7 @@ def test_label_of_an_imported_llm_configuration(imported, tmp_path, capsys):
 def test_an_imported_label_with_a_chosen_reference_indexes_against_it(imported, tmp_path, capsys):
     record_file = next(p for p in imported.iterdir() if RECORD_PART in p.name)
     pdf = tmp_path / "llm.pdf"
-    reference = "Qwen/Qwen3-14B (max_num_seqs 512)"
+    reference = "Qwen/Qwen3-14B"  # a model: its entry of the same configuration is the reference
     code, _, err = _run(capsys, "-f", record_file, "-d", imported, "-o", pdf, "-r", reference)
     assert code == cli.EXIT_OK, err
     assert f"Reference model: {reference}" in pdf_text(pdf.read_bytes())
