@@ -261,3 +261,23 @@ def test_ai_energy_score_reproduces_every_published_star(tmp_path, reference_dir
     letters = json.loads(subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(tmp_path), "--json",
                                          "--scheme", "mlee"], capture_output=True, text=True, cwd=REPO).stdout)
     assert {s["compound"] for s in letters} <= set("ABCDE") and {s["reference"] for s in letters} == {"best"}
+
+
+def test_the_paper_gives_no_letter_without_evidence(tmp_path, reference_dir):
+    from mlel.paper.outputs import indexing_table, rate_for_paper, rating_histogram
+
+    # EfficientNetB0 trained on A100 x8 PyTorch: its full-training energy was not measured (2022 logs)
+    rated, _, _ = rate_for_paper(reference_dir)
+    effnet = next(s for s in rated if s["task"] == "training" and s["model"] == "EfficientNetB0"
+                  and s["environment"] == "A100 x8 - PyTorch 1.10.2+cu113")
+    assert effnet["metrics"]["train_power_draw"]["rating"] is None and effnet["scheme"] == "mlee"
+    table = indexing_table([effnet], None, ("train_power_draw",), "training")
+    assert "n.a. & n.a." in table and "cellcolor" not in table.split("\\midrule")[1]  # no colour, no E
+    lone = {**effnet, "compound": None, "not_rated": "lone model: …"}
+    figure = rating_histogram([lone], "training")
+    assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == \
+        ["A", "B", "C", "D", "E", "no letter (not graded / not rated)"]
+    in_2022, _, _ = rate_for_paper(reference_dir, scheme="mlee-2022")
+    effnet_2022 = next(s for s in in_2022 if s["task"] == "training" and s["model"] == "EfficientNetB0"
+                       and s["environment"] == "A100 x8 - PyTorch 1.10.2+cu113")
+    assert effnet_2022["metrics"]["train_power_draw"]["rating"] == "E"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import textwrap
 import sys
 from typing import NoReturn
 
@@ -19,7 +20,7 @@ EXIT_NOTHING_RATED = EXIT_FAILED
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mlel.ratings",
-        description="Rate every model in a directory of merged logs A–E: each metric is indexed "
+        description=textwrap.fill("Rate every model in a directory of merged logs A–E: each metric is indexed "
                     "against a reference model of the same task and environment, rated by "
                     "boundaries on that index, and compounded by weights — or by another rating "
                     "scheme (--scheme). Runs of one configuration "
@@ -30,11 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "a monitoring gap, warm-up measured) is shown 'not graded: <reason>'. Under the "
                     f"default scheme ({DEFAULT_SCHEME}) there is no letter without evidence: a metric "
                     "without a value, an entry whose environment lacks the reference and a lone model "
-                    "are 'not rated: <reason>' (never E); --scheme mlee-2022 rates them E, as in 2022.",
+                    "are 'not rated: <reason>' (never E); --scheme mlee-2022 rates them E, as in 2022.", 100),
         epilog="Example: python -m mlel.ratings --directory ../shared/reference/mlee-2022/results "
                "--task inference --json > rated.json\n"
-               "Schemes: " + "; ".join(f"{name}: {scheme.description}" for name, scheme in builtin_schemes().items())
-               + "\n"
+               "Schemes:\n" + "\n".join(textwrap.fill(f"{name}: {scheme.description}", 100, initial_indent="  ",
+                                                     subsequent_indent="    ")
+                                       for name, scheme in builtin_schemes().items()) + "\n"
                "DIR may hold merged logs and generic result records (mlee-result/1, e.g. from "
                "python -m mlel.importers); each task is rated by its property set.\n"
                "Files that are neither are reported on stderr and skipped; "
