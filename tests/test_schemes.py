@@ -281,3 +281,15 @@ def test_the_paper_gives_no_letter_without_evidence(tmp_path, reference_dir):
     effnet_2022 = next(s for s in in_2022 if s["task"] == "training" and s["model"] == "EfficientNetB0"
                        and s["environment"] == "A100 x8 - PyTorch 1.10.2+cu113")
     assert effnet_2022["metrics"]["train_power_draw"]["rating"] == "E"
+
+
+def test_under_mlee_2022_the_papers_table_is_the_2022_one(tmp_path, reference_dir):
+    from mlel.paper.outputs import DEFAULT_MODELS, rate_for_paper, write_tables
+
+    # the body (values, indices, their colours) of indexing-results.tex as the code before schemes
+    # (commit e93f929) wrote it; only the column header's wording has changed since ("Energy per sample")
+    rated, _, runs = rate_for_paper(reference_dir, scheme="mlee-2022")
+    write_tables(reference_dir, runs, rated, DEFAULT_MODELS, tmp_path)
+    body = (tmp_path / "indexing-results.tex").read_text().split("\\midrule", 1)[1]
+    assert hashlib.sha256(body.encode()).hexdigest() == \
+        "034b9642316cbe97ac40459628f9e64116a07a805c53f42c23603aca36ad29c3"
