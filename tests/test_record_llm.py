@@ -122,7 +122,7 @@ def test_ratings_index_the_record_against_the_other_configuration(recorded):
     done = _cli("-m", "mlel.ratings", "--directory", root / "results", "--task", TASK,
                 "--reference", reference, "--json")
     assert done.returncode == 0, done.stderr
-    rated = {r["model"]: r for r in json.loads(done.stdout)}
+    rated = {r["entry"]: r for r in json.loads(done.stdout)}  # one model, two configurations: two entries
     assert set(rated) == {reference, entry_name("tiny-gpt", SMALL)}
     small, ref = rated[entry_name("tiny-gpt", SMALL)], rated[reference]
     for key in ("energy_per_token", "total_params"):  # lower is better: index = reference / value

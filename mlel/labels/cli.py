@@ -110,9 +110,9 @@ def _summary_of_run(rated: list[dict], run, path: Path) -> dict:
 
 def _check_reference(rated: list[dict], summary: dict, reference: str) -> None:
     """A reference the user named (-r) must have run beside the summary: else nothing is indexed."""
-    peers = sorted({s["model"] for s in rated
-                    if s["task"] == summary["task"] and s["environment"] == summary["environment"]})
-    if reference not in peers:
+    beside = [s for s in rated if s["task"] == summary["task"] and s["environment"] == summary["environment"]]
+    peers = sorted({s["model"] for s in beside})
+    if reference not in peers and not any(s.get("entry") == reference for s in beside):  # a model, or an entry
         raise LabelError(f"reference model '{reference}' has no {summary['task']} results in "
                          f"'{summary['environment']}', so nothing can be indexed; choose --reference "
                          f"from: {', '.join(peers[:20])}{' ...' if len(peers) > 20 else ''}"

@@ -89,8 +89,8 @@ def _unknown_reference(args, report) -> str | None:
     if args.reference is None or args.scale not in (None, "reference"):
         return None
     models = sorted({record.model for record in report.records})
-    if args.reference in models:
-        return None
+    if args.reference in models or any(record.name == args.reference for record in report.records):
+        return None  # a model, or one entry of a model
     return (f"reference model '{args.reference}' has no results in {args.directory}; models there: "
             f"{', '.join(models) or 'none'}")
 

@@ -91,14 +91,14 @@ def reference_rows(entries: Sequence[ModelResult], reference: str, warnings: lis
                    honest: bool = True) -> list[int]:
     """Per entry, the row of its reference: a graded entry of the reference *model* in the same
     environment, of the same configuration where there is one (else the first in ``entries``'
-    order); NO_REFERENCE where none exists (each such environment is named in ``warnings``, with
+    order) — or, where ``reference`` names one entry ("tiny-gpt (d_model 64)"), that entry; NO_REFERENCE where none exists (each such environment is named in ``warnings``, with
     what its models get: not rated, or E under ``honest=False``, the 2022 rule)."""
     warnings = [] if warnings is None else warnings
     candidates: dict[str, list[int]] = defaultdict(list)
     by_env: dict[str, list[int]] = defaultdict(list)
     for row, entry in enumerate(entries):
         by_env[entry.environment].append(row)
-        if entry.model == reference and entry.not_graded is None:
+        if entry.not_graded is None and (entry.model == reference or entry.name == reference):
             candidates[entry.environment].append(row)
     out = [NO_REFERENCE] * len(entries)
     for environment, rows in by_env.items():
