@@ -293,3 +293,14 @@ def test_under_mlee_2022_the_papers_table_is_the_2022_one(tmp_path, reference_di
     body = (tmp_path / "indexing-results.tex").read_text().split("\\midrule", 1)[1]
     assert hashlib.sha256(body.encode()).hexdigest() == \
         "034b9642316cbe97ac40459628f9e64116a07a805c53f42c23603aca36ad29c3"
+
+
+def test_boundaries_of_ones_own_are_fixed_ones_under_any_scheme():
+    # STREP makes its boundaries from quantiles; a --boundaries file (or ELEx's sliders) replaces them
+    many = [_entry(f"m{i}", 0.2 * (i + 1)) for i in range(6)]
+    given = {"energy": [0.9, 0.7, 0.5, 0.3]}
+    rated, _ = _rate(many, scheme="strep", boundaries=given)
+    out = rated[0].to_dict(settings=True)
+    assert out["boundaries"]["energy"] == [0.9, 0.7, 0.5, 0.3] and out["scheme"] == "strep"
+    # indices 1, .5, .33, .25, .2, .17 against 0.9 / 0.7 / 0.5 / 0.3
+    assert [r.metrics["energy"].rating for r in rated] == ["A", "D", "D", "E", "E", "E"]
