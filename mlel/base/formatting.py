@@ -111,3 +111,28 @@ def format_quantity(value, unit: str = "") -> str:
         return _join("0", symbol, rest)
     mantissa, shown = _scaled(number * size, family)
     return _join(format_number(mantissa), shown, rest)
+
+
+def visible_text(text) -> str:
+    """``text`` with every control or format character (ANSI escapes, NUL, bidi overrides, line and
+    paragraph separators) shown as its escape, ``\\x1b`` or ``\\u202e``: a name prints as it is
+    spelled and can neither colour nor move a terminal's text."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else
+                   (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}" if ord(ch) < 0x10000
+                    else f"\\U{ord(ch):08x}") for ch in text)
+
+
+# what a log axis of a figure (ELEx, the paper) can hold with room to pad: beyond it (0, negative,
+# a denormal, 1e±300, inf, NaN) a value is left out of the figure and named, never turned into
+# NaN axis limits or an overflowing tick
+DRAWABLE = (1e-100, 1e100)
+
+
+def drawable(value) -> bool:
+    """Whether ``value`` can sit on a figure's log axis (see ``DRAWABLE``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return DRAWABLE[0] <= value <= DRAWABLE[1]  # NaN compares False

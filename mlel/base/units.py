@@ -20,6 +20,10 @@ MW_PER_W = 1e3  # milliwatts per watt (NVML's power reading is in mW)
 PER_MILLION = 1e-6  # parameters -> M
 PER_GIGA = 1e-9  # FLOPs -> GFLOPs
 
+# unit terms of an energy, a time or a power: a value in them is never negative (mlel.base.values)
+NONNEGATIVE_TERMS = frozenset({"J", "Ws", "mJ", "kJ", "MJ", "Wh", "mWh", "kWh", "MWh",
+                               "s", "sec", "ms", "us", "µs", "min", "h", "W", "mW", "kW"})
+
 
 def j_to_kwh(energy_j: float) -> float:
     return energy_j / J_PER_KWH

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Sequence
+
+from mlel.base.units import NONNEGATIVE_TERMS, unit_parts
 
 
 def is_number(value) -> bool:
@@ -40,7 +43,7 @@ def boundaries_problem(raw) -> str | None:
     sets, settings files and ELEx; callers put the file and key in front of the words."""
     listed = isinstance(raw, Sequence) and not isinstance(raw, (str, bytes))
     shown = f"{list(raw)!r:.100}" if listed else f"{raw!r:.100}"
-    if not listed or len(raw) != 4 or not all(is_number(b) for b in raw):
+    if not listed or len(raw) != 4 or not all(is_number(b) for b in raw):  # bools are not numbers
         return f"boundaries must be four numbers b0 ≥ b1 ≥ b2 ≥ b3, got {shown}"
     values = [as_float(b) for b in raw]
     if not all(v is not None and math.isfinite(v) for v in values):
@@ -50,3 +53,49 @@ def boundaries_problem(raw) -> str | None:
     if any(a < b for a, b in zip(values, values[1:])):
         return f"boundaries must descend (b0 ≥ b1 ≥ b2 ≥ b3), got {shown}"
     return None
+
+
+# one strict reading of a number written as text (CSV cells, CLI and settings values): ASCII digits,
+# an optional sign, point and exponent — no "1_000", no Arabic-Indic digits, no "inf"/"nan", no bool
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+
+
+def parse_number(raw) -> float | None:
+    """The finite float ``raw`` stands for — a real number (not a bool), or text strictly of the form
+    ``[+-]digits[.digits][e[+-]digits]`` (surrounding spaces allowed) — else None. The one parser of
+    numbers written as text: Python's ``float()`` also takes ``1_000``, ``١٢``, ``inf`` and ``nan``."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not _NUMBER_TEXT.fullmatch(text):
+            return None
+        number = float(text)
+        return number if math.isfinite(number) else None
+    return finite_float(raw)
+
+
+def number_problem(raw) -> str | None:
+    """Why ``raw`` is not a finite number as :func:`parse_number` reads it (None: it is one)."""
+    if parse_number(raw) is not None:
+        return None
+    if isinstance(raw, bool):
+        return f"a boolean is not a number, got {raw!r}"
+    return f"not a finite number: {raw!r:.60}"
+
+
+def nonnegative_problem(value) -> str | None:
+    """The one rule for an energy, a time or a power (merged logs' and records' alike): a finite
+    number ≥ 0 (None: fine)."""
+    number = finite_float(value)
+    if number is None:
+        return "not a finite number"
+    return "must be ≥ 0" if number < 0 else None
+
+
+def quantity_problem(value, unit: str) -> str | None:
+    """What is wrong with ``value`` of a property in ``unit`` (None: nothing): an energy, a time or a
+    power (:data:`mlel.base.units.NONNEGATIVE_TERMS` above the unit's "/") cannot be negative."""
+    if value is None or not value < 0:  # the cheap test first: 100,000 records
+        return None
+    if not any(term in NONNEGATIVE_TERMS for term in unit_parts(unit).numerator):
+        return None
+    return f"must be ≥ 0 (an energy, time or power in {unit!r}), got {value!r}"

@@ -27,9 +27,10 @@ FONT = "Helvetica, Arial, sans-serif"
 
 def axis_title(properties: PropertySet, metric: str, scale: str) -> str:
     info = properties[metric]
+    name = entries.plotly_text(info.name)
     if scale == "index":
-        return f"{info.name} — index (higher is better)"  # > 1 always beats the reference
-    return f"{info.name} [{info.unit}] ({'higher' if info.higher_is_better else 'lower'} is better)"
+        return f"{name} — index (higher is better)"  # > 1 always beats the reference
+    return f"{name} [{entries.plotly_text(info.unit)}] ({'higher' if info.higher_is_better else 'lower'} is better)"
 
 
 def selected_rows(rating: Rating, environments: Sequence[str] | None) -> np.ndarray:
@@ -107,8 +108,8 @@ def _against(rating: Rating) -> str:
     elif rating.scale == "best":
         against = "index against the best of each environment"
     else:
-        against = f"reference {entries.short_name(rating.reference or '', 60)}"
-    return f"{rating.scheme.title} · {against}"
+        against = f"reference {entries.plotly_text(rating.reference or '', 60)}"
+    return f"{entries.plotly_text(rating.scheme.title)} · {against}"
 
 
 def _rating_legend(rating: Rating) -> list[dict]:
@@ -125,8 +126,12 @@ def _rating_legend(rating: Rating) -> list[dict]:
 def _notes(rating: Rating, scale: str, layer: points.PointLayer, shapes: list,
            environments: Sequence[str]) -> list[str]:
     note = []
-    if layer.missing > layer.unindexed:
-        note.append(f"{layer.missing - layer.unindexed} model(s) without a value on an axis are not shown")
+    if layer.missing > layer.unindexed + len(layer.beyond):
+        note.append(f"{layer.missing - layer.unindexed - len(layer.beyond)} model(s) without a value on an axis "
+                    "are not shown")
+    if layer.beyond:
+        note.append(f"{len(layer.beyond)} model(s) with a value no axis can hold are not shown: "
+                    + ", ".join(layer.beyond[:3]) + (" …" if len(layer.beyond) > 3 else ""))
     if layer.unindexed:
         note.append(f"{layer.unindexed} model(s) without an index are not shown (Real values shows them)")
     if scale == "real" and not shapes and layer.drawn and not (rating.per_group or rating.scale == "value"):
@@ -134,7 +139,7 @@ def _notes(rating: Rating, scale: str, layer: points.PointLayer, shapes: list,
     rows = selected_rows(rating, environments)
     unrated = rows[(rating.compound[rows] == NOT_RATED) & rating.table.graded[rows]]
     if len(unrated):
-        note.append(f"{len(unrated)} model(s) not rated (grey): {entries.short_name(rating.reason(int(unrated[0])) or '', 70)}"
+        note.append(f"{len(unrated)} model(s) not rated (grey): {entries.plotly_text(rating.reason(int(unrated[0])) or '', 70)}"
                     + (" …" if len(unrated) > 1 else ""))
     return note
 
@@ -166,7 +171,7 @@ def scatter_figure(rating: Rating, x: str, y: str, environments: Sequence[str], 
         raise ValueError(f"unknown scale '{scale}'; choose from {SCALES}")
     table = rating.table
     if not environments:
-        return _hint_figure(NO_ENVIRONMENT, f"0 {table.task} results")
+        return _hint_figure(NO_ENVIRONMENT, f"0 {entries.plotly_text(table.task)} results")
     if scale == "index" and rating.scale == "value":  # no index to plot: the raw values
         scale = "real"
     selected_row = None if selected is None else table.row(*selected)
@@ -178,7 +183,7 @@ def scatter_figure(rating: Rating, x: str, y: str, environments: Sequence[str], 
     shapes = background_shapes(rating, x, y, scale, list(environments), x_range, y_range)
     note = _notes(rating, scale, layer, shapes, environments)
     total, drawn = layer.shown, layer.drawn
-    title = f"{total:,} {table.task} result(s)" + (f" ({drawn:,} drawn, evenly sampled)" if drawn < total else "")
+    title = f"{total:,} {entries.plotly_text(table.task)} result(s)" + (f" ({drawn:,} drawn, evenly sampled)" if drawn < total else "")
     title += f"<br><span style='font-size:11px'>{_against(rating)} · {rating.mode}</span>"
     if note:
         title += f"<br><span style='font-size:11px;color:#a33'>{'; '.join(note)}</span>"
@@ -209,7 +214,8 @@ def bar_figure(counts: dict[str, list[int]], labels: Sequence[str] = RATINGS) ->
         return _hint_figure(NO_ENVIRONMENT, title)
     shown = [(label, RATING_COLORS[letter], "white" if letter in "AE" else "#222")
              for label, letter in zip(labels, RATINGS)] + [(NOT_RATED_NAME, NOT_RATED_COLOUR, "#222")]
-    traces = [{"type": "bar", "orientation": "h", "name": name, "y": environments,
+    ticks = [entries.plotly_text(env) for env in environments]  # the axis's tick text: names as typed
+    traces = [{"type": "bar", "orientation": "h", "name": name, "y": ticks,
                "x": [(counts[env] + [0])[i] for env in environments], "marker": {"color": colour},
                "text": [name if i < len(RATINGS) else "–"] * len(environments), "textposition": "inside",
                "insidetextanchor": "middle", "textfont": {"color": ink},

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from mlel.ratings.engine import NOT_RATED, RATINGS
-from mlel.base.formatting import format_quantity
+from mlel.base.formatting import DRAWABLE, format_quantity
 from mlel.ratings import NO_REFERENCE, RATING_COLORS
 from mlel.elex import entries, state
 from mlel.elex.state import Rating, TaskTable
@@ -58,6 +58,7 @@ class PointLayer:
     unindexed: int  # of those, points with values but no index (nothing to index them against)
     drawn: int
     size: int  # marker size
+    beyond: tuple[str, ...] = ()  # "name (1e+304)" of the points no axis can hold (of the missing)
 
 
 def selected_rows(table: TaskTable, environments: Sequence[str] | None) -> np.ndarray:
@@ -96,15 +97,15 @@ def hover_parts(rating: Rating, rows: np.ndarray, metric: str, scale: str) -> li
 
 def point_notes(table: TaskTable) -> tuple[np.ndarray, np.ndarray]:
     """Per row, computed once per table: the capped name, and the notes after the letter (runs,
-    "not graded: <reason>")."""
+    "not graded: <reason>"), both escaped for plotly (:func:`mlel.elex.entries.plotly_text`)."""
     if "point_notes" not in table.cache:
         names, notes = [], []
         for model, entry in zip(table.models, table.results):
-            names.append(entries.short_name(model))
+            names.append(entries.plotly_text(model))
             runs = entries.n_runs(entry)
             note = f"<br>{runs} runs" if runs > 1 else ""  # one run: the summary says "no interval"
             reason = entries.not_graded(entry)
-            notes.append(note + (f"<br>not graded: {reason}" if reason else ""))
+            notes.append(note + (f"<br>not graded: {entries.plotly_text(reason, 300)}" if reason else ""))
         table.cache["point_notes"] = (np.array(names, dtype=object), np.array(notes, dtype=object))
     return table.cache["point_notes"]
 
@@ -209,12 +210,17 @@ def _layer(rating: Rating, x: str, y: str, environments: Sequence[str], scale: s
     table = rating.table
     rows = selected_rows(table, environments)
     xs, ys = axis_values(rating, x, scale)[rows], axis_values(rating, y, scale)[rows]
-    shown = np.isfinite(xs) & np.isfinite(ys) & (xs > 0) & (ys > 0)
+    low, high = DRAWABLE  # beyond (a denormal, 1e±300, inf): not drawn, named in the title's note
+    shown = (xs >= low) & (xs <= high) & (ys >= low) & (ys <= high)
+    beyond = (xs > 0) & (ys > 0) & ~shown
     valued = np.ones(len(rows), dtype=bool)
     for metric in (x, y):
         column = table.values[rows, table.column(metric)]
         valued &= np.isfinite(column) & (column > 0)
-    unindexed = int((valued & ~shown).sum()) if scale == "index" else 0
+    unindexed = int((valued & ~shown & ~beyond).sum()) if scale == "index" else 0
+    named = tuple(f"{entries.plotly_text(table.models[row], 60)} ({v:.3g})" for row, xv, yv in
+                  zip(rows[beyond].tolist(), xs[beyond].tolist(), ys[beyond].tolist())
+                  for v in [xv if not low <= xv <= high else yv])
     rows, xs, ys = rows[shown], xs[shown], ys[shown]
     x_extent, y_extent = ((float(v.min()), float(v.max())) if v.size else None for v in (xs, ys))  # all points
     drawn = drawn_rows(rows, max_points, [] if selected_row is None else [selected_row])
@@ -230,16 +236,17 @@ def _layer(rating: Rating, x: str, y: str, environments: Sequence[str], scale: s
     return PointLayer(
         rows=state.frozen(rows), graded=state.frozen(graded), titles=state.frozen(titles), groups=groups,
         ring=_ring(rows, xs, ys, size, selected_row), x_extent=x_extent, y_extent=y_extent,
-        shown=int(shown.sum()), missing=int((~shown).sum()), unindexed=unindexed, drawn=len(rows), size=size)
+        shown=int(shown.sum()), missing=int((~shown).sum()), unindexed=unindexed, drawn=len(rows), size=size,
+        beyond=named)
 
 
 def _groups(rating: Rating, rows: np.ndarray, xs: np.ndarray, ys: np.ndarray, axes: tuple[str, str], size: int,
             scale: str) -> tuple[EnvironmentPoints, ...]:
     """Per environment (rows grouped by it): its label and the points' trace template."""
     table, (x, y) = rating.table, axes
-    names = (table.properties[x].name, table.properties[y].name)
+    names = (entries.plotly_text(table.properties[x].name), entries.plotly_text(table.properties[y].name))
     kind = "scattergl" if len(rows) >= WEBGL_FROM else "scatter"
-    labels = table.labels or table.environments
+    labels = [entries.plotly_text(label) for label in table.labels or table.environments]  # legend, hover
     codes = table.env_code[rows]
     starts = np.flatnonzero(np.diff(codes, prepend=-1)).tolist() if len(rows) else []
     custom = [list(item) for item in zip(rows.tolist(), hover_parts(rating, rows, x, scale),

@@ -2,14 +2,19 @@
 ``mlee-result/1`` records, one file per entry, that ``python -m mlel.ratings --directory DIR`` rates.
 
 Prints what it wrote (counts per task) on stdout, every skipped row (file, row, field, reason) on
-stderr. Exit 0 when at least one record was imported, 1 when none could be, 2 for a usage error.
+stderr. Exit 0 when at least one record was imported, 1 when none could be, 2 for a usage error,
+130 on SIGINT and 143 on SIGTERM (one line; every file is written whole or not at all). A record whose
+file already holds the same entry from another source is refused, named on stderr.
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
-from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, MleeError, UsageError
+from mlel.base.errors import (EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, MleeError,
+                              UsageError)
 from mlel.importers.common import ImportReport, write_records
 
 _DESCRIPTION = ("Turn another tool's measurements into mlee-result/1 records, one JSON file per entry in "
@@ -118,9 +123,32 @@ def run_import(args) -> ImportReport:
                       include_unfinished=args.include_unfinished)
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived: unwinds like KeyboardInterrupt to the one line main prints."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print(f"interrupted (SIGINT): stopped; files in {args.output_dir} are whole", file=sys.stderr)
+        return EXIT_SIGINT
+    except _Terminated:
+        print(f"terminated (SIGTERM): stopped; files in {args.output_dir} are whole", file=sys.stderr)
+        return EXIT_SIGTERM
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args) -> int:
     try:
         report = run_import(args)
         for problem in report.problems:
@@ -134,8 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     except MleeError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    for name in summary.cleaned:
+        print(f"note: removed {name}, a temp file an interrupted import left", file=sys.stderr)
+    for problem in summary.refused:
+        print(f"refused: {problem}", file=sys.stderr)
     counts = ", ".join(f"{task} {n}" for task, n in report.counts_by_task().items())
+    refused = f", {len(summary.refused)} refused (entry already imported from another source)" \
+        if summary.refused else ""
     print(f"imported {len(report.records)} records ({counts}) into {args.output_dir}: "
-          f"{len(summary.written)} written, {len(summary.unchanged)} unchanged; "
+          f"{len(summary.written)} written, {len(summary.unchanged)} unchanged{refused}; "
           f"{len(report.problems)} skipped")
-    return EXIT_OK
+    return EXIT_OK if summary.total else EXIT_FAILED

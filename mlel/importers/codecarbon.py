@@ -22,6 +22,7 @@ is one run: its last row is kept and the earlier ones are reported as superseded
 from __future__ import annotations
 
 import csv
+import math
 import os
 import re
 from pathlib import Path
@@ -29,8 +30,9 @@ from typing import Mapping
 
 from mlel.base import units
 from mlel.base.errors import InputError, UsageError
-from mlel.importers.common import ImportReport, parse_number
-from mlel.results import Environment, PropertyValue, Provenance, ResultRecord
+from mlel.base.values import number_problem, parse_number
+from mlel.importers.common import ImportReport
+from mlel.results import Environment, PropertyValue, Provenance, RecordError, ResultRecord
 
 TOOL = "CodeCarbon"
 REQUIRED_COLUMNS = ("duration", "energy_consumed")
@@ -52,14 +54,32 @@ def cpu_source_from_log(text: str) -> str | None:
 
 
 def _number(row: Mapping, column: str) -> float | None:
-    try:
-        return parse_number(row.get(column))
-    except ValueError:
-        raise ValueError(column, f"not a number: {row.get(column)!r}") from None
+    """A cell's finite number (the one strict rule, :func:`mlel.base.values.parse_number`); None for an
+    empty or "nan" cell; else ValueError(column, reason)."""
+    raw = row.get(column)
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "nan", "none", "null")):
+        return None
+    value = parse_number(raw)
+    if value is None:
+        raise ValueError(column, f"value {raw!r}: {number_problem(raw)}")
+    return value
+
+
+# property -> the column it comes from, to name a refused value's cell
+_COLUMN_OF = {"energy_per_run": "energy_consumed", "runtime": "duration", "avg_power": "energy_consumed",
+              "cpu_energy": "cpu_energy", "gpu_energy": "gpu_energy", "ram_energy": "ram_energy"}
+
+
+def _joules(values: Mapping, column: str, cell) -> float:
+    """A column's kWh in joules; ValueError(column, reason) where they are no finite number of joules."""
+    energy_j = units.kwh_to_j(values[column])
+    if not math.isfinite(energy_j):
+        raise ValueError(column, f"value {cell!r:.60}: {values[column]:g} kWh is {energy_j} J, not a finite number")
+    return energy_j
 
 
 def _hardware(row: Mapping) -> str:
-    gpu_count = parse_number(row.get("gpu_count") or 0) or 0
+    gpu_count = _number(row, "gpu_count") or 0
     gpu_model = (row.get("gpu_model") or "").strip()
     if gpu_count > 0 and gpu_model:
         return gpu_model if re.match(r"^\d+ x ", gpu_model) else f"{int(gpu_count)} x {gpu_model}"
@@ -73,24 +93,27 @@ def _record(row: Mapping, number: int, file: str, task: str, cpu_source: str,
     for column in REQUIRED_COLUMNS:
         if values[column] is None:
             raise ValueError(column, "empty")
-    gpu_count = parse_number(row.get("gpu_count") or 0) or 0
+    gpu_count = _number(row, "gpu_count") or 0
+    if gpu_count < 0:
+        raise ValueError("gpu_count", f"value {row.get('gpu_count')!r}: must be ≥ 0")
     sources = {"cpu_energy": cpu_source, "gpu_energy": "measured" if gpu_count > 0 else "estimated",
                "ram_energy": "estimated"}
     estimated = any(sources[k] == "estimated" and (values[k] or 0) > 0 for k in sources)
     total_source = "estimated" if estimated else "measured"
-    properties = {"energy_per_run": PropertyValue(units.kwh_to_j(values["energy_consumed"]), "J", total_source),
+    joules = {key: _joules(values, key, row.get(key)) for key in ("energy_consumed", *sources) if values[key] is not None}
+    properties = {"energy_per_run": PropertyValue(joules["energy_consumed"], "J", total_source),
                   "runtime": PropertyValue(values["duration"], "s", "measured")}
     for key in sources:
         no_gpu = key == "gpu_energy" and gpu_count == 0 and not values[key]
         if values[key] is not None and not no_gpu:
-            properties[key] = PropertyValue(units.kwh_to_j(values[key]), "J", sources[key])
+            properties[key] = PropertyValue(joules[key], "J", sources[key])
     if values["duration"] > 0:
-        power = units.kwh_to_j(values["energy_consumed"]) / values["duration"]
+        power = joules["energy_consumed"] / values["duration"]
         properties["avg_power"] = PropertyValue(power, "W", "computed")
     if samples:
         (energy_key, energy_unit), (time_key, time_unit) = _PER_SAMPLE.get(task, _PER_SAMPLE["generic"])
         properties[energy_key] = PropertyValue(
-            units.kwh_to_j(values["energy_consumed"]) / samples, energy_unit, "computed")
+            joules["energy_consumed"] / samples, energy_unit, "computed")
         properties[time_key] = PropertyValue(
             units.s_to_ms(values["duration"]) / samples, time_unit, "computed")
     project = (row.get("project_name") or "").strip() or "codecarbon"
@@ -154,4 +177,8 @@ def import_codecarbon(path: str | os.PathLike, *, task: str = "generic", cpu_sou
         except ValueError as error:
             field_name, reason = error.args if len(error.args) == 2 else (None, str(error))
             report.skip(file, reason, field_name, number)
+        except RecordError as error:  # a value the record refuses (a negative energy, say): this row only
+            key = error.field.split(".")[1] if error.field.startswith("properties.") else ""
+            column = _COLUMN_OF.get(key, error.field)
+            report.skip(file, f"value {row.get(column)!r:.60}: {error.reason}", column, number)
     return report

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from mlel.base.errors import OutputError
-from mlel.base.io import dumps, write_atomic
-from mlel.results import Problem, ResultRecord, record_file_name
+from mlel.base.io import dumps, read_file_bytes, remove_stale_temps, write_atomic
+from mlel.results import Problem, ResultRecord, parse_record_bytes, record_file_name
 
 
 @dataclass
@@ -32,37 +32,68 @@ class ImportReport:
 class WriteSummary:
     written: tuple[Path, ...]  # new or changed files
     unchanged: tuple[Path, ...]  # files whose content was already exactly this
+    refused: tuple[Problem, ...] = ()  # records not written: their file holds the entry from another source
+    cleaned: tuple[str, ...] = ()  # temp files an interrupted (SIGKILLed) import had left, removed
 
     @property
     def total(self) -> int:
         return len(self.written) + len(self.unchanged)
 
 
+def _source(record: ResultRecord) -> tuple[str, str]:
+    return record.provenance.tool, record.provenance.file
+
+
+def _existing(path: Path) -> bytes | None:
+    try:
+        return read_file_bytes(path, follow=False)
+    except OSError:  # absent or unreadable: (re)written
+        return None
+
+
+def _other_source(path: Path, existing: bytes, record: ResultRecord) -> str | None:
+    """Why ``record`` must not replace the file at ``path`` (it holds this entry imported from another
+    source), or None where it may (not a record, or one from the same source)."""
+    found = parse_record_bytes(path.name, existing)
+    if not isinstance(found, ResultRecord) or _source(found) == _source(record):
+        return None
+    tool, file = _source(found)
+    return (f"{path.name} already holds this entry from {tool} {file or '(no file)'}: not replaced by "
+            f"{record.provenance.tool} {record.provenance.file or '(no file)'} (import it into another "
+            "--output-dir, or remove that file)")
+
+
 def write_records(records: Iterable[ResultRecord], output_dir: str | os.PathLike) -> WriteSummary:
     """One JSON file per record under ``output_dir`` (created), named by :func:`record_file_name`.
-    A file whose content is already the same is left untouched, so re-import is idempotent. Records of
-    one entry repeated in the input (the same task, name and environment: repeated measurements) each
-    get their own file, numbered by order of occurrence."""
+    A file whose content is already the same is left untouched, so re-import is idempotent; one from
+    the same source (tool and file) is updated; one holding the entry from another source is kept and
+    the new record refused (``refused`` says so). Records of one entry repeated in the input (the same
+    task, name and environment: repeated measurements) each get their own file, numbered by order of
+    occurrence. Temp files a SIGKILLed import left are removed first (``cleaned``)."""
     out = Path(output_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"cannot create {out}: {error.strerror or error}") from error
-    written, unchanged, occurrences = [], [], Counter()
-    for record in records:
+    cleaned = remove_stale_temps(out)
+    written, unchanged, refused, occurrences = [], [], [], Counter()
+    for record in records:  # each file written whole (write_atomic holds SIGINT / SIGTERM)
         identity = (record.task, record.name, record.environment.name)
         path = out / record_file_name(record, occurrences[identity])
         occurrences[identity] += 1
         data = dumps(record.to_dict())
-        try:
-            if path.is_file() and path.read_bytes() == data:
-                unchanged.append(path)
-                continue
-        except OSError:
-            pass  # unreadable: rewrite it
+        existing = _existing(path)
+        if existing == data:
+            unchanged.append(path)
+            continue
+        reason = None if existing is None else _other_source(path, existing, record)
+        if reason is not None:
+            refused.append(Problem(record.provenance.file or record.provenance.tool, reason,
+                                   row=record.provenance.row))
+            continue
         write_atomic(path, data)
         written.append(path)
-    return WriteSummary(tuple(written), tuple(unchanged))
+    return WriteSummary(tuple(written), tuple(unchanged), tuple(refused), tuple(cleaned))
 
 
 def parse_number(raw: Any) -> float | None:

@@ -16,16 +16,21 @@ Rules (documented here because rating depends on them):
   energy (per token / image / video) whose latency (median inter-token latency; diffusion: batch
   latency) is at most the limit; a model with none under it is left out and named in the notes.
 - Every property is ``reported``, provenance tool ``ML.ENERGY leaderboard``, the task file and row.
+- Hostile input: files are read by :func:`mlel.base.io.read_json` (regular files only, size and depth
+  caps); a refused task file is named and skipped, the others read. A setting that is not a plain
+  value (a nested list, an integer beyond 2**53) skips its row, named; so does an ``index.json``
+  field of the wrong type (ignored, named).
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Mapping
 
 from mlel.base.errors import UsageError
-from mlel.importers.common import ImportReport, parse_number
 from mlel.base.io import read_json
+from mlel.importers.common import ImportReport, parse_number
 from mlel.results import Environment, PropertyValue, Provenance, ResultRecord
 
 TOOL = "ML.ENERGY leaderboard"
@@ -68,7 +73,7 @@ def task_files(source: str | os.PathLike) -> tuple[Path, list[Path]]:
     if not path.is_dir():
         raise UsageError(f"{source}: no such file or directory")
     folder = path / "tasks" if (path / "tasks").is_dir() else path
-    files = sorted(p for p in folder.glob("*.json") if p.name != "index.json")
+    files = sorted(p for p in folder.glob("*.json") if p.name != "index.json" and not p.is_dir())
     if not files:
         raise UsageError(f"{source}: no leaderboard task files (expected tasks/<task>.json)")
     return path, files
@@ -76,14 +81,36 @@ def task_files(source: str | os.PathLike) -> tuple[Path, list[Path]]:
 
 def _load_index(root: Path, report: ImportReport) -> dict:
     for candidate in (root / "index.json", root.parent / "index.json"):
-        if candidate.is_file():
+        if os.path.lexists(candidate):
             try:
                 index = read_json(candidate)
             except (OSError, ValueError) as error:
                 report.skip(candidate.name, f"unreadable, ignored ({error})")
                 return {}
-            return index if isinstance(index, dict) else {}
+            return _checked_index(index, candidate.name, report)
     return {}
+
+
+def _checked_index(index: Any, name: str, report: ImportReport) -> dict:
+    """The index's fields this importer uses, each of the right type; a wrong one is ignored, named."""
+    if not isinstance(index, dict):
+        report.skip(name, f"not a JSON object ({type(index).__name__}), ignored")
+        return {}
+    checked = {}
+    for key, inner, what in (("architectures", list, "lists of tasks"), ("models", dict, "objects")):
+        value = index.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict) or not all(isinstance(v, inner) for v in value.values()):
+            report.skip(name, f"must be an object of {what}, got {type(value).__name__}: ignored", key)
+            continue
+        checked[key] = value
+    return checked
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def _architecture(task: str, data: Mapping, index: Mapping) -> str:
@@ -109,9 +136,24 @@ def entry_name(model: str, configuration: Mapping[str, Any], default_precision: 
     return f"{model} ({', '.join(parts)})" if parts else model
 
 
+_MAX_INT = 2 ** 53  # a setting beyond it is no GPU count or batch size (and no JSON reader keeps it exact)
+_MAX_TEXT = 200
+
+
 def _settings(row: Mapping) -> dict[str, Any]:
+    """The configuration's settings; ValueError(field, reason) for one that is not a plain value."""
     keys = [k for k, _ in _NAMED_SETTINGS] + list(_WORKLOAD_SETTINGS)
-    return {k: row[k] for k in keys if row.get(k) is not None}
+    settings = {k: row[k] for k in keys if row.get(k) is not None}
+    for key, value in settings.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError(key, f"must be a number or a string, got {type(value).__name__}")
+        if isinstance(value, int) and abs(value) > _MAX_INT:
+            raise ValueError(key, f"an integer beyond 2**53 ({len(str(abs(value)))} digits)")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(key, f"not a finite number: {value!r}")
+        if isinstance(value, str) and len(value) > _MAX_TEXT:
+            raise ValueError(key, f"a string of {len(value)} characters (at most {_MAX_TEXT})")
+    return settings
 
 
 def _properties(row: Mapping) -> dict[str, PropertyValue]:
@@ -123,7 +165,7 @@ def _properties(row: Mapping) -> dict[str, PropertyValue]:
         try:
             value = parse_number(row[field_name])
         except (TypeError, ValueError):
-            raise ValueError(field_name, f"not a number: {row[field_name]!r}") from None
+            raise ValueError(field_name, f"not a number: {_shown(row[field_name])}") from None
         properties[key] = PropertyValue(value, unit, "reported")
     return properties
 
@@ -134,10 +176,11 @@ def _record(row: Any, context: dict, number: int) -> ResultRecord:
         raise ValueError(None, f"a configuration must be an object, got {type(row).__name__}")
     for required in ("model_id", "gpu_model"):
         if not isinstance(row.get(required), str) or not row[required].strip():
-            raise ValueError(required, f"missing or not a string: {row.get(required)!r}")
+            raise ValueError(required, f"missing or not a string: {_shown(row.get(required))}")
     num_gpus = row.get("num_gpus")
-    if isinstance(num_gpus, bool) or not isinstance(num_gpus, int) or num_gpus < 1:
-        raise ValueError("num_gpus", f"must be a positive integer, got {num_gpus!r}")
+    if isinstance(num_gpus, bool) or not isinstance(num_gpus, int) or not 1 <= num_gpus <= _MAX_INT:
+        shown = "an integer beyond 2**53" if isinstance(num_gpus, int) and num_gpus > _MAX_INT else _shown(num_gpus)
+        raise ValueError("num_gpus", f"must be a positive integer, got {shown}")
     properties = _properties(row)
     if not properties:
         raise ValueError(None, "no measured property (no energy, latency or throughput field)")

@@ -5,14 +5,22 @@ Each run becomes a table row with the column names ``search_runs()`` gives (``ru
 ``experiment_id``, ``status``, ``start_time``, ``metrics.<key>``, ``params.<key>``, ``tags.<key>``),
 so one mapping works on both. Runs are taken in start-time order (then run id), so repeated runs of
 one entry keep their file names across re-imports. Provenance: tool ``MLflow``, the source as given.
+
+A local store is read through a private copy of its metadata (``meta.yaml``, metrics, params, tags;
+no artifacts) made of regular files only, each size-capped (:func:`mlel.base.io.read_file_bytes`): a
+FIFO, device, socket or symbolic link among them is named and skipped, never waited on or read
+without end by the client.
 """
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from mlel.base.errors import InputError, UsageError
+from mlel.base.io import read_file_bytes
 from mlel.importers.common import ImportReport
+from mlel.results import Problem
 from mlel.importers.table import TableMapping, import_csv, import_rows, resolve_property_set
 
 TOOL = "MLflow"
@@ -75,7 +83,36 @@ def import_mlflow(source: str | os.PathLike, mapping: TableMapping, *, propertie
         return import_csv(source, mapping, properties_file=properties_file,
                           include_unfinished=include_unfinished, tool=TOOL)
     property_set = resolve_property_set(mapping.task, properties_file)
-    rows = fetch_runs(tracking_uri(source))
+    uri, skipped = tracking_uri(source), []
+    if Path(source).is_dir():
+        with tempfile.TemporaryDirectory(prefix="mlel-mlruns-") as copy:
+            skipped = regular_copy(Path(source), Path(copy), source)
+            rows = fetch_runs(Path(copy).resolve().as_uri())
+    else:
+        rows = fetch_runs(uri)
     columns = sorted({key for row in rows for key in row})
-    return import_rows(rows, columns, mapping, file=source, tool=TOOL, property_set=property_set,
-                       include_unfinished=include_unfinished)
+    report = import_rows(rows, columns, mapping, file=source, tool=TOOL, property_set=property_set,
+                         include_unfinished=include_unfinished)
+    report.problems[:0] = skipped
+    return report
+
+
+def regular_copy(store: Path, target: Path, shown: str) -> list[Problem]:
+    """Copy the store's metadata into ``target``, regular files only (no symbolic link followed,
+    no run's ``artifacts``); returns one Problem per file refused, named by its path under ``shown``."""
+    problems = []
+    for root, dirs, files in os.walk(store):  # followlinks=False: a linked folder is not entered
+        here = Path(root).relative_to(store)
+        for name in [d for d in dirs if Path(root, d).is_symlink()]:
+            problems.append(Problem(f"{shown}/{(here / name).as_posix()}", "a symbolic link: not read"))
+        dirs[:] = sorted(d for d in dirs if not Path(root, d).is_symlink()
+                         and not (d == "artifacts" and len(here.parts) == 2))
+        (target / here).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            try:
+                data = read_file_bytes(Path(root, name), follow=False)
+            except OSError as error:
+                problems.append(Problem(f"{shown}/{(here / name).as_posix()}", str(error.strerror or error)))
+                continue
+            (target / here / name).write_bytes(data)
+    return problems

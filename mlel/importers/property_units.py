@@ -10,6 +10,7 @@ the value is already per sample and only its scale changes.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -111,4 +112,7 @@ def convert(value: float, source: str, target: str) -> float:
     """``value`` in ``source`` units, expressed in ``target`` units."""
     if source == target:
         return value
-    return value * conversion_factor(source, target)
+    converted = value * conversion_factor(source, target)
+    if not math.isfinite(converted):  # 1e308 Wh is 3.6e311 J: no float holds it
+        raise UnitError(f"{value!r} {source} is not a finite number in {target}")
+    return converted

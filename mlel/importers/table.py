@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from mlel.base.errors import InputError, UsageError
-from mlel.importers.common import ImportReport, parse_number
+from mlel.base.values import number_problem, parse_number
+from mlel.importers.common import ImportReport
 from mlel.importers.property_units import UnitError, convert, parse_unit
 from mlel.base.io import read_json
 from mlel.tasks.properties import PropertySet, load_property_set, read_property_set
-from mlel.results import SOURCES, Environment, PropertyValue, Provenance, ResultRecord
+from mlel.results import SOURCES, Environment, PropertyValue, Provenance, RecordError, ResultRecord
 
 _CELL_WITH_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s+(\S.*?)\s*$")
 OPEN_TASKS = ("generic",)  # tasks whose mapping may name properties beyond the built-in set
@@ -133,8 +134,13 @@ def _cell_value(raw: Any, unit: str | None, target: str) -> float | None:
         match = _CELL_WITH_UNIT.match(raw)
         if match:
             raw, unit = match.group(1), match.group(2)
-    value = parse_number(raw)
-    if value is None or unit is None or not target:
+    if raw is None or (isinstance(raw, float) and raw != raw) or (
+            isinstance(raw, str) and raw.strip().lower() in ("", "nan", "none", "null")):
+        return None  # an empty cell: no value
+    value = parse_number(raw)  # the one strict rule: no "1_000", no non-ASCII digits, no bool, no inf
+    if value is None:
+        raise ValueError(number_problem(raw))
+    if unit is None or not target:
         return value
     return convert(value, unit, target)
 
@@ -182,7 +188,8 @@ def _row_record(row: Mapping, number: int, ctx: _Context) -> ResultRecord | None
         try:
             value = _cell_value(row.get(column_map.column), column_map.unit, target)
         except (UnitError, ValueError, TypeError) as error:
-            report.skip(ctx.file, f"{column_map.property}: {error}", column_map.column, number)
+            shown = row.get(column_map.column)
+            report.skip(ctx.file, f"{column_map.property}: value {shown!r:.60}: {error}", column_map.column, number)
             return None
         properties[column_map.property] = PropertyValue(value, target, mapping.source)
     if all(p.value is None for p in properties.values()):
@@ -190,6 +197,18 @@ def _row_record(row: Mapping, number: int, ctx: _Context) -> ResultRecord | None
                     ",".join(m.column for m in mapping.properties), number)
         return None
     configuration = {c: row.get(c) for c in mapping.configuration if _text_cell(row, c)}
+    try:
+        return _record(row, number, ctx, model, parts, properties, configuration, notes)
+    except RecordError as error:  # a value the record refuses (a negative energy, say): this row only
+        key = error.field.split(".")[1] if error.field.startswith("properties.") else None
+        column = next((m.column for m in mapping.properties if m.property == key), error.field)
+        report.skip(ctx.file, f"{key or error.field}: value {row.get(column)!r:.60}: {error.reason}", column, number)
+        return None
+
+
+def _record(row: Mapping, number: int, ctx: _Context, model: str, parts: list[str], properties: dict,
+            configuration: dict, notes: str) -> ResultRecord:
+    mapping = ctx.mapping
     return ResultRecord(
         task=mapping.task, model=model,
         environment=Environment(parts[0], " ".join(parts[1:]), " - ".join(parts)),

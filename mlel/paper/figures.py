@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
+from mlel.base.formatting import drawable
 from mlel.ratings import engine
 from mlel.paper.placement import Box, place_labels
 from mlel.ratings import RATING_COLORS
@@ -80,6 +81,33 @@ def index_interval(metric: Mapping, higher_is_better: bool) -> tuple[float, floa
     return index * value / high, index * value / low
 
 
+def _entry(summary: Mapping) -> str:
+    return f"{summary.get('entry') or summary.get('model')} ({summary.get('environment')})"
+
+
+def undrawn(rated: Sequence[dict], x: str, y: str, field: str) -> list[str]:
+    """What a figure of ``x`` against ``y`` (``field``: "index" or "value") leaves out, each entry
+    and its value named: "MobileNetV2 (A100 …): inference_power_draw index = 1e+308". A missing
+    value (None) is no point to draw and is not named."""
+    skipped = []
+    for summary in rated:
+        for key in (x, y):
+            value = (summary.get("metrics", {}).get(key) or {}).get(field)
+            if value is not None and not drawable(value):
+                skipped.append(f"{_entry(summary)}: {key} {field} = {value!r} cannot be drawn")
+    return skipped
+
+
+def _drawn(rated: Sequence[dict], x: str, y: str, field: str) -> list[tuple[float, float, dict]]:
+    """(x, y, summary) of the entries whose two values can both be drawn."""
+    points = []
+    for summary in rated:
+        xi, yi = ((summary["metrics"].get(key) or {}).get(field) for key in (x, y))
+        if drawable(xi) and drawable(yi):
+            points.append((float(xi), float(yi), summary))
+    return points
+
+
 def directions() -> dict[str, bool]:
     """higher_is_better of every property key of the built-in property sets."""
     from mlel.tasks.properties import builtin_tasks
@@ -126,8 +154,8 @@ def _background(ax, cells: Sequence[engine.Cell]) -> None:
 
 def axis_extent(bounds: Sequence[float], values: Sequence[float]) -> tuple[float, float]:
     """An index axis that shows every point, every positive boundary and 1.0, padded."""
-    finite = [v for v in values if v is not None and math.isfinite(v) and v > 0]
-    positive = [b for b in bounds if b > 0]
+    finite = [v for v in values if drawable(v)]
+    positive = [b for b in bounds if drawable(b)]
     low = min(finite + positive + [1.0]) * 0.8
     high = max(finite + positive + [1.0]) * 1.25
     return low, high
@@ -150,6 +178,7 @@ def _error_bars(ax, points: Sequence[tuple[float, float, dict]], x: str, y: str,
                 higher: Mapping[str, bool]) -> None:
     for xi, yi, summary in points:
         x_ci, y_ci = (index_interval(summary["metrics"][k], higher.get(k, False)) for k in (x, y))
+        x_ci, y_ci = (ci if ci is not None and drawable(ci[0]) and drawable(ci[1]) else None for ci in (x_ci, y_ci))
         if x_ci is None and y_ci is None:
             continue
         xerr = [[max(xi - x_ci[0], 0)], [max(x_ci[1] - xi, 0)]] if x_ci else None
@@ -165,8 +194,7 @@ def index_scatter(rated: Sequence[dict], x: str, y: str, boundaries: Mapping[str
     the reference (index 1.0), names without overlap, error bars where runs allow."""
     plt = _pyplot()
     labels = labels or {}
-    points = [(s["metrics"][x]["index"], s["metrics"][y]["index"], s) for s in rated
-              if s["metrics"].get(x, {}).get("index") and s["metrics"].get(y, {}).get("index")]
+    points = _drawn(rated, x, y, "index")  # what cannot be drawn: undrawn() names it
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     cells = index_background(boundaries.get(x, ()), boundaries.get(y, ()), [p[0] for p in points],
                              [p[1] for p in points], mode)
@@ -196,15 +224,14 @@ def index_scatter(rated: Sequence[dict], x: str, y: str, boundaries: Mapping[str
 
 def _real_panel(ax, subset: Sequence[dict], x: str, y: str, bounds: Mapping, reference: str,
                 mode: str) -> None:
-    points = [(s["metrics"][x]["value"], s["metrics"][y]["value"], s) for s in subset
-              if s["metrics"][x]["value"] and s["metrics"][y]["value"]]
+    points = _drawn(subset, x, y, "value")
     if not points:
         return
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     x_extent = (min(xs) / 1.6, max(xs) * 1.6)
     y_extent = (min(ys) / 1.6, max(ys) * 1.6)
     ref = next((s for s in subset if s["model"] == reference), None)
-    if ref is not None and ref["metrics"][x]["value"] and ref["metrics"][y]["value"]:
+    if ref is not None and drawable(ref["metrics"][x]["value"]) and drawable(ref["metrics"][y]["value"]):
         x_bands = engine.rating_bands(bounds.get(x, ()), ref["metrics"][x]["value"], False, *x_extent)
         y_bands = engine.rating_bands(bounds.get(y, ()), ref["metrics"][y]["value"], False, *y_extent)
         _background(ax, engine.background_cells(x_bands, y_bands, 1.0, 1.0, mode))
@@ -241,7 +268,6 @@ def parameters_vs_runtime(rated: Sequence[dict], boundaries: Mapping, reference:
         panels.append((ax, subset))
     fig.tight_layout()
     for ax, subset in panels:
-        shown = [s for s in subset if s["metrics"][x]["value"] and s["metrics"][y]["value"]]
-        name_texts(ax, [s["metrics"][x]["value"] for s in shown], [s["metrics"][y]["value"] for s in shown],
-                   [s.get("entry") or s["model"] for s in shown])
+        shown = _drawn(subset, x, y, "value")
+        name_texts(ax, [p[0] for p in shown], [p[1] for p in shown], [p[2].get("entry") or p[2]["model"] for p in shown])
     return fig

@@ -6,17 +6,20 @@ return matplotlib figures; ``create_paper_results`` is the I/O edge that loads, 
 """
 from __future__ import annotations
 
+import io
 import os
 from functools import partial
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from mlel.base.formatting import visible_text
+from mlel.base.io import write_atomic
 from mlel.base.names import backend_key, file_safe_name
 from mlel.runlog.logs import PlatformInfo, read_platform
 from mlel.runlog.metrics import METRICS, TASKS
 from mlel.paper.figures import (index_background, index_scatter,  # noqa: F401 - re-exported
-                                parameters_vs_runtime)
+                                parameters_vs_runtime, undrawn)
 from mlel.tasks.properties import PropertySet, load_property_set
 from mlel.ratings import RATING_COLORS, RATINGS, RatingOptions
 from mlel.ratings.report import rate_directory
@@ -27,12 +30,19 @@ LIBRARIES = ("tensorflow", "torch", "onnxruntime", "onnxruntime-gpu")
 # file names of figures and tables as the 2022 paper had them: every other character one "_"
 _figure_name = partial(file_safe_name, fallback="figure", alnum_only=True)
 
+# "[" and "]" braced: a cell that starts with "[" right after "\\" or "\midrule" would be read as
+# their optional argument ("\\[0.5em]") and break the table
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+                "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
+                "[": "{[}", "]": "{]}"}
 
 
 def tex(text: str) -> str:
-    return "".join(_TEX_SPECIAL.get(c, c) for c in str(text))
+    """``text`` for a LaTeX table cell: special characters escaped, brackets braced, every run of
+    white space (a newline, a blank line: a paragraph break inside a cell) one space, and a control
+    character (NUL, an ANSI escape) spelled as its escape (``\\x00``), never written raw."""
+    shown = visible_text(" ".join(str(text).split()))
+    return "".join(_TEX_SPECIAL.get(c, c) for c in shown)
 
 
 def table_value(key: str, value: float | None) -> str:
@@ -178,13 +188,32 @@ def rating_histogram(rated: Sequence[dict], task: str):
 
 
 def _save(fig, out: Path, name: str) -> list[Path]:
+    """The figure as PDF and PNG, each rendered in memory and written atomically
+    (:func:`mlel.base.io.write_atomic`): a full disk leaves no truncated file and an error naming
+    it; a symlink planted at the name is replaced, never written through."""
     import matplotlib.pyplot as plt
 
     paths = [out / f"{name}.pdf", out / f"{name}.png"]
-    fig.savefig(paths[0], metadata={"CreationDate": None})  # the same figure gives the same bytes
-    fig.savefig(paths[1], dpi=150)
-    plt.close(fig)
+    try:
+        for path, options in zip(paths, ({"metadata": {"CreationDate": None}}, {"dpi": 150})):
+            buffer = io.BytesIO()  # PDF: the same figure gives the same bytes
+            fig.savefig(buffer, format=path.suffix[1:], **options)
+            write_atomic(path, buffer.getvalue())
+    finally:
+        plt.close(fig)
     return paths
+
+
+def _drawn(build, out: Path, name: str, undrawn: Sequence[str], messages: list[str]) -> list[Path]:
+    """Build one figure and save it; what it leaves out is named in ``messages``, and a figure that
+    cannot be drawn at all is skipped with its reason (the other figures are still drawn)."""
+    messages += [f"{name}: left out {what}" for what in undrawn]
+    try:
+        fig = build()
+    except (ValueError, OverflowError, ZeroDivisionError, FloatingPointError) as error:
+        messages.append(f"skipped figure {name}: {error}")
+        return []
+    return _save(fig, out, name)
 
 
 def scatter_axes(prop_set: PropertySet) -> tuple[str, str]:
@@ -227,7 +256,7 @@ def write_tables(directory, runs, rated: list[dict], models: Sequence[str], out:
         tables.append((f"indexing-results-{_figure_name(task)}.tex",
                        indexing_table(rated, None, tiles_of(prop_set), task, prop_set)))
     for name, text in tables:
-        (out / name).write_text(text)
+        write_atomic(out / name, text.encode())
     return [out / name for name, _ in tables]
 
 
@@ -235,7 +264,7 @@ def tiles_of(prop_set: PropertySet) -> list[str]:
     return list(prop_set.label_tiles) or list(prop_set.keys)[:4]
 
 
-def _scatters(rated: list[dict], out: Path) -> list[Path]:
+def _scatters(rated: list[dict], out: Path, messages: list[str]) -> list[Path]:
     written = []
     for task in [t for t in TASKS if any(s["task"] == t for s in rated)] + sorted(
             {s["task"] for s in rated} - set(TASKS)):
@@ -249,15 +278,18 @@ def _scatters(rated: list[dict], out: Path) -> list[Path]:
             against = subset[0].get("reference")
             scale = "best model" if against == "best" else f"reference {against}"
             title = f"{task}: {_shown_environment(env, subset)} ({scale})"
-            fig = index_scatter(subset, x, y, subset[0].get("boundaries") or prop_set.default_boundaries(),
-                                title=title, labels=names, higher_is_better=higher)
-            written += _save(fig, out, f"scatter_{_figure_name(task)}_{_figure_name(env)}")
-        written += _save(rating_histogram(rated, task), out, f"ratings_{_figure_name(task)}")
+            build = partial(index_scatter, subset, x, y, subset[0].get("boundaries") or prop_set.default_boundaries(),
+                            title=title, labels=names, higher_is_better=higher)
+            written += _drawn(build, out, f"scatter_{_figure_name(task)}_{_figure_name(env)}",
+                              undrawn(subset, x, y, "index"), messages)
+        written += _drawn(partial(rating_histogram, rated, task), out, f"ratings_{_figure_name(task)}", (), messages)
     inference = [s for s in rated if s["task"] == "inference"]
     if inference:
         units = {k: METRICS[k].unit for k in ("parameters", "inference_time")}
-        fig = parameters_vs_runtime(inference, inference[0].get("boundaries") or {}, inference[0]["reference"], units)
-        written += _save(fig, out, "parameters_vs_runtime")
+        build = partial(parameters_vs_runtime, inference, inference[0].get("boundaries") or {},
+                        inference[0]["reference"], units)
+        written += _drawn(build, out, "parameters_vs_runtime",
+                          undrawn(inference, "parameters", "inference_time", "value"), messages)
     return written
 
 
@@ -273,7 +305,7 @@ def create_paper_results(directory: str | os.PathLike, output_dir: str | os.Path
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = write_tables(directory, runs, rated, models, out)
-    written += _scatters(rated, out)
+    written += _scatters(rated, out, messages)
     written += _write_labels(rated, out, label_models or models)
     return written, messages
 
@@ -285,8 +317,8 @@ def _write_labels(rated: list[dict], out: Path, models: Sequence[str]) -> list[P
         if summary["model"] in models and summary["task"] == "inference":  # not graded: the label says why
             name = f"label_{_figure_name(summary['model'])}_{_figure_name(summary['environment'])}"
             label = EnergyLabel(summary)
-            (out / f"{name}.pdf").write_bytes(label.to_pdf())
-            (out / f"{name}.png").write_bytes(label.to_png())
+            write_atomic(out / f"{name}.pdf", label.to_pdf())
+            write_atomic(out / f"{name}.png", label.to_png())
             written += [out / f"{name}.pdf", out / f"{name}.png"]
     return written
 

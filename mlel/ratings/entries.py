@@ -6,7 +6,6 @@ sources, ...) — so results of merged logs and results imported from other tool
 """
 from __future__ import annotations
 
-import math
 import os
 from pathlib import PurePath
 from dataclasses import dataclass, field
@@ -150,6 +149,7 @@ def entries_from_records(records: Sequence[tuple["str | os.PathLike", "ResultRec
 def _pooled_entry(task: str, environment: str, name: str, members: list[tuple[str, "ResultRecord"]], gates=None
                   ) -> ModelResult:
     """Repeated records of one entry, averaged property by property (spread kept), gated as runs are."""
+    from mlel.ratings.intervals import mean_of
     from mlel.ratings.uncertainty import population_std
 
     members = sorted(((_file_name(file), record) for file, record in members), key=lambda member: member[0])
@@ -161,7 +161,7 @@ def _pooled_entry(task: str, environment: str, name: str, members: list[tuple[st
     means = {}
     for key, column in values.items():
         present = [v for v in column if v is not None]
-        means[key] = math.fsum(present) / len(present) if present else None
+        means[key] = mean_of(present) if present else None  # scaled: never overflows
         if len(present) > 1:
             spread[key] = population_std(present)
     first = members[0][1]

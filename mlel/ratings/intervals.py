@@ -55,6 +55,32 @@ CONFIDENCE = 0.95
 _MAX_EXPONENT = 700.0  # e^700 ≈ 1e304: past it the bound is not a float
 
 
+def _power_of_two_scale(present: Sequence[float]) -> float:
+    """2^k just above the largest magnitude: dividing by it is exact (the same bits as unscaled
+    arithmetic wherever that did not overflow), and keeps every value in [-2, 2]."""
+    largest = max(abs(v) for v in present)
+    return math.ldexp(1.0, min(math.frexp(largest)[1], 1023)) if largest else 1.0  # 2^1024 is no float
+
+
+def mean_of(present: Sequence[float]) -> float:
+    """The mean of finite values, scaled: finite for any finite runs (``fsum`` of two 1e308 overflows)."""
+    scale = _power_of_two_scale(present)
+    return math.fsum(v / scale for v in present) / len(present) * scale
+
+
+def mean_std(present: Sequence[float], ddof: int = 1) -> tuple[float, float]:
+    """Mean and standard deviation (``ddof`` 1: sample; 0: population) of finite values, scaled by a
+    power of two above the largest magnitude so that no step overflows or underflows (two runs of
+    1e155 J, or of 1e308 J, or of 1e-300): the mean is finite; the std is finite, or inf only where it
+    truly exceeds the largest float (the caller names it). Needs ``len(present) > ddof``."""
+    n = len(present)
+    scale = _power_of_two_scale(present)
+    scaled = [v / scale for v in present]  # each in [-2, 2]
+    mean = math.fsum(scaled) / n
+    spread = math.sqrt(math.fsum((v - mean) * (v - mean) for v in scaled) / (n - ddof))
+    return mean * scale, spread * scale
+
+
 @lru_cache(maxsize=256)  # one per number of runs
 def _t975(df: int) -> float:
     return student_t.t_quantile(0.5 + CONFIDENCE / 2, df)
@@ -68,10 +94,9 @@ def mean_interval(values: Sequence[float], support: tuple[float, float] | None =
     n = len(present)
     if n < 2 or min(present) == max(present):
         return None
-    mean = math.fsum(present) / n
-    std = math.sqrt(math.fsum((v - mean) ** 2 for v in present) / (n - 1))
+    mean, std = mean_std(present)
     se = std / math.sqrt(n)
-    if se == 0:  # distinct values whose spread underflows
+    if se == 0 or not math.isfinite(se):  # distinct values whose spread underflows, or exceeds a float
         return None
     t = _t975(n - 1)
     lo, hi = _bounds(support)

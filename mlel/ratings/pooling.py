@@ -10,7 +10,6 @@ for the entry (value null, named), never computed from the rest or from a defaul
 """
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from typing import Iterable, Sequence
 
@@ -20,6 +19,7 @@ from mlel.runlog.metrics import TASKS, compute_metrics, invalid_metrics, task_me
 from mlel.ratings.rated import ModelResult
 from mlel.ratings.gates import DEFAULT_GATES, Gates, gate_note, gate_reason
 from mlel.ratings.uncertainty import population_std
+from mlel.ratings.intervals import mean_of
 
 ACCURACY_KEYS = ("top1_val", "top5_val")
 
@@ -28,7 +28,7 @@ def _mean(values: list[float | None]) -> tuple[float | None, float | None]:
     present = [v for v in values if v is not None]
     if not present:
         return None, None
-    mean = math.fsum(present) / len(present)
+    mean = mean_of(present)  # scaled: two runs of 1e308 J average to 1e308, not an OverflowError
     return mean, (population_std(present) if len(present) > 1 else None)
 
 

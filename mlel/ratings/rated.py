@@ -95,7 +95,7 @@ class CertainMetrics(Mapping):
         value, index, level = self._values.get(key), self._indices[j], self._levels[j]
         if level == NOT_RATED:
             return MetricRating(value, None if index != index else index, None, 0 if value is None else 1,
-                                None, None, None, _unrated_because(value))
+                                None, None, None, _unrated_because(value, index))
         return MetricRating(value, None if index != index else index, RATINGS[level],
                             0 if value is None else 1, None, _CERTAIN[level], None)
 
@@ -114,7 +114,7 @@ class CertainMetrics(Mapping):
             if level == NOT_RATED:
                 out[key] = {"value": value, "index": None if index != index else index, "rating": None,
                             "n": 0 if value is None else 1, "ci95": None, "rating_p": None,
-                            "not_rated": _unrated_because(value)}
+                            "not_rated": _unrated_because(value, index)}
                 continue
             out[key] = {"value": value, "index": None if index != index else index, "rating": RATINGS[level],
                         "n": 0 if value is None else 1, "ci95": None, "rating_p": certain[level].copy()}
@@ -199,7 +199,7 @@ class RatedResult:
             else:
                 metrics = {key: metric_rating(entry, key, None if index != index else index,
                                               _CERTAIN[level] if graded and level != NOT_RATED else None,
-                                              support(key), _metric_reason(entry, key, level, graded, reason))
+                                              support(key), _metric_reason(entry, key, level, graded, reason, index))
                            for key, index, level in zip(keys, indices, levels)}
             rests_on = None
             if rated:
@@ -296,12 +296,22 @@ def _letter(label: str | None, levels: Sequence[str]) -> str | None:
     return label if label is None or levels is RATINGS else RATINGS[list(levels).index(label)]
 
 
-def _unrated_because(value) -> str:
-    """Why a valid metric of a rated entry has no letter: it has no value, or nothing to compare with."""
-    return "no value" if value is None else "no index: nothing to compare this value with"
+OVERFLOW_REASON = "no index: the ratio to the reference is no finite number (it overflows), or the reference has no value"
 
 
-def _metric_reason(entry: ModelResult, key: str, level: int, graded: bool, row_reason: str | None) -> str | None:
+def _unrated_because(value, index: float | None = None) -> str:
+    """Why a valid metric of a rated entry has no letter: it has no value; it has no index (NaN: the
+    ratio cannot be computed — it overflows, divides by 0 — or the reference lacks the value); or its
+    index has nothing to be graded against (no boundaries)."""
+    if value is None:
+        return "no value"
+    if index is not None and index != index:
+        return "no index: the value is 0" if value == 0 else OVERFLOW_REASON
+    return "no index: nothing to compare this value with"
+
+
+def _metric_reason(entry: ModelResult, key: str, level: int, graded: bool, row_reason: str | None,
+                   index: float | None = None) -> str | None:
     """Why one metric of a graded row has no letter (None: it has one, or the row is not graded)."""
     if not graded or (level != NOT_RATED and row_reason is None):
         return None
@@ -309,7 +319,7 @@ def _metric_reason(entry: ModelResult, key: str, level: int, graded: bool, row_r
         return "entry not rated"
     if entry.invalid.get(key):
         return "invalid value"
-    return _unrated_because(entry.values.get(key))
+    return _unrated_because(entry.values.get(key), index)
 
 
 def metric_rating(entry: ModelResult, key: str, index: float | None, rating_p: Sequence[float] | None,

@@ -7,6 +7,8 @@ are shown with :func:`mlel.base.formatting.format_quantity` (the unit's scaling 
 where runs were resampled. Long entry names wrap (never cut: configurations must stay apart),
 headers wrap at word boundaries; text is left-aligned, numbers as they are. A metric or an entry
 that is not rated shows "–"; why, and entries not graded and invalid values, are said under the row.
+Names and reasons are printed as spelled: a control character (an ANSI escape, NUL) shows as its
+escape (``\\x1b``), never acts on the terminal.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from collections import defaultdict
 from typing import Mapping, Sequence
 
 from mlel.base.environment import environment_label
-from mlel.base.formatting import format_quantity
+from mlel.base.formatting import format_quantity, visible_text
 from mlel.base.units import unit_parts
 from mlel.runlog.metrics import TASKS
 from mlel.tasks.properties import Property, PropertySet, load_property_set
@@ -95,7 +97,7 @@ def _compound(record: RatedResult) -> str:
 
 
 def _row(record: RatedResult, keys: Sequence[str], prop_set: PropertySet) -> list[str]:
-    return ([record.name, str(record.entry.n_runs), _compound(record)]
+    return ([visible_text(record.name), str(record.entry.n_runs), _compound(record)]
             + [_cell(record, record.metrics[k], prop_set[k].unit) for k in keys])
 
 
@@ -120,7 +122,8 @@ def _notes(record: RatedResult, keys: Sequence[str], prop_set: PropertySet) -> l
         notes.append(f"compound rests on {record.rests_on}")
     if record.entry.window_unchecked:  # graded, but on another tool's word for its window
         notes.append(record.entry.window_unchecked)
-    return notes + [f"invalid {key}: {problem}" for key, problem in record.entry.invalid.items()]
+    notes += [f"invalid {key}: {problem}" for key, problem in record.entry.invalid.items()]
+    return [visible_text(note) for note in notes]  # reasons quote names: no raw escapes either
 
 
 def _wrapped_note(note: str, indent: str) -> list[str]:
@@ -172,16 +175,16 @@ def format_table(records: Sequence[RatedResult], property_sets: Mapping[str, Pro
         headers = ["model", "runs", "rating"] + [header(prop_set[k]) for k in keys]
         graded = sum(r.graded for r in rows)
         unrated = sum(r.graded and r.compound is None for r in rows)
-        lines.append(f"{task} — {graded - unrated} rated" + (f", {unrated} {NOT_RATED}" if unrated else "")
+        lines.append(f"{visible_text(task)} — {graded - unrated} rated" + (f", {unrated} {NOT_RATED}" if unrated else "")
                      + (f", {len(rows) - graded} {NOT_GRADED}" if graded < len(rows) else ""))
         groups: dict[str, list[RatedResult]] = defaultdict(list)
         for record in rows:
-            groups[environment_label(record.environment, record.estimated)].append(record)
+            groups[visible_text(environment_label(record.environment, record.estimated))].append(record)
         for environment, members in groups.items():
             lines.append(f"  {environment}")
             notes = [_notes(r, keys, prop_set) for r in members]
             shared = _shared(notes)
-            group_notes = sorted({n for r in members if (n := getattr(r, "boundaries_note", None))})
+            group_notes = sorted({visible_text(n) for r in members if (n := getattr(r, "boundaries_note", None))})
             for note in group_notes + [f"every entry: {n}" for n in shared]:
                 lines += _wrapped_note(note, "    ")
             body = [(_row(r, keys, prop_set), [n for n in own if n not in shared]) for r, own in zip(members, notes)]

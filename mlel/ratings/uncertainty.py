@@ -97,10 +97,11 @@ def value_stats(values: Sequence[float], method: str = STUDENT_T, rng: np.random
     n = len(present)
     if n == 0:
         raise ValueError("no run has a value for this metric")
-    mean = math.fsum(present) / n
     if n == 1:
-        return ValueStats(mean, None, 1, None, SINGLE_RUN)
-    std = math.sqrt(math.fsum((v - mean) ** 2 for v in present) / (n - 1))
+        return ValueStats(present[0], None, 1, None, SINGLE_RUN)
+    mean, std = intervals.mean_std(present)  # scaled: any finite runs, no overflow
+    if not math.isfinite(std):  # a spread beyond the largest float: no interval says anything
+        return ValueStats(mean, None, n, None, SINGLE_RUN)
     if method == STUDENT_T:
         half = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * std / math.sqrt(n)
         return ValueStats(mean, std, n, (mean - half, mean + half), STUDENT_T)
@@ -146,24 +147,36 @@ def index_stats(model: ValueStats, reference: ValueStats, higher_is_better: bool
     """The index and its 95% interval, propagating the model's and the reference's spread."""
     if model.mean <= 0 or reference.mean <= 0:
         raise ValueError("the log-ratio interval needs positive means")
-    ratio = model.mean / reference.mean
-    index = ratio if higher_is_better else 1.0 / ratio
-    if model.n < 2 or reference.n < 2:
+    log_index = math.log(model.mean) - math.log(reference.mean)  # in logs: no overflow on the way
+    log_index = log_index if higher_is_better else -log_index
+    if log_index > _LOG_MAX:
+        raise ValueError("the index overflows: the ratio of model and reference exceeds the largest float")
+    index = math.exp(log_index)
+    if model.n < 2 or reference.n < 2 or model.std is None or reference.std is None:
         return IndexStats(index, None, SINGLE_RUN)
-    var_m = (model.std / model.mean) ** 2 / model.n  # variance of log(mean), delta method
-    var_r = (reference.std / reference.mean) ** 2 / reference.n
+    cv_m, cv_r = model.std / model.mean, reference.std / reference.mean  # x * x: inf, never OverflowError
+    var_m = cv_m * cv_m / model.n  # variance of log(mean), delta method
+    var_r = cv_r * cv_r / reference.n
     se = math.sqrt(var_m + var_r)
+    if not math.isfinite(se):
+        return IndexStats(index, None, SINGLE_RUN)
     if se == 0:
         return IndexStats(index, (index, index), DELTA_LOG_RATIO)
     df = (var_m + var_r) ** 2 / (var_m ** 2 / (model.n - 1) + var_r ** 2 / (reference.n - 1))
     half = t_quantile(0.5 + CONFIDENCE / 2, df) * se
-    return IndexStats(index, (index * math.exp(-half), index * math.exp(half)), DELTA_LOG_RATIO)
+    low, high = log_index - half, log_index + half
+    if high > _LOG_MAX:
+        return IndexStats(index, None, SINGLE_RUN)
+    return IndexStats(index, (math.exp(low), math.exp(high)), DELTA_LOG_RATIO)
+
+
+_LOG_MAX = math.log(1.7976931348623157e308)  # log of the largest float
 
 
 def population_std(present: Sequence[float]) -> float:
-    """The spread of runs as the merged-log tables show it (std with ddof 0), in floats."""
-    mean = math.fsum(present) / len(present)
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in present) / len(present))
+    """The spread of runs as the merged-log tables show it (std with ddof 0), in floats; scaled, so
+    any finite runs give a finite spread (or inf where it exceeds the largest float)."""
+    return intervals.mean_std(present, ddof=0)[1]
 
 
 # ---------------------------------------------------------------------------------------------

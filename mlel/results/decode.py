@@ -52,10 +52,11 @@ _DECODE_RECORD = msgspec.json.Decoder(_WireRecord).decode
 
 def fast_record(data: bytes) -> ResultRecord | None:
     """A well-formed record decoded in one pass into its final objects; None for anything else
-    (the caller then takes the slow path, which says what is wrong)."""
+    (the caller then takes the slow path, which says what is wrong, e.g. a nesting past the depth cap:
+    msgspec recurses on a free-form ``configuration`` and raises RecursionError, never returned)."""
     try:
         return _build(_DECODE_RECORD(data))
-    except (msgspec.DecodeError, RecordError):  # ValidationError is a DecodeError
+    except (msgspec.DecodeError, RecordError, RecursionError):  # ValidationError is a DecodeError
         return None
 
 

@@ -1,6 +1,7 @@
 """Finding ``mlee-result/1`` records in a directory: each file decoded by the typed fast path
 (:mod:`mlel.results.decode`), or checked field by field where that path declines, so a bad file
-becomes a :class:`Problem` naming the field."""
+becomes a :class:`Problem` naming the field. Files are read by :func:`mlel.base.io.read_file_bytes`:
+a FIFO, device, socket or oversized file among them becomes a Problem naming what it is."""
 from __future__ import annotations
 
 import os
@@ -8,9 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import orjson
-
-from mlel.base.io import json_file_names, read_file_bytes
+from mlel.base.io import json_file_names, parse_json_bytes, read_file_bytes
 from mlel.results import decode as _decode
 from mlel.results.record import _SCHEMA_MARK, SCHEMA, Problem, RecordError, ResultRecord
 
@@ -54,9 +53,9 @@ def parse_record_bytes(name: str, data: bytes) -> ResultRecord | Problem | None:
     if fast is not None:
         return fast
     try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError as error:
-        return Problem(name, f"not valid JSON ({error})")
+        obj = parse_json_bytes(data)  # the depth cap, named
+    except ValueError as error:
+        return Problem(name, str(error))
     schema = obj.get("schema") if isinstance(obj, dict) else None
     if not isinstance(schema, str) or not schema.startswith("mlee-result/"):
         return None

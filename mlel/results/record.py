@@ -16,6 +16,7 @@ import orjson
 
 from mlel.base.errors import InputError
 from mlel.base.names import file_safe_name
+from mlel.base.values import quantity_problem
 
 SCHEMA = "mlee-result/1"
 SOURCES = ("measured", "estimated", "reported", "computed")
@@ -93,6 +94,9 @@ class PropertyValue(msgspec.Struct, frozen=True, gc=False):
         unit = data.get("unit", "")
         if type(unit) is not str:
             raise RecordError(f"properties.{key}.unit", f"must be a string, got {unit!r}")
+        problem = quantity_problem(value, unit)  # a negative energy, time or power (one rule, mlel.base.values)
+        if problem:
+            raise RecordError(f"properties.{key}.value", problem)
         source = data.get("source")
         if source not in SOURCES:
             raise RecordError(f"properties.{key}.source",
@@ -194,6 +198,20 @@ def check_properties(properties: Mapping) -> None:
         value = prop.value
         if value is not None and (type(value) not in _NUMBER or not math.isfinite(value)):
             raise RecordError(f"properties.{key}.value", f"must be a finite number or null, got {value!r}")
+        problem = quantity_problem(value, prop.unit)
+        if problem:
+            raise RecordError(f"properties.{key}.value", problem)
+
+
+def _check_signs(properties: Mapping) -> None:
+    """A reader's decoded properties: a negative energy, time or power is refused (RecordError; the
+    reader then takes the slow path, whose error names the field). Only negative values look further."""
+    for key, prop in properties.items():
+        value = prop.value
+        if value is not None and value < 0:
+            problem = quantity_problem(value, prop.unit)
+            if problem:
+                raise RecordError(f"properties.{key}.value", problem)
 
 
 class ResultRecord(msgspec.Struct, frozen=True, gc=False):
@@ -293,7 +311,8 @@ def trusted_record(task: str, model: str, environment: Environment, properties: 
                    window: MeasuredWindow | None) -> ResultRecord:
     """A record of fields a reader has validated, in the record's field order: ``properties`` and
     ``configuration`` are fresh dicts that become the record's own (not copied, not checked again:
-    100,000 records)."""
+    100,000 records); only their signs are checked here, the one check types cannot make."""
+    _check_signs(properties)
     return ResultRecord(task, model, environment, _Checked(properties), provenance, name, dataset,
                         configuration, runs, notes, window)
 

@@ -1,12 +1,19 @@
 """Reading one run folder's files (SPEC §2): its JSON files, requirements, monitoring series and
 splits, each failure a :class:`RunFolderError` naming the file. Merge (:mod:`mlel.runlog.merge`) and
-its branch for recorded experiments (:mod:`mlel.runlog.record_merge`) both read through here."""
+its branch for recorded experiments (:mod:`mlel.runlog.record_merge`) both read through here.
+
+Every file is read as a regular file of the run folder itself, size-capped
+(:func:`mlel.base.io.read_file_bytes` with ``follow=False``): a symbolic link (to ``/etc/passwd``, to
+``/dev/zero``), a FIFO, a device or a socket is refused and named, never copied into a merged log,
+waited on or read without end."""
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
-from mlel.base.io import read_json
+from mlel.base.io import file_kind, read_file_bytes, read_json
 from mlel.monitoring.sources import KNOWN_SOURCES  # merged even when absent (null); others found are added
 from mlel.monitoring.summary import MonitoringFileError, summarize_file
 from mlel.runlog.logs import Split
@@ -23,23 +30,41 @@ class RunFolderError(ValueError):
 
 
 
+def _present(folder: Path, name: str) -> bool:
+    """Whether the run folder holds ``name``: False when absent, True for a regular file;
+    RunFolderError naming anything else (a symbolic link, a FIFO, a device, a socket, a folder)."""
+    try:
+        mode = os.lstat(folder / name).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise RunFolderError(name, f"cannot read ({exc.strerror or exc})") from exc
+    if not stat.S_ISREG(mode):
+        raise RunFolderError(name, f"{file_kind(mode)}, not a regular file of the run folder: refused")
+    return True
+
+
 def read_folder_json(folder: Path, name: str, required: bool = False):
-    path = folder / name
-    if not path.is_file():
+    if not _present(folder, name):
         if required:
             raise RunFolderError(name, "missing")
         return None
     try:
-        return read_json(path)
-    except (OSError, ValueError) as exc:  # orjson's and json's decode errors are ValueErrors
+        return read_json(folder / name, follow=False)
+    except OSError as exc:  # FileRefused: replaced since, or over the size cap
+        raise RunFolderError(name, f"cannot read ({exc.strerror or exc})") from exc
+    except ValueError as exc:  # decode errors and the depth cap are ValueErrors
         raise RunFolderError(name, f"does not parse ({exc})") from exc
 
 
 def folder_requirements(folder: Path) -> tuple[str, ...]:
-    path = folder / "requirements.txt"
-    if not path.is_file():
+    if not _present(folder, "requirements.txt"):
         return ()
-    return tuple(line for line in path.read_text(errors="replace").splitlines() if line.strip())
+    try:
+        text = read_file_bytes(folder / "requirements.txt", follow=False).decode(errors="replace")
+    except OSError as exc:
+        raise RunFolderError("requirements.txt", f"cannot read ({exc.strerror or exc})") from exc
+    return tuple(line for line in text.splitlines() if line.strip())
 
 
 def run_task(folder: Path) -> str:
@@ -65,6 +90,8 @@ def read_monitoring(folder: Path, prefix: str) -> dict:
     out = {}
     for source in sources:
         name = f"{prefix}monitoring_{source}.json"
+        _present(folder, f"{name}l")  # the series' own reader follows links: refused here first
+        _present(folder, name)
         try:
             out[source] = summarize_file(folder / name)
         except MonitoringFileError as exc:

@@ -11,7 +11,10 @@
 * a run without results (crashed, interrupted — even before its platform file was written) is
   merged with ``"incomplete": true`` and the reason;
 * a folder whose files do not parse is reported with the file and the reason; the others are merged;
-* an output folder that is a file, unwritable or full ends in one line and exit 1, no temp file left.
+* an output folder that is a file, unwritable or full ends in one line and exit 1, no temp file left;
+  SIGTERM / SIGINT during a write act once the file is published or removed, and the temp files a
+  SIGKILLed merge left (our own name pattern, their process gone) are removed by the next run;
+* run-folder files are read as regular files only (a symbolic link, FIFO or device is refused, named).
 
 What goes where in a merged log is :mod:`mlel.runlog.logs`'s business (:class:`~mlel.runlog.logs.MergedLog`);
 monitoring series are summarised by ``mlel.monitoring.summary`` (the monitor's own code). The CLI
@@ -35,7 +38,7 @@ from pathlib import Path
 
 from mlel.base.errors import (EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGTERM, EXIT_USAGE,
                               MleeError, OutputError)
-from mlel.base.io import dumps, publish
+from mlel.base.io import dumps, publish, remove_stale_temps
 from mlel.runlog.folder import (RunFolderError, folder_requirements, read_folder_json, read_split,
                                  run_task)
 from mlel.runlog.logs import MergedLog
@@ -211,8 +214,10 @@ def merge_directory(directory, output_dir, *, train_dirs=(), output_log_dir=None
     Raises OutputError when output_dir (or output_log_dir) is not a writable directory."""
     output_dir = Path(output_dir)
     _make_dir(output_dir, "output folder")
+    remove_stale_temps(output_dir)
     if output_log_dir is not None:
         _make_dir(Path(output_log_dir), "archive folder")
+        remove_stale_temps(output_log_dir)
     outcomes, seen = [], {}
     for folder in find_run_folders(directory):
         if folder.name in seen:
@@ -253,6 +258,10 @@ def main(argv=None) -> int:
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
+        for folder in {args.output_dir, args.output_log_dir} - {None}:
+            for name in remove_stale_temps(folder):
+                print(f"merge_results.py: removed {Path(folder, name)}, a temp file an interrupted merge left",
+                      file=sys.stderr)
         outcomes = merge_directory(args.directory, args.output_dir, train_dirs=args.train_dirs,
                                    output_log_dir=args.output_log_dir, force=args.force)
     except MleeError as exc:

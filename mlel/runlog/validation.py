@@ -30,6 +30,7 @@ import msgspec
 import orjson
 
 from mlel.base.errors import InputError
+from mlel.base.values import nonnegative_problem
 
 MAX_DEPTH = 64  # merged logs nest 6 levels; anything far deeper is not one
 _SHOWN_CHARS = 60  # how much of a bad value a message quotes
@@ -242,7 +243,7 @@ def _positive_integer(value: Any) -> str | None:
     return None
 
 
-NON_NEGATIVE = _number_rule(0.0)
+NON_NEGATIVE = nonnegative_problem  # energies, times, powers: the one rule records share (mlel.base.values)
 POSITIVE = _number_rule(0.0, strict=True)
 FRACTION = _number_rule(0.0, maximum=1.0)
 TIMESTAMP = _number_rule(0.0)
