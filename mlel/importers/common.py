@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from mlel.base.values import number_problem, parse_number as strict_number
 from mlel.base.errors import OutputError
 from mlel.base.io import dumps, read_file_bytes, remove_stale_temps, write_atomic
 from mlel.results import Problem, ResultRecord, parse_record_bytes, record_file_name
@@ -97,20 +98,14 @@ def write_records(records: Iterable[ResultRecord], output_dir: str | os.PathLike
 
 
 def parse_number(raw: Any) -> float | None:
-    """A finite float from a JSON or CSV cell; None for empty / NaN cells; ValueError otherwise."""
-    if raw is None:
+    """A finite float from a JSON or CSV cell by the one strict rule (:func:`mlel.base.values.parse_number`:
+    no ``1_000``, no non-ASCII digits, no bool, no inf); None for an empty or NaN cell; ValueError
+    (saying why) otherwise."""
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
         return None
-    if isinstance(raw, bool):
-        raise ValueError(f"not a number: {raw!r}")
-    if isinstance(raw, (int, float)):
-        value = float(raw)
-    else:
-        text = str(raw).strip()
-        if text == "" or text.lower() in ("nan", "none", "null"):
-            return None
-        value = float(text)
-    if math.isnan(value):
+    if isinstance(raw, str) and raw.strip().lower() in ("", "nan", "none", "null"):
         return None
-    if not math.isfinite(value):
-        raise ValueError(f"not a finite number: {raw!r}")
+    value = strict_number(raw)
+    if value is None:
+        raise ValueError(number_problem(raw))
     return value
