@@ -7,7 +7,11 @@
 """
 import sys
 
-from mlel.runlog.merge import main
+try:  # Ctrl-C while the libraries load: the one line and 130 that main gives once it runs
+    from mlel.runlog.merge import main
+except KeyboardInterrupt:
+    print("merge_results.py: interrupted (SIGINT) while starting: nothing written", file=sys.stderr)
+    sys.exit(130)
 
 if __name__ == "__main__":
     sys.exit(main())

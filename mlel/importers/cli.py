@@ -2,9 +2,12 @@
 ``mlee-result/1`` records, one file per entry, that ``python -m mlel.ratings --directory DIR`` rates.
 
 Prints what it wrote (counts per task) on stdout, every skipped row (file, row, field, reason) on
-stderr. Exit 0 when at least one record was imported, 1 when none could be, 2 for a usage error,
-130 on SIGINT and 143 on SIGTERM (one line; every file is written whole or not at all). A record whose
-file already holds the same entry from another source is refused, named on stderr.
+stderr. A CSV table (``csv``, or ``mlflow`` given a search_runs CSV) is read and written row by row,
+in bounded memory whatever its length, with a progress bar on stderr once it takes more than a few
+seconds; it lists the first 1000 skipped rows and counts the rest. Exit 0 when at least one record was
+imported, 1 when none could be, 2 for a usage error, 130 on SIGINT and 143 on SIGTERM (one line;
+every file is written whole or not at all). A record whose file already holds the same entry from
+another source is refused, named on stderr.
 """
 from __future__ import annotations
 
@@ -12,10 +15,11 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from mlel.base.errors import (EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, MleeError,
                               UsageError)
-from mlel.importers.common import ImportReport, write_records
+from mlel.importers.common import PROBLEMS_KEPT, ImportReport, StreamSummary, write_records, write_stream
 
 _DESCRIPTION = ("Turn another tool's measurements into mlee-result/1 records, one JSON file per entry in "
                 "--output-dir, that python -m mlel.ratings --directory DIR rates. Skipped rows are listed "
@@ -149,12 +153,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
+    if args.kind == "csv" or (args.kind == "mlflow" and Path(args.source).is_file()):
+        return _run_streamed(args)
     try:
         report = run_import(args)
-        for problem in report.problems:
-            print(f"skipped: {problem}", file=sys.stderr)
-        for note in report.notes:
-            print(f"note: {note}", file=sys.stderr)
+        _print_problems(report)
         if not report.records:
             print(f"nothing imported from {args.source}", file=sys.stderr)
             return EXIT_FAILED
@@ -171,5 +174,78 @@ def _run(args) -> int:
         if summary.refused else ""
     print(f"imported {len(report.records)} records ({counts}) into {args.output_dir}: "
           f"{len(summary.written)} written, {len(summary.unchanged)} unchanged{refused}; "
-          f"{len(report.problems)} skipped")
+          f"{report.skipped} skipped")
     return EXIT_OK if summary.total else EXIT_FAILED
+
+
+def _print_problems(report: ImportReport) -> None:
+    for problem in report.problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    if report.dropped:
+        print(f"skipped: {report.dropped} more rows, not listed (the first {len(report.problems)} are)",
+              file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def _run_streamed(args) -> int:
+    """A CSV table (``csv``, or ``mlflow`` given a search_runs CSV), read and written row by row:
+    bounded memory for any length, a progress bar on stderr when it takes more than a few seconds."""
+    from mlel.importers.mlflow_runs import TOOL as MLFLOW_TOOL
+    from mlel.importers.table import stream_csv
+
+    report, summary = ImportReport(problem_limit=PROBLEMS_KEPT), StreamSummary()
+    try:
+        with _ProgressBar() as bar:
+            records = stream_csv(args.source, _table_mapping(args), report, properties_file=args.properties,
+                                 include_unfinished=args.include_unfinished,
+                                 tool=MLFLOW_TOOL if args.kind == "mlflow" else "CSV", progress=bar.update)
+            write_stream(records, args.output_dir, summary)
+    except MleeError as error:
+        _print_problems(report)
+        print(f"error: {error}", file=sys.stderr)
+        if summary.records:
+            print(f"note: the {summary.records} records before it were written into {args.output_dir} "
+                  "(each file whole; a re-import leaves them unchanged)", file=sys.stderr)
+        return error.exit_code
+    _print_problems(report)
+    if not summary.records:
+        print(f"nothing imported from {args.source}", file=sys.stderr)
+        return EXIT_FAILED
+    for name in summary.cleaned:
+        print(f"note: removed {name}, a temp file an interrupted import left", file=sys.stderr)
+    for problem in summary.refused:
+        print(f"refused: {problem}", file=sys.stderr)
+    if summary.refused_count > len(summary.refused):
+        print(f"refused: {summary.refused_count - len(summary.refused)} more records, not listed", file=sys.stderr)
+    counts = ", ".join(f"{task} {n}" for task, n in sorted(summary.by_task.items()))
+    refused = f", {summary.refused_count} refused (entry already imported from another source)" \
+        if summary.refused_count else ""
+    print(f"imported {summary.records} records ({counts}) into {args.output_dir}: "
+          f"{summary.written} written, {summary.unchanged} unchanged{refused}; {report.skipped} skipped")
+    return EXIT_OK if summary.total else EXIT_FAILED
+
+
+class _ProgressBar:
+    """A progress bar on stderr (tqdm, as the experiments' bars) in bytes of the file read, shown
+    only once an import has taken more than a few seconds."""
+
+    DELAY_S = 3.0
+
+    def __init__(self):
+        self._bar = None
+
+    def update(self, done: int, size: int) -> None:
+        if self._bar is None:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=size, desc="importing", unit="B", unit_scale=True, dynamic_ncols=True,
+                             mininterval=0.5, delay=self.DELAY_S, file=sys.stderr)
+        self._bar.update(done - self._bar.n)
+
+    def __enter__(self) -> "_ProgressBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.close()

@@ -9,6 +9,10 @@ A row whose model or environment cell is empty, or with a cell that is not a num
 cannot be converted, is skipped and reported by file, row and field; the other rows are imported.
 Runs whose ``status`` column is not FINISHED are skipped and reported, or, with
 ``include_unfinished``, imported and marked in the record's notes.
+
+:func:`stream_csv` and :func:`stream_rows` yield the records one at a time as the rows are read, so a
+table of any length is imported in bounded memory (the command line writes each as it comes);
+:func:`import_csv` and :func:`import_rows` collect them in an :class:`ImportReport`.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from mlel.base.errors import InputError, UsageError
 from mlel.base.values import number_problem, parse_number
@@ -218,48 +222,116 @@ def _record(row: Mapping, number: int, ctx: _Context, model: str, parts: list[st
         configuration=configuration, notes=notes)
 
 
-def import_rows(rows: Iterable[Mapping], columns: Iterable[str], mapping: TableMapping, *, file: str,
-                tool: str, property_set: PropertySet | None, include_unfinished: bool = False,
-                malformed: Mapping[int, str] | None = None) -> ImportReport:
-    """Records from table rows (0-based row numbers in reports); ``columns`` is the table's header:
-    a mapped column it lacks is reported once, by file and field. ``malformed``: row number -> why
-    the reader could not split that row (skipped and reported)."""
-    ctx = _Context(mapping, _target_units(mapping, property_set), file, tool, include_unfinished)
+def stream_rows(rows: Iterable[Mapping], columns: Iterable[str], mapping: TableMapping, report: ImportReport,
+                *, file: str, tool: str, property_set: PropertySet | None, include_unfinished: bool = False,
+                malformed: Callable[[int, Mapping], str | None] | None = None) -> Iterator[ResultRecord]:
+    """The records of table rows, one at a time as ``rows`` yields them (0-based row numbers in
+    reports); skipped rows go to ``report``. ``columns`` is the table's header: a mapped column it
+    lacks is reported once, by file and field. ``malformed(number, row)``: why the reader could not
+    split that row (skipped and reported), or None. A mapping the task refuses raises UsageError
+    here, before any row is read."""
+    ctx = _Context(mapping, _target_units(mapping, property_set), file, tool, include_unfinished, report)
     header = set(columns)
     for column in (mapping.model, *mapping.environment, *(m.column for m in mapping.properties)):
         if column not in header:
-            ctx.report.skip(file, "column not in the table", column)
-    malformed = malformed or {}
+            report.skip(file, "column not in the table", column)
+    return _records(rows, ctx, malformed)
+
+
+def _records(rows: Iterable[Mapping], ctx: _Context, malformed) -> Iterator[ResultRecord]:
     for number, row in enumerate(rows):
-        if number in malformed:
-            ctx.report.skip(file, malformed[number], None, number)
+        why = malformed(number, row) if malformed is not None else None
+        if why is not None:
+            ctx.report.skip(ctx.file, why, None, number)
             continue
         record = _row_record(row, number, ctx)
         if record is not None:
-            ctx.report.records.append(record)
-    return ctx.report
+            yield record
 
 
-def import_csv(path: str | os.PathLike, mapping: TableMapping, *, properties_file=None,
-               include_unfinished: bool = False, tool: str = "CSV") -> ImportReport:
-    """Records from a CSV file (any table; e.g. one written by ``mlflow.search_runs().to_csv()``)."""
+def import_rows(rows: Iterable[Mapping], columns: Iterable[str], mapping: TableMapping, *, file: str,
+                tool: str, property_set: PropertySet | None, include_unfinished: bool = False,
+                malformed: Mapping[int, str] | None = None) -> ImportReport:
+    """Records from table rows, all in the report (:func:`stream_rows` yields them one at a time).
+    ``malformed``: row number -> why the reader could not split that row (skipped and reported)."""
+    report = ImportReport()
+    why = (lambda number, row: malformed.get(number)) if malformed else None
+    report.records.extend(stream_rows(rows, columns, mapping, report, file=file, tool=tool,
+                                      property_set=property_set, include_unfinished=include_unfinished,
+                                      malformed=why))
+    return report
+
+
+Progress = Callable[[int, int], Any]  # (bytes read so far, bytes in all)
+_PROGRESS_EVERY = 4096  # rows between progress calls
+
+
+def stream_csv(path: str | os.PathLike, mapping: TableMapping, report: ImportReport, *, properties_file=None,
+               include_unfinished: bool = False, tool: str = "CSV",
+               progress: Progress | None = None) -> Iterator[ResultRecord]:
+    """The records of a CSV file (any table; e.g. one written by ``mlflow.search_runs().to_csv()``),
+    read row by row as they are taken: memory stays bounded whatever the file's length. Skipped rows
+    go to ``report`` (give it a ``problem_limit`` to bound it too). The property set, the mapping,
+    the file and its header are checked here, before any row is read (UsageError, InputError); a row
+    the csv reader cannot read later raises InputError when reached. ``progress(done, size)`` is
+    called every few thousand rows and at the end, in bytes of the file."""
     property_set = resolve_property_set(mapping.task, properties_file)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            rows = list(reader)
-            columns = reader.fieldnames or []
-            malformed = {n: f"malformed row: {_width(row)} fields, the header has {len(columns)}"
-                         for n, row in enumerate(rows) if None in row or None in row.values()}
+        handle = open(path, newline="", encoding="utf-8-sig")
+    except OSError as error:
+        raise UsageError(f"{path}: {error.strerror or error}") from None
+    try:
+        reader = csv.DictReader(handle)
+        columns = _read_header(reader, path)
+        records = stream_rows(reader, columns, mapping, report, file=Path(path).name, tool=tool,
+                              property_set=property_set, include_unfinished=include_unfinished,
+                              malformed=lambda number, row: _malformed(row, len(columns)))
+    except BaseException:
+        handle.close()
+        raise
+    return _read_through(records, handle, path, progress)
+
+
+def _read_header(reader: csv.DictReader, path) -> list[str]:
+    try:
+        return list(reader.fieldnames or [])
     except OSError as error:
         raise UsageError(f"{path}: {error.strerror or error}") from None
     except (csv.Error, UnicodeDecodeError) as error:
         raise InputError(f"{path}: not a readable CSV ({error})") from None
-    return import_rows(rows, columns, mapping, file=Path(path).name, tool=tool, property_set=property_set,
-                       include_unfinished=include_unfinished, malformed=malformed)
 
 
-def _width(row: Mapping) -> int:
+def _read_through(records: Iterator[ResultRecord], handle, path, progress: Progress | None) -> Iterator[ResultRecord]:
+    """``records`` as they come, the file closed at the end (or when the consumer stops)."""
+    size = os.fstat(handle.fileno()).st_size
+    with handle:
+        try:
+            for count, record in enumerate(records, 1):
+                if progress is not None and count % _PROGRESS_EVERY == 0:
+                    progress(handle.buffer.tell(), size)
+                yield record
+        except OSError as error:
+            raise UsageError(f"{path}: {error.strerror or error}") from None
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise InputError(f"{path}: not a readable CSV ({error})") from None
+        if progress is not None:
+            progress(size, size)
+
+
+def import_csv(path: str | os.PathLike, mapping: TableMapping, *, properties_file=None,
+               include_unfinished: bool = False, tool: str = "CSV") -> ImportReport:
+    """Records from a CSV file, all in the report (:func:`stream_csv` yields them one at a time)."""
+    report = ImportReport()
+    report.records.extend(stream_csv(path, mapping, report, properties_file=properties_file,
+                                     include_unfinished=include_unfinished, tool=tool))
+    return report
+
+
+def _malformed(row: Mapping, width: int) -> str | None:
+    """Why the reader could not split a row to the header's width, or None."""
+    if None not in row and None not in row.values():
+        return None
     # DictReader puts surplus cells in a list under the key None, and fills missing ones with None
     extra = len(row.get(None) or ())
-    return sum(1 for k, v in row.items() if k is not None and v is not None) + extra
+    cells = sum(1 for k, v in row.items() if k is not None and v is not None) + extra
+    return f"malformed row: {cells} fields, the header has {width}"

@@ -20,6 +20,7 @@ from pathlib import Path
 import orjson
 
 from mlel.base.errors import InputError
+from mlel.base.io import parse_json_bytes, read_file_bytes
 from mlel.base.units import MS_PER_S
 
 from .records import Sample
@@ -28,6 +29,11 @@ log = logging.getLogger("mlel.monitoring")
 
 META_KEY = "_meta"
 LINES_SUFFIX = ".jsonl"
+
+
+# The size cap of a series file, the one file we read that outgrows mlel.base.io's 64 MiB: a 24-h run
+# sampled every 0.1 s is 864,000 lines, ~180 bytes each per NVML GPU (1,208 for eight GPUs: ~1 GiB).
+MAX_SERIES_BYTES = 2 << 30
 
 
 class MonitoringFileError(InputError, ValueError):
@@ -136,29 +142,27 @@ def parse_lines(raw: bytes, name: str) -> dict:
     return series
 
 
-def read_series(path) -> dict | None:
-    """The raw content of a series file (``.json``, else its ``.jsonl``); None if neither exists.
-    Raises MonitoringFileError when the file exists but does not parse."""
-    path = Path(path)
-    if path.is_file():
-        raw = _read(path)
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            import json  # NaN/Infinity literals (Python's json writes them) are accepted
+def _parse_json(raw: bytes, name: str) -> dict:
+    try:
+        return parse_json_bytes(raw)  # NaN/Infinity literals accepted; the depth cap
+    except ValueError as exc:
+        raise MonitoringFileError(f"{name}: {exc}") from None
 
-            try:
-                return json.loads(raw)
-            except (UnicodeDecodeError, ValueError) as exc:
-                raise MonitoringFileError(f"{path.name}: {exc}") from exc
-    lines = lines_path(path)
-    if lines.is_file():
-        return parse_lines(_read(lines), lines.name)
+
+def read_series(path) -> dict | None:
+    """The raw content of a series file (``.json``, else the ``.jsonl`` of a killed run); None if
+    neither exists. Read by :func:`mlel.base.io.read_file_bytes`: a regular file of at most
+    :data:`MAX_SERIES_BYTES` (a FIFO, a device or a link to one is refused, never waited on or read
+    without end). Raises MonitoringFileError naming the file that is refused or does not parse."""
+    path = Path(path)
+    for candidate, parse in ((path, _parse_json), (lines_path(path), parse_lines)):
+        try:
+            raw = read_file_bytes(candidate, limit=MAX_SERIES_BYTES)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:  # FileRefused says which limit
+            raise MonitoringFileError(f"{candidate.name}: {exc.strerror or exc}") from None
+        return parse(raw, candidate.name)
     return None
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise MonitoringFileError(f"{path.name}: {exc.strerror or exc}") from exc

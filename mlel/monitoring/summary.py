@@ -45,11 +45,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mlel.base.units import MS_PER_S
-
 from mlel.base.values import as_float
 
 from .energy import EnergySum, sum_energy
-from .series import META_KEY, MonitoringFileError, read_series
+from .series import MAX_SERIES_BYTES, META_KEY, MonitoringFileError, read_series
 from .sources import NO_POWER
 
 # Power quantities recognised when a file carries no _meta (the 2022 files): NVML and RAPL names.
@@ -66,8 +65,8 @@ FROZEN_S = 2.0  # twice the 1-s refresh of the slowest NVML readings
 BROKEN = ("counter went backwards", "counter frozen", "counter absurd")
 FLAGGED = BROKEN + ("disagree",)
 
-__all__ = ["BROKEN", "FLAGGED", "META_KEY", "NO_POWER", "CounterCheck", "MonitoringFileError", "check_counter",
-           "energy_check_notes", "read_series", "summarize", "summarize_file"]
+__all__ = ["BROKEN", "FLAGGED", "MAX_SERIES_BYTES", "META_KEY", "NO_POWER", "CounterCheck", "MonitoringFileError",
+           "check_counter", "energy_check_notes", "read_series", "summarize", "summarize_file"]
 
 
 def utc(ts: float) -> str:

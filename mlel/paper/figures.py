@@ -20,6 +20,14 @@ MAX_TICKS = 8
 BACKGROUND_ALPHA = 0.35
 
 
+def plain(text) -> str:
+    """``text`` as matplotlib should draw it: as typed. Matplotlib parses text holding ``$`` pairs
+    as mathtext (a model named ``$\\frac{1}{0}$`` would be drawn as a fraction, ``$\\x$`` fail the
+    figure); outside ``$…$`` its only special is ``\\$``, so every ``$`` escaped is the whole rule.
+    Every name, label and title a paper figure draws goes through here."""
+    return str(text).replace("$", r"\$")
+
+
 def _pyplot():
     import matplotlib
 
@@ -124,6 +132,7 @@ def name_texts(ax, xs: Sequence[float], ys: Sequence[float], names: Sequence[str
     renderer = fig.canvas.get_renderer()
     to_pixels = ax.transData.transform
     points = [tuple(to_pixels((x, y))) for x, y in zip(xs, ys)]
+    names = [plain(name) for name in names]
     probes = [ax.text(0, 0, name, fontsize=size) for name in names]
     sizes = []
     for probe in probes:
@@ -213,9 +222,9 @@ def index_scatter(rated: Sequence[dict], x: str, y: str, boundaries: Mapping[str
         scale("log" if log else "linear")
         setter(*extent)
         readable_axis(axis, *extent, log)
-    ax.set_xlabel(f"{labels.get(x, x)} (index)")
-    ax.set_ylabel(f"{labels.get(y, y)} (index)")
-    ax.set_title(title, fontsize=9)
+    ax.set_xlabel(plain(f"{labels.get(x, x)} (index)"))
+    ax.set_ylabel(plain(f"{labels.get(y, y)} (index)"))
+    ax.set_title(plain(title), fontsize=9)
     fig.tight_layout()
     name_texts(ax, [p[0] for p in points], [p[1] for p in points],
                [p[2].get("entry") or p[2]["model"] for p in points])
@@ -262,9 +271,9 @@ def parameters_vs_runtime(rated: Sequence[dict], boundaries: Mapping, reference:
     for ax, env in zip(axes.flat, envs):
         subset = [s for s in rated if s["environment"] == env]
         _real_panel(ax, subset, x, y, boundaries, reference, mode)
-        ax.set_title(env, fontsize=8)
-        ax.set_xlabel(f"Parameters [{units.get(x, '')}]", fontsize=8)
-        ax.set_ylabel(f"Runtime [{units.get(y, '')}]", fontsize=8)
+        ax.set_title(plain(env), fontsize=8)
+        ax.set_xlabel(plain(f"Parameters [{units.get(x, '')}]"), fontsize=8)
+        ax.set_ylabel(plain(f"Runtime [{units.get(y, '')}]"), fontsize=8)
         panels.append((ax, subset))
     fig.tight_layout()
     for ax, subset in panels:

@@ -19,7 +19,7 @@ from mlel.base.names import backend_key, file_safe_name
 from mlel.runlog.logs import PlatformInfo, read_platform
 from mlel.runlog.metrics import METRICS, TASKS
 from mlel.paper.figures import (index_background, index_scatter,  # noqa: F401 - re-exported
-                                parameters_vs_runtime, undrawn)
+                                parameters_vs_runtime, plain, undrawn)
 from mlel.tasks.properties import PropertySet, load_property_set
 from mlel.ratings import RATING_COLORS, RATINGS, RatingOptions
 from mlel.ratings.report import rate_directory
@@ -164,7 +164,7 @@ def rating_histogram(rated: Sequence[dict], task: str):
     envs = sorted({s["environment"] for s in rated if s["task"] == task})
     counts = {env: Counter(s["compound"] for s in rated if s["task"] == task and s["environment"] == env)
               for env in envs}
-    names = [_shown_environment(env, [s for s in rated if s["task"] == task and s["environment"] == env])
+    names = [plain(_shown_environment(env, [s for s in rated if s["task"] == task and s["environment"] == env]))
              for env in envs]
     fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(envs) + 1.5))
     left = [0] * len(envs)
@@ -176,7 +176,7 @@ def rating_histogram(rated: Sequence[dict], task: str):
         ax.barh(names, widths, left=left, color=RATING_COLORS.get(rating, NOT_GRADED_COLOR),
                 label=rating or "no letter (not graded / not rated)")
         left = [a + b for a, b in zip(left, widths)]
-    ax.set_xlabel(f"{task} models")
+    ax.set_xlabel(plain(f"{task} models"))
     ax.legend(ncol=len(classes), fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)  # above the bars
     ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()

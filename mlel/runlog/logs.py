@@ -25,7 +25,7 @@ from typing import Iterable, Iterator
 from mlel.base.environment import environment_key
 from mlel.base.names import backend_key
 from mlel.base.errors import InputError
-from mlel.base.io import json_file_names, read_file_bytes
+from mlel.base.io import FileRefused, json_file_names, read_file_bytes
 from mlel.runlog.run_facts import (SourceWindow, configuration_of, devices_of, source_totals, warmup_of,
                                    windows_of)
 from mlel.runlog.validation import FieldProblem, check_merged_log, parse_json
@@ -256,11 +256,15 @@ class PlatformInfo:
 
 
 def read_platform(path: str | os.PathLike) -> PlatformInfo:
-    """The platform part of one merged log (raises like :func:`read_log`)."""
+    """The platform part of one merged log, read like :func:`read_log` (a regular file under the size
+    cap: a FIFO or device is refused, never waited on; :class:`FileRefused` names the file)."""
     from mlel.base.environment import package_versions
 
-    with open(path, "rb") as handle:
-        data = parse_json(handle.read())
+    try:
+        raw = read_file_bytes(path)
+    except FileRefused as error:
+        raise FileRefused(f"{os.path.basename(path)}: {error}") from None
+    data = parse_json(raw)
     try:
         checked = check_merged_log(data)
     except InputError as error:

@@ -20,7 +20,8 @@ What goes where in a merged log is :mod:`mlel.runlog.logs`'s business (:class:`~
 monitoring series are summarised by ``mlel.monitoring.summary`` (the monitor's own code). The CLI
 (``merge_results.py``) exits with 0 when every folder is merged or up to date, 1 when a folder failed,
 an existing log differs (use ``--force``) or the output cannot be written, 2 on bad arguments, 3 when
-``--directory`` holds no run folder, 143 on SIGTERM.
+``--directory`` holds no run folder, 130 on SIGINT and 143 on SIGTERM (one line, no traceback; every log
+is written whole or not at all).
 """
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from mlel.base.errors import (EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGTERM, EXIT_USAGE,
-                              MleeError, OutputError)
+from mlel.base.errors import (EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM,
+                              EXIT_USAGE, MleeError, OutputError)
 from mlel.base.io import dumps, publish, remove_stale_temps
 from mlel.runlog.folder import (RunFolderError, folder_requirements, read_folder_json, read_split,
                                  run_task)
@@ -246,8 +247,12 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived: unwinds like KeyboardInterrupt (temp files removed on the way) to main's one line."""
+
+
 def _terminate(signum, frame):
-    raise SystemExit(EXIT_SIGTERM)  # unwinds: temp files are removed on the way out
+    raise _Terminated()
 
 
 def main(argv=None) -> int:
@@ -258,6 +263,22 @@ def main(argv=None) -> int:
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print(f"merge_results.py: interrupted (SIGINT): stopped; logs in {args.output_dir} are whole",
+              file=sys.stderr)
+        return EXIT_SIGINT
+    except _Terminated:  # SystemExit(143), as before: a caller of main() sees the exit it asked for
+        print(f"merge_results.py: terminated (SIGTERM): stopped; logs in {args.output_dir} are whole",
+              file=sys.stderr)
+        raise SystemExit(EXIT_SIGTERM) from None
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args) -> int:
+    try:
         for folder in {args.output_dir, args.output_log_dir} - {None}:
             for name in remove_stale_temps(folder):
                 print(f"merge_results.py: removed {Path(folder, name)}, a temp file an interrupted merge left",
@@ -267,9 +288,6 @@ def main(argv=None) -> int:
     except MleeError as exc:
         print(f"merge_results.py: {exc}", file=sys.stderr)
         return exc.exit_code
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
     if not outcomes:
         print(f"merge_results.py: no run folders under {args.directory}", file=sys.stderr)
         return EXIT_NOTHING

@@ -20,19 +20,18 @@ from __future__ import annotations
 
 import json
 import math
-from itertools import accumulate
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
-
-import re
 
 import msgspec
 import orjson
 
 from mlel.base.errors import InputError
+from mlel.base.io import MAX_JSON_DEPTH, json_depth_exceeds
 from mlel.base.values import nonnegative_problem
 
-MAX_DEPTH = 64  # merged logs nest 6 levels; anything far deeper is not one
+MAX_DEPTH = MAX_JSON_DEPTH  # merged logs nest 6 levels; anything far deeper is not one
 _SHOWN_CHARS = 60  # how much of a bad value a message quotes
 
 
@@ -79,17 +78,6 @@ def _shown(value: Any) -> str:
 # parsing with bounded work
 
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.S)  # a string, or one open to the end
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"{}[]")
-_STEP = {0x7B: 1, 0x5B: 1, 0x7D: -1, 0x5D: -1}
-
-
-def _depth_exceeds(raw: bytes, limit: int) -> bool:
-    """True when brackets nest deeper than ``limit`` (strings skipped); linear in the input."""
-    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
-    return any(depth > limit for depth in accumulate(_STEP[b] for b in brackets))
-
-
 _DECODER = msgspec.json.Decoder()  # untyped: integers of any size stay exact integers
 
 
@@ -106,8 +94,8 @@ def parse_json(raw: bytes) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         first_error = error
-    if _depth_exceeds(raw, MAX_DEPTH):
-        raise ValueError(f"not a merged log: nested deeper than {MAX_DEPTH} levels")
+    if json_depth_exceeds(raw, MAX_DEPTH):  # mlel.base.io's rule, scanned only where the fast parsers refused
+        raise ValueError(f"not a merged log: nested deeper than the depth cap of {MAX_DEPTH} levels")
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):
