@@ -12,13 +12,11 @@ another source is refused, named on stderr.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
 
-from mlel.base.errors import (EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, MleeError,
-                              UsageError)
+from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, MleeError, UsageError
+from mlel.base.stopping import until_stopped
 from mlel.importers.common import PROBLEMS_KEPT, ImportReport, StreamSummary, write_records, write_stream
 
 _DESCRIPTION = ("Turn another tool's measurements into mlee-result/1 records, one JSON file per entry in "
@@ -127,29 +125,9 @@ def run_import(args) -> ImportReport:
                       include_unfinished=args.include_unfinished)
 
 
-class _Terminated(Exception):
-    """SIGTERM arrived: unwinds like KeyboardInterrupt to the one line main prints."""
-
-
-def _terminate(signum, frame):
-    raise _Terminated()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
-    try:
-        return _run(args)
-    except KeyboardInterrupt:
-        print(f"interrupted (SIGINT): stopped; files in {args.output_dir} are whole", file=sys.stderr)
-        return EXIT_SIGINT
-    except _Terminated:
-        print(f"terminated (SIGTERM): stopped; files in {args.output_dir} are whole", file=sys.stderr)
-        return EXIT_SIGTERM
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
+    return until_stopped(lambda: _run(args), lambda how: f"{how}: stopped; files in {args.output_dir} are whole")
 
 
 def _run(args) -> int:

@@ -28,17 +28,15 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
 import sys
 import tarfile
-import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from mlel.base.errors import (EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM,
-                              EXIT_USAGE, MleeError, OutputError)
+from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGTERM, EXIT_USAGE, MleeError, OutputError
+from mlel.base.stopping import until_stopped
 from mlel.base.io import dumps, publish, remove_stale_temps
 from mlel.runlog.folder import (RunFolderError, folder_requirements, read_folder_json, read_split,
                                  run_task)
@@ -247,34 +245,16 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-class _Terminated(Exception):
-    """SIGTERM arrived: unwinds like KeyboardInterrupt (temp files removed on the way) to main's one line."""
-
-
-def _terminate(signum, frame):
-    raise _Terminated()
-
-
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if not Path(args.directory).is_dir():
         print(f"merge_results.py: --directory {args.directory}: not a directory", file=sys.stderr)
         return EXIT_USAGE
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
-    try:
-        return _run(args)
-    except KeyboardInterrupt:
-        print(f"merge_results.py: interrupted (SIGINT): stopped; logs in {args.output_dir} are whole",
-              file=sys.stderr)
-        return EXIT_SIGINT
-    except _Terminated:  # SystemExit(143), as before: a caller of main() sees the exit it asked for
-        print(f"merge_results.py: terminated (SIGTERM): stopped; logs in {args.output_dir} are whole",
-              file=sys.stderr)
-        raise SystemExit(EXIT_SIGTERM) from None
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
+    code = until_stopped(lambda: _run(args),
+                         lambda how: f"merge_results.py: {how}: stopped; logs in {args.output_dir} are whole")
+    if code == EXIT_SIGTERM:  # SystemExit(143), as before: a caller of main() sees the exit it asked for
+        raise SystemExit(code)
+    return code
 
 
 def _run(args) -> int:
