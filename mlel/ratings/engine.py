@@ -165,6 +165,21 @@ def equal_width_boundaries(indices: np.ndarray, bins: int = len(RATINGS)) -> np.
     return out
 
 
+def comparable(values: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    """The values an index or a group's bins can be made of: in the columns of strictly positive
+    quantities (``positive``, (m,) bool), 0 and denormals (below the smallest normal float, e.g.
+    1e-308) become NaN — nothing was measured, and as the best of a group they would make every other
+    model's index 0. The caller's array is not changed (a copy where any value goes)."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = (values < np.finfo(float).tiny) & np.asarray(positive, dtype=bool)
+    if not bad.any():
+        return values
+    values = values.copy()
+    values[bad] = np.nan
+    return values
+
+
 def score_matrix(values: np.ndarray, higher_is_better: np.ndarray) -> np.ndarray:
     """(…, m) the raw values as scores that grow with goodness (the ``value`` scale: no index): the
     value where higher is better, its negative where lower is better."""

@@ -20,7 +20,7 @@ from mlel.ratings import engine
 from mlel.ratings.engine import DEFAULT_QUANTILES, NO_BOUNDARIES, NOT_RATED
 from mlel.runlog.logs import RunLog
 from mlel.runlog.metrics import TASKS
-from mlel.tasks.properties import PropertySet, builtin_tasks, load_property_set
+from mlel.tasks.properties import POSITIVE, PropertySet, builtin_tasks, load_property_set
 from mlel.ratings.rated import ModelResult, RatedResult
 from mlel.ratings.gates import DEFAULT_GATES, Gates
 from mlel.ratings.odds import NO_REFERENCE, pools_runs, rows_to_draw, task_odds, with_odds
@@ -262,6 +262,7 @@ def task_basis(entries: Sequence[ModelResult], prop_set: PropertySet, options: R
     keys = prop_set.keys
     higher_is_better = np.array([p.higher_is_better for p in prop_set.properties])
     values = value_matrix(entries, keys) if values is None else values
+    values = engine.comparable(values, np.array([p.kind == POSITIVE for p in prop_set.properties]))
     graded = np.array([e.not_graded is None for e in entries], dtype=bool)
     groups, group_keys = group_codes(entries, scheme.group_by)
     warnings: list[str] = []

@@ -299,14 +299,19 @@ def _letter(label: str | None, levels: Sequence[str]) -> str | None:
 OVERFLOW_REASON = "no index: the ratio to the reference is no finite number (it overflows), or the reference has no value"
 
 
+_TINY = 2.2250738585072014e-308  # the smallest normal float (sys.float_info.min)
+
+
 def _unrated_because(value, index: float | None = None) -> str:
     """Why a valid metric of a rated entry has no letter: it has no value; it has no index (NaN: the
     ratio cannot be computed — it overflows, divides by 0 — or the reference lacks the value); or its
     index has nothing to be graded against (no boundaries)."""
     if value is None:
         return "no value"
+    if 0 <= value < _TINY:  # mlel.ratings.engine.comparable: nothing measured
+        return "no index: a value of 0 (or a denormal) is nothing measured; no ratio can be taken of it"
     if index is not None and index != index:
-        return "no index: the value is 0" if value == 0 else OVERFLOW_REASON
+        return OVERFLOW_REASON
     return "no index: nothing to compare this value with"
 
 
