@@ -3,7 +3,6 @@ validation, each error naming the field."""
 from __future__ import annotations
 
 import hashlib
-import math
 import sys
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Mapping, NamedTuple
@@ -16,7 +15,7 @@ import orjson
 
 from mlel.base.errors import InputError
 from mlel.base.names import file_safe_name
-from mlel.base.values import quantity_problem
+from mlel.base.values import finite_float, quantity_problem
 
 SCHEMA = "mlee-result/1"
 SOURCES = ("measured", "estimated", "reported", "computed")
@@ -88,9 +87,10 @@ class PropertyValue(msgspec.Struct, frozen=True, gc=False):
             raise RecordError(f"properties.{key}", "must be an object {value, unit, source}")
         value = data.get("value")
         if value is not None:
-            if type(value) not in _NUMBER or not math.isfinite(value):
-                raise RecordError(f"properties.{key}.value", f"must be a finite number or null, got {value!r}")
-            value = float(value)
+            number = finite_float(value) if type(value) in _NUMBER else None  # an int of 400 digits: no float
+            if number is None:
+                raise RecordError(f"properties.{key}.value", f"must be a finite number or null, got {value!r:.60}")
+            value = number
         unit = data.get("unit", "")
         if type(unit) is not str:
             raise RecordError(f"properties.{key}.unit", f"must be a string, got {unit!r}")
@@ -196,8 +196,8 @@ def check_properties(properties: Mapping) -> None:
             raise RecordError(f"properties.{key}.source",
                               f"must be one of {', '.join(SOURCES)}, got {prop.source!r}")
         value = prop.value
-        if value is not None and (type(value) not in _NUMBER or not math.isfinite(value)):
-            raise RecordError(f"properties.{key}.value", f"must be a finite number or null, got {value!r}")
+        if value is not None and (type(value) not in _NUMBER or finite_float(value) is None):
+            raise RecordError(f"properties.{key}.value", f"must be a finite number or null, got {value!r:.60}")
         problem = quantity_problem(value, prop.unit)
         if problem:
             raise RecordError(f"properties.{key}.value", problem)

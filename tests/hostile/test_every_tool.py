@@ -129,3 +129,31 @@ def test_a_fuzzed_cell_never_stops_an_import(tmp_path, cell):
         [fuzzed] = [r for r in report.records if r.model == "fuzzed"]
         value = fuzzed.value("energy_per_run")
         assert value is None or (value >= 0 and value == value and value != float("inf"))
+
+
+# fuzzed records: any number, any nesting depth, beside good files --------------------------------
+
+NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(min_value=-10**400, max_value=10**400),
+                    st.sampled_from([1e308, -1e308, 1e-308, 5e-324, 0.0, -0.0, True, "NaN", "1e999", None]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=NUMBERS, depth=st.integers(min_value=0, max_value=6000))
+def test_a_fuzzed_record_beside_good_files_changes_nothing_else(tmp_path_factory, reference_dir, value, depth):
+    from mlel.ratings import RatingOptions
+    from mlel.ratings.report import rate_directory
+
+    folder = tmp_path_factory.mktemp("fuzzed")
+    for n, energy in enumerate((0.5, 0.7)):
+        (folder / f"chat{n}.json").write_text(json.dumps(_record(f"chat{n}", energy, row=n)))
+    clean = [r.to_dict() for r in rate_directory(folder, RatingOptions()).records]
+    # in an environment of its own: a valid value there may rate as it likes, the others must not move
+    record = json.dumps(_record("fuzzed", 1.0)).replace("1.0", "__VALUE__", 1).replace('"B200"', '"H100"', 1)
+    text = json.dumps(value) if not isinstance(value, int) or isinstance(value, bool) else str(value)
+    record = record.replace("__VALUE__", text.replace("Infinity", "1e999").replace("NaN", '"NaN"'))
+    if depth:
+        record = record.replace('"task"', f'"configuration": {{"x": {_deep(depth)}}}, "task"', 1)
+    (folder / "fuzzed.json").write_text(record)
+    report = rate_directory(folder, RatingOptions())  # never raises
+    kept = [r.to_dict() for r in report.records if r.model in ("chat0", "chat1")]
+    assert kept == clean
