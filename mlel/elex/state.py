@@ -182,9 +182,14 @@ def rating_options(table: TaskTable, settings: Mapping) -> RatingOptions:
                          mode=settings.get("mode") or None)
 
 
+def _scheme_key(scheme):
+    """A session's scheme as a cache key: its name, or a Scheme's fields."""
+    return orjson.dumps(scheme.to_dict(), option=orjson.OPT_SORT_KEYS) if isinstance(scheme, Scheme) else scheme
+
+
 def _options_key(options: RatingOptions) -> tuple:
     scheme = options.scheme
-    scheme = orjson.dumps(scheme.to_dict(), option=orjson.OPT_SORT_KEYS) if isinstance(scheme, Scheme) else scheme
+    scheme = _scheme_key(scheme)
     return ("rating", scheme, options.reference, options.scale, options.mode, options.calibrate,
             orjson.dumps(options.boundaries, option=orjson.OPT_SORT_KEYS),
             orjson.dumps(options.weights, option=orjson.OPT_SORT_KEYS))
@@ -204,7 +209,7 @@ def task_basis_of(table: TaskTable, options: RatingOptions) -> TaskBasis:
     under the options' scheme, reference and scale, remembered: boundaries, weights and mode do not
     change it, so a slider move re-rates from it."""
     scheme = options.scheme
-    scheme = orjson.dumps(scheme.to_dict(), option=orjson.OPT_SORT_KEYS) if isinstance(scheme, Scheme) else scheme
+    scheme = _scheme_key(scheme)
     order = table.pipeline_order
     return remembered(table, ("basis", scheme, options.reference, options.scale),
                       lambda: task_basis(pipeline_entries(table), table.properties, options,

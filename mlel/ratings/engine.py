@@ -15,6 +15,7 @@ import numpy as np
 
 RATINGS = ("A", "B", "C", "D", "E")
 WORST = len(RATINGS) - 1
+TINY = float(np.finfo(float).tiny)  # the smallest normal float: below it a positive value measured nothing
 NOT_RATED = len(RATINGS)  # a level that is no letter: no evidence (honest schemes); never indexes RATINGS
 COMPOUND_MODES = ("optimistic median", "pessimistic median", "optimistic mean", "pessimistic mean",
                   "best", "worst", "majority")
@@ -172,7 +173,7 @@ def comparable(values: np.ndarray, positive: np.ndarray) -> np.ndarray:
     model's index 0. The caller's array is not changed (a copy where any value goes)."""
     values = np.asarray(values, dtype=float)
     with np.errstate(invalid="ignore"):
-        bad = (values < np.finfo(float).tiny) & np.asarray(positive, dtype=bool)
+        bad = (values < TINY) & np.asarray(positive, dtype=bool)
     if not bad.any():
         return values
     values = values.copy()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from collections.abc import Mapping, Sequence
 from typing import Callable, NamedTuple
 
-from mlel.ratings.engine import NOT_RATED, RATINGS
+from mlel.ratings.engine import NOT_RATED, RATINGS, TINY
 from mlel.ratings.entries import ModelResult, entries_from_records
 from mlel.base.environment import environment_label
 
@@ -299,16 +299,13 @@ def _letter(label: str | None, levels: Sequence[str]) -> str | None:
 OVERFLOW_REASON = "no index: the ratio to the reference is no finite number (it overflows), or the reference has no value"
 
 
-_TINY = 2.2250738585072014e-308  # the smallest normal float (sys.float_info.min)
-
-
 def _unrated_because(value, index: float | None = None) -> str:
     """Why a valid metric of a rated entry has no letter: it has no value; it has no index (NaN: the
     ratio cannot be computed — it overflows, divides by 0 — or the reference lacks the value); or its
     index has nothing to be graded against (no boundaries)."""
     if value is None:
         return "no value"
-    if 0 <= value < _TINY:  # mlel.ratings.engine.comparable: nothing measured
+    if 0 <= value < TINY:  # mlel.ratings.engine.comparable: nothing measured
         return "no index: a value of 0 (or a denormal) is nothing measured; no ratio can be taken of it"
     if index is not None and index != index:
         return OVERFLOW_REASON

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .test_numbers import EFFICIENTNET, RESNET101, _log, _record
+from .test_numbers import EFFICIENTNET, _log, _record, good_and_mixed
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_MODELS = {"ResNet101", "EfficientNetB0", "chat0", "chat1"}
@@ -27,14 +26,7 @@ def _deep(levels: int) -> str:
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory, reference_dir):
-    root = tmp_path_factory.mktemp("every_tool")
-    good, mixed = root / "good", root / "mixed"
-    for folder in (good, mixed):
-        folder.mkdir()
-        for name in (RESNET101, EFFICIENTNET):
-            shutil.copy(reference_dir / name, folder / name)
-        for n, energy in enumerate((0.5, 0.7)):
-            (folder / f"chat{n}.json").write_text(json.dumps(_record(f"chat{n}", energy, row=n)))
+    good, mixed = good_and_mixed(tmp_path_factory.mktemp("every_tool"), reference_dir)
     for n, energy in enumerate((1e308, -1e308, 1e-308, 0, -1.0, "NaN")):
         (mixed / f"hostile_log{n}.json").write_text(json.dumps(_log(reference_dir, EFFICIENTNET, f"Hostile{n}", energy)))
     for n, energy in enumerate((-2.0, "NaN", 1e308, 1e-308, 0.0)):

@@ -204,14 +204,20 @@ def test_one_bad_codecarbon_cell_skips_its_row_only_and_names_it(tmp_path, colum
 # end to end -----------------------------------------------------------------------------------
 
 
-def test_a_hostile_directory_rates_its_good_files_as_without_the_bad(tmp_path, reference_dir):
-    good, mixed = tmp_path / "good", tmp_path / "mixed"
+def good_and_mixed(root: Path, reference_dir: Path) -> tuple[Path, Path]:
+    """Two folders holding the same good files (two 2022 logs, two records): "mixed" gets the bad ones."""
+    good, mixed = root / "good", root / "mixed"
     for folder in (good, mixed):
         folder.mkdir()
         for name in (RESNET101, EFFICIENTNET):
             shutil.copy(reference_dir / name, folder / name)
         for n, energy in enumerate((0.5, 0.7)):
             (folder / f"chat{n}.json").write_text(json.dumps(_record(f"chat{n}", energy, row=n)))
+    return good, mixed
+
+
+def test_a_hostile_directory_rates_its_good_files_as_without_the_bad(tmp_path, reference_dir):
+    good, mixed = good_and_mixed(tmp_path, reference_dir)
     bad_logs = {"huge.json": 1e308, "minus_huge.json": -1e308, "tiny.json": 1e-308, "zero.json": 0,
                 "negative.json": -1.0, "nan_text.json": "NaN"}
     for n, (name, energy) in enumerate(bad_logs.items()):
