@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all install browser demo test bench clean
+.PHONY: all install browser axe demo test bench clean
 all: install
 
 install: $(STAMP)
@@ -31,10 +31,17 @@ browser:
 			chromium chromium-driver fonts-dejavu-core >/dev/null; \
 	fi
 
+# axe-core for the accessibility tests, pinned by tests/a11y/package-lock.json (npm registry only).
+AXE := tests/a11y/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE): tests/a11y/package.json tests/a11y/package-lock.json
+	npm ci --prefix tests/a11y --no-audit --no-fund --silent
+	touch $(AXE)
+
 demo: install
 	$(PY) -m mlel.apps.demo
 
-test: install browser
+test: install browser axe
 	$(VENV)/bin/lint-imports --no-cache  # the layers contract in pyproject.toml
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
