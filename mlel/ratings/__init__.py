@@ -14,6 +14,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from mlel.base.colours import readable_text_colour
 from mlel.ratings import engine
 from mlel.ratings.engine import COMPOUND_MODES, DEFAULT_QUANTILES, NOT_RATED, RATINGS, real_boundaries
 from mlel.ratings.rated import MetricRating, ModelResult, RatedResult
@@ -28,7 +29,7 @@ from mlel.ratings.pipeline import (SCALES, RatingOptions, TaskBasis, TaskRating,
                                    rate_results, rate_runs, rate_task, reference_rows, scale_matrix,
                                    task_records, task_weights, value_matrix)
 
-__all__ = ["RATINGS", "RATING_COLORS", "COMPOUND_MODES", "DEFAULT_MODE", "DEFAULT_REFERENCE",
+__all__ = ["RATINGS", "RATING_COLORS", "RATING_TEXT_COLORS", "COMPOUND_MODES", "DEFAULT_MODE", "DEFAULT_REFERENCE",
            "DEFAULT_QUANTILES", "SCALES", "ModelResult", "RatedResult", "MetricRating", "RatingOptions",
            "Gates", "DEFAULT_GATES", "gate_reason", "aggregate_runs", "index_value", "rating_from_index", "real_boundaries", "calibrate_boundaries",
            "default_weights", "task_weights", "compound_rating", "rate_entries",
@@ -37,8 +38,14 @@ __all__ = ["RATINGS", "RATING_COLORS", "COMPOUND_MODES", "DEFAULT_MODE", "DEFAUL
            "load_scheme", "rate_task", "task_records", "TaskRating", "default_boundaries", "resolve_scheme",
            "effective_scale", "TaskBasis", "task_basis", "rate_basis"]
 
-# The EU energy label's colours (SPEC §6), shared by labels, ELEx and the paper's figures.
-RATING_COLORS = {"A": "#639B30", "B": "#B8AC2B", "C": "#F8B830", "D": "#EF7D29", "E": "#E52421"}
+# The rating colours, shared by labels, ELEx, the site and the paper's figures: the EU energy label's
+# green-to-red (SPEC §6), shifted in lightness so that every two levels stay apart for people with
+# protanopia, deuteranopia or tritanopia (SPEC's A #639B30 and D #EF7D29 look alike to a protanope:
+# CIE76 ΔE 1.5; here every pair is ≥ 20 apart under each, tests/test_palette.py). The letter is
+# always printed too: a rating is never told by colour alone.
+RATING_COLORS = {"A": "#569A4B", "B": "#C8C664", "C": "#FFBD1E", "D": "#E57C1C", "E": "#C80E15"}
+# The letter's colour on its rating colour: black or white, whichever reads better (WCAG contrast).
+RATING_TEXT_COLORS = {letter: readable_text_colour(hex_code) for letter, hex_code in RATING_COLORS.items()}
 DEFAULT_MODE = "optimistic median"
 DEFAULT_REFERENCE = "ResNet101"  # the 2022 tasks' reference model (their property sets name it)
 Weights = Mapping[str, float]  # metric -> non-negative weight
