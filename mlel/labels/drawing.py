@@ -10,11 +10,11 @@ from pathlib import Path
 
 from reportlab.lib.colors import HexColor
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.pathobject import PDFPathObject
 
 from mlel.labels import layout as L
 from mlel.labels.fonts import unicode_font as _unicode_font
+from mlel.labels.surface import Surface
 
 ELLIPSIS = "\u2026"
 MISSING_GLYPH = "\ufffd"  # Unicode's replacement character: visibly not part of the name
@@ -76,7 +76,7 @@ def fit_text(text: str, font: str, size: float, min_size: float, width: float) -
     return _cut(text, font, min_size, width), min_size
 
 
-def text(canvas: Canvas, x: float, baseline: float, line: str, font: str, size: float,
+def text(canvas: Surface, x: float, baseline: float, line: str, font: str, size: float,
          min_size: float, width: float, colour: str = L.TEXT, align: str = "left") -> None:
     """One line at ``baseline``, shrunk (then cut) to ``width``."""
     line, font = printable(line[:MAX_TEXT_CHARS + 1], font)  # one more: fit_text sees it is cut

@@ -1,4 +1,5 @@
-"""Drawing: label content -> a one-page vector PDF (reportlab) -> PNG (pypdfium2).
+"""Drawing: label content -> a one-page vector PDF (reportlab) -> PNG (pypdfium2); the SVG
+(:mod:`mlel.labels.svg`) is drawn by the same ``draw_label``.
 
 ``draw_label`` only draws on the canvas it is given; it reads no files and keeps no state besides
 the caches of shapes, colours and QR codes that every label shares. The primitives (fitted text,
@@ -23,10 +24,11 @@ from mlel.labels.levels import Levels
 from mlel.labels.pictograms import TINT, pictogram
 from mlel.labels.qr import qr_runs
 from mlel.labels.scale import draw_scale, pointer_center
+from mlel.labels.surface import Surface
 from mlel.ratings import RATINGS
 
 __all__ = ["ELLIPSIS", "MAX_TEXT_CHARS", "MISSING_GLYPH", "fit_text", "printable", "wrap_text", "pointer_center",
-           "draw_label", "render_pdf", "rasterise", "caption_size"]
+           "draw_label", "render_pdf", "rasterise", "caption_size", "label_title", "grade_text"]
 
 MAX_META_CHARS = 200  # the PDF's title and subject
 NO_LEVEL = "\u2013"  # the badge of a metric that has no level: a grey dash, never a red E
@@ -44,11 +46,11 @@ def _qr_path(link: str) -> tuple[int, PDFPathObject]:
     return size, path
 
 
-def _rule(canvas: Canvas, top: float) -> None:
+def _rule(canvas: Surface, top: float) -> None:
     canvas.line(L.CONTENT_LEFT, D.y(top), L.CONTENT_RIGHT, D.y(top))
 
 
-def _header(canvas: Canvas, content: LabelContent) -> None:
+def _header(canvas: Surface, content: LabelContent) -> None:
     canvas.setFont(L.FONT_BOLD, L.TITLE_SIZE)
     canvas.setFillColor(D.color(L.BLACK))
     canvas.drawString(L.CONTENT_LEFT, D.y(L.TITLE_BASELINE), L.TITLE)
@@ -74,14 +76,14 @@ def _header(canvas: Canvas, content: LabelContent) -> None:
            L.QR_CAPTION_SIZE, L.QR_CAPTION_SIZE, L.QR_SIZE + 8, L.MUTED, "centre")
 
 
-def _model(canvas: Canvas, content: LabelContent) -> None:
+def _model(canvas: Surface, content: LabelContent) -> None:
     D.text(canvas, L.CONTENT_LEFT, L.MODEL_BASELINE, content.model, L.FONT_BOLD, L.MODEL_SIZE,
            L.MODEL_MIN_SIZE, L.CONTENT_WIDTH, L.BLACK)
     D.text(canvas, L.CONTENT_LEFT, L.TASK_BASELINE, content.subtitle, L.FONT, L.TASK_SIZE, L.TASK_MIN_SIZE,
            L.CONTENT_WIDTH)
 
 
-def _environment(canvas: Canvas, content: LabelContent) -> None:
+def _environment(canvas: Surface, content: LabelContent) -> None:
     D.text(canvas, L.CONTENT_LEFT, L.ENV_CAPTION_BASELINE, L.ENV_CAPTION, L.FONT, L.ENV_CAPTION_SIZE,
            L.ENV_CAPTION_SIZE, L.CONTENT_WIDTH, L.MUTED)
     if content.provenance:  # who measured or published the figures: the label does not claim them
@@ -92,7 +94,7 @@ def _environment(canvas: Canvas, content: LabelContent) -> None:
            L.ENV_MIN_SIZE, L.CONTENT_WIDTH)
 
 
-def _icon(canvas: Canvas, kind: str, left: float, top: float, tint: str) -> None:
+def _icon(canvas: Surface, kind: str, left: float, top: float, tint: str) -> None:
     canvas.saveState()
     canvas.translate(left, D.y(top + L.ICON_SIZE))
     canvas.scale(L.ICON_SIZE, L.ICON_SIZE)
@@ -122,7 +124,7 @@ def caption_size(captions: list[str], width: float) -> float:
     return size
 
 
-def _badge(canvas: Canvas, cell: Cell, levels: Levels, right: float, top: float, tint: str) -> None:
+def _badge(canvas: Surface, cell: Cell, levels: Levels, right: float, top: float, tint: str) -> None:
     """The metric's own level, top right of the tile: the colour alone does not carry it for everyone."""
     width = _badge_width(levels)
     left = right - L.CELL_PAD - width
@@ -144,7 +146,7 @@ def _badge(canvas: Canvas, cell: Cell, levels: Levels, right: float, top: float,
                     stroke=0, fill=1)
 
 
-def _cell(canvas: Canvas, position: int, cell: Cell, levels: Levels, title_size: float) -> None:
+def _cell(canvas: Surface, position: int, cell: Cell, levels: Levels, title_size: float) -> None:
     if not cell.kind:  # a place no property fills
         return
     left, top = L.cell_origin(position)
@@ -185,7 +187,7 @@ def _cell(canvas: Canvas, position: int, cell: Cell, levels: Levels, title_size:
     _badge(canvas, cell, levels, right, top, tint)  # last: text extraction keeps the title in one piece
 
 
-def _footer(canvas: Canvas, content: LabelContent) -> None:
+def _footer(canvas: Surface, content: LabelContent) -> None:
     half = L.CONTENT_WIDTH / 2 - 4
     D.text(canvas, L.CONTENT_LEFT, L.FOOTER_BASELINE, content.footer_left, L.FONT, L.FOOTER_SIZE,
            L.FOOTER_MIN_SIZE, half, L.MUTED)
@@ -193,8 +195,9 @@ def _footer(canvas: Canvas, content: LabelContent) -> None:
            L.FOOTER_MIN_SIZE, half, L.MUTED, "right")
 
 
-def draw_label(canvas: Canvas, content: LabelContent) -> None:
-    """Draw the whole label on the current page of ``canvas`` (PAGE_WIDTH x PAGE_HEIGHT points)."""
+def draw_label(canvas: Surface, content: LabelContent) -> None:
+    """Draw the whole label on the current page of ``canvas`` (PAGE_WIDTH x PAGE_HEIGHT points):
+    a reportlab Canvas (the PDF) or an SvgCanvas (the SVG), the same calls on both."""
     canvas.setStrokeColor(D.color(L.BLACK))
     canvas.setLineWidth(L.BORDER_WIDTH)
     canvas.drawPath(D.round_rect(L.BORDER_INSET, L.BORDER_INSET, L.PAGE_WIDTH - 2 * L.BORDER_INSET,
@@ -217,16 +220,28 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_META_CHARS else text[:MAX_META_CHARS] + ELLIPSIS
 
 
+def label_title(content: LabelContent) -> str:
+    """ "Energy label: ResNet50 (inference)": the PDF's title, the SVG's too."""
+    return f"Energy label: {_short(content.model)} ({content.task.lower()})"
+
+
+def grade_text(content: LabelContent) -> str:
+    """ "compound rating B" / "compound rating 4 of 5 stars" / "not graded" / "not rated"."""
+    if not content.compound:
+        return "not graded" if content.not_graded else "not rated"
+    if content.levels.style == "stars":
+        return f"compound rating {content.compound} of {len(content.levels.labels)} stars"
+    return f"compound rating {content.compound}"
+
+
 def render_pdf(content: LabelContent) -> bytes:
     """One portrait page of vectors (base-14 fonts; DejaVu Sans embedded for text outside WinAnsi);
     the same content gives the same bytes."""
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(L.PAGE_WIDTH, L.PAGE_HEIGHT), pageCompression=1, invariant=1)
-    canvas.setTitle(f"Energy label: {_short(content.model)} ({content.task.lower()})")
+    canvas.setTitle(label_title(content))
     canvas.setAuthor("MLEE")
-    grade = (f"compound rating {content.compound}" if content.compound
-             else "not graded" if content.not_graded else "not rated")
-    canvas.setSubject(f"{_short(content.environment)}; {grade}")
+    canvas.setSubject(f"{_short(content.environment)}; {grade_text(content)}")
     draw_label(canvas, content)
     # reportlab wraps compressed streams in ASCII85 by default: pure Python, a third of the time,
     # and 25 % larger files. Binary streams are standard PDF; the switch is read while saving.
