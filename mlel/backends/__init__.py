@@ -21,6 +21,9 @@ BACKENDS = {
     "onnx_pytorch": ("onnx", "OnnxTorchBackend"),
     "onnx_tensorflow": ("onnx", "OnnxTensorFlowBackend"),
 }
+# 2022 name -> pyproject's extras that install its framework (the hint when one is missing)
+EXTRAS = {"pytorch": "torch", "tensorflow": "tensorflow", "onnx_pytorch": "torch,onnx",
+          "onnx_tensorflow": "tensorflow,onnx"}
 CHOICES = list(BACKEND_CHOICES)  # the aliases live in mlel.base.names (tests check both tables agree)
 
 def get_backend(name: str) -> type[Backend]:
@@ -29,9 +32,10 @@ def get_backend(name: str) -> type[Backend]:
     try:
         return getattr(import_module(f"{__name__}.{module}"), cls)
     except ImportError as exc:
-        raise BackendError(f"backend {name} needs a package that is not installed: {exc}") from exc
+        raise BackendError(f"backend {name} needs a package that is not installed: {exc}; "
+                           f"pip install 'mlee[{EXTRAS[runnable_backend(name)]}]'") from exc
 
 
-__all__ = ["BACKENDS", "CHOICES", "MODELS", "PRETRAINED", "RANDOM", "Backend", "BackendError",
+__all__ = ["BACKENDS", "CHOICES", "EXTRAS", "MODELS", "PRETRAINED", "RANDOM", "Backend", "BackendError",
            "EvalMetrics", "ModelSpec", "ModelStats", "UnknownBackend", "UnknownModel",
            "get_backend", "lookup", "runnable_backend"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Sequence
 
+from mlel.base.errors import UsageError
 from mlel.base.io import read_file_bytes
 from mlel.base.io import json_file_names
 from mlel.runlog.logs import Problem, RunLog, parse_log_bytes
@@ -21,6 +23,7 @@ class RatingReport:
     warnings: list[str] = field(default_factory=list)  # e.g. a reference model absent somewhere
     runs: list[RunLog] = field(default_factory=list)  # the merged logs read
     results: list[tuple[str, "ResultRecord"]] = field(default_factory=list)  # the result records read
+    origins: list[str] = field(default_factory=list)  # the directory each record's files are in
 
     @cached_property
     def rated(self) -> list[dict]:
@@ -86,13 +89,40 @@ def rate_directory(directory: str | os.PathLike, options: RatingOptions | None =
     them, each task by its property set. Files that are neither become problems. The report keeps
     what it read, merged logs and result records, for callers that want more of them than the rating;
     so freeing 100,000 records (0.45 s) is the caller's choice: the CLI leaves it to its exit."""
+    return rate_directories([directory], options, task)
+
+
+def rate_directories(directories: Sequence[str | os.PathLike], options: RatingOptions | None = None,
+                     task: str | None = None) -> RatingReport:
+    """:func:`rate_directory` over several directories rated as one: each directory's runs are pooled
+    within it (one directory gives exactly what ``python -m mlel.ratings -d DIR`` shows), and an entry is
+    indexed against its task and environment's reference whichever directory holds it. The report's
+    ``origins`` name each record's directory; with several, a problem names its file with its directory.
+    Raises UsageError for a directory given twice (its entries would be rated twice), FileNotFoundError /
+    NotADirectoryError as :func:`mlel.runlog.logs.load_logs`."""
     options = options or RatingOptions()
-    entries, problems, runs, results = _load(directory, options.property_sets, options.gates)
-    records, warnings = rate_entries(entries, options)
+    named = [os.fspath(directory) for directory in directories]
+    seen: dict[str, str] = {}
+    for directory in named:
+        resolved = os.path.realpath(directory)
+        if resolved in seen:
+            raise UsageError(f"directory {directory} is given twice (also as {seen[resolved]})")
+        seen[resolved] = directory
+    entries, origins, problems, runs, results = [], [], [], [], []
+    for directory in named:
+        found, skipped, read_runs, read_records = _load(directory, options.property_sets, options.gates)
+        entries += found
+        origins += [directory] * len(found)
+        problems += skipped if len(named) == 1 else [Problem(os.path.join(directory, p.file), p.reason)
+                                                     for p in skipped]
+        runs += read_runs
+        results += read_records
+    records, warnings = rate_entries(entries, options)  # one record per entry, in the entries' order
     if task:
-        records = [record for record in records if record.task == task]
+        kept = [i for i, record in enumerate(records) if record.task == task]
+        records, origins = [records[i] for i in kept], [origins[i] for i in kept]
         warnings = [w for w in warnings if f" {task} " in w]
-    return RatingReport(records, problems, warnings, runs, results)
+    return RatingReport(records, problems, warnings, runs, results, origins)
 
 
 def format_table(records: list[RatedResult], options: RatingOptions | None = None, wide: bool = False) -> str:

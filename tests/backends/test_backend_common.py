@@ -1,6 +1,9 @@
 """The backend interface without a framework: names, registry, metric sums, FLOP conventions."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -102,3 +105,14 @@ def test_tensorflow_then_pytorch_in_one_process_does_not_crash():
     repo = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=repo)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name, extra", [("torch", "torch"), ("onnx_tf", "tensorflow,onnx")])
+def test_a_missing_framework_names_the_extra_that_installs_it(name, extra):
+    # the framework is blocked in a fresh interpreter (None in sys.modules makes its import fail)
+    code = ("import sys; sys.modules['torch'] = sys.modules['onnxruntime'] = sys.modules['onnx'] = None\n"
+            "from mlel.backends import BackendError, EXTRAS, get_backend\n"
+            f"try: get_backend({name!r})\n"
+            "except BackendError as e: print(e)\n")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "needs a package that is not installed" in shown and f"pip install 'mlee[{extra}]'" in shown
