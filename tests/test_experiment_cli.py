@@ -18,12 +18,15 @@ def tracking(monkeypatch):
     module = types.ModuleType("mlel.apps.tracking")
     module.calls, module.error = [], None
 
-    def log_run(run_dir, tracking_uri):
-        module.calls.append((run_dir, tracking_uri))
+    def tracked_run(run_dir, results_dir):
         if module.error is not None:
             raise module.error
+        return types.SimpleNamespace(run_dir=run_dir, not_rated="lone model", summary=None)
+
+    def log_record(record, run_dir, tracking_uri):
+        module.calls.append((run_dir, tracking_uri))
         return "run-123"
-    module.log_run = log_run
+    module.tracked_run, module.log_record = tracked_run, log_record
     monkeypatch.setitem(sys.modules, "mlel.apps.tracking", module)
     return module
 
@@ -43,7 +46,9 @@ def main(runner, *args):
 def test_mlflow_logs_a_successful_run(tmp_path, tracking, capsys, flag, uri):
     assert main(runner_returning(tmp_path), *flag) == EXIT_OK
     assert tracking.calls == [(tmp_path, uri)]
-    assert "run-123" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "run-123" in out
+    assert out.count("ratings not logged") == 1 and "rated alone (no --rate-against DIR): lone model" in out
 
 
 def test_without_the_flag_nothing_is_logged(tmp_path, tracking):

@@ -95,3 +95,17 @@ def test_the_installed_package_rates_a_results_folder(installed, tmp_path):
     rated = json.loads(proc.stdout)
     assert rated and {log.name for log in logs} == {name for s in rated for name in s["logs"]}
     assert all(s["compound"] in "ABCDE" for s in rated)
+
+
+def test_installed_commands_name_themselves_and_the_demo_says_what_to_install(installed, tmp_path):
+    """Issue 26: `mlee-infer` errors say `mlee-infer: error` (not `infer.py`), and `mlee-demo` where
+    torch is missing (blocked here, as a wheel installed without the torch extra) names the extra."""
+    proc = _run([installed / "mlee-infer", "--model", "resnet18", "--backend", "bogus"], cwd=tmp_path)
+    assert proc.returncode == 2 and "\nmlee-infer: error: argument --backend" in proc.stderr, proc.stderr[-2000:]
+    demo = installed / "mlee-demo"
+    blocked = (f"import sys; sys.modules['torch'] = None; sys.argv = [{str(demo)!r}]; "
+               f"exec(compile(open({str(demo)!r}).read(), {str(demo)!r}, 'exec'))")
+    proc = _run([installed / "python", "-c", blocked], cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().endswith("pip install 'mlee[torch]'") and "mlee-demo: " in proc.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written

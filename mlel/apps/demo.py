@@ -12,12 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_OK
+from mlel.apps.command import install_hint, invoked_as, missing_modules
+from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_OK, EXIT_USAGE
 
 MODELS = ("MobileNetV3Small", "ResNet50")  # ResNet50 is the reference of the demo's index scale
 REFERENCE = "ResNet50"
 # whole passes until each run has measured this long: a shorter window is "not graded" (the gates)
 MIN_DURATION_S = 3
+NEEDS = ("torch", "torchvision")  # the demo measures PyTorch models: the torch extra
 
 
 class DemoStopped(SystemExit):
@@ -40,12 +42,12 @@ def _merge(runs: Path, results: Path) -> None:
         raise DemoStopped(f"demo stopped: merging exited with {code}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="The MLEE demo: measure the inference of "
+        prog=prog, description="The MLEE demo: measure the inference of "
                     f"{' and '.join(MODELS)} (PyTorch, CPU, synthetic data), merge the two runs, rate "
                     f"them against {REFERENCE} and draw an energy label. Takes about a minute.",
-        epilog=EXIT_CODES_EPILOG)
+        epilog="Needs PyTorch: pip install 'mlee[torch]' (a checkout's .venv has it). " + EXIT_CODES_EPILOG)
     parser.add_argument("--output-dir", default="demo_output", metavar="DIR",
                         help="where the demo writes (emptied first; default: %(default)s)")
     return parser
@@ -73,10 +75,28 @@ def run_demo(out: Path) -> None:
     print(f"Explore them:   python -m mlel.elex --directory {results}")
 
 
+def missing_framework(prog: str) -> str | None:
+    """The one line that says what to install when PyTorch is not there (None when it is)."""
+    missing = missing_modules(*NEEDS)
+    if not missing:
+        return None
+    return (f"{prog}: the demo measures PyTorch models, but {missing[0]} is not installed "
+            f"(No module named '{missing[0]}'): {install_hint(missing[0])}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    run_demo(Path(args.output_dir).resolve())
-    return EXIT_OK
+    prog = invoked_as("mlee-demo")
+    args = build_parser(prog).parse_args(argv)
+    # checked before anything is written: a wheel installed without the torch extra lacks it
+    hint = missing_framework(prog)
+    if hint is None:
+        try:
+            run_demo(Path(args.output_dir).resolve())
+            return EXIT_OK
+        except ModuleNotFoundError as error:  # a framework module the check above did not name
+            hint = f"{prog}: {error}: {install_hint(error.name or '')}"
+    print(hint, file=sys.stderr)
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from mlel.apps.command import invoked_as
 from mlel.base.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, MleeError
 from mlel.experiment.augment import AUTO_AUGMENT, INTERPOLATIONS
 from mlel.base.names import BACKEND_CHOICES
@@ -119,6 +120,12 @@ def _measurement_arguments(parser, defaults) -> None:
     g.add_argument("--mlflow", nargs="?", const="", default=None, metavar="URI",
                    help="after a successful run, log its folder to MLflow: to URI, or without one to "
                         "the default local store ./mlruns (needs the mlflow package)")
+    g.add_argument("--rate-against", default=None, metavar="DIR",
+                   help="with --mlflow: rate the run together with the merged logs in DIR and log its "
+                        "rated metrics (value, index), letters (tags mlee.rating.<metric>, "
+                        "mlee.compound) and label.pdf; DIR must hold the task's reference model "
+                        "(ResNet101) measured in the same environment. Without it, or when the run "
+                        "cannot be rated there, one line says why the ratings are not logged")
 
 
 def add_run_arguments(parser, task: str) -> None:
@@ -216,12 +223,15 @@ def build_train_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def log_to_mlflow(run_dir: Path, uri: str) -> int:
-    """Log a finished run folder to MLflow (``uri`` "" = the default local ./mlruns store);
-    the exit code: 0, or 1 with the reason on stderr (the run folder is kept either way)."""
+def log_to_mlflow(run_dir: Path, uri: str, rate_against: str | None = None) -> int:
+    """Log a finished run folder to MLflow (``uri`` "" = the default local ./mlruns store), rated
+    together with the merged logs of ``rate_against``; the exit code: 0, or 1 with the reason on
+    stderr (the run folder is kept either way). Ratings that cannot be logged are said in one line."""
+    against = Path(rate_against) if rate_against else None
     try:
-        from mlel.apps.tracking import log_run  # imported here: mlflow matters only when asked for
-        run_id = log_run(run_dir, uri or None)
+        from mlel.apps.tracking import log_record, tracked_run  # here: mlflow matters only when asked for
+        record = tracked_run(run_dir, against)
+        run_id = log_record(record, run_dir, uri or None)
     except ImportError as exc:
         print(f"--mlflow: MLflow logging is not available ({exc}); the run folder is kept: {run_dir}",
               file=sys.stderr)
@@ -229,14 +239,30 @@ def log_to_mlflow(run_dir: Path, uri: str) -> int:
     except MleeError as exc:
         print(f"--mlflow: {exc}; the run folder is kept: {run_dir}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"logged to MLflow ({uri or './mlruns'}): run {run_id}", flush=True)
+    rated = f", compound rating {record.summary['compound']}" if record.not_rated is None else ""
+    print(f"logged to MLflow ({uri or './mlruns'}): run {run_id}{rated}", flush=True)
+    if record.not_rated is not None:
+        how = f"rated with {against}" if against else "rated alone (no --rate-against DIR)"
+        print(f"--mlflow: ratings not logged: {how}: {record.not_rated}", flush=True)
     return EXIT_OK
+
+
+def _check_rate_against(parser, args) -> None:
+    """--rate-against is checked before the run: a typo must not cost the experiment's time."""
+    if args.rate_against is None:
+        return
+    if args.mlflow is None:
+        parser.error("--rate-against DIR rates the run for MLflow: give --mlflow [URI] too")
+    if not Path(args.rate_against).is_dir():
+        parser.error(f"--rate-against {args.rate_against}: not a directory (give a folder of merged logs, "
+                     "e.g. results)")
 
 
 def cli_main(parser, options_cls, runner, argv=None) -> int:
     """Parse, run, log to MLflow if asked, and map the outcome to an exit code (2: bad options,
     like argparse; a MleeError's own code for other errors before the run starts)."""
     args = parser.parse_args(argv)
+    _check_rate_against(parser, args)
     names = {f.name for f in dataclasses.fields(options_cls)}
     opts = options_cls(**{k: v for k, v in vars(args).items() if k in names})
     try:
@@ -248,7 +274,7 @@ def cli_main(parser, options_cls, runner, argv=None) -> int:
         return exc.exit_code
     code = results[-1].exit_code
     if code == EXIT_OK and args.mlflow is not None:
-        logged = [log_to_mlflow(result.run_dir, args.mlflow) for result in results]
+        logged = [log_to_mlflow(result.run_dir, args.mlflow, args.rate_against) for result in results]
         return max(logged)
     return code
 
@@ -263,9 +289,9 @@ def train_main(argv=None, prog: str | None = None) -> int:
 
 def infer_console() -> None:
     """Console entry point (``mlee-infer``, ``python -m mlel.infer``, ``infer.py``)."""
-    exit_process(infer_main())
+    exit_process(infer_main(prog=invoked_as("mlee-infer")))
 
 
 def train_console() -> None:
     """Console entry point (``mlee-train``, ``python -m mlel.train``, ``train.py``)."""
-    exit_process(train_main())
+    exit_process(train_main(prog=invoked_as("mlee-train")))

@@ -325,14 +325,18 @@ def _slurm_options(args) -> dict:
 def _mlflow_hook(uri: str | None, results: Path, progress) -> Callable[[Outcome], None] | None:
     if uri is None:
         return None
-    from mlel.apps.tracking import log_run
+    from mlel.apps.tracking import log_record, tracked_run
 
     def log(outcome: Outcome) -> None:
         for run in outcome.run_folders:
             try:
-                progress(f"mlflow: {Path(run).name} -> run {log_run(Path(run), uri or None, results_dir=results)}")
+                record = tracked_run(Path(run), results)
+                run_id = log_record(record, Path(run), uri or None)
             except MleeError as error:  # tracking is a side channel: the sweep goes on
                 progress(f"mlflow: {Path(run).name} not logged: {error}")
+                continue
+            why = f" (ratings not logged: {record.not_rated})" if record.not_rated else ""
+            progress(f"mlflow: {Path(run).name} -> run {run_id}{why}")
     return log
 
 

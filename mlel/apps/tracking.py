@@ -15,8 +15,12 @@ What is logged (one MLflow run per run folder, experiment ``mlee`` unless told o
   its SPEC unit under its own key (``inference_power_draw``, ``top1_val``, ...) with ``index.<key>``;
 * tags: ``mlee.task``, ``mlee.model``, ``mlee.backend``, ``mlee.environment``, ``mlee.estimated``
   (``true`` where any energy is estimated), ``mlee.reference``, ``mlee.rating.<key>``,
-  ``mlee.compound`` (ratings only where the reference model has results in the environment);
+  ``mlee.compound`` (letters only where the reference model has results in the environment; else
+  ``mlee.not_rated`` or ``mlee.not_graded``: the ratings pipeline's reason);
 * artifacts: the run folder, its merged log (``merged_log.json``) and, when rated, ``label.pdf``.
+
+The run is always rated by the ratings pipeline (:func:`mlel.ratings.rate_runs`), alone or with the
+merged logs of ``results_dir``: a letter and its reason are the pipeline's, never this module's.
 """
 from __future__ import annotations
 
@@ -42,8 +46,9 @@ class TrackedRun:
     metrics: dict[str, float]
     tags: dict[str, str]
     merged_log: dict
-    summary: dict | None = None  # the rated summary, when the reference was known
+    summary: dict | None = None  # the rated summary (the pipeline's, letters or not)
     times_ms: tuple[int | None, int | None] = field(default=(None, None))
+    not_rated: str | None = None  # why no compound letter (the pipeline's reason); None: rated
 
 
 def flatten(config: dict, prefix: str = "") -> dict[str, str]:
@@ -73,21 +78,31 @@ def _run_metrics(run, split: dict) -> dict[str, float]:
     return {key: float(value) for key, value in metrics.items() if value is not None}
 
 
-def _rated_summary(run, results_dir: Path | None, reference: str) -> dict | None:
-    """The run's rated summary among the merged logs of ``results_dir``; None when the reference
-    model has no results of this task in the run's environment (every index would be missing)."""
+def _rated_summary(run, results_dir: Path | None, reference: str | None) -> dict | None:
+    """The run's rated summary, rated by the pipeline together with the merged logs of
+    ``results_dir`` (alone without one); None only when the pipeline rates no entry of it."""
     from mlel.runlog.logs import load_logs
     from mlel.ratings import RatingOptions, rate_runs
 
     runs = [run]
-    if results_dir is not None and Path(results_dir).is_dir():
-        others, _problems = load_logs(results_dir)  # unreadable files only cannot help rating
-        runs += [other for other in others if other.file != run.file]
-    peers = {r.model for r in runs if r.task == run.task and r.environment == run.environment}
-    if reference not in peers:
-        return None
+    if results_dir is not None:
+        try:
+            others, _problems = load_logs(results_dir)  # unreadable files only cannot help rating
+        except OSError as error:
+            raise InputError(f"{results_dir}: cannot read the results to rate against ({error})") from None
+        runs += [other for other in others if other.file != run.file]  # this run, merged there already
     rated, _warnings = rate_runs(runs, RatingOptions(reference=reference))
     return next((s for s in rated if run.file in s["logs"] and s["task"] == run.task), None)
+
+
+def _why_not_rated(summary: dict | None) -> str | None:
+    """The pipeline's reason why the run has no compound letter (None: it has one)."""
+    if summary is None:
+        return "the ratings pipeline rated no entry of this run"
+    if summary.get("compound"):
+        return None
+    return (summary.get("not_graded") or summary.get("not_rated")
+            or "no metric of the compound rating was rated")
 
 
 def _rating_fields(summary: dict) -> tuple[dict[str, float], dict[str, str]]:
@@ -112,9 +127,10 @@ def _rating_fields(summary: dict) -> tuple[dict[str, float], dict[str, str]]:
     return metrics, tags
 
 
-def tracked_run(run_dir: Path, results_dir: Path | None = None, reference: str = "ResNet101") -> TrackedRun:
-    """Merge ``run_dir`` in memory and rate it: what :func:`log_run` sends. Raises InputError when
-    the folder is not a finished run."""
+def tracked_run(run_dir: Path, results_dir: Path | None = None, reference: str | None = None) -> TrackedRun:
+    """Merge ``run_dir`` in memory and rate it (with the merged logs of ``results_dir``, against
+    ``reference``, default: the task's own): what :func:`log_run` sends. Raises InputError when the
+    folder is not a finished run or ``results_dir`` is not a readable directory."""
     from mlel.runlog.logs import LogFormatError, parse_log
     from mlel.runlog.merge import RunFolderError, merge_run_folder
 
@@ -126,12 +142,15 @@ def tracked_run(run_dir: Path, results_dir: Path | None = None, reference: str =
         raise InputError(f"{run_dir}: not a finished run folder ({error})") from None
     split = merged["validation"] if run.task == "inference" else merged
     metrics = _run_metrics(run, split)
+    summary = _rated_summary(run, results_dir, reference)
     tags = {"mlee.task": run.task, "mlee.model": run.model, "mlee.backend": run.backend,
             "mlee.environment": run.environment, "mlee.dataset": run.dataset,
             "mlee.estimated": str("estimated" in run.sources.values()).lower(),
             "mlee.sources": ", ".join(f"{s} ({how})" for s, how in sorted(run.sources.items())),
-            "mlee.reference": reference, "mlee.run_folder": run_dir.name}
-    summary = _rated_summary(run, results_dir, reference)
+            "mlee.reference": (summary or {}).get("reference") or reference or "",
+            "mlee.run_folder": run_dir.name}
+    if results_dir is not None:
+        tags["mlee.rated_against"] = str(results_dir)
     if summary is not None:
         rating_metrics, rating_tags = _rating_fields(summary)
         metrics.update(rating_metrics)
@@ -139,7 +158,8 @@ def tracked_run(run_dir: Path, results_dir: Path | None = None, reference: str =
     results = split.get("results") or {}
     times = tuple(int(results[k] * 1000) if isinstance(results.get(k), (int, float)) else None
                   for k in ("start", "end"))
-    return TrackedRun(run_dir.name, flatten(merged.get("config") or {}), metrics, tags, merged, summary, times)
+    return TrackedRun(run_dir.name, flatten(merged.get("config") or {}), metrics, tags, merged, summary, times,
+                      _why_not_rated(summary))
 
 
 def resolve_uri(tracking_uri: str | None) -> str:
@@ -191,21 +211,16 @@ def _log_generated(client, run_id: str, record: TrackedRun) -> None:
 
     with tempfile.TemporaryDirectory(prefix="mlee-mlflow-") as folder:
         (Path(folder) / "merged_log.json").write_bytes(dumps(record.merged_log))
-        if record.summary is not None:
+        if record.not_rated is None:  # a label without a compound letter would say nothing
             from mlel.labels import EnergyLabel
 
             (Path(folder) / "label.pdf").write_bytes(EnergyLabel(record.summary).to_pdf())
         client.log_artifacts(run_id, folder)
 
 
-def log_run(run_dir: Path, tracking_uri: str | None = None, *, results_dir: Path | None = None,
-            reference: str = "ResNet101", experiment: str = DEFAULT_EXPERIMENT) -> str:
-    """Log one finished run folder to MLflow; returns the MLflow run id.
-
-    ``results_dir``: merged logs to rate the run among (index and rating need the reference model's
-    results in the same environment). Raises :class:`MleeError` (InputError for a folder that is not
-    a finished run, UsageError without the mlflow client, MleeError when the store is unusable)."""
-    record = tracked_run(Path(run_dir), results_dir, reference)
+def log_record(record: TrackedRun, run_dir: Path, tracking_uri: str | None = None,
+               experiment: str = DEFAULT_EXPERIMENT) -> str:
+    """Send what :func:`tracked_run` made of ``run_dir`` to MLflow; returns the MLflow run id."""
     uri = resolve_uri(tracking_uri)
     try:
         return _send(_client(uri), experiment, record, Path(run_dir))
@@ -214,3 +229,13 @@ def log_run(run_dir: Path, tracking_uri: str | None = None, *, results_dir: Path
     except Exception as error:  # the client raises many kinds (MlflowException, OSError, HTTP errors)
         raise MleeError(f"cannot log {Path(run_dir).name} to MLflow at {uri}: "
                         f"{type(error).__name__}: {error}") from None
+
+
+def log_run(run_dir: Path, tracking_uri: str | None = None, *, results_dir: Path | None = None,
+            reference: str | None = None, experiment: str = DEFAULT_EXPERIMENT) -> str:
+    """Log one finished run folder to MLflow; returns the MLflow run id.
+
+    ``results_dir``: merged logs to rate the run among (index and rating need the reference model's
+    results in the same environment). Raises :class:`MleeError` (InputError for a folder that is not
+    a finished run, UsageError without the mlflow client, MleeError when the store is unusable)."""
+    return log_record(tracked_run(Path(run_dir), results_dir, reference), Path(run_dir), tracking_uri, experiment)
