@@ -47,7 +47,7 @@ test: install browser axe
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 # Speed and memory goals: each benchmark prints its ratios (see README, "Benchmarks").
-BENCHES := ratings_corpus records_rating monitor_overhead harness_overhead labels elex_callbacks estimate_error interval_coverage
+BENCHES := ratings_corpus records_rating monitor_overhead harness_overhead labels elex_callbacks estimate_error interval_coverage publish
 bench: install
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit $$?; done
 

@@ -11,7 +11,7 @@ AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.mi
 BLOCKING = ("serious", "critical")
 _RUN = """
 const done = arguments[arguments.length - 1];
-axe.run(document, {resultTypes: ['violations']})
+axe.run(document, {resultTypes: ['violations'], preload: false})
    .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                                           nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))))
    .catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));
