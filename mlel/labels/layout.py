@@ -32,7 +32,7 @@ FRAME = "#B5B5B5"  # pictogram cell outlines
 ESTIMATED = "#B3261E"  # the word "estimated" stands out
 UNGRADED = "#9E9E9E"  # the tiles of an entry that is not graded: no rating colour
 UNRATED_SCALE = "#D0D0D0"  # the scale of an entry that is not rated: no level stands out
-COLORS = RATING_COLORS  # A #639B30, B #B8AC2B, C #F8B830, D #EF7D29, E #E52421 (SPEC §6)
+COLORS = RATING_COLORS  # the rating palette (mlel.ratings: SPEC §6's hues, apart for colour-blind readers)
 
 # --- header: title, colour strip, subtitle, QR code --------------------------------------------
 TITLE = "ENERGY"

@@ -16,6 +16,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import FILL_EVEN_ODD, FILL_NON_ZERO, Canvas
 from reportlab.pdfgen.pathobject import PDFPathObject
 
+from mlel.base.colours import readable_text_colour
 from mlel.labels import drawing as D
 from mlel.labels import layout as L
 from mlel.labels.content import Cell, LabelContent
@@ -133,7 +134,7 @@ def _badge(canvas: Surface, cell: Cell, levels: Levels, right: float, top: float
     baseline = top + L.CELL_PAD + L.BADGE_SIZE / 2 + L.BADGE_LETTER_SIZE * 0.36
     label, font = printable(cell.rating or NO_LEVEL, L.FONT_BOLD)
     label, size = fit_text(label, font, L.BADGE_LETTER_SIZE, L.ICON_DETAIL_MIN_SIZE, width - 3)
-    canvas.setFillColor(D.color(L.WHITE))
+    canvas.setFillColor(D.color(readable_text_colour(tint)))
     canvas.setFont(font, size)
     if levels.style != "stars" or not cell.rating:
         canvas.drawCentredString(left + width / 2, D.y(baseline), label)

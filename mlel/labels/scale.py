@@ -11,6 +11,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.pathobject import PDFPathObject
 
+from mlel.base.colours import readable_text_colour
 from mlel.labels import drawing as D
 from mlel.labels import layout as L
 from mlel.labels.content import LabelContent
@@ -140,11 +141,13 @@ def _letters(canvas: Canvas, content: LabelContent) -> None:
     """Five arrows of growing length, each with its level's label (A–E, or a scheme's own)."""
     labels = content.levels.labels
     for (rating, path), label in zip(_scale_arrows(), labels):
-        canvas.setFillColor(D.color(L.UNRATED_SCALE if content.not_rated else L.COLORS[rating]))
+        fill = L.UNRATED_SCALE if content.not_rated else L.COLORS[rating]
+        canvas.setFillColor(D.color(fill))
         canvas.drawPath(path, stroke=0, fill=1)
         baseline = L.arrow_row_top(rating) + L.ARROW_HEIGHT / 2 + L.ARROW_LETTER_SIZE * 0.36
         D.text(canvas, L.ARROW_LEFT + L.ARROW_LETTER_INSET, baseline, label, L.FONT_BOLD, L.ARROW_LETTER_SIZE,
-               L.ICON_DETAIL_MIN_SIZE, L.ARROW_MIN_LENGTH - L.ARROW_TIP - L.ARROW_LETTER_INSET, L.WHITE)
+               L.ICON_DETAIL_MIN_SIZE, L.ARROW_MIN_LENGTH - L.ARROW_TIP - L.ARROW_LETTER_INSET,
+               readable_text_colour(fill))
     if not content.compound or content.not_graded:
         return
     top = pointer_top(labels.index(content.compound))
