@@ -19,7 +19,8 @@ SCRIPTS = PYPROJECT["project"]["scripts"]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
 # `python -m` modules of the CLIs (mlel.runlog.merge and mlel.paper.outputs: see the report of issue 11)
 MODULES = ["mlel.infer", "mlel.train", "mlel.elex", "mlel.apps.demo", "mlel.ratings", "mlel.labels.cli",
-           "mlel.importers", "mlel.apps.sweep", "mlel.runlog.merge", "mlel.paper.outputs"]
+           "mlel.importers", "mlel.apps.sweep", "mlel.runlog.merge", "mlel.paper.outputs", "mlel.export",
+           "mlel.publish"]
 SHIMS = ["infer.py", "train.py", "merge_results.py", "elex.py"]
 # imported only inside `try: ... except ImportError` probes
 OPTIONAL_PROBES = {"triton"}

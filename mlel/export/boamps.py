@@ -7,7 +7,6 @@ importer recorded one, no memory sizes, the infrastructure ``other``.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import statistics
 import uuid
@@ -17,7 +16,7 @@ from datetime import datetime
 import orjson
 
 from mlel.base.environment import BACKENDS
-from mlel.base.names import backend_key, file_safe_name
+from mlel.base.names import backend_key
 from mlel.export.energy import EnergyFigure
 from mlel.export.inputs import ExportEntry, Origin
 from mlel.importers.property_units import UnitError, convert
@@ -49,15 +48,6 @@ _COUNTED = re.compile(r"^(\d+)\s*x\s+(.+)$")  # "8 x A100": how the importers na
 _GPU_WORDS = re.compile(r"\b(NVIDIA|Tesla|Quadro|GeForce|RTX|Radeon|Instinct|MI\d{3}X?|[ABHLTV]\d{1,3}|GB\d{3}|"
                         r"L40S?|GPU)\b", re.I)
 _CPU_WORDS = re.compile(r"\b(CPU|Xeon|EPYC|Core|Ryzen|Processor|Threadripper|Graviton)\b", re.I)
-
-
-def report_file_name(task: str, environment: str, name: str) -> str:
-    """A stable file name of an entry key: readable parts, sanitised, and a hash of the key itself
-    (two keys that sanitise alike still get two files)."""
-    digest = hashlib.blake2b(orjson.dumps([task, environment, name]), digest_size=5).hexdigest()
-    parts = (file_safe_name(task, "task", sep="-", limit=40), file_safe_name(name, "model", sep="-", limit=80),
-             file_safe_name(environment, "environment", sep="-", limit=60))
-    return "__".join(parts + (digest,)) + ".json"
 
 
 def boamps_report(entry: ExportEntry, found: Origin, properties: PropertySet, energy: EnergyFigure,

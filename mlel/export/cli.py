@@ -12,13 +12,13 @@ from pathlib import Path
 from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_USAGE, MleeError, OutputError, UsageError
 from mlel.base.io import dumps, write_atomic
 from mlel.base.stopping import until_stopped
-from mlel.export.boamps import boamps_report, report_file_name
+from mlel.base.filenames import unique_stems
+from mlel.export.boamps import boamps_report
 from mlel.export.energy import energy_figure, no_energy_reason
-from mlel.export.inputs import ExportInput, origin, rate_directories
+from mlel.export.inputs import ExportEntry, export_entries, origin
 from mlel.export.table import MissingParquet, build_table, csv_bytes, parquet_bytes
-from mlel.ratings import RatingOptions, builtin_schemes, load_scheme
-from mlel.ratings.settings import SettingsError
-from mlel.tasks.properties import builtin_tasks, read_property_set
+from mlel.ratings import RatingOptions
+from mlel.ratings.cli import add_rating_arguments, rate_as_told, skipped_files, task_property_sets
 
 TABLE_FORMATS = {".csv": csv_bytes, ".parquet": parquet_bytes}
 PROGRESS_AFTER_S = 2.0  # a bar only once an export takes this long
@@ -61,24 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (boamps, table):
         sub.add_argument("--directory", "-d", action="append", metavar="DIR",
                          help="a directory of merged logs and result records (repeatable; default: results)")
-        sub.add_argument("--scheme", metavar="NAME|FILE",
-                         help=f"rating scheme: {', '.join(builtin_schemes())} or a scheme JSON file "
-                              "(default: each task's own), as python -m mlel.ratings takes it")
-        sub.add_argument("--reference", help="reference model of the index scale (default: the task's)")
-        sub.add_argument("--properties", metavar="FILE", action="append", default=[],
-                         help="a property-set JSON file replacing the built-in set of its task (repeatable)")
+        add_rating_arguments(sub)  # rated as python -m mlel.ratings rates
         sub.add_argument("--task", metavar="TASK", help="export only this task's entries")
     boamps.add_argument("--output", "-o", required=True, metavar="OUT",
                         help="directory to write the reports into (made if missing)")
     table.add_argument("--output", "-o", required=True, metavar="OUT.csv|OUT.parquet",
                        help="the table file; its extension picks the format")
     return parser
-
-
-def _options(args) -> RatingOptions:
-    sets = [read_property_set(path) for path in args.properties]
-    return RatingOptions(scheme=load_scheme(args.scheme) if args.scheme else None, reference=args.reference,
-                         property_sets={s.task: s for s in sets} or None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,22 +80,20 @@ def _run(args) -> int:
     directories = args.directory or ["results"]
     try:
         output = _checked_output(args)
-        options = _options(args)
-        found = rate_directories(directories, options, task=args.task)
+        options, report = rate_as_told(args, directories, args.task)
     except MleeError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except (SettingsError, FileNotFoundError, NotADirectoryError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    for problem in found.problems:
+    skipped = skipped_files(report, directories)
+    for problem in skipped:
         print(f"skipped {problem}", file=sys.stderr)
-    for warning in found.warnings:
+    for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if not found.entries:
+    if not report.records:
         print(f"error: nothing could be rated in {', '.join(map(str, directories))} "
-              f"({len(found.problems)} file(s) skipped)", file=sys.stderr)
+              f"({len(skipped)} file(s) skipped)", file=sys.stderr)
         return EXIT_FAILED
+    found = export_entries(report)
     try:
         if args.command == "boamps":
             return _write_boamps(found, output, options)
@@ -135,30 +122,26 @@ def _checked_output(args) -> Path:
     return output
 
 
-def _property_sets(options: RatingOptions) -> dict:
-    """Each task's property set as the rating used it: a --properties file's, else the built-in one."""
-    return {**builtin_tasks(), **(options.property_sets or {})}
-
-
-def _write_table(found: ExportInput, output: Path, options: RatingOptions) -> int:
+def _write_table(found: list[ExportEntry], output: Path, options: RatingOptions) -> int:
     write = TABLE_FORMATS[output.suffix.lower()]
-    units = {task: {p.key: p.unit for p in s.properties} for task, s in _property_sets(options).items()}
-    table = build_table([entry.rated.to_dict() for entry in found.entries], units)
+    units = {task: {p.key: p.unit for p in s.properties} for task, s in task_property_sets(options).items()}
+    table = build_table([entry.rated.to_dict() for entry in found], units)
     write_atomic(output, write(table))
     print(f"wrote {output}: {len(table.rows)} entries, {len(table.columns)} columns", file=sys.stderr)
     return EXIT_OK
 
 
-def _write_boamps(found: ExportInput, output: Path, options: RatingOptions) -> int:
+def _write_boamps(found: list[ExportEntry], output: Path, options: RatingOptions) -> int:
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"cannot make the output directory {output}: {error.strerror or error}") from error
-    sets = _property_sets(options)
+    sets = task_property_sets(options)
     created, version = datetime.now(timezone.utc), _version()
-    names: dict[str, int] = {}
     written = 0
-    for entry in _progress(found.entries):
+    # the entry's stem, as its page on a site published from these directories has it
+    stems = unique_stems(entry.rated.entry.key for entry in found)
+    for entry, stem in _progress(list(zip(found, stems))):
         rated, properties = entry.rated, sets[entry.rated.task]
         energy = energy_figure(rated, properties)
         if energy is None:
@@ -168,14 +151,10 @@ def _write_boamps(found: ExportInput, output: Path, options: RatingOptions) -> i
         source = origin(entry)
         if source.problem:
             print(f"note: {source.problem}; its report says less", file=sys.stderr)
-        name = report_file_name(*rated.entry.key)
-        names[name] = names.get(name, 0) + 1
-        if names[name] > 1:  # one key in two directories: both kept
-            name = f"{name[:-len('.json')]}-{names[name]}.json"
-        write_atomic(output / name, dumps(boamps_report(entry, source, properties, energy, created, version)))
+        write_atomic(output / f"{stem}.json", dumps(boamps_report(entry, source, properties, energy, created, version)))
         written += 1
     print(f"wrote {written} BoAmps report(s) into {output}"
-          f"{f'; {len(found.entries) - written} entries without an energy not exported' if written < len(found.entries) else ''}",
+          f"{f'; {len(found) - written} entries without an energy not exported' if written < len(found) else ''}",
           file=sys.stderr)
     return EXIT_OK if written else EXIT_FAILED
 

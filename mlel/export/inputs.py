@@ -4,18 +4,15 @@ directory and the merged logs it came from; and what an entry's first file says 
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from mlel.base.errors import MleeError
 from mlel.base.io import read_file_bytes
-from mlel.ratings import RatingOptions
 from mlel.ratings.rated import RatedResult
-from mlel.ratings.report import rate_directories as rate_together
+from mlel.ratings.report import RatingReport
 from mlel.results import ResultRecord, parse_record_bytes
-from mlel.runlog.logs import PlatformInfo, Problem, RunLog, read_platform
+from mlel.runlog.logs import PlatformInfo, RunLog, read_platform
 from mlel.runlog.validation import check_merged_log, parse_json
 
 
@@ -33,28 +30,14 @@ class ExportEntry:
         return tuple(self.directory / name for name in self.rated.logs)
 
 
-@dataclass(frozen=True)
-class ExportInput:
-    entries: list[ExportEntry]
-    problems: list[Problem] = field(default_factory=list)  # files skipped, with the reason
-    warnings: list[str] = field(default_factory=list)
-
-
-def rate_directories(directories: Sequence[str | os.PathLike], options: RatingOptions | None = None,
-                     task: str | None = None) -> ExportInput:
-    """The directories rated as one (:func:`mlel.ratings.report.rate_directories`: raises
-    FileNotFoundError / NotADirectoryError naming a directory that is not one, UsageError for one
-    given twice), each entry with its directory and its merged logs."""
-    report = rate_together(directories, options, task)
+def export_entries(report: RatingReport) -> list[ExportEntry]:
+    """The entries of a rating of results directories (:func:`mlel.ratings.report.rate_directories`: the
+    exports never rate), each with its directory and its merged logs."""
     runs: dict[str, list[RunLog]] = {}
     for run in report.runs:
         runs.setdefault(run.file, []).append(run)
-    entries = [ExportEntry(record, Path(origin), _runs_of(record, runs))
-               for record, origin in zip(report.records, report.origins)]
-    problems = list(report.problems)
-    if len(directories) == 1:  # the report names them by file alone there: say where they are
-        problems = [Problem(os.path.join(directories[0], p.file), p.reason) for p in problems]
-    return ExportInput(entries, problems, list(report.warnings))
+    return [ExportEntry(record, Path(place), _runs_of(record, runs))
+            for record, place in zip(report.records, report.origins)]
 
 
 def _runs_of(record: RatedResult, runs: dict[str, list[RunLog]]) -> tuple[RunLog, ...]:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, MleeError, UsageError
+from mlel.ratings.cli import add_rating_arguments, rate_as_told
 from mlel.publish.build import file_count, site_files
 from mlel.publish.site import load_site
 from mlel.publish.writer import WriteCount, check_site_folder, write_site
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a directory of merged logs and/or result records (repeatable)")
     parser.add_argument("-o", "--output", required=True, metavar="SITE", help="the site's folder (made if missing)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_rating_arguments(parser)  # default: each task under its own scheme, as python -m mlel.ratings rates
     return parser
 
 
@@ -64,16 +66,19 @@ def _progress(total: int, quiet: bool):
     return bar, lambda: bar.update(1)
 
 
-def publish(directories: list[str], site: Path, quiet: bool = False) -> tuple[WriteCount, int]:
-    """Rate, build and write the site: (what was written, the entries published)."""
+def publish(args: argparse.Namespace) -> tuple[WriteCount, int]:
+    """Rate (by the rating options of ``args``; default: each task under its own scheme), build and write
+    the site: (what was written, the entries published)."""
+    directories, site = args.directory, Path(args.output)
     check_inputs(directories, site)
-    data = load_site(directories)
-    for directory, problem in data.problems:
-        print(f"skipped {os.path.join(directory, str(problem))}", file=sys.stderr)
+    options, report = rate_as_told(args, directories)
+    data = load_site(directories, options, report)
+    for problem in data.problems:
+        print(f"skipped {problem}", file=sys.stderr)
     if not data.entries:
         raise MleeError(f"nothing to publish: no rated entry in {', '.join(directories)} "
                         f"({len(data.problems)} file(s) skipped)", EXIT_NOTHING_RATED)
-    bar, tick = _progress(file_count(data), quiet)
+    bar, tick = _progress(file_count(data), args.quiet)
     try:
         count = write_site(site, stream=site_files(data), progress=tick)
     finally:
@@ -87,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     site = Path(args.output)
     start = time.perf_counter()
     try:
-        count, entries = publish(args.directory, site, args.quiet)
+        count, entries = publish(args)
     except MleeError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code

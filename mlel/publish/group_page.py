@@ -9,9 +9,9 @@ from mlel.labels.levels import summary_levels
 from mlel.tasks.properties import PropertySet
 from mlel.tasks.schemes import builtin_schemes
 from mlel.publish.entry_page import metric_source
-from mlel.publish.naming import task_anchor
 from mlel.publish.figure import scatter
-from mlel.publish.markup import ASSETS, PLOTLY, SCRIPT, esc, json_script, level_badge, page, reference_text
+from mlel.publish.markup import (ASSETS, PLOTLY, SCRIPT, esc, json_script, level_badge, page, reference_text,
+                                  task_anchor)
 from mlel.publish.site import ENTRY_FOLDER, GROUP_FOLDER, Group, SiteEntry
 
 DEPTH = 1  # tasks/<name>.html

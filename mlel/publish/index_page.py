@@ -11,8 +11,8 @@ from mlel.base.io import dumps
 from mlel.ratings import DEFAULT_GATES
 from mlel.ratings.engine import RATINGS
 from mlel.tasks.schemes import builtin_schemes
-from mlel.publish.markup import ASSETS, SCRIPT, SEARCH_DATA, esc, level_badge, page, reference_text, table
-from mlel.publish.naming import task_anchor
+from mlel.publish.markup import (ASSETS, SCRIPT, SEARCH_DATA, esc, level_badge, page, reference_text, table,
+                                  task_anchor)
 from mlel.publish.site import ENTRY_FOLDER, GROUP_FOLDER, SiteData, SiteEntry
 
 MAX_PROBLEMS_SHOWN = 200
@@ -78,7 +78,7 @@ def _search_box() -> str:
 def _problems(data: SiteData) -> str:
     if not data.problems and not data.warnings:
         return ""
-    items = "".join(f"<li><code>{esc(d)}</code>: {esc(str(p))}</li>" for d, p in data.problems[:MAX_PROBLEMS_SHOWN])
+    items = "".join(f"<li><code>{esc(p.file)}</code>: {esc(p.reason)}</li>" for p in data.problems[:MAX_PROBLEMS_SHOWN])
     if len(data.problems) > MAX_PROBLEMS_SHOWN:
         items += f"<li>… and {len(data.problems) - MAX_PROBLEMS_SHOWN} more</li>"
     items += "".join(f"<li>warning: {esc(w)}</li>" for w in data.warnings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from mlel.base.filenames import key_stem
 from mlel.base.formatting import visible_text
 from mlel.base.io import dumps
 from mlel.ratings.engine import RATINGS
@@ -13,6 +14,11 @@ from mlel.ratings.engine import RATINGS
 SITE_TITLE = "MLEE results"
 ASSETS = "assets"
 STYLE, SCRIPT, PLOTLY, SEARCH_DATA = "site.css", "site.js", "plotly.min.js", "search-data.js"
+
+
+def task_anchor(task: str) -> str:
+    """The anchor of a task's section on the method page."""
+    return "task-" + key_stem((task,))
 
 
 def esc(text) -> str:

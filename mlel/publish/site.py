@@ -1,8 +1,7 @@
 """What the site shows: the rated entries of every input directory, each with its page name and
-the directory its files are in, grouped by task and environment. The ratings pipeline rates; this
-module only reads its records (the directories rated together, as one directory of all their files
-would be: :func:`mlel.ratings.report.load_entries` then :func:`mlel.ratings.rate_entries`, which is
-what ``python -m mlel.ratings -d DIR`` runs for one directory)."""
+the directory its files are in, grouped by task and environment. The ratings pipeline rates
+(:func:`mlel.ratings.report.rate_directories`, what ``python -m mlel.ratings -d DIR`` runs for one
+directory); this module only reads its records."""
 from __future__ import annotations
 
 import os
@@ -10,11 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlel.labels.inputs import provenance_of
-from mlel.ratings import RatedResult, RatingOptions, rate_entries
-from mlel.ratings.report import load_entries
+from mlel.base.filenames import unique_stems
+from mlel.ratings import RatedResult, RatingOptions
+from mlel.ratings.cli import skipped_files, task_property_sets
+from mlel.ratings.report import RatingReport, rate_directories
 from mlel.runlog.logs import Problem
-from mlel.tasks.properties import PropertySet, load_property_set
-from mlel.publish.naming import unique_names
+from mlel.tasks.properties import PropertySet
 
 ENTRY_FOLDER, GROUP_FOLDER = "entries", "tasks"
 
@@ -24,7 +24,7 @@ class SiteEntry:
     record: RatedResult
     summary: dict  # record.to_dict(): the JSON ``python -m mlel.ratings --json`` prints for it
     directory: str  # the input directory its files are in
-    page: str  # file name stem of its page, PDF and JSON (mlel.publish.naming)
+    page: str  # file name stem of its page, PDF and JSON (mlel.base.filenames: its BoAmps report's too)
     group: str  # file name stem of its task and environment's page
     provenance: dict | None  # a result record's {"tool", "file", "row"}; None for merged logs
 
@@ -54,7 +54,7 @@ class SiteData:
     entries: tuple[SiteEntry, ...]
     groups: tuple[Group, ...]  # by task, then environment
     property_sets: dict[str, PropertySet]  # task -> its property set
-    problems: tuple[tuple[str, Problem], ...]  # (directory, a file skipped with the reason)
+    problems: tuple[Problem, ...]  # a file skipped (named with its directory), with the reason
     warnings: tuple[str, ...]
 
     def tasks(self) -> list[str]:
@@ -64,29 +64,20 @@ class SiteData:
         return [group for group in self.groups if group.task == task]
 
 
-def _rate(directories: list[str]):
-    """(rated records, directory of each record's files, problems, warnings)."""
-    entries, where, problems = [], {}, []
-    for directory in directories:
-        found, skipped, _ = load_entries(directory)
-        for entry in found:
-            where.setdefault(tuple(entry.logs), directory)
-        entries += found
-        problems += [(directory, problem) for problem in skipped]
-    records, warnings = rate_entries(entries, RatingOptions())
-    return records, [where.get(tuple(r.entry.logs), directories[0]) for r in records], problems, warnings
-
-
-def load_site(directories: list[str | os.PathLike]) -> SiteData:
-    """Rate the directories (each task under its own scheme) and name every page. Raises
-    FileNotFoundError / NotADirectoryError naming a directory that is missing or a file."""
-    dirs = list(dict.fromkeys(os.fspath(d) for d in directories))
-    records, places, problems, warnings = _rate(dirs)
+def load_site(directories: list[str | os.PathLike], options: RatingOptions | None = None,
+              report: RatingReport | None = None) -> SiteData:
+    """Rate the directories (each task under its own scheme, unless ``options`` say otherwise) and name
+    every page; ``report``: their rating by these options, made already. Raises FileNotFoundError /
+    NotADirectoryError naming a directory that is missing or a file, UsageError for one given twice."""
+    options = options or RatingOptions()
+    dirs = [os.fspath(d) for d in directories]
+    report = report or rate_directories(dirs, options)
+    records, places = report.records, report.origins
     summaries = [record.to_dict() for record in records]
-    entry_keys = [(r.task, r.environment, r.name) for r in records]
+    entry_keys = [r.entry.key for r in records]  # as the entry's BoAmps report is named
     group_keys = sorted({(r.task, r.environment) for r in records})
-    entry_pages = unique_names(entry_keys)
-    group_pages = dict(zip(group_keys, unique_names(group_keys)))
+    entry_pages = unique_stems(entry_keys)
+    group_pages = dict(zip(group_keys, unique_stems(group_keys)))
     site_entries = []
     for record, summary, place, page in zip(records, summaries, places, entry_pages):
         site_entries.append(SiteEntry(record, summary, place, page, group_pages[(record.task, record.environment)],
@@ -98,6 +89,8 @@ def load_site(directories: list[str | os.PathLike]) -> SiteData:
         groups.append(Group(task, environment, members[0].summary["environment_label"],
                             group_pages[(task, environment)], members))
     groups.sort(key=lambda g: (g.task, g.label.lower(), g.page))
-    sets = {task: load_property_set(task) for task in dict.fromkeys(g.task for g in groups)}
-    return SiteData(tuple(dirs), tuple(site_entries), tuple(groups), sets, tuple(problems), tuple(warnings))
+    known = task_property_sets(options)
+    sets = {group.task: known[group.task] for group in groups}
+    return SiteData(tuple(dirs), tuple(site_entries), tuple(groups), sets, tuple(skipped_files(report, dirs)),
+                    tuple(report.warnings))
 

@@ -5,14 +5,15 @@ import argparse
 import os
 import textwrap
 import sys
-from typing import NoReturn
+from typing import NoReturn, Sequence
 
-from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_USAGE, MleeError
+from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, MleeError, UsageError
 from mlel.base.io import dumps
-from mlel.tasks.properties import read_property_set
+from mlel.tasks.properties import PropertySet, builtin_tasks, read_property_set
 from mlel.ratings import COMPOUND_MODES, DEFAULT_SCHEME, SCALES, RatingOptions, builtin_schemes, load_scheme
-from mlel.ratings.report import format_table, rate_directory
-from mlel.ratings.settings import SettingsError, load_boundaries, load_weights
+from mlel.ratings.report import RatingReport, format_table, rate_directories
+from mlel.ratings.settings import load_boundaries, load_weights
+from mlel.runlog.logs import Problem
 
 EXIT_NOTHING_RATED = EXIT_FAILED
 
@@ -43,6 +44,23 @@ def build_parser() -> argparse.ArgumentParser:
                "the exit code is 1 only when nothing could be rated.\n" + EXIT_CODES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--directory", "-d", default="results", help="directory of merged logs (default: results)")
+    add_rating_arguments(parser)
+    parser.add_argument("--task", metavar="TASK",
+                        help="rate only this task (inference, training, or the task of imported records)")
+    parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    parser.add_argument("--stability", action="store_true",
+                        help="instead of the ratings: how stable the grades are between repeated runs "
+                             "(each run of the multi-run entries rated on its own; how many letters "
+                             "differ between them)")
+    parser.add_argument("--wide", action="store_true",
+                        help="table: every metric (default: the label's metrics, fitting 120 columns)")
+    return parser
+
+
+def add_rating_arguments(parser: argparse.ArgumentParser) -> None:
+    """The rating options (--scheme, --reference, --scale, --boundaries, --calibrate, --weights, --mode,
+    --properties): every command that rates (ratings, export, publish) takes them alike; turn them
+    into RatingOptions with :func:`rating_options`."""
     parser.add_argument("--scheme", metavar="NAME|FILE", default=None,
                         help=f"rating scheme: {', '.join(builtin_schemes())} or a scheme JSON file "
                              f"(default: each task's own; else {DEFAULT_SCHEME})")
@@ -62,19 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--properties", metavar="FILE", action="append", default=[],
                         help="a property-set JSON file (SPEC §9) replacing the built-in set of its task: "
                              "names, units, directions, default weights and boundaries (repeatable)")
-    parser.add_argument("--task", metavar="TASK",
-                        help="rate only this task (inference, training, or the task of imported records)")
-    parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
-    parser.add_argument("--stability", action="store_true",
-                        help="instead of the ratings: how stable the grades are between repeated runs "
-                             "(each run of the multi-run entries rated on its own; how many letters "
-                             "differ between them)")
-    parser.add_argument("--wide", action="store_true",
-                        help="table: every metric (default: the label's metrics, fitting 120 columns)")
-    return parser
 
 
-def _options(args) -> RatingOptions:
+def rating_options(args: argparse.Namespace) -> RatingOptions:
+    """The options :func:`add_rating_arguments` added, read: raises UsageError / SettingsError naming a
+    scheme, boundaries, weights or property-set file that cannot be used."""
     sets = [read_property_set(path) for path in args.properties]
     return RatingOptions(
         scheme=load_scheme(args.scheme) if args.scheme else None,
@@ -84,15 +94,47 @@ def _options(args) -> RatingOptions:
         property_sets={s.task: s for s in sets} or None)
 
 
-def _unknown_reference(args, report) -> str | None:
-    """A --reference the user named that no entry of DIR has: the message, naming those that do."""
-    if args.reference is None or args.scale not in (None, "reference"):
+def task_property_sets(options: RatingOptions) -> dict[str, PropertySet]:
+    """Each task's property set as the rating used it: a --properties file's, else the built-in one."""
+    return {**builtin_tasks(), **(options.property_sets or {})}
+
+
+def unknown_reference(options: RatingOptions, report, where: str) -> str | None:
+    """A --reference the user named that no entry of the directories ``where`` has: the message, naming
+    those that do; None where it is one of them (or not a reference model: --scale best or value)."""
+    if options.reference is None or options.scale not in (None, "reference"):
         return None
     models = sorted({record.model for record in report.records})
-    if args.reference in models or any(record.name == args.reference for record in report.records):
+    if options.reference in models or any(record.name == options.reference for record in report.records):
         return None  # a model, or one entry of a model
-    return (f"reference model '{args.reference}' has no results in {args.directory}; models there: "
+    return (f"reference model '{options.reference}' has no results in {where}; models there: "
             f"{', '.join(models) or 'none'}")
+
+
+def rate_as_told(args: argparse.Namespace, directories: Sequence[str | os.PathLike], task: str | None = None
+                 ) -> tuple[RatingOptions, RatingReport]:
+    """The directories rated as one by the rating options of ``args`` (:func:`add_rating_arguments`), as
+    every command that rates does it. Raises UsageError (exit 2) naming a setting file or directory that
+    cannot be used, or a --reference none of the directories has; another MleeError as it comes."""
+    try:
+        options = rating_options(args)
+        report = rate_directories(directories, options, task=task)
+    except MleeError:
+        raise
+    except (FileNotFoundError, NotADirectoryError, ValueError) as error:
+        raise UsageError(str(error)) from error
+    unknown = unknown_reference(options, report, ", ".join(map(str, directories)))
+    if unknown:
+        raise UsageError(unknown)
+    return options, report
+
+
+def skipped_files(report, directories: Sequence[str | os.PathLike]) -> list[Problem]:
+    """The files a rating of several directories skipped, each named with its directory (the report of
+    one directory names them by file alone, as ``python -m mlel.ratings`` prints them)."""
+    if len(directories) != 1:
+        return list(report.problems)
+    return [Problem(os.path.join(directories[0], problem.file), problem.reason) for problem in report.problems]
 
 
 def _report_inputs(args, options: RatingOptions, report) -> None:
@@ -130,18 +172,10 @@ def ratings_main(argv: list[str] | None = None, *, exit_at_once: bool = False) -
     process ends when the output is written, its rated entries still held (:func:`_exit_at_once`)."""
     args = build_parser().parse_args(argv)
     try:
-        options = _options(args)
-        report = rate_directory(args.directory, options, task=args.task)
+        options, report = rate_as_told(args, [args.directory], args.task)
     except MleeError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except (SettingsError, FileNotFoundError, NotADirectoryError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    unknown = _unknown_reference(args, report)
-    if unknown:
-        print(f"error: {unknown}", file=sys.stderr)
-        return EXIT_USAGE
     _report_inputs(args, options, report)
     if args.stability and report.records:
         return _print_stability(args, options, report)

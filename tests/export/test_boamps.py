@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlel.export.boamps import report_file_name
+from mlel.base.filenames import key_stem
 from mlel.export.cli import main
 from tests.export.conftest import BOAMPS
 
@@ -44,8 +44,11 @@ def _reports(folder: Path) -> dict[str, dict]:
 
 
 def _report_of(folder: Path, summary: dict) -> dict:
-    return json.loads((folder / report_file_name(summary["task"], summary["environment"],
-                                                 summary["entry"])).read_text())
+    return json.loads((folder / _file_name(summary)).read_text())
+
+
+def _file_name(summary: dict) -> str:
+    return key_stem((summary["task"], summary["environment"], summary["entry"])) + ".json"
 
 
 def test_the_validator_resolves_the_sub_schemas_and_rejects_a_broken_report(boamps_validator):
@@ -60,7 +63,7 @@ def test_the_validator_resolves_the_sub_schemas_and_rejects_a_broken_report(boam
 @pytest.mark.parametrize("kind", ["2022", "own", "imported"])
 def test_every_rated_entry_has_one_report_and_every_report_validates(kind, exported, rated_json, boamps_validator):
     reports = _reports(exported[kind])
-    expected = {report_file_name(s["task"], s["environment"], s["entry"]) for s in rated_json[kind]}
+    expected = {_file_name(s) for s in rated_json[kind]}
     assert set(reports) == expected and len(expected) == len(rated_json[kind])
     problems = {name: [e.message for e in boamps_validator.iter_errors(report)] for name, report in reports.items()}
     assert {name: errors for name, errors in problems.items() if errors} == {}
@@ -130,7 +133,7 @@ def test_names_are_stable_safe_and_one_per_key(exported, tmp_path_factory, own_r
     for name in _reports(exported["imported"]):
         assert re.fullmatch(r"[A-Za-z0-9._-]+\.json", name) and ".." not in name
     # two keys that sanitise alike still get two files
-    assert report_file_name("t", "env", "a/b") != report_file_name("t", "env", "a_b")
+    assert key_stem(("t", "env", "a/b")) != key_stem(("t", "env", "a_b"))
 
 
 def test_an_entry_without_an_energy_of_a_run_or_a_request_is_named_and_not_written(tmp_path, capsys):

@@ -109,3 +109,10 @@ def test_an_interrupt_stops_with_one_line_and_exit_130(tmp_path, capsys, own_res
     code, err = _run(capsys, ["table", "-d", str(own_results), "-o", str(output)])
     assert code == 130 and err.strip().endswith(f"interrupted (SIGINT): stopped; every file in {output} is whole "
                                                 "(written atomically)")
+
+
+def test_an_unknown_reference_is_a_usage_error_naming_the_models(tmp_path, capsys, own_results):
+    out = tmp_path / "t.csv"
+    code, err = _run(capsys, ["table", "-d", str(own_results), "--reference", "NoSuchNet", "-o", str(out)])
+    assert code == 2 and err.startswith(f"error: reference model 'NoSuchNet' has no results in {own_results}")
+    assert "models there: " in err and not out.exists()

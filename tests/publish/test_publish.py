@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from mlel.export.cli import main as export_main
 from mlel.publish.cli import main
-from mlel.publish.naming import page_name, unique_names
+from mlel.base.filenames import key_stem as page_name, unique_stems as unique_names
 from mlel.publish.writer import MANIFEST
 from tests.publish.conftest import HOSTILE, REPO
 
@@ -234,3 +235,47 @@ def test_the_site_bundles_plotly_once_and_loads_nothing_from_outside(site):
         assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', text), page.name
     assert len(list(site.rglob("plotly*.js"))) == 1
     assert os.path.getsize(site / "assets" / "search-data.js") > 0
+
+
+# --- one rating, one naming with the exports ------------------------------------------------------
+
+def _few_logs(small_input: Path, folder: Path, count: int = 4) -> Path:
+    """``count`` of the input's 2022 logs (one environment) in ``folder``."""
+    folder.mkdir()
+    for path in sorted(small_input.glob("infer_2022_*.json"))[:count]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    return folder
+
+
+def test_an_entry_page_and_its_boamps_report_share_one_stem(small_input, tmp_path):
+    # one log in two directories: one key twice, told apart by -2 alike in both outputs
+    first, second = _few_logs(small_input, tmp_path / "a", 2), _few_logs(small_input, tmp_path / "b", 1)
+    site, reports = tmp_path / "site", tmp_path / "boamps"
+    assert main(["-d", str(first), "-d", str(second), "-o", str(site), "-q"]) == 0
+    assert export_main(["boamps", "-d", str(first), "-d", str(second), "-o", str(reports)]) == 0
+    pages = sorted(p.stem for p in (site / "entries").glob("*.html"))
+    assert len(pages) == 3 and sum(p.endswith("-2") for p in pages) == 1
+    assert sorted(p.stem for p in reports.glob("*.json")) == pages
+
+
+def test_the_rating_options_are_taken_as_the_ratings_cli_takes_them(small_input, tmp_path):
+    folder = _few_logs(small_input, tmp_path / "in")
+    model = json.loads(next(folder.glob("*.json")).read_text())["config"]["infer_model"]
+    options = ["--scheme", "mlee-2022", "--reference", model, "--mode", "worst"]
+    assert main(["-d", str(folder), "-o", str(tmp_path / "site"), "-q", *options]) == 0
+    proc = subprocess.run([sys.executable, "-m", "mlel.ratings", "-d", str(folder), "--json", *options],
+                          capture_output=True, cwd=REPO, timeout=120)
+    expected = json.loads(proc.stdout)
+    assert {s["scheme"] for s in expected} == {"mlee-2022"} and {s["reference"] for s in expected} == {model}
+    pages = _site_json(tmp_path / "site")
+    assert [pages[(s["task"], s["environment"], s["entry"])][1] for s in expected] == expected
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "<dt>Scheme</dt><dd>MLEE 2022</dd>" in html  # the scheme the pipeline used, shown
+
+
+def test_an_unknown_reference_is_a_usage_error_naming_the_models(small_input, tmp_path, capsys):
+    folder = _few_logs(small_input, tmp_path / "in", 1)
+    assert main(["-d", str(folder), "-o", str(tmp_path / "site"), "-q", "--reference", "NoSuchNet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: reference model 'NoSuchNet' has no results in ") and str(folder) in err
+    assert not (tmp_path / "site").exists()

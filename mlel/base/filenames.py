@@ -1,7 +1,9 @@
-"""Page names of the site: the one place a key (task, environment, entry) becomes a file name.
+"""File names of entry keys: the one place a key (task, environment, entry) becomes a file name, so
+that every output names one entry alike (the site's entry page, PDF and JSON, the entry's BoAmps
+report).
 
-A name is the key made readable (``mlel.base.names.file_safe_name``, lower case, cut short) plus
-eight hex digits of the key's SHA-256: it depends on the key alone, so a page keeps its URL when
+A name is the key made readable (:func:`mlel.base.names.file_safe_name`, lower case, cut short) plus
+eight hex digits of the key's SHA-256: it depends on the key alone, so a file keeps its name when
 other entries come or go; ``../x``, ``<script>``, Unicode and 10,000-character names all become
 short ASCII names that stay inside their folder, also on case-insensitive file systems. Two keys
 that still meet (equal keys from two directories, or a hash collision) get ``-2``, ``-3``, … in
@@ -24,19 +26,19 @@ def key_text(parts: Sequence[str]) -> str:
     return KEY_SEPARATOR.join(str(part) for part in parts)
 
 
-def page_name(parts: Sequence[str]) -> str:
-    """The file name stem of a key: ``inference--a100-x8-pytorch-1.10.2-cu113--resnet50-1f3a9c0b``."""
+def key_stem(parts: Sequence[str]) -> str:
+    """The file name stem of a key: ``inference-a100-x8-pytorch-1.10.2-cu113-resnet50-1f3a9c0b``."""
     readable = "--".join(file_safe_name(str(part), "x", sep="-", limit=READABLE_CHARS).lower() for part in parts)
     readable = file_safe_name(readable, "page", sep="-", limit=READABLE_CHARS)
     digest = hashlib.sha256(key_text(parts).encode("utf-8", "surrogatepass")).hexdigest()[:HASH_CHARS]
     return f"{readable}-{digest}"
 
 
-def unique_names(keys: Iterable[Sequence[str]]) -> list[str]:
-    """:func:`page_name` of each key, in the keys' order; names that meet made unique (``-2``, …)
+def unique_stems(keys: Iterable[Sequence[str]]) -> list[str]:
+    """:func:`key_stem` of each key, in the keys' order; stems that meet made unique (``-2``, …)
     in the order of the keys' text (ties: input order)."""
     keys = [tuple(str(part) for part in key) for key in keys]
-    names = [page_name(key) for key in keys]
+    names = [key_stem(key) for key in keys]
     by_name: dict[str, list[int]] = {}
     for position, name in enumerate(names):
         by_name.setdefault(name.lower(), []).append(position)
@@ -53,8 +55,3 @@ def unique_names(keys: Iterable[Sequence[str]]) -> list[str]:
             taken.add(candidate.lower())
             names[position] = candidate
     return names
-
-
-def task_anchor(task: str) -> str:
-    """The anchor of a task's section on the method page."""
-    return "task-" + page_name((task,))
