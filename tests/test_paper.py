@@ -51,19 +51,25 @@ def paper_dir(reference_dir, tmp_path_factory, repo_root):
     return out
 
 
+def _hex(letter: str) -> str:
+    """A letter's colour as the table's \\cellcolor names it (the palette's, tests/test_palette.py)."""
+    return RATING_COLORS[letter].lstrip("#")
+
+
 def test_indexing_table_holds_hand_computed_figures(tables_dir):
     table = (tables_dir / "indexing-results.tex").read_text()
     rows = {tuple(line.split(" & ")[:2]): line for line in table.splitlines() if " & " in line}
     # ResNet101, A100 x8 TF (infer_2022_03_03_17_21_20.json): 42947.117 Ws / 50,000; 78.927 s / 50,000
     ref = rows[("A100 x8 - TensorFlow 2.8.0", "ResNet101")]
+    c, d, b = (_hex(letter) for letter in "CDB")
     assert ref.split(" & ")[2:] == [
-        "0.859", r"\cellcolor[HTML]{F8B830}1.00", "1.579", r"\cellcolor[HTML]{F8B830}1.00",
-        "44.7", r"\cellcolor[HTML]{EF7D29}1.00", "0.718", r"\cellcolor[HTML]{F8B830}1.00 \\"]
+        "0.859", rf"\cellcolor[HTML]{{{c}}}1.00", "1.579", rf"\cellcolor[HTML]{{{c}}}1.00",
+        "44.7", rf"\cellcolor[HTML]{{{d}}}1.00", "0.718", rf"\cellcolor[HTML]{{{c}}}1.00 \\"]
     # EfficientNetB0 (infer_2022_03_03_17_30_03.json): 33650.799 Ws / 50,000 = 0.673, index 1.28 -> B
     eff = rows[("A100 x8 - TensorFlow 2.8.0", "EfficientNetB0")].split(" & ")
-    assert eff[2:4] == ["0.673", r"\cellcolor[HTML]{B8AC2B}1.28"]
-    assert eff[6:8] == ["5.3", r"\cellcolor[HTML]{B8AC2B}8.39"]  # index == b0 exactly: B, not A
-    assert eff[8:10] == ["0.681", r"\cellcolor[HTML]{EF7D29}0.95 \\"]
+    assert eff[2:4] == ["0.673", rf"\cellcolor[HTML]{{{b}}}1.28"]
+    assert eff[6:8] == ["5.3", rf"\cellcolor[HTML]{{{b}}}8.39"]  # index == b0 exactly: B, not A
+    assert eff[8:10] == ["0.681", rf"\cellcolor[HTML]{{{d}}}0.95 \\"]
     assert len(rows) == 2 + 16  # two header rows + 8 environments x 2 models
 
 

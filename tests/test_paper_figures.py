@@ -33,7 +33,7 @@ def test_place_labels_never_overlap_and_stay_inside():
     frame = Box(0, 0, 200, 100)
     points = [(100 + i, 50) for i in range(6)]  # six points within 6 px
     boxes = place_labels(points, [(40, 8)] * 6, frame)
-    placed = [b for b in boxes if b is not None]
+    placed = [p.box for p in boxes if p is not None]
     assert len(placed) >= 4  # room around them for most
     for i, a in enumerate(placed):
         assert a.inside(frame)
@@ -130,3 +130,43 @@ def test_imported_task_gets_its_table_and_scatter(imported_paper):
     assert table.count(r"\\") == 2 + count  # two header rows and one per configuration
     assert any("best model per environment" in m for m in messages)
     assert not (out / "exec-envs.tex").exists()  # no merged logs: no platforms to list
+
+
+def test_a_name_with_no_room_beside_its_point_goes_away_on_a_leader_line():
+    from mlel.paper.placement import leader_points
+
+    frame = Box(0, 0, 400, 300)
+    # a point walled in by four obstacles right around it: no room beside it, room further out
+    walls = [Box(170, 120, 230, 146), Box(170, 154, 230, 180), Box(170, 146, 196, 154), Box(204, 146, 230, 154)]
+    [placed] = place_labels([(200, 150)], [(40, 8)], frame, walls)
+    assert placed is not None and placed.leader is not None
+    assert placed.box.inside(frame) and not any(placed.box.overlaps(w) for w in walls)
+    start, end = placed.leader
+    assert abs(end[0] - min(max(200, placed.box.left), placed.box.right)) < 1e-9  # the line ends at the name
+    # a second point's leader never crosses the first name
+    crowd = place_labels([(200, 150), (100, 150)], [(40, 8), (40, 8)], frame, walls)
+    first = crowd[0].box
+    for placement in crowd[1:]:
+        if placement is not None and placement.leader is not None:
+            assert not any(first.left <= x <= first.right and first.bottom <= y <= first.top
+                           for x, y in leader_points(placement.leader))
+
+
+def test_an_axis_widens_to_a_bar_end_within_reach_only():
+    from mlel.paper.bars import reach
+
+    # a log axis from 0.5 to 2 (0.6 decades): ends up to 0.3 decades beyond it are taken in
+    assert reach([0.3, 0.2, 3.5, 10.0], 0.5, 2.0, True) == [0.3, 3.5]
+    assert reach([0.0, -1.0], 0.5, 2.0, True) == []  # nothing to take in on a log axis
+    assert reach([0.55, 0.8, 1.6], 0.6, 1.4, False) == [0.55, 0.8, 1.6]  # linear: 0.4 beyond at most
+    assert reach([0.1, 1.9], 0.6, 1.4, False) == []
+
+
+def test_the_caption_keys_numbers_and_lists_the_rest():
+    from mlel.paper.names import caption_text
+
+    text = caption_text([("", [("1", "ResNet152"), ("2", "ResNet50"), ("", "VGG19")])])
+    assert text == "Numbered for lack of room: 1\u00a0ResNet152, 2\u00a0ResNet50. Not named for lack of room: VGG19."
+    panels = caption_text([("GPU", [("1", "A")]), ("CPU", [])])
+    assert panels == "Numbered for lack of room: GPU: 1\u00a0A."
+    assert caption_text([("", [])]) == ""

@@ -216,6 +216,24 @@ def read_json(path: str | os.PathLike, *, follow: bool = True) -> Any:
     return parse_json_bytes(read_file_bytes(path, follow=follow))
 
 
+# --- rewriting a generated file only when it changes -------------------------------------------
+
+def write_if_changed(path: str | os.PathLike, data: bytes) -> bool:
+    """Write ``data`` atomically (:func:`write_atomic`) unless ``path`` is a regular file holding exactly
+    these bytes, so regenerated outputs (the paper's files, a site) keep their times and a second run
+    of unchanged input rewrites nothing. A link planted at the name is replaced, never read through.
+    Returns whether it wrote."""
+    try:
+        status = os.stat(path, follow_symlinks=False)
+        same = (stat.S_ISREG(status.st_mode) and status.st_size == len(data)
+                and read_file_bytes(path, follow=False) == data)
+    except OSError:  # absent, unreadable: (re)written
+        same = False
+    if not same:
+        write_atomic(path, data)
+    return not same
+
+
 # --- publishing a new file: never over a different one --------------------------------------------
 
 def _same_content(target: Path, data: bytes) -> bool:

@@ -1,6 +1,9 @@
 """The paper's figures, as the paper drew them: index-scale scatter plots over the gridded rating
-background with dashed reference lines at 1.0, model names placed without overlap, error bars
-where an entry pools several runs; parameters vs runtime with names over the real-unit background.
+background with dashed reference lines at 1.0, model names that cover no point, no error bar and
+no other name and stay inside the plot (beside their point, else away with a leader line, else
+listed in the caption: :mod:`mlel.paper.names`), error bars drawn to their end or marked as
+continuing where an entry pools several runs (:mod:`mlel.paper.bars`); parameters vs runtime with
+names over the real-unit background.
 
 Figure builders take rated summaries (SPEC §7 dicts) and return matplotlib figures; no file I/O.
 """
@@ -10,22 +13,16 @@ import math
 from typing import Mapping, Sequence
 
 from mlel.base.formatting import drawable
+from mlel.paper import bars
+from mlel.paper.bars import index_interval  # noqa: F401 - re-exported
+from mlel.paper.names import add_caption, name_texts, plain
 from mlel.ratings import engine
-from mlel.paper.placement import Box, place_labels
 from mlel.ratings import RATING_COLORS
 
-NAME_SIZE = 6.0  # points
+PNG_DPI = 150  # figures are laid out at the dpi their PNG is saved at: names measured are names shown
 NICE_STEPS = (1.0, 2.0, 5.0)  # major ticks of a log axis: 0.1 0.2 0.5 1 2 5 10 ...
 MAX_TICKS = 8
 BACKGROUND_ALPHA = 0.35
-
-
-def plain(text) -> str:
-    """``text`` as matplotlib should draw it: as typed. Matplotlib parses text holding ``$`` pairs
-    as mathtext (a model named ``$\\frac{1}{0}$`` would be drawn as a fraction, ``$\\x$`` fail the
-    figure); outside ``$…$`` its only special is ``\\$``, so every ``$`` escaped is the whole rule.
-    Every name, label and title a paper figure draws goes through here."""
-    return str(text).replace("$", r"\$")
 
 
 def _pyplot():
@@ -71,24 +68,6 @@ def readable_axis(axis, low: float, high: float, log: bool) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def index_interval(metric: Mapping, higher_is_better: bool) -> tuple[float, float] | None:
-    """The index's 95 % interval from the value's (``ci95``) where an entry pools several runs:
-    the index scales with the value (v / r) or with its inverse (r / v); an ``index_ci95`` given
-    by the rating core (which also carries the reference's spread) takes precedence."""
-    given = metric.get("index_ci95")
-    if isinstance(given, (list, tuple)) and len(given) == 2 and None not in given:
-        return float(min(given)), float(max(given))
-    ci, value, index = metric.get("ci95"), metric.get("value"), metric.get("index")
-    if not (isinstance(ci, (list, tuple)) and len(ci) == 2 and value and index) or None in ci:
-        return None
-    low, high = float(ci[0]), float(ci[1])
-    if low <= 0 or high <= 0:
-        return None
-    if higher_is_better:
-        return index * low / value, index * high / value
-    return index * value / high, index * value / low
-
-
 def _entry(summary: Mapping) -> str:
     return f"{summary.get('entry') or summary.get('model')} ({summary.get('environment')})"
 
@@ -123,34 +102,6 @@ def directions() -> dict[str, bool]:
     return {p.key: p.higher_is_better for prop_set in builtin_tasks().values() for p in prop_set.properties}
 
 
-def name_texts(ax, xs: Sequence[float], ys: Sequence[float], names: Sequence[str],
-               size: float = NAME_SIZE) -> list:
-    """Write each name beside its point where it overlaps no other name and no point (greedy, in
-    display pixels after the axes are final); a name that fits nowhere is left out."""
-    fig = ax.figure
-    fig.canvas.draw()  # final limits and layout: display coordinates are now what gets saved
-    renderer = fig.canvas.get_renderer()
-    to_pixels = ax.transData.transform
-    points = [tuple(to_pixels((x, y))) for x, y in zip(xs, ys)]
-    names = [plain(name) for name in names]
-    probes = [ax.text(0, 0, name, fontsize=size) for name in names]
-    sizes = []
-    for probe in probes:
-        extent = probe.get_window_extent(renderer)
-        sizes.append((extent.width, extent.height))
-        probe.remove()
-    frame = ax.get_window_extent(renderer)
-    boxes = place_labels(points, sizes, Box(frame.x0, frame.y0, frame.x1, frame.y1))
-    to_data = ax.transData.inverted().transform
-    texts = []
-    for name, box in zip(names, boxes):
-        if box is None:
-            continue
-        x, y = to_data((box.left, box.bottom))
-        texts.append(ax.text(x, y, name, fontsize=size, ha="left", va="bottom", zorder=5))
-    return texts
-
-
 def _background(ax, cells: Sequence[engine.Cell]) -> None:
     plt = _pyplot()
     for cell in cells:
@@ -183,52 +134,60 @@ def index_background(x_bounds: Sequence[float], y_bounds: Sequence[float], xs: S
     return engine.background_cells(x_bands, y_bands, 1.0, 1.0, mode)
 
 
-def _error_bars(ax, points: Sequence[tuple[float, float, dict]], x: str, y: str,
-                higher: Mapping[str, bool]) -> None:
-    for xi, yi, summary in points:
-        x_ci, y_ci = (index_interval(summary["metrics"][k], higher.get(k, False)) for k in (x, y))
-        x_ci, y_ci = (ci if ci is not None and drawable(ci[0]) and drawable(ci[1]) else None for ci in (x_ci, y_ci))
-        if x_ci is None and y_ci is None:
-            continue
-        xerr = [[max(xi - x_ci[0], 0)], [max(x_ci[1] - xi, 0)]] if x_ci else None
-        yerr = [[max(yi - y_ci[0], 0)], [max(y_ci[1] - yi, 0)]] if y_ci else None
-        ax.errorbar(xi, yi, xerr=xerr, yerr=yerr, fmt="none", ecolor="black", elinewidth=0.8,
-                    capsize=2, zorder=2)
-
-
 def index_scatter(rated: Sequence[dict], x: str, y: str, boundaries: Mapping[str, Sequence[float]],
                   title: str = "", mode: str = "optimistic median", labels: Mapping[str, str] | None = None,
                   higher_is_better: Mapping[str, bool] | None = None):
     """Models on the index scale of two metrics over the gridded rating background, dashed lines at
-    the reference (index 1.0), names without overlap, error bars where runs allow."""
+    the reference (index 1.0), names that cover nothing (or listed in the caption), error bars where
+    runs allow: each drawn to its end, or to the edge with a chevron where it runs on."""
     plt = _pyplot()
     labels = labels or {}
     points = _drawn(rated, x, y, "index")  # what cannot be drawn: undrawn() names it
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    cells = index_background(boundaries.get(x, ()), boundaries.get(y, ()), [p[0] for p in points],
-                             [p[1] for p in points], mode)
+    found = bars.intervals(points, x, y, higher_is_better or directions())
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=PNG_DPI)
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x_bounds, y_bounds = boundaries.get(x, ()), boundaries.get(y, ())
+    # the axes widen to show the ends of the error bars within reach (bars.reach); the others continue
+    xs += bars.reach([e for _, _, ci, _ in found if ci for e in ci], *_extent_and_scale(x_bounds, xs))
+    ys += bars.reach([e for _, _, _, ci in found if ci for e in ci], *_extent_and_scale(y_bounds, ys))
+    cells = index_background(x_bounds, y_bounds, xs, ys, mode)
     _background(ax, cells)
     x_extent, y_extent = (min(c.x0 for c in cells), max(c.x1 for c in cells)), \
         (min(c.y0 for c in cells), max(c.y1 for c in cells))
     for xi, yi, summary in points:
         ax.scatter(xi, yi, color=RATING_COLORS.get(summary.get("compound"), "#9E9E9E"), edgecolor="black",
                    s=28, zorder=3)
-    _error_bars(ax, points, x, y, higher_is_better or directions())
-    ax.axvline(1.0, color="black", ls="--", lw=0.9, zorder=2)
-    ax.axhline(1.0, color="black", ls="--", lw=0.9, zorder=2)
+    ax.axvline(1.0, color="black", ls="--", lw=0.9, zorder=2, gid="reference")
+    ax.axhline(1.0, color="black", ls="--", lw=0.9, zorder=2, gid="reference")
     for axis, extent, setter, scale in ((ax.xaxis, x_extent, ax.set_xlim, ax.set_xscale),
                                         (ax.yaxis, y_extent, ax.set_ylim, ax.set_yscale)):
         log = use_log(*extent)
         scale("log" if log else "linear")
         setter(*extent)
         readable_axis(axis, *extent, log)
+    bars.draw(ax, found)  # on the final limits: what lies beyond them is marked as continuing
     ax.set_xlabel(plain(f"{labels.get(x, x)} (index)"))
     ax.set_ylabel(plain(f"{labels.get(y, y)} (index)"))
     ax.set_title(plain(title), fontsize=9)
     fig.tight_layout()
-    name_texts(ax, [p[0] for p in points], [p[1] for p in points],
-               [p[2].get("entry") or p[2]["model"] for p in points])
+    named = _naming_order(points)
+    _, left_out = name_texts(ax, [p[0] for p in named], [p[1] for p in named], [_name(p[2]) for p in named])
+    add_caption(fig, [("", left_out)])
     return fig
+
+
+def _name(summary: Mapping) -> str:
+    return summary.get("entry") or summary["model"]
+
+
+def _naming_order(points: Sequence[tuple[float, float, dict]]) -> list[tuple[float, float, dict]]:
+    """The reference model named first: the one name every reader looks for gets its room."""
+    return sorted(points, key=lambda p: p[2].get("reference") != p[2].get("model"))
+
+
+def _extent_and_scale(bounds: Sequence[float], values: Sequence[float]) -> tuple[float, float, bool]:
+    low, high = axis_extent(bounds, values)
+    return low, high, use_log(low, high)
 
 
 def _real_panel(ax, subset: Sequence[dict], x: str, y: str, bounds: Mapping, reference: str,
@@ -264,7 +223,7 @@ def parameters_vs_runtime(rated: Sequence[dict], boundaries: Mapping, reference:
     envs = sorted({s["environment"] for s in rated})
     columns = min(len(envs), 2) or 1
     rows = math.ceil(len(envs) / columns) or 1
-    fig, axes = plt.subplots(rows, columns, figsize=(6.4 * columns, 4.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.4 * columns, 4.2 * rows), squeeze=False, dpi=PNG_DPI)
     for ax in axes.flat[len(envs):]:
         ax.set_visible(False)
     panels = []
@@ -274,9 +233,12 @@ def parameters_vs_runtime(rated: Sequence[dict], boundaries: Mapping, reference:
         ax.set_title(plain(env), fontsize=8)
         ax.set_xlabel(plain(f"Parameters [{units.get(x, '')}]"), fontsize=8)
         ax.set_ylabel(plain(f"Runtime [{units.get(y, '')}]"), fontsize=8)
-        panels.append((ax, subset))
+        panels.append((ax, env, subset))
     fig.tight_layout()
-    for ax, subset in panels:
-        shown = _drawn(subset, x, y, "value")
-        name_texts(ax, [p[0] for p in shown], [p[1] for p in shown], [p[2].get("entry") or p[2]["model"] for p in shown])
+    left_out = []
+    for ax, env, subset in panels:
+        shown = _naming_order(_drawn(subset, x, y, "value"))
+        _, missing = name_texts(ax, [p[0] for p in shown], [p[1] for p in shown], [_name(p[2]) for p in shown])
+        left_out.append((env, missing))
+    add_caption(fig, left_out)
     return fig

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from mlel.base.formatting import visible_text
-from mlel.base.io import write_atomic
 from mlel.base.names import backend_key, file_safe_name
 from mlel.runlog.logs import PlatformInfo, read_platform
 from mlel.runlog.metrics import METRICS, TASKS
-from mlel.paper.figures import (index_background, index_scatter,  # noqa: F401 - re-exported
+from mlel.paper.figures import (PNG_DPI, index_background, index_scatter,  # noqa: F401 - re-exported
                                 parameters_vs_runtime, plain, undrawn)
+from mlel.paper.files import PDF_OPTIONS, PNG_METADATA, Written, write_if_changed
 from mlel.tasks.properties import PropertySet, load_property_set
 from mlel.ratings import RATING_COLORS, RATINGS, RatingOptions
 from mlel.ratings.report import rate_directory
@@ -187,24 +187,24 @@ def rating_histogram(rated: Sequence[dict], task: str):
 # the I/O edge
 
 
-def _save(fig, out: Path, name: str) -> list[Path]:
-    """The figure as PDF and PNG, each rendered in memory and written atomically
-    (:func:`mlel.base.io.write_atomic`): a full disk leaves no truncated file and an error naming
-    it; a symlink planted at the name is replaced, never written through."""
+def _save(fig, out: Path, name: str, written: Written) -> None:
+    """The figure as PDF and PNG, each rendered in memory with fixed metadata (the same figure gives
+    the same bytes) and written only when its bytes differ (:func:`mlel.paper.files.write_if_changed`,
+    atomic: a full disk leaves no truncated file and an error naming it; a symlink planted at the
+    name is replaced, never written through). The PNG keeps the figure's dpi, the one its names
+    were placed at."""
     import matplotlib.pyplot as plt
 
-    paths = [out / f"{name}.pdf", out / f"{name}.png"]
     try:
-        for path, options in zip(paths, ({"metadata": {"CreationDate": None}}, {"dpi": 150})):
-            buffer = io.BytesIO()  # PDF: the same figure gives the same bytes
-            fig.savefig(buffer, format=path.suffix[1:], **options)
-            write_atomic(path, buffer.getvalue())
+        for suffix, options in (("pdf", PDF_OPTIONS), ("png", {"dpi": PNG_DPI, "metadata": PNG_METADATA})):
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format=suffix, **options)
+            write_if_changed(out / f"{name}.{suffix}", buffer.getvalue(), written)
     finally:
         plt.close(fig)
-    return paths
 
 
-def _drawn(build, out: Path, name: str, undrawn: Sequence[str], messages: list[str]) -> list[Path]:
+def _drawn(build, out: Path, name: str, undrawn: Sequence[str], messages: list[str], written: Written) -> None:
     """Build one figure and save it; what it leaves out is named in ``messages``, and a figure that
     cannot be drawn at all is skipped with its reason (the other figures are still drawn)."""
     messages += [f"{name}: left out {what}" for what in undrawn]
@@ -212,8 +212,8 @@ def _drawn(build, out: Path, name: str, undrawn: Sequence[str], messages: list[s
         fig = build()
     except (ValueError, OverflowError, ZeroDivisionError, FloatingPointError) as error:
         messages.append(f"skipped figure {name}: {error}")
-        return []
-    return _save(fig, out, name)
+        return
+    _save(fig, out, name, written)
 
 
 def scatter_axes(prop_set: PropertySet) -> tuple[str, str]:
@@ -240,7 +240,8 @@ def rate_for_paper(directory, reference: str | None = None, scheme: str | None =
     return rated, messages, report.runs
 
 
-def write_tables(directory, runs, rated: list[dict], models: Sequence[str], out: Path) -> list[Path]:
+def write_tables(directory, runs, rated: list[dict], models: Sequence[str], out: Path,
+                 written: Written | None = None) -> Written:
     """exec-envs.tex (merged logs only), indexing-results.tex, and one indexing table per other task."""
     platforms, counts, backends = {}, defaultdict(Counter), {}
     for run in runs:
@@ -255,17 +256,17 @@ def write_tables(directory, runs, rated: list[dict], models: Sequence[str], out:
         prop_set = load_property_set(task)
         tables.append((f"indexing-results-{_figure_name(task)}.tex",
                        indexing_table(rated, None, tiles_of(prop_set), task, prop_set)))
+    written = written if written is not None else Written()
     for name, text in tables:
-        write_atomic(out / name, text.encode())
-    return [out / name for name, _ in tables]
+        write_if_changed(out / name, text.encode(), written)
+    return written
 
 
 def tiles_of(prop_set: PropertySet) -> list[str]:
     return list(prop_set.label_tiles) or list(prop_set.keys)[:4]
 
 
-def _scatters(rated: list[dict], out: Path, messages: list[str]) -> list[Path]:
-    written = []
+def _scatters(rated: list[dict], out: Path, messages: list[str], written: Written) -> None:
     for task in [t for t in TASKS if any(s["task"] == t for s in rated)] + sorted(
             {s["task"] for s in rated} - set(TASKS)):
         prop_set = load_property_set(task)
@@ -280,47 +281,44 @@ def _scatters(rated: list[dict], out: Path, messages: list[str]) -> list[Path]:
             title = f"{task}: {_shown_environment(env, subset)} ({scale})"
             build = partial(index_scatter, subset, x, y, subset[0].get("boundaries") or prop_set.default_boundaries(),
                             title=title, labels=names, higher_is_better=higher)
-            written += _drawn(build, out, f"scatter_{_figure_name(task)}_{_figure_name(env)}",
-                              undrawn(subset, x, y, "index"), messages)
-        written += _drawn(partial(rating_histogram, rated, task), out, f"ratings_{_figure_name(task)}", (), messages)
+            _drawn(build, out, f"scatter_{_figure_name(task)}_{_figure_name(env)}", undrawn(subset, x, y, "index"),
+                   messages, written)
+        _drawn(partial(rating_histogram, rated, task), out, f"ratings_{_figure_name(task)}", (), messages, written)
     inference = [s for s in rated if s["task"] == "inference"]
     if inference:
         units = {k: METRICS[k].unit for k in ("parameters", "inference_time")}
         build = partial(parameters_vs_runtime, inference, inference[0].get("boundaries") or {},
                         inference[0]["reference"], units)
-        written += _drawn(build, out, "parameters_vs_runtime",
-                          undrawn(inference, "parameters", "inference_time", "value"), messages)
-    return written
+        _drawn(build, out, "parameters_vs_runtime", undrawn(inference, "parameters", "inference_time", "value"),
+               messages, written)
 
 
 def create_paper_results(directory: str | os.PathLike, output_dir: str | os.PathLike,
                          reference: str | None = None, models: Sequence[str] = DEFAULT_MODELS,
                          label_models: Sequence[str] | None = None, scheme: str | None = None
-                         ) -> tuple[list[Path], list[str]]:
+                         ) -> tuple[Written, list[str]]:
     """Write the tables, figures and labels of every task (rated under ``scheme``: None, each task's
-    own; ``mlee-2022`` reproduces the 2022 paper); returns (written paths, messages about skipped parts)."""
+    own; ``mlee-2022`` reproduces the 2022 paper), each file only when its bytes change; returns
+    (the files, changed and unchanged: iterating gives every path, messages about skipped parts)."""
     rated, messages, runs = rate_for_paper(directory, reference, scheme)
     if not rated:
         raise ValueError(f"nothing could be rated in {directory}")
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = write_tables(directory, runs, rated, models, out)
-    written += _scatters(rated, out, messages)
-    written += _write_labels(rated, out, label_models or models)
+    _scatters(rated, out, messages, written)
+    _write_labels(rated, out, label_models or models, written)
     return written, messages
 
 
-def _write_labels(rated: list[dict], out: Path, models: Sequence[str]) -> list[Path]:
+def _write_labels(rated: list[dict], out: Path, models: Sequence[str], written: Written) -> None:
     from mlel.labels import EnergyLabel
-    written = []
     for summary in rated:
         if summary["model"] in models and summary["task"] == "inference":  # not graded: the label says why
             name = f"label_{_figure_name(summary['model'])}_{_figure_name(summary['environment'])}"
             label = EnergyLabel(summary)
-            write_atomic(out / f"{name}.pdf", label.to_pdf())
-            write_atomic(out / f"{name}.png", label.to_png())
-            written += [out / f"{name}.pdf", out / f"{name}.png"]
-    return written
+            write_if_changed(out / f"{name}.pdf", label.to_pdf(), written)
+            write_if_changed(out / f"{name}.png", label.to_png(), written)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,7 +335,8 @@ def build_parser():
         description="Regenerate the paper's tables and figures from a directory of merged logs and "
                     "result records: exec-envs.tex, indexing-results.tex (and one per imported task), "
                     "index scatter plots per task and environment, parameters vs runtime, histograms "
-                    "of compound ratings, and labels (PDF + PNG).",
+                    "of compound ratings, and labels (PDF + PNG). A file is written only when its bytes "
+                    "change (the same input gives the same bytes); the command names the files that changed.",
         epilog=EXIT_CODES_EPILOG + " 1 also when nothing could be rated.")
     parser.add_argument("-d", "--directory", default="results", help="merged logs and records (default: results)")
     parser.add_argument("--output-dir", default="paper_results", help="folder to write to (default: paper_results)")
@@ -366,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for message in messages:
         print(message, file=sys.stderr)
-    print(f"wrote {len(written)} files to {args.output_dir}")
+    print(written.message(args.output_dir))
     return 0
 
 

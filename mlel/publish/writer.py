@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mlel.base.errors import OutputError, UsageError
-from mlel.base.io import dumps, parse_json_bytes, read_file_bytes, write_atomic
+from mlel.base.io import dumps, parse_json_bytes, read_file_bytes, write_if_changed
 
 MANIFEST = ".mlee-site.json"  # what the last publish wrote: {"files": [site paths]}
 
@@ -45,16 +45,10 @@ def write_file(site: Path, path: str, data: bytes) -> bool:
         raise OutputError(f"refusing a site path outside the site: {path!r}")
     target = site / path
     try:
-        if target.is_file() and target.stat().st_size == len(data) and read_file_bytes(target) == data:
-            return False
-    except OSError:
-        pass  # unreadable: write it anew
-    try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"cannot write {target.parent}: {error.strerror or error}") from None
-    write_atomic(target, data)
-    return True
+    return write_if_changed(target, data)
 
 
 def _previous(site: Path) -> list[str]:
