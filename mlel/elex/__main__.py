@@ -14,9 +14,10 @@ from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="ELEx: interactive Energy Label Exploration.",
-                                     epilog=EXIT_CODES_EPILOG)
+                                     epilog=f"{HOW_TO_GET_RESULTS}\n\n{EXIT_CODES_EPILOG}",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-d", "--directory", default="results",
-                        help="directory of merged logs (default: %(default)s)")
+                        help="directory of merged logs or result records (default: %(default)s)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default: %(default)s, this machine only)")
     parser.add_argument("--port", type=int, default=8888, help="port (default: %(default)s)")
@@ -25,8 +26,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 HOW_TO_GET_RESULTS = """\
 To get results to explore:
-  make demo                                   measure two models, merge and rate them (writes results/)
-  python infer.py --model MobileNetV3Small --backend torch --dataset digits
+  make demo                  measure two models, merge and rate them (writes demo_output/results/;
+                             then: python elex.py -d demo_output/results)
+  python infer.py --model MobileNetV3Small --backend torch --dataset digits   measure a run (writes runs/)
   python merge_results.py -d runs --output-dir results      merge your own measured runs
   python -m mlel.importers mlenergy DIR --output-dir results  import published results (also: codecarbon,
                                                               mlflow, csv; see python -m mlel.importers -h)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import functools
 import io
 import json
+import math
 import zipfile
+from typing import Sequence
 
 import orjson
 
@@ -15,6 +17,7 @@ from dash import dcc
 
 from mlel.base.names import file_safe_name
 from mlel.labels import EnergyLabel
+from mlel.ratings import RATINGS
 from mlel.ratings.settings import SettingsError
 from mlel.elex import entries, figures, session, sliders, state
 from mlel.elex import layout as ids
@@ -67,12 +70,17 @@ def control_values(data: ElexData, settings: dict, task: str) -> tuple:
     return rating.reference, rating.scale, rating.mode
 
 
+def readable(bound: float) -> str:
+    """A boundary as the inputs, the read-out and the messages show it: 4 significant digits."""
+    return f"{bound:.4g}"
+
+
 def bound_inputs(boundaries: dict, x: str, y: str) -> list:
-    """The eight numeric boundary inputs (b0..b3 of x, then of y), 4 significant digits."""
+    """The eight numeric boundary inputs (b0..b3 of x, then of y), as :func:`readable` shows them."""
     values = []
     for metric in (x, y):
         bounds = boundaries.get(metric) or [None] * 4
-        values += [None if b is None else float(f"{b:.4g}") for b in bounds]
+        values += [None if b is None else float(readable(b)) for b in bounds]
     return values
 
 
@@ -84,22 +92,30 @@ def editable(rating: state.Rating, metric: str) -> None:
 
 
 def typed_bound(settings: dict, task: str, metric: str, position: int, value,
-                shown: dict | None = None) -> dict:
+                shown: dict | None = None, name: str | None = None, labels: Sequence[str] = RATINGS) -> dict:
     """Boundary b<position> of ``metric`` typed in: it must stay between its neighbours (b0 ≥ b1 ≥
-    b2 ≥ b3); a value that does not is refused with a message, never pushing a neighbour.
-    ``shown``: the boundaries in use (the rating's), where the scheme made them."""
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SettingsError(f"b{position} of {metric}: type a number")
+    b2 ≥ b3 ≥ 0); a value that does not is refused with a message, never pushing a neighbour.
+    ``shown``: the boundaries in use (the rating's), where the scheme made them. Messages name the
+    boundary as the inputs do ("the D|C boundary (b2) of Top-1 accuracy", ``name``: the property's)."""
+    said = f"The {sliders.boundary_name(position, labels)} boundary (b{position}) of {name or metric}"
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SettingsError(f"{said}: type a number")
+    if value < 0:
+        raise SettingsError(f"{said} cannot be negative: a boundary is an index, a ratio of positive values")
     bounds = list((shown or {}).get(metric) or settings["boundaries"][task].get(metric) or [])
     if len(bounds) != 4 or not 0 <= position < 4:
-        raise SettingsError(f"{metric} has no boundaries to edit")
+        raise SettingsError(f"{name or metric} has no boundaries to edit")
     upper = bounds[position - 1] if position > 0 else None
     lower = bounds[position + 1] if position < 3 else None
     if (upper is not None and value > upper) or (lower is not None and value < lower):
-        between = " and ".join(f"b{p} = {b:.4g}" for p, b in ((position + 1, lower), (position - 1, upper))
-                               if b is not None)
-        raise SettingsError(f"b{position} of {metric} must lie between {between} "
-                            "(move that boundary first)")
+        def neighbour(p: int) -> str:
+            return f"{readable(bounds[p])} ({sliders.boundary_name(p, labels)}, b{p})"
+        if upper is None:
+            where = f"must be at least {neighbour(position + 1)}"
+        else:
+            below = "0" if lower is None else neighbour(position + 1)
+            where = f"must lie between {below} and {neighbour(position - 1)}"
+        raise SettingsError(f"{said} cannot be {readable(value)}: it {where}; move that boundary first")
     bounds[position] = value
     return session.set_boundaries(settings, task, metric, bounds, shown)
 
@@ -140,7 +156,8 @@ def apply_event(data: ElexData, settings: dict, trigger: str | None, task: str, 
             rating = state.rate(data, task, settings)
             editable(rating, metric)
             return typed_bound(settings, task, metric, position, values["bound_inputs"][trigger],
-                               dict(rating.boundaries)), ""
+                               dict(rating.boundaries), rating.table.properties[metric].name,
+                               rating.level_labels), ""
         if trigger in (ids.X_WEIGHT, ids.Y_WEIGHT):
             metric = values["x"] if trigger == ids.X_WEIGHT else values["y"]
             weight = values["x_weight"] if trigger == ids.X_WEIGHT else values["y_weight"]
@@ -172,7 +189,7 @@ def bounds_text(rating: state.Rating, metric: str) -> str:
     bounds = rating.boundaries.get(metric)
     if not bounds:
         return "no boundaries: not rated" if rating.scheme.honest else "no boundaries: every model rates E"
-    return "  ".join(f"b{i} {b:.4g}" for i, b in enumerate(bounds))
+    return "  ".join(f"b{i} {readable(b)}" for i, b in enumerate(bounds))
 
 
 def views(data: ElexData, settings: dict, task: str, environments: list, x: str, y: str, scale: str,

@@ -12,11 +12,10 @@ import functools
 import json
 import logging
 
-from dash import Input, Output, State, ctx, dcc, no_update
+from dash import ClientsideFunction, Input, Output, State, ctx, dcc, no_update
 from dash.exceptions import PreventUpdate
 
-from mlel.elex import actions, figures, session, state
-from mlel.elex import table as rated_table
+from mlel.elex import actions, figures, grid, link, session, state
 from mlel.elex import layout as ids
 from mlel.elex.actions import (apply_event, bound_inputs, bounds_text, download, label_pdf,  # noqa: F401
                                label_source, selected_summary, selection, settings_outputs, views)
@@ -62,10 +61,42 @@ def checked_environments(data: ElexData, task: str, environments) -> list[str]:
 
 def register_callbacks(app, data: ElexData) -> None:
     """Wire every ELEx callback to ``data`` (closed over, only ever read)."""
+    _register_link(app, data)
     _register_task(app, data)
     _register_settings(app, data)
     _register_views(app, data)
     _register_details(app, data)
+
+
+def _register_link(app, data: ElexData) -> None:
+    @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "search"), State(ids.PAGE, "children"))
+    def on_open(search, shown):
+        """Once per page load: the page the URL's view names (the defaults, and a note, for
+        whatever part of it this server does not have)."""
+        if shown:
+            raise PreventUpdate  # the address bar follows the view from now on; it never re-opens it
+        try:
+            return ids.build_page(data, link.restore(data, search if isinstance(search, str) else None))
+        except Exception:  # noqa: BLE001 - a link is client input: the defaults, never an error page
+            LOG.warning("ELEx: link refused", exc_info=True)
+            return ids.build_page(data, link.defaults(data, ["the link could not be read: the default view is shown"]))
+
+    @app.callback(
+        Output(ids.LINK, "data"),
+        Input(ids.TASK, "value"), Input(ids.ENVIRONMENTS, "value"), Input(ids.X, "value"), Input(ids.Y, "value"),
+        Input(ids.SCALE, "value"), Input(ids.SETTINGS, "data"), Input(ids.SELECTED, "data"))
+    @guarded
+    def on_link(task, environments, x, y, scale, stored, selected):
+        """The view as a query string (the client writes it into the address bar and the link field)."""
+        task = checked_task(data, task)
+        checked_axes(data, task, x, y)
+        settings = session.clean_settings(stored, data)
+        view = link.view_of(data, settings, task, checked_environments(data, task, environments), x, y,
+                            scale, selected)
+        return link.encode(view)
+
+    app.clientside_callback(ClientsideFunction("elex", "showLink"), Output(ids.LINK_TEXT, "value"),
+                            Input(ids.LINK, "data"))
 
 
 def _register_task(app, data: ElexData) -> None:
@@ -153,33 +184,45 @@ def _register_views(app, data: ElexData) -> None:
         return views(data, settings, task, checked_environments(data, task, environments), x, y, scale, selected)
 
     @app.callback(
-        Output(ids.TABLE, "data"), Output(ids.TABLE, "columns"), Output(ids.TABLE, "style_data_conditional"),
-        Output(ids.TABLE, "page_count"),
-        Input(ids.SETTINGS, "data"), Input(ids.TABLE, "page_current"), Input(ids.TABLE, "page_size"),
-        Input(ids.TABLE, "sort_by"), Input(ids.TABLE, "filter_query"), State(ids.TASK, "value"))
+        Output(ids.TABLE, "getRowsResponse"), Input(ids.TABLE, "getRowsRequest"),
+        State(ids.SETTINGS, "data"), State(ids.TASK, "value"), prevent_initial_call=True)
     @guarded
-    def on_table(stored, page, size, sort_by, filter_query, task):
-        task = checked_task(data, task)
-        page = page if isinstance(page, int) and not isinstance(page, bool) else 0
-        size = size if isinstance(size, int) and not isinstance(size, bool) and 0 < size <= 200 else 15
-        sort_by = [s for s in sort_by if isinstance(s, dict)] if isinstance(sort_by, list) else []
-        filter_query = filter_query if isinstance(filter_query, str) else ""
-        rating = state.rate(data, task, session.clean_settings(stored, data))
-        rows, pages = rated_table.table_page(rating, page, size, sort_by, filter_query[:2000])
-        return rows, rated_table.table_columns(rating), rated_table.rating_cell_styles(rating), pages
+    def on_rows(request, stored, task):
+        """The rows the grid asks for (one block), filtered and sorted on the server."""
+        rating = state.rate(data, checked_task(data, task), session.clean_settings(stored, data))
+        return grid.rows_response(rating, request)
+
+    @app.callback(
+        Output(ids.TABLE, "columnDefs"), Output(ids.GRID_COLUMNS, "data"), Input(ids.SETTINGS, "data"),
+        State(ids.TASK, "value"), State(ids.GRID_COLUMNS, "data"), prevent_initial_call=True)
+    @guarded
+    def on_columns(stored, task, shown):
+        """The task's columns, rating cells coloured by the scheme's levels: sent only when the task
+        or the levels change (a slider move leaves them, and the widths a person dragged, alone)."""
+        rating = state.rate(data, checked_task(data, task), session.clean_settings(stored, data))
+        key = grid.columns_key(rating)
+        return (no_update, no_update) if key == shown else (grid.column_defs(rating), key)
+
+    # new settings re-rate every row: the grid asks again for the rows it shows
+    app.clientside_callback(ClientsideFunction("elex", "refreshGrid"), Output(ids.GRID_REFRESHED, "data"),
+                            Input(ids.SETTINGS, "data"), State(ids.TABLE, "id"), prevent_initial_call=True)
 
     @app.callback(
         Output(ids.SELECTED, "data"),
-        Input(ids.SCATTER, "clickData"), Input(ids.TABLE, "active_cell"),
+        Input(ids.SCATTER, "clickData"), Input(ids.TABLE, "cellClicked"), Input(ids.TABLE, "selectedRows"),
         State(ids.TASK, "value"), State(ids.SELECTED, "data"), prevent_initial_call=True)
     @guarded
-    def on_pin(click, cell, task, current):
-        """A click on a point or a table row pins the selection (hover only previews)."""
+    def on_pin(click, cell, rows, task, current):
+        """A click on a point or a table row (or a row selected with the keyboard's space bar) pins
+        the selection (hover only previews)."""
         row = None
+        triggered = {str(prop) for prop in (ctx.triggered_prop_ids or {})}
         if ctx.triggered_id == ids.SCATTER and isinstance(click, dict):
             row = ((click.get("points") or [{}])[0] or {}).get("customdata")
-        elif ctx.triggered_id == ids.TABLE and isinstance(cell, dict):
-            row = cell.get("row_id")
+        elif f"{ids.TABLE}.cellClicked" in triggered and isinstance(cell, dict):
+            row = _row_id(cell.get("rowId"))
+        elif f"{ids.TABLE}.selectedRows" in triggered and isinstance(rows, list) and rows and isinstance(rows[0], dict):
+            row = _row_id(rows[0].get("id"))
         selected = selection(data, task, row)
         return no_update if selected is None or selected == current else selected
 
@@ -191,6 +234,13 @@ def _register_views(app, data: ElexData) -> None:
         if not isinstance(hover, dict):
             return None  # the pointer left the points: show the pinned model again
         return selection(data, task, ((hover.get("points") or [{}])[0] or {}).get("customdata"))
+
+
+def _row_id(value) -> int | None:
+    """The grid's row id (the table row, as text) -> the row; None where it is not one."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 12 else None
 
 
 def _register_details(app, data: ElexData) -> None:

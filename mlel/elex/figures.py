@@ -13,10 +13,11 @@ from mlel.ratings import engine
 from mlel.ratings.engine import NOT_RATED, RATINGS
 from mlel.tasks.properties import PropertySet
 from mlel.ratings import RATING_COLORS
-from mlel.elex import entries, points, state
+from mlel.elex import axes, entries, points, state
+from mlel.elex.bars import CONTINUES, value_intervals  # noqa: F401
 from mlel.elex.points import (NOT_GRADED_COLOUR, NOT_RATED_COLOUR, SYMBOLS, WEBGL_FROM, axis_values,  # noqa: F401
-                              drawn_rows, point_layer, point_notes, short_floats, value_intervals, value_texts)
-from mlel.elex.points import environment_traces, ring_traces
+                              drawn_rows, point_layer, point_notes, short_floats, value_texts)
+from mlel.elex.points import arrow_traces, environment_traces, ring_traces
 from mlel.elex.sliders import slider_marks
 from mlel.elex.state import Rating
 
@@ -38,17 +39,11 @@ def selected_rows(rating: Rating, environments: Sequence[str] | None) -> np.ndar
     return points.selected_rows(rating.table, environments)
 
 
-def _log_range(extent: tuple[float, float] | None, bounds: Sequence[float]) -> tuple[float, float]:
-    """Axis extent (data units) that shows every point (``extent``: their smallest and largest
-    value, positive) and every boundary, padded by ~10 %."""
-    extra = [b for b in bounds if b > 0 and math.isfinite(b)]
-    candidates = extra + (list(extent) if extent is not None else [])
-    if not candidates:
-        return 0.1, 10.0
-    low, high = min(candidates), max(candidates)
-    if high / low < 1.5:  # a degenerate axis still gets some room
-        low, high = low / 1.25, high * 1.25
-    return low / 1.12, high * 1.12
+def _log_range(bounds: Sequence[float]) -> tuple[float, float]:
+    """Axis extent (data units) where no point is drawn: the boundaries' (padded), else 0.1 … 10.
+    Where points are, the layer fits the axis to them (:func:`mlel.elex.axes.fitted_range`)."""
+    shown = [b for b in bounds if b > 0 and math.isfinite(b)]
+    return axes.fitted_range((min(shown), max(shown))) if shown else (0.1, 10.0)
 
 
 def log_ticks(extent: tuple[float, float]) -> dict:
@@ -178,8 +173,8 @@ def scatter_figure(rating: Rating, x: str, y: str, environments: Sequence[str], 
     layer = point_layer(rating, x, y, environments, scale, selected_row, max_points)  # what moves keep
     x_bounds = rating.boundaries.get(x, ()) if scale == "index" else ()  # boundaries: index scale only
     y_bounds = rating.boundaries.get(y, ()) if scale == "index" else ()
-    x_range, y_range = _log_range(layer.x_extent, x_bounds), _log_range(layer.y_extent, y_bounds)
-    traces = environment_traces(rating, layer) + _rating_legend(rating) + ring_traces(layer)
+    x_range, y_range = layer.x_range or _log_range(x_bounds), layer.y_range or _log_range(y_bounds)
+    traces = environment_traces(rating, layer) + _rating_legend(rating) + ring_traces(layer) + arrow_traces(layer)
     shapes = background_shapes(rating, x, y, scale, list(environments), x_range, y_range)
     note = _notes(rating, scale, layer, shapes, environments)
     total, drawn = layer.shown, layer.drawn
@@ -189,13 +184,18 @@ def scatter_figure(rating: Rating, x: str, y: str, environments: Sequence[str], 
         title += f"<br><span style='font-size:11px;color:#a33'>{'; '.join(note)}</span>"
     return {"data": traces, "layout": {
         "template": "plotly_white", "font": {"family": FONT, "size": 12},
-        "margin": {"l": 70, "r": 10, "t": 74 if note else 58, "b": 60}, "hovermode": "closest",
+        "margin": {"l": 70, "r": 14, "t": 74 if note else 58, "b": 60}, "hovermode": "closest",
         "title": {"text": title, "font": {"size": 14}, "x": 0.01, "xanchor": "left"},
         "xaxis": _axis(axis_title(table.properties, x, scale), x_range),
         "yaxis": _axis(axis_title(table.properties, y, scale), y_range),
         "shapes": shapes,
-        "legend": {"font": {"size": 11}, "itemsizing": "constant", "tracegroupgap": 4,
-                   "title": {"text": "symbol: environment<br>colour: compound rating", "font": {"size": 11}}},
+        # below the x axis: plotly opens a hover box beside its point and flips it only at the
+        # figure's edge, so a legend at the plot's right was covered (and took a third of the width)
+        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.16, "yanchor": "top",
+                   "traceorder": "normal",  # one flow of entries (grouped, the ratings would stack)
+                   "font": {"size": 11}, "itemsizing": "constant",
+                   "title": {"text": "symbol: environment · colour: compound rating", "font": {"size": 11},
+                             "side": "top left"}},
         "uirevision": f"{table.task}|{x}|{y}|{scale}",  # keep zoom while sliders move
     }}
 
@@ -236,6 +236,6 @@ def bar_figure(counts: dict[str, list[int]], labels: Sequence[str] = RATINGS) ->
 
 
 __all__ = ["SCALES", "MAX_POINTS", "NO_ENVIRONMENT", "SYMBOLS", "WEBGL_FROM", "NOT_GRADED_COLOUR", "NOT_RATED_COLOUR",
-           "NOT_RATED_NAME", "axis_title",
+           "NOT_RATED_NAME", "CONTINUES", "axis_title",
            "selected_rows", "axis_values", "log_ticks", "background_shapes", "scatter_figure", "bar_figure",
            "drawn_rows", "short_floats", "value_texts", "value_intervals", "point_notes"]

@@ -1,18 +1,23 @@
-"""ELEx page layout: controls on the left, scatter, bars, label and table on the right.
+"""ELEx page layout: controls on the left, scatter, bars, label and the table of all rated models
+on the right, a link to the view above them.
 
-Component ids are module constants so callbacks and browser tests name the same things.
+The page is a shell (header, the URL) whose body :func:`build_page` makes once per page load from
+the view the URL names (:func:`mlel.elex.link.restore`): a link opens as it was shared. Component
+ids are module constants so callbacks and browser tests name the same things.
 """
 from __future__ import annotations
 
-import json
+import dash_ag_grid as dag
+from dash import dcc, html
 
-from dash import dash_table, dcc, html
-
-from mlel.base.formatting import format_quantity
 from mlel.tasks.properties import load_property_set
-from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, RATINGS, builtin_schemes
-from mlel.elex.session import MAX_UPLOAD_BYTES, default_settings
-from mlel.elex.entries import chance_text, environment_label, not_graded, not_rated, short_name
+from mlel.ratings import COMPOUND_MODES, DEFAULT_MODE, builtin_schemes
+from mlel.elex import grid, state
+from mlel.elex.detail import (EMPTY_SUMMARY, MAX_PROBLEMS_SHOWN, PROBLEMS, pinned_view, problems_view,  # noqa: F401
+                              summary_view)
+from mlel.elex.link import Restored
+from mlel.elex.session import MAX_UPLOAD_BYTES
+from mlel.elex.sliders import boundary_name
 from mlel.elex.state import ElexData
 
 SETTINGS, SELECTED = "elex-settings", "elex-selected"
@@ -30,11 +35,15 @@ SCATTER, BARS, TABLE = "elex-scatter", "elex-bars", "elex-table"
 LABEL, SUMMARY, DETAIL_MESSAGE = "elex-label", "elex-summary", "elex-detail-message"
 GET_LABEL, GET_SUMMARY, GET_LOG = "elex-get-label", "elex-get-summary", "elex-get-log"
 DOWNLOAD, DOWNLOAD_SETTINGS = "elex-download", "elex-download-settings"
-PREVIEW, PINNED, PROBLEMS = "elex-preview", "elex-pinned", "elex-problems"
+PREVIEW, PINNED = "elex-preview", "elex-pinned"
+# the shareable view: the URL read once per page load, the page it makes, the link and its note
+URL, PAGE, LINK, LINK_TEXT, COPY_LINK, LINK_NOTE = (
+    "elex-url", "elex-page", "elex-link", "elex-link-text", "elex-copy-link", "elex-link-note")
+GRID_REFRESHED = "elex-grid-refreshed"  # written by the client when the grid re-asks for its rows
+GRID_COLUMNS = "elex-grid-columns"  # what the grid's columns were made for (grid.columns_key)
 # numeric inputs beside each boundary slider: id -> (axis, boundary position b0..b3)
 BOUND_INPUTS = {f"elex-{axis}-b{i}": (axis, i) for axis in ("x", "y") for i in range(4)}
 X_BOUND_INPUTS, Y_BOUND_INPUTS = list(BOUND_INPUTS)[:4], list(BOUND_INPUTS)[4:]
-MAX_PROBLEMS_SHOWN = 200
 
 # The axes the 2022 tool opened with: efficiency against quality.
 DEFAULT_AXES = {"inference": ("inference_power_draw", "top1_val"),
@@ -84,8 +93,10 @@ def axis_defaults(task: str, x: str | None = None, y: str | None = None) -> tupl
 
 
 def _control(title: str, *children, **kwargs) -> html.Div:
+    """A titled control; ``data-elex-label`` names its widget for assistive technology (elex.js
+    gives Dash's radio groups and dropdowns that name)."""
     return html.Div([html.Label(title, className="elex-control-title"), *children],
-                    className="elex-control", **kwargs)
+                    className="elex-control", **{"data-elex-label": title}, **kwargs)
 
 
 def _axis_controls(axis: str, metric_id: str, weight_id: str, bounds_id: str, text_id: str,
@@ -93,10 +104,12 @@ def _axis_controls(axis: str, metric_id: str, weight_id: str, bounds_id: str, te
     return html.Div([
         html.Div([html.Span(f"{axis} axis", className="elex-axis-letter"),
                   dcc.Dropdown(id=metric_id, options=metric_options(task), value=metric, clearable=False,
-                               className="elex-axis-dropdown")], className="elex-axis-head"),
-        html.Div([html.Span("weight", className="elex-small"),
-                  dcc.Input(id=weight_id, type="number", min=0, step=0.1, debounce=True,
-                            className="elex-weight"),
+                               className="elex-axis-dropdown")],
+                 className="elex-axis-head", **{"data-elex-label": f"{axis} axis metric"}),
+        html.Div([html.Label([html.Span("weight", className="elex-small"),
+                              dcc.Input(id=weight_id, type="number", min=0, step=0.1, debounce=True,
+                                        className="elex-weight")], className="elex-weight-label",
+                             title=f"weight of the {axis} axis metric in the compound rating"),
                   html.Span(id=name_id, className="elex-small elex-muted")], className="elex-weight-row"),
         html.Div("boundaries (index, log scale): E | D | C | B | A", className="elex-small elex-muted"),
         # handles stop at their neighbours (allowCross=False, never pushable); the tooltip sits
@@ -105,39 +118,49 @@ def _axis_controls(axis: str, metric_id: str, weight_id: str, bounds_id: str, te
                         allowCross=False, pushable=False, updatemode="mouseup", allow_direct_input=False,
                         tooltip={"placement": "top", "always_visible": False,
                                  "transform": "elexPow10"}),
-        html.Div([html.Label([html.Span(f"b{i}", className="elex-bound-name"),
+        html.Div([html.Label([html.Span(boundary_name(i), className="elex-bound-name"),
                               dcc.Input(id=f"elex-{axis.lower()}-b{i}", type="number", min=0, debounce=True,
                                         className="elex-bound-input")],
-                             title=f"boundary b{i} ({'ABCD'[i]} | {'BCDE'[i]}) on the index scale")
-                  for i in range(4)], className="elex-bound-inputs"),
+                             title=f"boundary b{i}, between {boundary_name(i).replace('|', ' and ')}, "
+                                   "on the index scale")
+                  for i in (3, 2, 1, 0)], className="elex-bound-inputs"),  # the slider's order: E|D … B|A
         html.Div(id=text_id, className="elex-bounds-text"),
     ], className="elex-axis", id=f"{metric_id}-box")
 
 
 def build_layout(data: ElexData) -> html.Div:
-    task = data.tasks[0] if data.tasks else "inference"
-    table = data.tables.get(task)
-    environments = list(table.environments) if table else []
-    models = table.reference_models if table else []  # --reference names a model
-    settings = default_settings(data)
-    x, y = axis_defaults(task)
+    """The page's shell: the header (what is loaded, what was skipped), the URL, and the body
+    :func:`build_page` fills in once the URL is known."""
     # the folder's name only: the page never shows the server's absolute paths
     source = f"{data.directory.name or data.directory}" if data.directory else "results given to create_app"
     info = (f"{data.n_logs} logs · " + " · ".join(f"{len(data.tables[t])} {t} results" for t in data.tasks)
             + f" · from {source}")
-    controls = html.Aside([
+    return html.Div([
+        dcc.Location(id=URL, refresh=False),
+        html.Header([html.H1(["ELEx", html.Span(" Energy Label Exploration", className="elex-subtitle")]),
+                     html.Div(info, className="elex-info", id="elex-info"),
+                     problems_view(data.problems)], className="elex-header"),
+        html.Div(id=PAGE, className="elex-page"),
+    ], className="elex")
+
+
+def _controls(data: ElexData, view: Restored, x: str, y: str) -> html.Aside:
+    task, table, settings = view.task, data.table(view.task), view.settings
+    return html.Aside([
         _control("Task", dcc.RadioItems(id=TASK, options=task_options(data), value=task, className="elex-radio")),
-        _control("Environments", dcc.Checklist(id=ENVIRONMENTS, options=environment_options(table) if table else [],
-                                               value=environments, className="elex-checklist")),
+        _control("Environments", dcc.Checklist(id=ENVIRONMENTS, options=environment_options(table),
+                                               value=view.environments, className="elex-checklist")),
         _control("Scale", dcc.RadioItems(id=SCALE, options=[
             {"label": "Index", "value": "index"}, {"label": "Real values", "value": "real"}],
-            value="index", inline=True, className="elex-radio")),
-        _control("Rating scheme", dcc.Dropdown(id=SCHEME, options=scheme_options(), value="", clearable=False)),
-        _control("Reference model", dcc.Dropdown(id=REFERENCE, options=models, value=settings["reference"],
-                                                 clearable=False, placeholder=NO_REFERENCE_MODEL)),
+            value=view.plot_scale, inline=True, className="elex-radio")),
+        _control("Rating scheme", dcc.Dropdown(id=SCHEME, options=scheme_options(), value=settings["scheme"] or "",
+                                               clearable=False)),
+        _control("Reference model", dcc.Dropdown(id=REFERENCE, options=table.reference_models,
+                                                 value=settings["reference"], clearable=False,
+                                                 placeholder=NO_REFERENCE_MODEL)),
         _control("Index against", dcc.RadioItems(id=RATING_SCALE, options=[
             {"label": "Reference model", "value": "reference"}, {"label": "Best of environment", "value": "best"}],
-            value=None, inline=True, className="elex-radio")),
+            value=settings["scale"], inline=True, className="elex-radio")),
         _control("Compound rating", dcc.Dropdown(id=MODE, options=list(COMPOUND_MODES),
                                                  value=settings["mode"] or DEFAULT_MODE, clearable=False)),
         _axis_controls("X", X, X_WEIGHT, X_BOUNDS, X_BOUNDS_TEXT, X_AXIS_NAME, task, x),
@@ -147,26 +170,67 @@ def build_layout(data: ElexData) -> html.Div:
                   html.Button("Reset", id=RESET, className="elex-button elex-secondary",
                               title="default boundaries and weights")], className="elex-buttons"),
         html.Div([
-            dcc.Upload(html.Button("Upload boundaries", className="elex-button elex-secondary",
-                                   title="JSON {metric: [b0, b1, b2, b3]} or {task: {…}}, at most 64 KiB"),
-                       id=UPLOAD_BOUNDARIES, accept=".json,application/json", max_size=4 * MAX_UPLOAD_BYTES,
-                       multiple=False),
-            dcc.Upload(html.Button("Upload weights", className="elex-button elex-secondary",
-                                   title="JSON {metric: weight} or {task: {metric: weight}}, at most 64 KiB"),
-                       id=UPLOAD_WEIGHTS, accept=".json,application/json", max_size=4 * MAX_UPLOAD_BYTES,
-                       multiple=False),
+            html.Div(dcc.Upload(html.Button("Upload boundaries", className="elex-button elex-secondary",
+                                            title="JSON {metric: [b0, b1, b2, b3]} or {task: {…}}, at most 64 KiB"),
+                                id=UPLOAD_BOUNDARIES, accept=".json,application/json",
+                                max_size=4 * MAX_UPLOAD_BYTES, multiple=False),
+                     **{"data-elex-label": "boundaries file (JSON)"}),
+            html.Div(dcc.Upload(html.Button("Upload weights", className="elex-button elex-secondary",
+                                            title="JSON {metric: weight} or {task: {metric: weight}}, at most 64 KiB"),
+                                id=UPLOAD_WEIGHTS, accept=".json,application/json",
+                                max_size=4 * MAX_UPLOAD_BYTES, multiple=False),
+                     **{"data-elex-label": "weights file (JSON)"}),
         ], className="elex-buttons"),
         html.Div([html.Button("Download boundaries", id=SAVE_BOUNDARIES, className="elex-button elex-secondary"),
                   html.Button("Download weights", id=SAVE_WEIGHTS, className="elex-button elex-secondary")],
                  className="elex-buttons"),
         html.Div(id=MESSAGE, role="status", className="elex-message"),
-    ], className="elex-controls")
+    ], className="elex-controls", **{"aria-label": "controls"})
+
+
+def _link_bar(view: Restored) -> html.Div:
+    """The view's link: the address bar carries it too; "Copy link" copies it; a link that could
+    not be restored in full says what was left out."""
+    note = ("This link could not be opened in full — " + "; ".join(view.notes) + ".") if view.notes else ""
+    return html.Div([
+        html.Div([
+            html.Label([html.Span("Link to this view", className="elex-link-title"),
+                        dcc.Input(id=LINK_TEXT, type="text", readOnly=True, className="elex-link-text",
+                                  value="")], className="elex-link-label"),
+            dcc.Clipboard(id=COPY_LINK, target_id=LINK_TEXT, className="elex-copy",
+                          children=html.Button("Copy link", className="elex-button", type="button"),
+                          copied_children=html.Button("Link copied", className="elex-button", type="button")),
+        ], className="elex-link-row"),
+        html.Div(note, id=LINK_NOTE, role="status", className="elex-message elex-link-note"),
+        dcc.Store(id=LINK, storage_type="memory"),
+    ], className="elex-link")
+
+
+def grid_component(data: ElexData, view: Restored) -> dag.AgGrid:
+    """The table of all rated models: rows come from the server a block at a time (the infinite
+    row model), sorted and filtered there."""
+    rating = state.rate(data, view.task, view.settings)
+    return dag.AgGrid(
+        id=TABLE, rowModelType="infinite", columnDefs=grid.column_defs(rating), getRowId="params.data.id + ''",
+        defaultColDef={"sortable": True, "resizable": True, "filter": True, "floatingFilter": True,
+                       "minWidth": 80, "wrapHeaderText": True, "autoHeaderHeight": True},
+        dashGridOptions={"cacheBlockSize": grid.BLOCK_ROWS, "maxBlocksInCache": 20,
+                         "maxConcurrentDatasourceRequests": 1,  # one answer per request: dash-ag-grid keeps one
+                         "infiniteInitialRowCount": 1, "rowBuffer": 5, "tooltipShowDelay": 400, "rowHeight": 30,
+                         "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
+                         "ensureDomOrder": True, "suppressColumnVirtualisation": True},  # ≤ 25 columns
+        className="elex-grid", style={"height": "470px", "width": "100%"})
+
+
+def build_page(data: ElexData, view: Restored) -> list:
+    """The page's body as ``view`` (a link's, or the defaults) opens it."""
+    x, y = axis_defaults(view.task, view.x, view.y)
     detail = html.Div([
         html.Img(id=LABEL, alt="energy label of the selected model (click to zoom)", className="elex-label",
                  title="click to zoom", n_clicks=0),
         html.Div([
             html.Div(id=SUMMARY, className="elex-summary", children=EMPTY_SUMMARY),
-            html.Div("Nothing pinned: click a point or a table row.", id=PINNED, className="elex-pinned"),
+            html.Div(pinned_view(view.selected), id=PINNED, className="elex-pinned"),
             html.Div([html.Button("Label PDF", id=GET_LABEL, className="elex-button"),
                       html.Button("Summary JSON", id=GET_SUMMARY, className="elex-button elex-secondary"),
                       html.Button("Merged log", id=GET_LOG, className="elex-button elex-secondary")],
@@ -174,130 +238,31 @@ def build_layout(data: ElexData) -> html.Div:
             html.Div(id=DETAIL_MESSAGE, role="status", className="elex-message"),
         ], className="elex-detail-text"),
     ], className="elex-detail")
-    return html.Div([
-        dcc.Store(id=SETTINGS, storage_type="memory", data=settings),
-        dcc.Store(id=SELECTED, storage_type="memory"),  # pinned by a click: what downloads use
+    return [
+        dcc.Store(id=SETTINGS, storage_type="memory", data=view.settings),
+        dcc.Store(id=SELECTED, storage_type="memory", data=view.selected),  # pinned by a click: what downloads use
         dcc.Store(id=PREVIEW, storage_type="memory"),  # under the pointer: shown, never downloaded
+        dcc.Store(id=GRID_REFRESHED, storage_type="memory"),
+        dcc.Store(id=GRID_COLUMNS, storage_type="memory",
+                  data=grid.columns_key(state.rate(data, view.task, view.settings))),
         dcc.Download(id=DOWNLOAD), dcc.Download(id=DOWNLOAD_SETTINGS),
-        html.Header([html.H1(["ELEx", html.Span(" Energy Label Exploration", className="elex-subtitle")]),
-                     html.Div(info, className="elex-info", id="elex-info"),
-                     problems_view(data.problems)], className="elex-header"),
         html.Div([
-            controls,
+            _controls(data, view, x, y),
             html.Main([
+                _link_bar(view),
                 dcc.Graph(id=SCATTER, className="elex-scatter", clear_on_unhover=True,
                           config={"displaylogo": False,
                                   "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}),
                 html.Div([dcc.Graph(id=BARS, className="elex-bars", config={"displayModeBar": False}), detail],
                          className="elex-row"),
-                html.H2("All rated models", className="elex-h2"),
-                dash_table.DataTable(
-                    # filtered, sorted and paged on the server: 10,000 rows never go to the browser
-                    id=TABLE, sort_action="custom", filter_action="custom", page_action="custom",
-                    page_current=0, page_size=15, sort_by=[], filter_query="",
-                    merge_duplicate_headers=True, sort_mode="multi",
-                    style_table={"overflowX": "auto"},
-                    style_cell={"fontFamily": "Helvetica, Arial, sans-serif", "fontSize": 12,
-                                "padding": "3px 6px", "minWidth": 60},
-                    style_header={"fontWeight": "bold", "backgroundColor": "#f2f2f2"},
-                    filter_options={"case": "insensitive"}),
+                html.H2("All rated models", className="elex-h2", id="elex-table-title"),
+                html.P("Sort by a column's header (shift-click for several), filter in the row under it "
+                       "(numbers in the unit its header's tooltip names); a click on a row pins the model.",
+                       className="elex-small elex-grid-hint"),
+                grid_component(data, view),
             ], className="elex-main"),
         ], className="elex-body"),
-    ], className="elex")
-
-
-NO_REFERENCE_MODEL = "none: the best of each environment"  # a task that names no reference model
-EMPTY_SUMMARY = html.P("Hover over a model to preview its label; click to pin it.", className="elex-muted")
-
-
-def problems_view(problems) -> html.Details | None:
-    """Skipped files by name with the reason (the first MAX_PROBLEMS_SHOWN), folded."""
-    if not problems:
-        return html.Div(id=PROBLEMS)
-    items = [html.Li(short_name(str(p), 400)) for p in list(problems)[:MAX_PROBLEMS_SHOWN]]
-    if len(problems) > MAX_PROBLEMS_SHOWN:
-        items.append(html.Li(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more"))
-    return html.Details([html.Summary(f"{len(problems)} file(s) skipped"), html.Ul(items)],
-                        id=PROBLEMS, className="elex-problems")
-
-
-def _interval_text(metric: dict, unit: str) -> str:
-    interval = metric.get("ci95")
-    if not isinstance(interval, (list, tuple)) or len(interval) != 2 or None in interval:
-        return ""
-    return f"{format_quantity(interval[0], unit)} – {format_quantity(interval[1], unit)}"
-
-
-NO_LEVEL_STYLE = {"background": "#dddddd", "color": "#555555"}  # no level: grey, never a rating colour
-
-
-def _level(label, levels, probabilities=None) -> html.Span:
-    """A level label in the colour of the letter at its place; "–" in grey where there is none."""
-    if label is None:
-        return html.Span("–", className="elex-rating elex-rating-none", style=NO_LEVEL_STYLE)
-    letter = RATINGS[levels.index(label)] if label in levels else label
-    return html.Span(chance_text(str(label), probabilities), className=f"elex-rating elex-rating-{letter}")
-
-
-def summary_view(summary: dict, preview: bool = False) -> list:
-    """The selected model's summary: compound rating (with its probability where known; "–" and
-    why, where there is none), the scheme, environment, runs and notes, then each metric (value,
-    95% interval, index, rating, or why it has none)."""
-    properties = load_property_set(summary["task"])
-    levels = list(summary.get("levels") or RATINGS)
-    resampled = "rating probabilities" in str(summary.get("uncertainty") or "")
-    rows = [html.Tr([html.Th("metric"), html.Th("value"), html.Th("95% interval"), html.Th("index"),
-                     html.Th("rating")])]
-    for key, metric in summary["metrics"].items():
-        value, index, prop = metric["value"], metric["index"], properties[key]
-        why = metric.get("not_rated") if metric["rating"] is None else None
-        why = None if why == "entry not rated" else why  # the entry's reason is said once, above
-        rows.append(html.Tr([
-            html.Td(prop.name), html.Td(format_quantity(value, prop.unit)),
-            html.Td(_interval_text(metric, prop.unit) or "—"),
-            html.Td("—" if index is None else f"{index:.3f}"),
-            html.Td([_level(metric["rating"], levels, metric.get("rating_p") if resampled else None)]
-                    + ([html.Span(f" {short_name(str(why), 120)}", className="elex-small elex-muted")] if why else []),
-                    title=str(why) if why else None)]))
-    energy = summary.get("energy") or {}
-    sources = ", ".join(f"{k} ({v})" for k, v in (energy.get("sources") or {}).items()) or "none"
-    runs = summary.get("n_runs") or len(summary.get("logs") or ()) or 1
-    notes = [f"{runs} runs" if runs > 1 else "1 run: no interval"]
-    reason, unrated = not_graded(summary), not_rated(summary)
-    if reason:
-        notes.append(f"not graded: {reason}")
-    if unrated:
-        notes.append(f"not rated: {unrated}")
-    for key in ("compound_rests_on", "boundaries_note"):
-        if summary.get(key):
-            notes.append(("compound rests on " if key == "compound_rests_on" else "") + short_name(str(summary[key]), 300))
-    if summary.get("window_unchecked"):  # graded on the source's word: the gates had no window
-        notes.append(short_name(str(summary["window_unchecked"]), 300))
-    scheme = summary.get("scheme")
-    return [  # a compound of None: not graded, or not rated
-        html.H3([short_name(summary["model"]), " ",
-                 _level(summary["compound"], levels, summary.get("compound_p") if resampled else None)]
-                + ([html.Span(" preview — click to pin", className="elex-small elex-muted")] if preview else []),
-                className="elex-summary-title"),
-        html.Div(f"{summary['task']} · {environment_label(short_name(summary['environment']), bool(energy.get('estimated')))}"
-                 f" · reference {short_name(str(summary['reference']))}"
-                 + (f" · scheme {_scheme_title(scheme)}" if scheme else ""), className="elex-small"),
-        html.Div(f"energy sources: {sources}" + (" — estimated" if energy.get("estimated") else ""),
-                 className="elex-small elex-muted"),
-        html.Div(" · ".join(notes), className="elex-small elex-runs" + (" elex-not-graded" if reason or unrated else "")),
-        html.Table(rows, className="elex-summary-table"),
-        html.Details([html.Summary("logs"), html.Pre(json.dumps(summary["logs"], indent=1))],
-                     className="elex-small"),
     ]
 
 
-def _scheme_title(name: str) -> str:
-    scheme = builtin_schemes().get(name)
-    return scheme.title if scheme else short_name(str(name), 60)
-
-
-def pinned_view(selected) -> str:
-    if not isinstance(selected, dict) or not selected.get("model"):
-        return "Nothing pinned: click a point or a table row."
-    return (f"Pinned: {short_name(str(selected['model']))} · {short_name(str(selected.get('environment')))}"
-            " — the downloads below are of this model.")
+NO_REFERENCE_MODEL = "none: the best of each environment"  # a task that names no reference model

@@ -16,8 +16,8 @@ import numpy as np
 
 from mlel.ratings.engine import NOT_RATED, RATINGS
 from mlel.base.formatting import DRAWABLE, format_quantity
-from mlel.ratings import NO_REFERENCE, RATING_COLORS
-from mlel.elex import entries, state
+from mlel.ratings import RATING_COLORS
+from mlel.elex import bars, entries, state
 from mlel.elex.state import Rating, TaskTable
 
 # Distinct symbols that scatter and scattergl both draw; environment i gets SYMBOLS[i % len].
@@ -59,6 +59,9 @@ class PointLayer:
     drawn: int
     size: int  # marker size
     beyond: tuple[str, ...] = ()  # "name (1e+304)" of the points no axis can hold (of the missing)
+    x_range: tuple[float, float] | None = None  # the axes fitted to the points (None: no point)
+    y_range: tuple[float, float] | None = None
+    arrows: tuple[dict, ...] = ()  # where an error bar runs past an axis: a triangle pointing on
 
 
 def selected_rows(table: TaskTable, environments: Sequence[str] | None) -> np.ndarray:
@@ -129,45 +132,6 @@ def level_words(rating: Rating) -> tuple[str, ...]:
     return tuple(f"{label} ★" for label in labels) if rating.scheme.level_style == "stars" else labels
 
 
-def value_intervals(table: TaskTable, metric: str) -> dict[int, tuple[float, float]]:
-    """Row -> 95% interval of ``metric`` for the rows that pool >= 2 runs; computed once per table."""
-    key = ("intervals", metric)
-    if key not in table.cache:
-        found = {}
-        for row, entry in enumerate(table.results):
-            if entries.n_runs(entry) > 1 or getattr(entry, "ci95", None):
-                interval = entries.value_interval(entry, metric, table.properties[metric].support)
-                if interval is not None:
-                    found[row] = interval
-        table.cache[key] = found
-    return table.cache[key]
-
-
-def error_bars(rating: Rating, rows: np.ndarray, values: np.ndarray, metric: str, scale: str) -> dict | None:
-    """Asymmetric error bars of the 95% intervals, where an entry pools >= 2 runs; None if none has."""
-    table, column = rating.table, rating.table.column(metric)
-    intervals = value_intervals(table, metric)
-    if not intervals:
-        return None
-    higher = bool(table.higher_is_better[column])
-    plus, minus, any_bar = [], [], False
-    for row, shown in zip(rows.tolist(), values.tolist()):
-        interval = intervals.get(row)
-        if interval is not None and scale == "index":  # against the pipeline's reference row (or fixed scale)
-            ref_row = int(rating.basis.reference_rows[row])
-            reference = rating.basis.against[row, column]
-            ref_interval = None if ref_row == NO_REFERENCE else intervals.get(ref_row)
-            interval = entries.index_interval(table.values[row, column], interval, float(reference),
-                                              ref_interval, higher) if reference == reference else None
-        plus.append(0.0 if interval is None else max(0.0, interval[1] - shown))
-        minus.append(0.0 if interval is None else max(0.0, shown - interval[0]))
-        any_bar = any_bar or interval is not None
-    if not any_bar:
-        return None
-    return {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "color": "#333333",
-            "thickness": 1, "width": 3}
-
-
 def short_floats(values: np.ndarray, digits: int = 5) -> list[float]:
     """``values`` rounded to ``digits`` significant digits (NaN kept): the points' positions reach
     the browser as "0.87654" rather than 17 digits, which halves the figure's JSON."""
@@ -231,19 +195,23 @@ def _layer(rating: Rating, x: str, y: str, environments: Sequence[str], scale: s
     rows, xs, ys = rows[order], xs[order], ys[order]
     size = 11 if len(rows) < 200 else 7 if len(rows) < WEBGL_FROM else 5
     graded = table.graded[rows] if table.graded is not None else np.ones(len(rows), dtype=bool)
-    groups = _groups(rating, rows, xs, ys, (x, y), size, scale)
+    x_range, x_bars = bars.fitted_axis(rating, rows, xs, x, scale, x_extent)  # the axes hold the points
+    y_range, y_bars = bars.fitted_axis(rating, rows, ys, y, scale, y_extent)
+    groups = _groups(rating, rows, xs, ys, (x, y), size, scale, (x_bars, y_bars))
     titles = point_titles(table, rows, graded, level_words(rating))
     return PointLayer(
         rows=state.frozen(rows), graded=state.frozen(graded), titles=state.frozen(titles), groups=groups,
         ring=_ring(rows, xs, ys, size, selected_row), x_extent=x_extent, y_extent=y_extent,
         shown=int(shown.sum()), missing=int((~shown).sum()), unindexed=unindexed, drawn=len(rows), size=size,
-        beyond=named)
+        beyond=named, x_range=x_range, y_range=y_range,
+        arrows=bars.continuation_traces(rating, rows, xs, ys, (x, y), x_bars, y_bars, scale))
 
 
-def _groups(rating: Rating, rows: np.ndarray, xs: np.ndarray, ys: np.ndarray, axes: tuple[str, str], size: int,
-            scale: str) -> tuple[EnvironmentPoints, ...]:
-    """Per environment (rows grouped by it): its label and the points' trace template."""
-    table, (x, y) = rating.table, axes
+def _groups(rating: Rating, rows: np.ndarray, xs: np.ndarray, ys: np.ndarray, metrics: tuple[str, str], size: int,
+            scale: str, axis_bars: tuple) -> tuple[EnvironmentPoints, ...]:
+    """Per environment (rows grouped by it): its label and the points' trace template
+    (``axis_bars``: the x and y axes' :class:`~mlel.elex.bars.AxisBars`, or None)."""
+    table, (x, y) = rating.table, metrics
     names = (entries.plotly_text(table.properties[x].name), entries.plotly_text(table.properties[y].name))
     kind = "scattergl" if len(rows) >= WEBGL_FROM else "scatter"
     labels = [entries.plotly_text(label) for label in table.labels or table.environments]  # legend, hover
@@ -265,11 +233,10 @@ def _groups(rating: Rating, rows: np.ndarray, xs: np.ndarray, ys: np.ndarray, ax
             "marker": {"color": None, "symbol": symbol, "size": size,  # colour per rating
                        "line": {"color": "#222222", "width": 1}, "opacity": 0.95},
         }
-        env_rows = rows[start:stop]
-        for axis, metric, values in (("error_x", x, xs[start:stop]), ("error_y", y, ys[start:stop])):
-            bars = error_bars(rating, env_rows, values, metric, scale)
-            if bars is not None:
-                trace[axis] = bars
+        for axis, found in zip(("error_x", "error_y"), axis_bars):
+            drawn = bars.trace_bars(found, start, stop)
+            if drawn is not None:
+                trace[axis] = drawn
         groups.append(EnvironmentPoints(start, stop, labels[code], code, trace))
     return tuple(groups)
 
@@ -318,13 +285,17 @@ def _points_trace(template: dict, texts: list[str], colours: list[str]) -> dict:
     trace["marker"] = {**template["marker"], "color": colours, "line": dict(template["marker"]["line"])}
     for axis in ("error_x", "error_y"):
         if axis in template:
-            bars = template[axis]
-            trace[axis] = {**bars, "array": list(bars["array"]), "arrayminus": list(bars["arrayminus"])}
+            drawn = template[axis]
+            trace[axis] = {**drawn, "array": list(drawn["array"]), "arrayminus": list(drawn["arrayminus"])}
     return trace
 
 
 def ring_traces(layer: PointLayer) -> list[dict]:
     return [copied(trace) for trace in layer.ring]
+
+
+def arrow_traces(layer: PointLayer) -> list[dict]:
+    return [copied(trace) for trace in layer.arrows]
 
 
 def copied(value):

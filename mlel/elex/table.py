@@ -1,7 +1,8 @@
 """ELEx's table of all rated models: columns, rows, and filtering / sorting / paging on the server
-(the browser never holds 10,000 rows)."""
+(the browser never holds 10,000 rows). :mod:`mlel.elex.grid` shows them in an AG Grid."""
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Sequence
@@ -9,7 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from mlel.ratings.engine import NOT_RATED, RATINGS
-from mlel.ratings import RATING_COLORS
+from mlel.ratings import RATING_COLORS, RATING_TEXT_COLORS
 from mlel.elex import entries, state
 from mlel.elex.state import NO_LEVEL, Rating
 from mlel.base.formatting import format_quantity
@@ -60,7 +61,7 @@ def _row_extras(rating: Rating, row: int, record) -> dict:
 
 def table_rows(rating: Rating, rows: np.ndarray | None = None) -> list[dict]:
     """One dict per rated model: values with units, ratings ("B (87%)" where the record knows the
-    probability; "–" where there is none), runs and notes, for the DataTable (only ever one page of
+    probability; "–" where there is none), runs and notes, for the grid (only ever one block of
     rows: their records are made in one call of the pipeline)."""
     table = rating.table
     rows = np.arange(len(table)) if rows is None else rows
@@ -91,8 +92,8 @@ _OPERATORS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=
 
 
 def parse_filter(query: str | None) -> list[tuple[str, str, object]]:
-    """DataTable's filter query (``{col} op value && …``) -> [(column, op, value)]. Clauses this
-    does not understand are dropped (the table then shows more, never fails)."""
+    """A filter query (``{col} op value && …``, as :func:`table_page` takes it) -> [(column, op,
+    value)]. Clauses this does not understand are dropped (the table then shows more, never fails)."""
     clauses = []
     for part in (query or "").split(" && "):
         match = _FILTER.match(part.strip())
@@ -151,10 +152,14 @@ def _codes(texts) -> tuple[np.ndarray, np.ndarray]:
 
 def _mask(column: np.ndarray, op: str, value) -> np.ndarray:
     numeric = column.dtype.kind == "f"
-    if op == "contains":
+    if op in ("blank", "notblank"):
+        blank = np.isnan(column) if numeric else np.array([str(v) in ("", NO_LEVEL) for v in column], dtype=bool)
+        return blank if op == "blank" else ~blank
+    if op in TEXT_OPS:
         needle = str(value).lower()
         text = column if not numeric else np.array([f"{v:.4g}" for v in column], dtype=object)
-        return np.array([needle in str(v).lower() for v in text], dtype=bool)
+        test = TEXT_OPS[op]
+        return np.array([test(str(v).lower(), needle) for v in text], dtype=bool)
     if numeric:
         if not isinstance(value, float):
             return np.zeros(len(column), dtype=bool)
@@ -168,19 +173,53 @@ def _mask(column: np.ndarray, op: str, value) -> np.ndarray:
             ">": text > needle, ">=": text >= needle}[op].astype(bool)
 
 
+# text tests on lower case (the grid's text filter; a query of table_page knows "contains" only)
+TEXT_OPS = {"contains": lambda text, needle: needle in text,
+            "!contains": lambda text, needle: needle not in text,
+            "startswith": str.startswith, "endswith": str.endswith}
+OPS = (*TEXT_OPS, "blank", "notblank", "=", "!=", "<", "<=", ">", ">=")
+
+
+def column_mask(rating: Rating, column: str, op: str, value) -> np.ndarray | None:
+    """(n,) which rows pass ``{column} op value`` (ops: :data:`OPS`; values are compared raw, text
+    in lower case); None for a column or op ELEx does not know (the caller ignores the clause)."""
+    table = rating.table
+    if op not in OPS:
+        return None
+    if column in table.metrics:
+        return _mask(table.values[:, table.column(column)], op, value)
+    coded = _coded_column(rating, column)
+    return None if coded is None else _mask(coded[0], op, value)[coded[1]]  # each distinct text once
+
+
+def moves(rating: Rating, columns) -> bool:
+    """Whether a slider move can change any of ``columns`` (a rating letter)."""
+    return any(column == RATING_DEPENDENT or (column.endswith("__rating") and column[:-8] in rating.table.metrics)
+               for column in columns)
+
+
+def ordered_rows(rating: Rating, key, keep, orders: Sequence[tuple[str, bool]], columns) -> np.ndarray:
+    """The rows ``keep()`` passes (a mask), in the order of ``orders``. Remembered by ``key`` (all
+    that ``keep`` depends on) where no column in ``columns`` (those it filters) or ``orders``
+    moves with the sliders: values, models and environments only outlive every slider move."""
+    def compute():
+        return state.frozen(_ordered_rows(rating, keep(), orders))
+    if moves(rating, [*columns, *(o[0] for o in orders)]):
+        return compute()
+    return state.remembered(rating.table, ("order", key, tuple(orders)), compute, bucket="table orders",
+                            limit=ORDERS_KEPT)
+
+
 def table_page(rating: Rating, page: int = 0, size: int = 15, sort_by: Sequence[dict] | None = None,
                filter_query: str | None = None) -> tuple[list[dict], int]:
     """One page of the table after filtering and sorting on the server (the browser never holds
-    10,000 rows). Returns (rows of the page, number of pages)."""
+    10,000 rows), from a query string and a sort (``[{"column_id", "direction"}]``). Returns (rows
+    of the page, number of pages)."""
     clauses = tuple(parse_filter(filter_query))
     orders = tuple((order.get("column_id"), order.get("direction") == "desc") for order in list(sort_by or [])
                    if isinstance(order.get("column_id"), str))
-    if any(_moves(rating, column) for column in [c[0] for c in clauses] + [o[0] for o in orders]):
-        rows = _ordered_rows(rating, clauses, orders)
-    else:  # values, models and environments only: the order outlives every slider move
-        rows = state.remembered(rating.table, ("order", clauses, orders),
-                                lambda: state.frozen(_ordered_rows(rating, clauses, orders)),
-                                bucket="table orders", limit=ORDERS_KEPT)
+    rows = ordered_rows(rating, ("query", clauses), lambda: _clauses_mask(rating, clauses), orders,
+                        [c[0] for c in clauses])
     size = max(1, int(size or 15))
     pages = max(1, math.ceil(len(rows) / size))
     page = min(max(0, int(page or 0)), pages - 1)
@@ -190,22 +229,19 @@ def table_page(rating: Rating, page: int = 0, size: int = 15, sort_by: Sequence[
 ORDERS_KEPT = 8  # filtered and sorted row orders per table (each ≤ 8 bytes a row)
 
 
-def _moves(rating: Rating, column: str) -> bool:
-    """Whether a slider move can change ``column`` (a rating letter)."""
-    return column == RATING_DEPENDENT or (column.endswith("__rating") and column[:-8] in rating.table.metrics)
-
-
-def _ordered_rows(rating: Rating, clauses: Sequence[tuple[str, str, object]],
-                  orders: Sequence[tuple[str, bool]]) -> np.ndarray:
-    """The rows that pass every clause, in the order of ``orders`` ((column, descending), first
-    the primary one); columns ELEx does not know are ignored."""
-    table = rating.table
-    keep = np.ones(len(table), dtype=bool)
+def _clauses_mask(rating: Rating, clauses) -> np.ndarray:
+    keep = np.ones(len(rating.table), dtype=bool)
     for column, op, value in clauses:
-        if column in table.metrics:
-            keep &= _mask(table.values[:, table.column(column)], op, value)
-        elif (coded := _coded_column(rating, column)) is not None:
-            keep &= _mask(coded[0], op, value)[coded[1]]  # each distinct text tested once
+        mask = column_mask(rating, column, op, value)
+        if mask is not None:
+            keep &= mask
+    return keep
+
+
+def _ordered_rows(rating: Rating, keep: np.ndarray, orders: Sequence[tuple[str, bool]]) -> np.ndarray:
+    """The rows ``keep`` passes, in the order of ``orders`` ((column, descending), first the
+    primary one); columns ELEx does not know are ignored."""
+    table = rating.table
     rows = np.flatnonzero(keep)
     keys = []
     for column, descending in reversed(orders):  # np.lexsort: the last key is the primary one
@@ -221,19 +257,14 @@ def _ordered_rows(rating: Rating, clauses: Sequence[tuple[str, str, object]],
     return rows[np.lexsort(keys)] if keys else rows
 
 
-def rating_cell_styles(rating: Rating) -> list[dict]:
-    """DataTable conditional styles: every rating cell in its level's colour ("B", "B (87%)"), grey
-    where there is no level ("–")."""
-    columns = ["compound"] + [f"{m}__rating" for m in rating.table.metrics]
-    styles = []
-    for column in columns:
-        for label, letter in zip(rating.level_labels, RATINGS):
-            styles.append({"if": {"column_id": column,
-                                  "filter_query": f'{{{column}}} = "{label}" || {{{column}}} contains "{label} ("'},
-                           "backgroundColor": RATING_COLORS[letter], "color": "white" if letter in "AE" else "#222",
-                           "fontWeight": "bold", "textAlign": "center"})
-        styles.append({"if": {"column_id": column, "filter_query": f'{{{column}}} = "{NO_LEVEL}"'},
-                       "backgroundColor": NOT_RATED_BACKGROUND, "color": "#555", "textAlign": "center"})
-    return styles
-
-
+def rating_cell_styles(rating: Rating) -> dict:
+    """The grid's style of a rating cell ("B", "B (87%)"): its level's colour behind the letter in
+    the colour that reads on it (the letter is always there), grey where there is no level ("–")."""
+    conditions = []
+    for label, letter in zip(rating.level_labels, RATINGS):
+        shown = json.dumps(label)
+        conditions.append({"condition": f"params.value === {shown} || String(params.value).startsWith({shown} + ' (')",
+                           "style": {"backgroundColor": RATING_COLORS[letter], "color": RATING_TEXT_COLORS[letter],
+                                     "fontWeight": "bold", "textAlign": "center"}})
+    return {"styleConditions": conditions,
+            "defaultStyle": {"backgroundColor": NOT_RATED_BACKGROUND, "color": "#333", "textAlign": "center"}}

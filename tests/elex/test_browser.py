@@ -54,8 +54,8 @@ def text(driver, selector):
 
 
 @pytest.fixture
-def elex(dash_duo, reference_dir):
-    dash_duo.start_server(create_app(reference_dir))
+def elex(dash_duo, elex_data):
+    dash_duo.start_server(create_app(elex_data))  # loaded once per run
     wait_for(dash_duo.driver, lambda d: points(d) == 176, 30, "176 inference points")
     return dash_duo
 
@@ -71,10 +71,11 @@ def test_page_loads_and_task_environment_axes_update_the_graph(elex):
     assert wait_for(driver, BARS_JS and (lambda d: d.execute_script(BARS_JS)), what="bars") and \
         sum(driver.execute_script(BARS_JS)) == 176
     screenshot(driver, "elex_page.png")
-    model_filter = elex.find_element("#elex-table th.dash-filter[data-dash-column='model'] input")
+    model_filter = elex.find_element("#elex-table .ag-floating-filter[aria-colindex='1'] input")
     model_filter.send_keys("ResNet15" + Keys.ENTER)  # filtered on the server: ResNet152 only
     wait_for(driver, lambda d: {c.text for c in d.find_elements(
-        "css selector", "#elex-table td[data-dash-column='model']")} == {"ResNet152"}, what="table filter")
+        "css selector", "#elex-table .ag-center-cols-container .ag-cell[col-id='model']")} == {"ResNet152"},
+             what="table filter")
     elex.find_elements("#elex-environments input")[0].click()  # A100 x8 - PyTorch: 22 models
     wait_for(driver, lambda d: points(d) == 154, what="one environment fewer")
     elex.select_dcc_dropdown("#elex-x", value="Parameters [M]")
@@ -146,8 +147,12 @@ def test_two_browser_sessions_keep_separate_state(elex, dash_duo):
         assert text(second, "#elex-y-bounds-text") == y_default  # not calibrated by session 1
         assert text(first, "#elex-x-bounds-text") == x_default  # not dragged by session 2
         calibrated = text(first, "#elex-y-bounds-text")
-        second.refresh()  # a new page load starts from the defaults, not from anyone's tuning
-        wait_for(second, lambda d: points(d) == 176, 30, "second session reloaded")
+        moved = text(second, "#elex-x-bounds-text")
+        second.refresh()  # a reload keeps the session's own view: its address carries it
+        wait_for(second, lambda d: points(d) == 176 and text(d, "#elex-x-bounds-text") == moved, 30,
+                 "second session reloaded with its own view")
+        second.get(dash_duo.server_url)  # the bare address starts from the defaults, not from anyone's tuning
+        wait_for(second, lambda d: points(d) == 176, 30, "second session opened afresh")
         wait_for(second, lambda d: text(d, "#elex-x-bounds-text") == x_default, what="defaults after reload")
         assert text(second, "#elex-y-bounds-text") == y_default
         assert text(first, "#elex-y-bounds-text") == calibrated

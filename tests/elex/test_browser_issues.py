@@ -23,8 +23,8 @@ RECT_JS = "const e = document.querySelector(arguments[0]); if (!e) return null; 
 
 
 @pytest.fixture
-def elex(dash_duo, reference_dir):
-    dash_duo.start_server(create_app(reference_dir))
+def elex(dash_duo, elex_data):
+    dash_duo.start_server(create_app(elex_data))  # loaded once per run
     wait_for(dash_duo.driver, lambda d: points(d) == 176, 30, "176 inference points")
     return dash_duo
 
@@ -150,9 +150,17 @@ def mixed_results(tmp_path_factory, reference_dir):
     return folder
 
 
-def test_switching_to_an_imported_task_shows_its_own_axes(dash_duo, mixed_results):
+@pytest.fixture(scope="module")
+def mixed_data(mixed_results):
+    """The mixed folder read once for this module's tests."""
+    from mlel.elex.state import ElexData
+
+    return ElexData.load(mixed_results)
+
+
+def test_switching_to_an_imported_task_shows_its_own_axes(dash_duo, mixed_data):
     """Issue 12: the task chooser lists every task present; an imported one has its own axes."""
-    dash_duo.start_server(create_app(mixed_results))
+    dash_duo.start_server(create_app(mixed_data))
     driver = dash_duo.driver
     wait_for(driver, lambda d: points(d) == 176, 30, "176 inference points")
     tasks = {e.get_attribute("value") for e in dash_duo.find_elements("#elex-task input")}
@@ -171,11 +179,11 @@ def test_switching_to_an_imported_task_shows_its_own_axes(dash_duo, mixed_result
     screenshot(driver, "elex_imported_task.png")
 
 
-def test_an_imported_task_is_chosen_by_name_and_a_new_task_lets_the_pinned_model_go(dash_duo, mixed_results):
+def test_an_imported_task_is_chosen_by_name_and_a_new_task_lets_the_pinned_model_go(dash_duo, mixed_data):
     """Issue 24: tasks by display name; an imported task opens against the best of each environment
     (no environment a solid E); the pinned model of the last task is let go; the scheme chooser
     re-rates what is shown."""
-    dash_duo.start_server(create_app(mixed_results))
+    dash_duo.start_server(create_app(mixed_data))
     driver = dash_duo.driver
     wait_for(driver, lambda d: points(d) == 176, 30, "176 inference points")
     assert "LLM chat (LM Arena prompts)" in text(driver, "#elex-task")

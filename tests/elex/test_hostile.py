@@ -36,8 +36,8 @@ def _good_values(elex_data) -> dict:
         f"{ids.REFERENCE}.value": "ResNet101", f"{ids.MODE}.value": settings["mode"],
         f"{ids.ENVIRONMENTS}.value": list(table.environments), f"{ids.SCALE}.value": "index",
         f"{ids.SETTINGS}.data": settings, f"{ids.SELECTED}.data": None,
-        f"{ids.TABLE}.page_current": 0, f"{ids.TABLE}.page_size": 15, f"{ids.TABLE}.sort_by": [],
-        f"{ids.TABLE}.filter_query": "", f"{ids.X_WEIGHT}.value": 1.0, f"{ids.Y_WEIGHT}.value": 1.0,
+        f"{ids.TABLE}.getRowsRequest": {"startRow": 0, "endRow": 50, "sortModel": [], "filterModel": {}},
+        f"{ids.X_WEIGHT}.value": 1.0, f"{ids.Y_WEIGHT}.value": 1.0, f"{ids.URL}.search": "?t=inference",
     }
     return values
 
@@ -77,9 +77,12 @@ TARGETS = [
     (f"..{ids.SCATTER}.figure", f"{ids.ENVIRONMENTS}.value"), (f"..{ids.SCATTER}.figure", f"{ids.SCALE}.value"),
     (f"..{ids.SCATTER}.figure", f"{ids.SELECTED}.data"), (f"..{ids.SCATTER}.figure", f"{ids.X}.value"),
     (f"..{ids.SCATTER}.figure", f"{ids.SETTINGS}.data"),
-    (f"..{ids.TABLE}.data", f"{ids.TABLE}.page_current"), (f"..{ids.TABLE}.data", f"{ids.TABLE}.page_size"),
-    (f"..{ids.TABLE}.data", f"{ids.TABLE}.sort_by"), (f"..{ids.TABLE}.data", f"{ids.TABLE}.filter_query"),
-    (f"{ids.SELECTED}.data", f"{ids.SCATTER}.clickData"), (f"{ids.SELECTED}.data", f"{ids.TABLE}.active_cell"),
+    (f"{ids.TABLE}.getRowsResponse", f"{ids.TABLE}.getRowsRequest"),
+    (f"{ids.TABLE}.getRowsResponse", f"{ids.SETTINGS}.data"), (f"..{ids.TABLE}.columnDefs", f"{ids.SETTINGS}.data"),
+    (f"{ids.SELECTED}.data", f"{ids.SCATTER}.clickData"), (f"{ids.SELECTED}.data", f"{ids.TABLE}.cellClicked"),
+    (f"{ids.SELECTED}.data", f"{ids.TABLE}.selectedRows"),
+    (f"{ids.PAGE}.children", f"{ids.URL}.search"), (f"{ids.LINK}.data", f"{ids.SELECTED}.data"),
+    (f"{ids.LINK}.data", f"{ids.ENVIRONMENTS}.value"), (f"{ids.LINK}.data", f"{ids.SETTINGS}.data"),
     (f"{ids.PREVIEW}.data", f"{ids.SCATTER}.hoverData"),
     (f"..{ids.LABEL}.src", f"{ids.SELECTED}.data"), (f"..{ids.LABEL}.src", f"{ids.PREVIEW}.data"),
     (f"{ids.LABEL}.className", f"{ids.LABEL}.n_clicks"),
@@ -97,6 +100,33 @@ def test_forged_callback_input_never_gives_a_server_error(app, client, elex_data
         if forged_input == f"{ids.SELECTED}.data" and forged is None:
             values[forged_input] = {"task": ["x"], "environment": {}, "model": 1e308}
         _response(post(client, app, output, values, forged_input))
+
+
+def test_forged_grid_requests_get_at_most_one_block_and_never_an_error(app, client, elex_data):
+    base = _good_values(elex_data)
+    for request in ({"startRow": 0, "endRow": 10**9}, {"startRow": -5, "endRow": "x"},
+                    {"sortModel": [{"colId": ["x"], "sort": 1}, "x", {"colId": "compound", "sort": "desc"}]},
+                    {"filterModel": {"model": {"filterType": "text", "type": "contains", "filter": {"a": 1}},
+                                     "top1_val": {"filterType": "number", "type": "inRange", "filter": "1e999"},
+                                     "compound": {"operator": "OR", "conditions": [None, 1, {"type": "equals"}]},
+                                     "x" * 5000: {"filterType": "text", "type": "contains", "filter": "a"}}},
+                    {"filterModel": {"model": {"filterType": "text", "type": "contains", "filter": "y" * 10_000}}}):
+        response = _response(post(client, app, f"{ids.TABLE}.getRowsResponse",
+                                  {**base, f"{ids.TABLE}.getRowsRequest": request}, f"{ids.TABLE}.getRowsRequest"))
+        rows = response[ids.TABLE]["getRowsResponse"]["rowData"] if response else []
+        assert len(rows) <= 200
+
+
+def test_a_hostile_link_opens_the_default_page_with_a_note(app, client, elex_data):
+    base = _good_values(elex_data)
+    for search in ("?t=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "?t=inference&b=top1_val:" + "9," * 50_000,
+                   "?t=inference&" + "e=x&" * 5000, "?t=inference&pe=%00&pm=" + "M" * 100_000, "?%%%", 12, ["?t=x"]):
+        response = _response(post(client, app, f"{ids.PAGE}.children", {**base, f"{ids.URL}.search": search},
+                                  f"{ids.URL}.search"))
+        page = json.dumps(response)
+        assert ids.TABLE in page and "Traceback" not in page
+        note = _find(response[ids.PAGE]["children"], ids.LINK_NOTE)["props"]["children"]
+        assert len(note) < 2000 and ("could not be opened" in note or note == "")
 
 
 def test_forged_clicks_and_stores_shaped_like_the_real_ones(app, client, elex_data):

@@ -13,6 +13,7 @@ from mlel.ratings import NOT_RATED, RatingOptions, builtin_schemes
 from mlel.ratings.report import rate_directory
 from mlel.elex import actions, figures, session, state
 from mlel.elex import layout as ids
+from mlel.elex import grid, link
 from mlel.elex import table as rated_table
 from mlel.elex.app import create_app
 from tests.elex.test_hostile import _response, post
@@ -71,8 +72,8 @@ def test_an_imported_task_opens_against_the_best_of_each_environment(leaderboard
     for key, row in _table(rating).items():
         assert row["compound"] == cli[key]["compound"]
     assert actions.control_values(data, settings, "gpqa") == (None, "best", "optimistic median")
-    layout = json.dumps(create_app(data).layout.to_plotly_json(), default=str)
-    assert ids.NO_REFERENCE_MODEL in layout
+    page = json.dumps([c.to_plotly_json() for c in ids.build_page(data, link.defaults(data))], default=str)
+    assert ids.NO_REFERENCE_MODEL in page
 
 
 def test_an_environment_without_the_chosen_reference_is_grey_with_the_reason_never_e(leaderboard):
@@ -110,9 +111,11 @@ def test_a_missing_value_is_a_grey_dash_not_an_e(elex_data, settings):
     assert rating.levels[row, rating.table.column(Y)] == NOT_RATED and rating.compound[row] != NOT_RATED
     cell = rated_table.table_rows(rating, np.array([row]))[0]
     assert cell[f"{Y}__rating"] == "–" and cell["compound"] in "ABCDE"
-    grey = [s for s in rated_table.rating_cell_styles(rating) if s["if"]["column_id"] == f"{Y}__rating"
-            and s["if"]["filter_query"] == f'{{{Y}__rating}} = "–"']
-    assert grey and grey[0]["backgroundColor"] == rated_table.NOT_RATED_BACKGROUND
+    style = next(c for g in grid.column_defs(rating) for c in g.get("children", [g])
+                 if c["field"] == f"{Y}__rating")["cellStyle"]
+    assert style == rated_table.rating_cell_styles(rating)  # "–" meets no level's condition: grey
+    assert style["defaultStyle"]["backgroundColor"] == rated_table.NOT_RATED_BACKGROUND
+    assert not any('"–"' in c["condition"] for c in style["styleConditions"])
     summary = state.summary(rating, row)
     assert summary["metrics"][Y]["rating"] is None and summary["metrics"][Y]["not_rated"] == "no value"
     assert summary["compound_rests_on"] == "3 of 4 weighted metrics"
