@@ -214,10 +214,10 @@ def http_requests(sc: Scenario) -> dict:
             f"{ids.Y_BOUNDS}.value": sliders.slider_spec(sc.rating, sc.y).value}),
         "on_views (scatter + bars)": (f"..{ids.SCATTER}.figure", {
             f"{ids.SETTINGS}.data": sc.after_move, **common, f"{ids.SELECTED}.data": sc.first}),
-        "on_table (sorted page)": (f"..{ids.TABLE}.data", {
-            f"{ids.SETTINGS}.data": sc.after_move, **common, f"{ids.TABLE}.page_current": 0,
-            f"{ids.TABLE}.page_size": 15, f"{ids.TABLE}.filter_query": "",
-            f"{ids.TABLE}.sort_by": [{"column_id": "inference_power_draw", "direction": "asc"}]}),
+        "on_rows (the grid's sorted block)": (f"{ids.TABLE}.getRowsResponse", {
+            f"{ids.SETTINGS}.data": sc.after_move, **common, f"{ids.TABLE}.getRowsRequest": {
+                "startRow": 0, "endRow": 50, "filterModel": {},
+                "sortModel": [{"colId": "inference_power_draw", "sort": "asc"}]}}),
         "on_detail (summary + label)": (f"..{ids.LABEL}.src", {
             f"{ids.SELECTED}.data": sc.first, f"{ids.SETTINGS}.data": sc.after_move}),
     }
