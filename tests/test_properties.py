@@ -5,9 +5,10 @@ import pytest
 
 from mlel.base.errors import UsageError
 from mlel.runlog.metrics import LABEL_METRICS, METRICS, task_metrics
-from mlel.tasks.properties import PropertySet, builtin_tasks, load_property_set, read_property_set
+from mlel.tasks.properties import TRUST_GROUP, PropertySet, builtin_tasks, load_property_set, read_property_set
 from mlel.ratings import RatingOptions, aggregate_runs, rate_entries, rate_results
 
+TRUST_KEYS = ("ece", "nll", "corruption_top1", "robustness")
 SPEC_INFERENCE_B0 = {"parameters": 8.38693941043089, "gflops": 19.202413664139083,
                      "inference_power_draw": 1.8052095901385745, "top1_val": 1.0214309865015994}
 
@@ -17,7 +18,10 @@ def test_builtin_sets_hold_the_2022_metrics():
     assert {"inference", "training"} <= set(tasks)
     inference = tasks["inference"]
     assert inference.keys == ("parameters", "gflops", "fsize", "inference_power_draw", "inference_time",
-                              "top1_val", "top5_val")
+                              "top1_val", "top5_val") + TRUST_KEYS
+    # issue 28: the trust group is shown, not compounded, until a user weights it
+    assert inference.group_keys(TRUST_GROUP) == TRUST_KEYS
+    assert all(inference[key].weight == 0 and inference[key].boundaries for key in TRUST_KEYS)
     assert inference.label_tiles == ("inference_power_draw", "inference_time", "top1_val", "parameters")
     assert {k for k, w in inference.default_weights().items() if w > 0} == set(inference.label_tiles)
     for key, b0 in SPEC_INFERENCE_B0.items():  # SPEC §5's table

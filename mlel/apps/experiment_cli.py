@@ -16,7 +16,8 @@ from mlel.base.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, MleeError
 from mlel.experiment.augment import AUTO_AUGMENT, INTERPOLATIONS
 from mlel.base.names import BACKEND_CHOICES
 
-from mlel.experiment.options import BUILTIN, InferOptions, LR_SCHEDULERS, MAX_SEED, OPTIMIZERS, TrainOptions
+from mlel.experiment.options import (BUILTIN, InferOptions, LR_SCHEDULERS, MAX_SEED, OPTIMIZERS, TRUST_HELP,
+                                     TrainOptions)
 from mlel.experiment.repeat import run_repeated
 from mlel.experiment.runner import run_inference, run_training
 from mlel.experiment.setup import DIGITS_INPUT_SIZE
@@ -29,6 +30,7 @@ examples:
   python -m mlel.infer --model ResNet50 --backend tensorflow --weights pretrained \\
                        --data-path /data/imagenet/val      # ImageNet accuracy, if the weights are cached
   python -m mlel.infer --infer-model runs/train_2024_01_01_12_00_00   # a model that train.py trained
+  python -m mlel.infer --infer-model runs/train_2024_01_01_12_00_00 --trust   # + calibration, robustness
 (infer.py in a checkout and the mlee-infer command are the same tool)
 
 The run folder (--output-dir/infer_<timestamp>) holds config.json, execution_platform.json,
@@ -171,6 +173,7 @@ def build_infer_parser(prog: str | None = None) -> argparse.ArgumentParser:
                              "are measured (as MLPerf's minimum duration), so a small data set still "
                              "gives a window that can carry a grade (ratings need >= 1 s); the passes "
                              "are recorded in validation_results.json (default: %(default)s: one pass)")
+    parser.add_argument("--trust", action="store_true", help=TRUST_HELP)
     add_run_arguments(parser, "infer")
     return parser
 

@@ -16,8 +16,10 @@ Problems with the options (unknown model, missing data, missing weights) are rai
 
 One module per concern: ``options`` (what to run), ``setup`` (options -> backend, model, data),
 ``rundir`` (folder, config, incomplete mark), ``console`` (logfile tee, progress bars), ``signals``
-(SIGINT/SIGTERM -> Interrupted, exit codes), ``runner`` (the measured loops), ``record`` (a measured block of your own code). The
-infer/train command lines are :mod:`mlel.apps.experiment_cli`. Platform capture lives in ``mlel.base.platform``.
+(SIGINT/SIGTERM -> Interrupted, exit codes), ``runner`` (the measured loops), ``trust_run`` (``--trust``:
+calibration and robustness after the measured window, in a window of their own), ``record`` (a measured
+block of your own code). The infer/train command lines are :mod:`mlel.apps.experiment_cli`. Platform
+capture lives in ``mlel.base.platform``.
 """
 from mlel.base.errors import UsageError
 

@@ -22,6 +22,12 @@ MAX_INTERVAL_S = 3600.0
 MAX_CPU_TDP_W = 5000.0   # no CPU package comes near; a typo (e.g. mW) fails loudly
 SUFFIX_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")  # one path component, no escape
 DEFAULT_WARMUP_BATCHES = 2  # the 1st batch compiles / allocates, the 2nd runs on what it cached
+TRUST_HELP = ("after the measured window, evaluate what the model trades for its efficiency on the same "
+              "evaluation data: calibration (ECE over 15 confidence bins, NLL) and robustness (top-1 under "
+              "5 corruptions x 3 severities, seeded from --seed: the same corrupted inputs on every "
+              "backend). These passes have their own measured window (trust_*.json in the run folder: "
+              "the trust evaluation's energy and duration), so the inference energy stays comparable. "
+              "Needs labelled data (digits, imagenet): synthetic data records nothing")
 
 
 @dataclass
@@ -57,6 +63,7 @@ class InferOptions(RunOptions):
     eval_preprocessing: str = BUILTIN   # builtin | like-train | a model name
     warmup_batches: int = DEFAULT_WARMUP_BATCHES  # batches run before the measurement
     min_duration_s: float = 0.0         # whole passes over the data until this long is measured
+    trust: bool = False                 # calibration and robustness after the measured window (trust_run)
 
 
 @dataclass
@@ -86,6 +93,7 @@ class RunResult:
     exit_code: int
     reason: str | None = None           # why it ended early
     results: dict | None = None
+    trust: dict | None = None           # trust_results.json of an infer.py --trust run
 
 
 def _finite(name: str, value, low: float | None = None, high: float | None = None,
@@ -158,6 +166,9 @@ def check_run_options(opts: RunOptions) -> None:
         _finite("--min-duration", opts.min_duration_s, 0, 86_400)
         if opts.min_duration_s > 0 and opts.data_parallel > 1:  # ranks would time their passes apart
             raise UsageError("--min-duration cannot be combined with --data-parallel; use --n-batches")
+        if opts.trust and opts.data_parallel > 1:  # each rank would see only its shard's inputs
+            raise UsageError("--trust cannot be combined with --data-parallel; measure trust in a "
+                             "single-process run")
     _check_measurement(opts)
     _check_output(opts)
 

@@ -24,11 +24,11 @@ HISTORY_KEYS = ("loss", "accuracy", "top_5_accuracy", "val_loss", "val_accuracy"
 EARLY_END = (Exception, Interrupted, KeyboardInterrupt)  # what a started run survives to record
 
 
-def _measure(run_dir: Path, opts: RunOptions, prefix: str):
+def _measure(run_dir: Path, opts: RunOptions, prefix: str, idle_seconds: float | None = None):
     from mlel.monitoring import measure
     return measure(run_dir, gpu_interval=opts.gpu_monitor_interval, cpu_interval=opts.cpu_monitor_interval,
-                   prefix=prefix, idle_seconds=opts.idle_seconds, cpu_tdp=opts.cpu_tdp,
-                   country=opts.country)
+                   prefix=prefix, idle_seconds=opts.idle_seconds if idle_seconds is None else idle_seconds,
+                   cpu_tdp=opts.cpu_tdp, country=opts.country)
 
 
 def _energy_line(m) -> str:
@@ -149,7 +149,32 @@ def _infer(opts: InferOptions, setup: Setup, run_dir: Path, seed: int, weights: 
     passes_note = f"{passes} pass{'es' if passes > 1 else ''}"
     print(f"done: {metrics.n_samples} samples ({passes_note}) in {end - start:.2f} s ({rate:.1f} samples/s); "
           f"accuracy {acc}; {_energy_line(m)}\n  results: {run_dir}", flush=True)
-    return RunResult(run_dir, EXIT_OK, results=results)
+    trust = _trust(opts, setup, run_dir, seed, watch) if opts.trust else None
+    return RunResult(run_dir, EXIT_OK, results=results, trust=trust)
+
+
+def _trust(opts: InferOptions, setup: Setup, run_dir: Path, seed: int, watch: SignalWatch) -> dict | None:
+    """The trust passes (mlel.experiment.trust_run) in their own measured window, after the
+    efficiency window has ended: trust_results.json, trust_monitoring_*.json, trust_energy.json."""
+    from .trust_run import TRUST_PREFIX, TRUST_RESULTS, passes_per_batch, trust_line, trust_passes
+    if setup.data.num_classes is None:
+        print(f"trust: not measured: no labels ({setup.dataset} data); nothing recorded", flush=True)
+        return None
+    bar = None
+    try:  # no idle baseline again: the trust window's energy is what the passes cost, measured alike
+        with _measure(run_dir, opts, TRUST_PREFIX, idle_seconds=0.0) as m:
+            bar = progress(setup.data.n_batches(opts.batch_size, opts.n_batches) * passes_per_batch(), "trust")
+            start = time.time()
+            outcome = trust_passes(setup.backend, setup.data.batches(opts.batch_size, opts.n_batches), seed,
+                                   watch.ticker(bar))
+            end = time.time()
+    finally:
+        if bar is not None:
+            bar.close()
+    record = {"start": start, "end": end, **outcome.as_dict()}
+    write_json(run_dir / TRUST_RESULTS, record)
+    print(trust_line(outcome, end - start, _energy_line(m)), flush=True)
+    return record
 
 
 def run_training(opts: TrainOptions) -> RunResult:

@@ -1,5 +1,5 @@
 """Unit conversion for property values: "kWh" -> "Ws / sample", "s" -> "ms / sample", "Wh/1000 queries"
--> "J/query", "tokens/s", "%" -> "fraction".
+-> "J/query", "tokens/s", "%" -> "fraction", "bits" -> "nats / sample".
 
 A unit is ``numerator [/ denominator]``; each side is a product (``*`` or space) of terms. A term is a
 known physical unit (energy, time, power, data size, operations, a plain scale such as ``M`` or
@@ -37,6 +37,9 @@ _TERMS: dict[str, tuple[float, str]] = {
     "MiB": (1024.0 ** 2, "bytes"), "GiB": (1024.0 ** 3, "bytes"),
     # operations (base FLOP)
     "FLOPs": (1.0, "flop"), "MFLOPs": (1e6, "flop"), "GFLOPs": (1e9, "flop"), "TFLOPs": (1e12, "flop"),
+    # information (base nat): a negative log-likelihood (issue 28) in nats, or in bits (log base 2)
+    "nat": (1.0, "information"), "nats": (1.0, "information"),
+    "bit": (math.log(2), "information"), "bits": (math.log(2), "information"),
     # ratios, and plain scales of a count (dimensionless)
     "fraction": (1.0, "ratio"), "%": (0.01, "ratio"), "percent": (0.01, "ratio"), "count": (1.0, ""), "k": (1e3, ""),
     "thousand": (1e3, ""), "M": (1e6, ""), "million": (1e6, ""), "billion": (1e9, ""), "G": (1e9, ""),

@@ -16,8 +16,8 @@ from mlel.labels.qr import PROJECT_URL, label_link, paper_link
 import mlel.labels.tiles as tiles
 from mlel.monitoring.sources import device_of
 from mlel.runlog.metrics import LABEL_METRICS
-from mlel.tasks.properties import PropertySet, builtin_tasks, load_property_set
-from mlel.base.units import MS_PER_S, j_to_wh
+from mlel.tasks.properties import NOT_MEASURED, TRUST_GROUP, PropertySet, builtin_tasks, load_property_set
+from mlel.base.units import MS_PER_S, j_to_wh, unit_parts
 from mlel.base.values import finite_float
 
 _DEVICE_ORDER = ("GPU", "CPU")  # the accelerator first, as on the 2022 labels
@@ -40,6 +40,19 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class TrustCell:
+    """One small tile of the trust strip (issue 28): a calibration or robustness property."""
+
+    caption: str  # the property's own name
+    value: str  # its value with its unit; NOT_MEASURED where the run has none
+    rating: str  # its level ("": none, a grey dash)
+
+
+TRUST_CAPTION = "Trust: calibration and robustness"
+INVALID = "invalid value"  # measured, but the log's value failed its check: not "not measured"
+
+
+@dataclass(frozen=True)
 class LabelContent:
     model: str
     task: str  # "Inference" | "Training"
@@ -58,6 +71,8 @@ class LabelContent:
     levels: Levels = LETTERS  # the scale: A–E letters, or 5…1 stars
     scheme: str = ""  # "Rated by MLEE (honest)"
     compound_notes: tuple[str, ...] = ()  # small print under the compound (what it rests on, boundaries)
+    trust: tuple[TrustCell, ...] = ()  # the trust strip under the tiles; (): none drawn
+    trust_note: str = ""  # whether the trust properties count in the compound
 
     @property
     def subtitle(self) -> str:
@@ -227,6 +242,30 @@ def _cells(summary: Mapping, task: str, levels: Levels) -> tuple[Cell, Cell, Cel
             size_cell)
 
 
+def _trust_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return NOT_MEASURED
+    return format_percent(value) if unit == "fraction" else format_quantity(value, unit_parts(unit).symbol)
+
+
+def trust_strip(summary: Mapping, prop_set: PropertySet | None, levels: Levels) -> tuple[tuple[TrustCell, ...], str]:
+    """The trust strip's tiles and note: one tile per property of the task's trust group that the
+    summary rates (a summary from before issue 28 lacks their keys: no strip); a value the run did
+    not measure reads NOT_MEASURED, never a letter. The note says whether they count in the compound."""
+    keys = [k for k in (prop_set.group_keys(TRUST_GROUP) if prop_set else ())
+            if isinstance(summary.get("metrics"), Mapping) and k in summary["metrics"]]
+    if not keys:
+        return (), ""
+    cells = []
+    for key in keys:
+        value, rating = _metric(summary, key, levels)
+        shown = INVALID if _entry(summary, key).get("invalid") else _trust_value(value, prop_set[key].unit)
+        cells.append(TrustCell(prop_set[key].name, shown, rating if value is not None else ""))
+    weights = summary.get("weights") if isinstance(summary.get("weights"), Mapping) else {}
+    weighted = any((finite_float(weights.get(k)) or 0) > 0 for k in keys)
+    return tuple(cells), "in the compound rating" if weighted else "weight 0: not in the compound rating"
+
+
 VALUE_SCALE = "value"  # the summary's "reference" where levels come from the values themselves
 NO_REASON = "no reason given"  # a compound of null that does not say why
 OWN_TOOL = "MLEE"  # mlel.runlog.recorded's provenance: our estimator made the estimate
@@ -333,6 +372,7 @@ def label_content(summary: Mapping, link: str | None = None,
     cells = _cells(summary, task, levels) if prop_set is None else _generic_cells(summary, prop_set, levels)
     if not_rated or not_graded:  # the entry has no level: the box says why, not each tile again
         cells = tuple(replace(cell, not_rated="") for cell in cells)
+    trust, trust_note = trust_strip(summary, prop_set or builtin_tasks().get(task), levels)
     probability = tiles.compound_probability(summary)
     shown_task = task.capitalize() if prop_set is None or task in LABEL_METRICS else prop_set.display_name
     return LabelContent(
@@ -342,6 +382,6 @@ def label_content(summary: Mapping, link: str | None = None,
         footer_right=_footer_right(summary),
         compound_p="" if probability is None else f"{100 * probability:.0f} %",
         not_graded=not_graded, not_rated=not_rated, levels=levels, scheme=scheme_text(summary),
-        compound_notes=compound_notes(summary) if not not_graded else (),
+        compound_notes=compound_notes(summary) if not not_graded else (), trust=trust, trust_note=trust_note,
         provenance=tiles.provenance_text(summary, [tiles.property_source(summary, k) for k in
                                                    (tiles.tile_keys(prop_set) if prop_set else ())]))

@@ -147,6 +147,26 @@ SECOND_MIN_SIZE = 5.0
 SECOND_BASELINE = 84.0
 GRID_BOTTOM = GRID_TOP + 2 * CELL_HEIGHT + GRID_GAP
 
+# --- trust strip (issue 28): four small tiles under the grid; the page grows by TRUST_HEIGHT -----
+TRUST_TOP = GRID_BOTTOM + 4.0
+TRUST_CAPTION_SIZE = 6.5  # "Trust: calibration and robustness", and the weight note on the right
+TRUST_NOTE_SIZE = 5.8
+TRUST_CAPTION_BASELINE = TRUST_TOP + 8.0
+TRUST_TILE_TOP = TRUST_TOP + 13.0
+TRUST_TILE_HEIGHT = 36.0
+TRUST_TILE_GAP = 4.0
+TRUST_TILE_WIDTH = (CONTENT_WIDTH - 3 * TRUST_TILE_GAP) / 4
+TRUST_PAD = 4.0
+TRUST_NAME_SIZE = 5.8  # the property's name, in up to two lines (the footer's size: the label's smallest)
+TRUST_NAME_LEADING = 6.6
+TRUST_NAME_BASELINE = 8.0  # from the tile's top
+TRUST_VALUE_SIZE = 9.0
+TRUST_VALUE_MIN_SIZE = 5.0
+TRUST_VALUE_BASELINE = 29.0
+TRUST_MISSING_SIZE = 6.5  # "not measured"
+TRUST_BADGE_TOP = 19.0  # the level's badge (BADGE_SIZE), right of the value
+TRUST_HEIGHT = TRUST_TILE_TOP + TRUST_TILE_HEIGHT + 2.0 - GRID_BOTTOM
+
 # --- footer -----------------------------------------------------------------------------------
 FOOTER_SIZE = 5.8
 FOOTER_MIN_SIZE = 4.0

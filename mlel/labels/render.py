@@ -19,7 +19,7 @@ from reportlab.pdfgen.pathobject import PDFPathObject
 from mlel.base.colours import readable_text_colour
 from mlel.labels import drawing as D
 from mlel.labels import layout as L
-from mlel.labels.content import Cell, LabelContent
+from mlel.labels.content import INVALID, TRUST_CAPTION, Cell, LabelContent, TrustCell
 from mlel.labels.drawing import ELLIPSIS, MAX_TEXT_CHARS, MISSING_GLYPH, fit_text, printable, wrap_text
 from mlel.labels.levels import Levels
 from mlel.labels.pictograms import TINT, pictogram
@@ -27,9 +27,10 @@ from mlel.labels.qr import qr_runs
 from mlel.labels.scale import draw_scale, pointer_center
 from mlel.labels.surface import Surface
 from mlel.ratings import RATINGS
+from mlel.tasks.properties import NOT_MEASURED
 
 __all__ = ["ELLIPSIS", "MAX_TEXT_CHARS", "MISSING_GLYPH", "fit_text", "printable", "wrap_text", "pointer_center",
-           "draw_label", "render_pdf", "rasterise", "caption_size", "label_title", "grade_text"]
+           "draw_label", "page_height", "render_pdf", "rasterise", "caption_size", "label_title", "grade_text"]
 
 MAX_META_CHARS = 200  # the PDF's title and subject
 NO_LEVEL = "\u2013"  # the badge of a metric that has no level: a grey dash, never a red E
@@ -188,21 +189,68 @@ def _cell(canvas: Surface, position: int, cell: Cell, levels: Levels, title_size
     _badge(canvas, cell, levels, right, top, tint)  # last: text extraction keeps the title in one piece
 
 
-def _footer(canvas: Surface, content: LabelContent) -> None:
+def _trust_tile(canvas: Surface, left: float, cell: TrustCell, levels: Levels) -> None:
+    top, width = L.TRUST_TILE_TOP, L.TRUST_TILE_WIDTH
+    canvas.setStrokeColor(D.color(L.FRAME))
+    canvas.setLineWidth(L.CELL_LINE_WIDTH)
+    canvas.drawPath(D.round_rect(left, top, width, L.TRUST_TILE_HEIGHT, L.CELL_RADIUS), stroke=1, fill=0)
+    inner = width - 2 * L.TRUST_PAD
+    name, font = printable(cell.caption, L.FONT_BOLD)
+    for number, line in enumerate(wrap_text(name, font, L.TRUST_NAME_SIZE, inner, 2)):
+        D.text(canvas, left + L.TRUST_PAD, top + L.TRUST_NAME_BASELINE + number * L.TRUST_NAME_LEADING, line, font,
+               L.TRUST_NAME_SIZE, L.FOOTER_MIN_SIZE, inner)
+    if cell.value in (NOT_MEASURED, INVALID):  # no value, no badge: nothing to be rated
+        D.text(canvas, left + L.TRUST_PAD, top + L.TRUST_VALUE_BASELINE, cell.value, L.FONT, L.TRUST_MISSING_SIZE,
+               L.FOOTER_MIN_SIZE, inner, L.MUTED)
+        return
+    room = inner - _badge_width(levels) - 3
+    D.text(canvas, left + L.TRUST_PAD, top + L.TRUST_VALUE_BASELINE, cell.value, L.FONT_BOLD, L.TRUST_VALUE_SIZE,
+           L.TRUST_VALUE_MIN_SIZE, room, L.BLACK)
+    # the tiles' badge, placed by its (right, top) as _badge reads them
+    _badge(canvas, cell, levels, left + width - L.TRUST_PAD + L.CELL_PAD, top + L.TRUST_BADGE_TOP - L.CELL_PAD,
+           levels.color(cell.rating) or L.UNGRADED)
+
+
+def _trust(canvas: Surface, content: LabelContent) -> None:
+    """The trust strip: a caption, whether it counts in the compound, and one small tile per property."""
+    half = L.CONTENT_WIDTH / 2
+    D.text(canvas, L.CONTENT_LEFT, L.TRUST_CAPTION_BASELINE, TRUST_CAPTION, L.FONT_BOLD, L.TRUST_CAPTION_SIZE,
+           L.FOOTER_MIN_SIZE, half, L.TEXT)
+    D.text(canvas, L.CONTENT_RIGHT, L.TRUST_CAPTION_BASELINE, content.trust_note, L.FONT, L.TRUST_NOTE_SIZE,
+           L.FOOTER_MIN_SIZE, half - 4, L.MUTED, "right")
+    for position, cell in enumerate(content.trust[:4]):
+        _trust_tile(canvas, L.CONTENT_LEFT + position * (L.TRUST_TILE_WIDTH + L.TRUST_TILE_GAP), cell, content.levels)
+
+
+def trust_height(content: LabelContent) -> float:
+    """How much taller the page is for the trust strip: 0 for a label without one."""
+    return L.TRUST_HEIGHT if content.trust else 0.0
+
+
+def page_height(content: LabelContent) -> float:
+    return L.PAGE_HEIGHT + trust_height(content)
+
+
+def _footer(canvas: Surface, content: LabelContent, below: float = 0.0) -> None:
     half = L.CONTENT_WIDTH / 2 - 4
-    D.text(canvas, L.CONTENT_LEFT, L.FOOTER_BASELINE, content.footer_left, L.FONT, L.FOOTER_SIZE,
+    D.text(canvas, L.CONTENT_LEFT, L.FOOTER_BASELINE + below, content.footer_left, L.FONT, L.FOOTER_SIZE,
            L.FOOTER_MIN_SIZE, half, L.MUTED)
-    D.text(canvas, L.CONTENT_RIGHT, L.FOOTER_BASELINE, content.footer_right, L.FONT, L.FOOTER_SIZE,
+    D.text(canvas, L.CONTENT_RIGHT, L.FOOTER_BASELINE + below, content.footer_right, L.FONT, L.FOOTER_SIZE,
            L.FOOTER_MIN_SIZE, half, L.MUTED, "right")
 
 
 def draw_label(canvas: Surface, content: LabelContent) -> None:
     """Draw the whole label on the current page of ``canvas`` (PAGE_WIDTH x PAGE_HEIGHT points):
-    a reportlab Canvas (the PDF) or an SvgCanvas (the SVG), the same calls on both."""
+    a reportlab Canvas (the PDF) or an SvgCanvas (the SVG), the same calls on both. With a trust
+    strip the page is :func:`trust_height` taller: everything is shifted up by it, so the layout's
+    positions (from the top) hold, and the strip and the footer sit in the room below the grid."""
+    extra = trust_height(content)
+    if extra:
+        canvas.translate(0, extra)
     canvas.setStrokeColor(D.color(L.BLACK))
     canvas.setLineWidth(L.BORDER_WIDTH)
     canvas.drawPath(D.round_rect(L.BORDER_INSET, L.BORDER_INSET, L.PAGE_WIDTH - 2 * L.BORDER_INSET,
-                                 L.PAGE_HEIGHT - 2 * L.BORDER_INSET, L.BORDER_RADIUS), stroke=1, fill=0)
+                                 L.PAGE_HEIGHT + extra - 2 * L.BORDER_INSET, L.BORDER_RADIUS), stroke=1, fill=0)
     canvas.setLineWidth(L.RULE_WIDTH)
     for top in (L.HEADER_RULE, L.MODEL_RULE, L.ENV_RULE):
         _rule(canvas, top)
@@ -214,7 +262,9 @@ def draw_label(canvas: Surface, content: LabelContent) -> None:
                               _caption_width(content.levels))
     for position, cell in enumerate(content.cells):
         _cell(canvas, position, cell, content.levels, title_size)
-    _footer(canvas, content)
+    if content.trust:
+        _trust(canvas, content)
+    _footer(canvas, content, extra)
 
 
 def _short(text: str) -> str:
@@ -239,7 +289,7 @@ def render_pdf(content: LabelContent) -> bytes:
     """One portrait page of vectors (base-14 fonts; DejaVu Sans embedded for text outside WinAnsi);
     the same content gives the same bytes."""
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(L.PAGE_WIDTH, L.PAGE_HEIGHT), pageCompression=1, invariant=1)
+    canvas = Canvas(buffer, pagesize=(L.PAGE_WIDTH, page_height(content)), pageCompression=1, invariant=1)
     canvas.setTitle(label_title(content))
     canvas.setAuthor("MLEE")
     canvas.setSubject(f"{_short(content.environment)}; {grade_text(content)}")

@@ -20,7 +20,7 @@ from mlel.runlog.metrics import METRICS, TASKS
 from mlel.paper.figures import (PNG_DPI, index_background, index_scatter,  # noqa: F401 - re-exported
                                 parameters_vs_runtime, plain, undrawn)
 from mlel.paper.files import PDF_OPTIONS, PNG_METADATA, Written, write_if_changed
-from mlel.tasks.properties import PropertySet, load_property_set
+from mlel.tasks.properties import TRUST_GROUP, PropertySet, load_property_set
 from mlel.ratings import RATING_COLORS, RATINGS, RatingOptions
 from mlel.ratings.report import rate_directory
 
@@ -126,10 +126,16 @@ def indexing_table(rated: Iterable[dict], models: Sequence[str] | None = DEFAULT
     chosen = sorted(of_task, key=lambda s: (s["environment"], order.index(s["model"]) if models else 0,
                                             s.get("entry") or s["model"]))
     columns = _columns(task, metrics, prop_set)
-    head = " & ".join(f"\\multicolumn{{2}}{{c}}{{{tex(label)} [{tex(unit)}]}}" for _, label, unit in columns)
-    lines = [r"\begin{tabular}{ll" + "rr" * len(columns) + "}", r"\toprule",
-             f"Environment & Model & {head} \\\\",
-             " & & " + " & ".join("Value & Index" for _ in columns) + r" \\", r"\midrule"]
+    trust = trust_columns(chosen, task, prop_set, metrics)
+    head = " & ".join(f"\\multicolumn{{2}}{{c}}{{{tex(label)} [{tex(unit)}]}}" for _, label, unit in columns + trust)
+    lines = [r"\begin{tabular}{ll" + "rr" * len(columns + trust) + "}", r"\toprule"]
+    if trust:  # a column group over the trust properties; a table without their values is the 2022 one
+        first = 3 + 2 * len(columns)
+        lines += [f"& & \\multicolumn{{{2 * len(columns)}}}{{c}}{{}} & \\multicolumn{{{2 * len(trust)}}}{{c}}"
+                  f"{{{TRUST_GROUP}}} \\\\", f"\\cmidrule(lr){{{first}-{first + 2 * len(trust) - 1}}}"]
+        columns = columns + trust
+    lines += [f"Environment & Model & {head} \\\\",
+              " & & " + " & ".join("Value & Index" for _ in columns) + r" \\", r"\midrule"]
     for summary in chosen:
         cells = [tex(summary["environment"]), tex(summary.get("entry") or summary["model"])]
         for key, _, _ in columns:
@@ -138,6 +144,17 @@ def indexing_table(rated: Iterable[dict], models: Sequence[str] | None = DEFAULT
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
+
+
+def trust_columns(chosen: Sequence[dict], task: str, prop_set: PropertySet | None,
+                  shown: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(key, label, unit) of the task's trust properties (issue 28) not shown already, where any
+    chosen entry has a value for one: none for logs that measured none (the 2022 table stays as it was)."""
+    props = prop_set or load_property_set(task)
+    keys = [k for k in props.group_keys(TRUST_GROUP) if k not in shown]
+    if not any((s["metrics"].get(k) or {}).get("value") is not None for s in chosen for k in keys):
+        return []
+    return [(k, props[k].name, props[k].unit) for k in keys]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -89,5 +89,7 @@ def grade_stability(entries: Sequence[ModelResult], options=None) -> Stability:
     wanted = {(e.task, e.environment, e.name) for e in repeated}
     flips = tuple(Flip(*key, tuple(seen)) for key, seen in sorted(letters.items())
                   if key[:3] in wanted and len(set(seen)) > 1)
-    grades = sum(1 for key in letters if key[:3] in wanted and key[3] != COMPOUND)
+    # a metric no replicate gave a letter (not measured: trust values of a run without --trust) is no grade
+    grades = sum(1 for key, seen in letters.items() if key[:3] in wanted and key[3] != COMPOUND
+                 and any(letter is not None for letter in seen))
     return Stability(len(repeated), most, grades, flips)

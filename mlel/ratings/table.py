@@ -20,7 +20,7 @@ from mlel.base.environment import environment_label
 from mlel.base.formatting import format_quantity, visible_text
 from mlel.base.units import unit_parts
 from mlel.runlog.metrics import TASKS
-from mlel.tasks.properties import Property, PropertySet, load_property_set
+from mlel.tasks.properties import NOT_MEASURED, TRUST_GROUP, Property, PropertySet, load_property_set
 from mlel.ratings.engine import RATINGS
 from mlel.ratings.rated import MetricRating, RatedResult
 
@@ -53,11 +53,14 @@ def _label(record: RatedResult, rating: str | None) -> str | None:
     return rating if rating is None or levels is RATINGS else levels[RATINGS.index(rating)]
 
 
-def _cell(record: RatedResult, metric: MetricRating, unit: str) -> str:
+def _cell(record: RatedResult, metric: MetricRating, prop: Property) -> str:
     rating = _label(record, metric.rating)
     if metric.invalid:  # why: under the row
         return f"invalid {NO_LEVEL}" if rating is None else f"invalid ({rating})"
-    value = format_quantity(metric.value, unit_parts(unit).symbol)
+    if metric.value is None and prop.group == TRUST_GROUP:  # a run without infer.py --trust (issue 28)
+        value = NOT_MEASURED
+    else:
+        value = format_quantity(metric.value, unit_parts(prop.unit).symbol)
     if not record.graded:
         return value
     return f"{value} {letter(rating, metric.probability, record.resampled)}"
@@ -98,7 +101,7 @@ def _compound(record: RatedResult) -> str:
 
 def _row(record: RatedResult, keys: Sequence[str], prop_set: PropertySet) -> list[str]:
     return ([visible_text(record.name), str(record.entry.n_runs), _compound(record)]
-            + [_cell(record, record.metrics[k], prop_set[k].unit) for k in keys])
+            + [_cell(record, record.metrics[k], prop_set[k]) for k in keys])
 
 
 def _unrated_metrics(record: RatedResult, keys: Sequence[str], prop_set: PropertySet) -> list[str]:

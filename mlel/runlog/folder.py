@@ -18,6 +18,7 @@ from mlel.monitoring.sources import KNOWN_SOURCES  # merged even when absent (nu
 from mlel.monitoring.summary import MonitoringFileError, summarize_file
 from mlel.runlog.logs import Split
 
+TRUST_PREFIX = "trust_"  # infer.py --trust: its own measured window's files (issue 28)
 _MONITORING = re.compile(r"^(?P<prefix>[a-z]+_)?monitoring_(?P<source>[A-Za-z0-9]+)\.jsonl?$")
 
 
@@ -123,3 +124,11 @@ def read_split(folder: Path, prefix: str) -> tuple[Split, str | None]:
             raise RunFolderError(f"{prefix}results.json", f"no numeric start/end ({exc})") from exc
     split = Split(monitoring, results, duration, read_folder_json(folder, f"{prefix}energy.json"))
     return split, None if results is not None else incomplete_reason(folder, prefix)
+
+
+def read_trust_split(folder: Path) -> Split | None:
+    """The trust window of an ``infer.py --trust`` run (trust_results.json, its monitoring and
+    energy), None for a run without one; results None where the trust passes did not finish."""
+    if not any(folder.glob(f"{TRUST_PREFIX}*")):
+        return None
+    return read_split(folder, TRUST_PREFIX)[0]

@@ -69,6 +69,14 @@ class RunLog:
     configuration: tuple[tuple[str, str], ...] = ()  # what must match for runs to pool (run_facts)
     warmup: int | None = None  # warm-up batches before the measured window, where recorded
     windows: tuple[SourceWindow, ...] = ()  # each power source's measured window
+    # infer.py --trust (issue 28), None where not measured: calibration, robustness, and the trust
+    # passes' own window (outside energy_ws / duration_s)
+    ece: float | None = None
+    nll: float | None = None
+    corruption_top1: float | None = None
+    robustness: float | None = None
+    trust_energy_j: float | None = None
+    trust_duration_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -166,10 +174,13 @@ def parse_log(data, file: str) -> RunLog:
         checked = check_merged_log(data)
     except InputError as error:
         raise LogFormatError(str(error)) from None
-    energy = split_energy(checked.sources)
+    energy, trust = split_energy(checked.sources), split_energy(checked.trust_sources)
     values = checked.values
-    problems = tuple(replace(p, file=file) for p in (*checked.problems, *energy.problems))
-    invalid = set(checked.invalid) | ({"energy"} if energy.problems else set())
+    trust_problems = tuple(replace(p, key="trust_energy", json_path=f"validation.trust.{p.json_path}")
+                           for p in trust.problems)
+    problems = tuple(replace(p, file=file) for p in (*checked.problems, *energy.problems, *trust_problems))
+    invalid = set(checked.invalid) | ({"energy"} if energy.problems else set()) \
+        | ({"trust_energy"} if trust_problems else set())
     # A source left out of the sum would lower the energy silently: the energy is then invalid.
     energy_j = None if "energy" in invalid else energy.energy_j
     baseline_w = {} if "baseline" in invalid else checked.baseline_power_w
@@ -188,7 +199,10 @@ def parse_log(data, file: str) -> RunLog:
     )
     if checked.task == "inference":
         fields.update(accuracy=values["accuracy"], top5_accuracy=values["top5_accuracy"],
-                      n_samples=values["n_samples"])
+                      n_samples=values["n_samples"], ece=values.get("ece"), nll=values.get("nll"),
+                      corruption_top1=values.get("corruption_top1"), robustness=values.get("robustness"),
+                      trust_duration_s=values.get("trust_duration_s"),
+                      trust_energy_j=None if "trust_energy" in invalid else trust.energy_j)
     else:
         fields.update(epochs=values["epochs"], full_epochs=values["full_epochs"])
     return _run_log(fields)
@@ -323,6 +337,7 @@ class MergedLog:
     split: Split
     training: dict | None = None  # the merged log of the training run an inference run used
     incomplete_reason: str | None = None
+    trust: Split | None = None  # infer.py --trust: its own window, merged as validation.trust
 
     def to_dict(self) -> dict:
         log = {"directory_name": self.directory_name, "config": self.config,
@@ -330,6 +345,8 @@ class MergedLog:
         if self.task == "inference":
             log["train"] = {f"{MONITORING}{s}": None for s in SOURCES_2022} | {"results": None, "duration": None}
             log["validation"] = self.split.to_dict()
+            if self.trust is not None:
+                log["validation"]["trust"] = self.trust.to_dict()
             if self.training is not None:
                 log["training"] = self.training
         else:

@@ -39,7 +39,7 @@ from mlel.base.errors import EXIT_CODES_EPILOG, EXIT_FAILED, EXIT_OK, EXIT_SIGTE
 from mlel.base.stopping import until_stopped
 from mlel.base.io import dumps, publish, remove_stale_temps
 from mlel.runlog.folder import (RunFolderError, folder_requirements, read_folder_json, read_split,
-                                 run_task)
+                                 read_trust_split, run_task)
 from mlel.runlog.logs import MergedLog
 from mlel.runlog.merge_report import report, summary_table  # noqa: F401 - summary_table: public here too
 
@@ -101,8 +101,9 @@ def build_merged_log(path, train_dirs=()) -> MergedLog:
                 training = merge_run_folder(found, train_dirs)
             except RunFolderError as exc:
                 raise RunFolderError(f"{found.name}/{exc.file}", f"training folder: {exc.reason}") from exc
+    trust = read_trust_split(folder) if task == "inference" else None
     return MergedLog(folder.name, portable_config(config, Path.cwd()), platform, folder_requirements(folder),
-                     task, split, training, reason)
+                     task, split, training, reason, trust)
 
 
 def merge_run_folder(path, train_dirs=()) -> dict:

@@ -97,7 +97,9 @@ def _inference_values(r: RunLog) -> dict[str, float | None]:
     return {"parameters": parameters, "gflops": gflops, "fsize": fsize,
             "inference_power_draw": _per(r.energy_ws, samples),
             "inference_time": _per(r.duration_s, samples, MS_PER_S),
-            "top1_val": r.accuracy, "top5_val": r.top5_accuracy}
+            "top1_val": r.accuracy, "top5_val": r.top5_accuracy,
+            # infer.py --trust; None (not measured) without it
+            "ece": r.ece, "nll": r.nll, "corruption_top1": r.corruption_top1, "robustness": r.robustness}
 
 
 def _training_values(r: RunLog) -> dict[str, float | None]:
@@ -122,6 +124,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "train_power_draw_epoch": ("energy", "epochs"), "train_time_epoch": ("duration_s", "epochs"),
     "train_power_draw": ("energy", "epochs", "full_epochs"),
     "train_time": ("duration_s", "epochs", "full_epochs"),
+    **{key: (key, "trust") for key in ("ece", "nll", "corruption_top1", "robustness")},  # "trust": all of it bad
 }
 def _problem_of(run: RunLog, field: str) -> str:
     """The first problem of ``run`` that made ``field`` invalid, as text."""

@@ -36,6 +36,7 @@ _SHOWN_CHARS = 60  # how much of a bad value a message quotes
 
 
 STRUCTURE = "log"  # the key of a structure problem: it affects the whole log
+TRUST = "trust"  # the key of a problem with validation.trust as a whole (infer.py --trust, issue 28)
 
 
 @dataclass(frozen=True)
@@ -274,6 +275,7 @@ class CheckedLog:
     baseline_power_w: dict[str, float]  # idle power per source (W), valid entries only
     problems: tuple[FieldProblem, ...] = ()
     invalid: frozenset[str] = frozenset()  # keys of ``values`` (or "energy") that were present but bad
+    trust_sources: dict[str, dict] = field(default_factory=dict)  # as ``sources``, of validation.trust
 
 
 def _structure(data: Any) -> tuple[_Log, str, str, _Split]:
@@ -306,21 +308,44 @@ def _structure(data: Any) -> tuple[_Log, str, str, _Split]:
     return log, task, where, split
 
 
-def _check_sources(split_data: dict, where: str, checker: _Checker) -> dict[str, dict]:
+def _check_sources(split_data: dict, where: str, checker: _Checker, key_of: str = "energy") -> dict[str, dict]:
     """Each ``monitoring_<source>`` must be an object whose ``total`` is one. Returns
     ``{key: {"total": total}}`` for the well-formed ones; their energies are checked and summed in
-    one place, :func:`mlel.runlog.logs.split_energy`."""
+    one place, :func:`mlel.runlog.logs.split_energy`. A bad one makes ``key_of`` invalid."""
     sources = {}
     for key, summary in split_data.items():
         if not key.startswith("monitoring_"):
             continue
-        source = _convert(summary, Optional[_Source], f"{where}{key}", "energy")
+        source = _convert(summary, Optional[_Source], f"{where}{key}", key_of)
         if isinstance(source, FieldProblem):
             checker.problems.append(source)
-            checker.invalid.add("energy")
+            checker.invalid.add(key_of)
         elif source is not None:
             sources[key] = {"total": source.total}
     return sources
+
+
+# the rated trust metrics of infer.py --trust (validation.trust.results.metrics) and their rules
+TRUST_RULES: dict[str, Rule] = {"ece": FRACTION, "nll": NON_NEGATIVE, "corruption_top1": FRACTION,
+                                "robustness": NON_NEGATIVE}
+
+
+def _check_trust(data: Any, where: str, checker: _Checker, values: dict) -> dict[str, dict]:
+    """validation.trust, infer.py --trust's own window: its metrics and duration into ``values``
+    (absent: None, "not measured", never 0), its sources returned. A broken one costs the trust
+    values only, never the run's efficiency values."""
+    trust = _convert(data, Optional[_Split], where, TRUST)
+    if isinstance(trust, FieldProblem):
+        checker.problems.append(trust)
+        checker.invalid.add(TRUST)
+        return {}
+    if trust is None:
+        return {}
+    metrics = (trust.results.metrics if trust.results is not None else None) or {}
+    for key, rule in TRUST_RULES.items():
+        values[key] = checker.value(metrics.get(key), rule, f"{where}.results.metrics.{key}", key)
+    values["trust_duration_s"] = checker.value(trust.duration, POSITIVE, f"{where}.duration", "trust_duration_s")
+    return _check_sources(data, f"{where}.", checker, "trust_energy")
 
 
 def check_merged_log(data: Any) -> CheckedLog:
@@ -342,7 +367,9 @@ def check_merged_log(data: Any) -> CheckedLog:
         end = checker.value(results.end, TIMESTAMP, f"{at}end", "duration_s")
         if start is not None and end is not None:
             values["duration_s"] = checker.value(end - start, POSITIVE, f"{at}end - {at}start", "duration_s")
+    trust_sources = {}
     if task == "inference":
+        trust_sources = _check_trust(split_data.get("trust"), f"{where}trust", checker, values)
         metrics = results.metrics or {}
         values["accuracy"] = checker.value(metrics.get("accuracy"), FRACTION, f"{at}metrics.accuracy", "accuracy")
         values["top5_accuracy"] = checker.value(metrics.get("top_5_accuracy"), FRACTION,
@@ -362,4 +389,4 @@ def check_merged_log(data: Any) -> CheckedLog:
         dataset=log.config.dataset or "ImageNet", platform=data["execution_platform"],
         requirements=tuple(log.requirements or ()), values=values,
         sources=sources, baseline_power_w={k: w for k, w in baseline.items() if w is not None},
-        problems=tuple(checker.problems), invalid=frozenset(checker.invalid))
+        problems=tuple(checker.problems), invalid=frozenset(checker.invalid), trust_sources=trust_sources)

@@ -36,6 +36,8 @@ _PROPERTY_FIELDS = ("name", "unit", "higher_is_better", "group", "weight")
 POSITIVE, FRACTION, SIGNED = "positive", "fraction", "signed"  # a property's kind: where its values lie
 _SUPPORTS = {POSITIVE: (0.0, math.inf), FRACTION: (0.0, 1.0), SIGNED: None}  # kind -> support
 _UNIT_KINDS = {"fraction": FRACTION}  # units that say their kind; any other unit: positive
+TRUST_GROUP = "Trust"  # calibration and robustness (issue 28): shown beside energy, weight 0 by default
+NOT_MEASURED = "not measured"  # what every view says of a trust property a run has no value for
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,10 @@ class PropertySet:
         if found is None:
             raise KeyError(f"task '{self.task}' has no property '{key}'")
         return found
+
+    def group_keys(self, group: str) -> tuple[str, ...]:
+        """The keys of one group, in table order (``TRUST_GROUP``: what the label's trust strip shows)."""
+        return tuple(p.key for p in self.properties if p.group == group)
 
     def default_weights(self) -> dict[str, float]:
         return {p.key: p.weight for p in self.properties}

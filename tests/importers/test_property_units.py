@@ -21,6 +21,8 @@ from mlel.importers.property_units import UnitError, convert, parse_unit
     (3.0, "mW", "W", 0.003),
     (7.0, "kWh / epoch", "J/epoch", 7 * units.J_PER_KWH),
     (120.0, "tokens/min", "tokens/s", 2.0),
+    (0.9, "nats", "nats / sample", 0.9),  # a negative log-likelihood (issue 28), already per sample
+    (1.0, "bits", "nats / sample", 0.6931471805599453),  # log base 2 -> natural log
 ])
 def test_conversions(value, source, target, expected):
     assert convert(value, source, target) == pytest.approx(expected)

@@ -14,6 +14,7 @@ import pypdfium2.raw as pdfium_c
 import pytest
 
 from mlel.labels import EnergyLabel, layout as L
+from mlel.labels.render import page_height
 from mlel.labels.svg import render_svg
 from mlel.labels.svgcanvas import path_data, svg_matrix, xml_text
 from mlel.ratings import RatingOptions
@@ -120,7 +121,8 @@ def test_key_texts_stand_where_the_pdf_puts_them(label):
     content = label.content
     texts = _texts(render_svg(content))
     _, chars = _pdf_chars(label.to_pdf())
-    model = next(t for t in texts if t[2] == L.PAGE_HEIGHT - L.MODEL_BASELINE and t[1] == L.CONTENT_LEFT)
+    top = page_height(content)  # taller by a trust strip (issue 28): positions run from the top
+    model = next(t for t in texts if t[2] == top - L.MODEL_BASELINE and t[1] == L.CONTENT_LEFT)
     assert model[0][:6] in content.model  # fitted: shrunk or cut with "…", never another text
     keys = [model]
     if content.compound:
@@ -136,7 +138,8 @@ def test_a_standalone_accessible_svg(label):
     assert svg.startswith("<svg ") and svg.endswith("</svg>") and "<?xml" not in svg
     root = ET.fromstring(svg)  # well-formed XML, whatever the name holds
     assert root.tag == NS + "svg" and root.get("role") == "img"
-    assert root.get("viewBox") == f"0 0 {L.PAGE_WIDTH:g} {L.PAGE_HEIGHT:g}"
+    height = page_height(label.content)  # a trust strip's page starts above 0 (the canvas flips at PAGE_HEIGHT)
+    assert root.get("viewBox") == f"0 {L.PAGE_HEIGHT - height:g} {L.PAGE_WIDTH:g} {height:g}"
     title = root.find(NS + "title").text
     assert title == root.get("aria-label")
     content = label.content
@@ -221,12 +224,13 @@ def test_the_svg_in_chromium(find_summary):
         driver.set_page_load_timeout(10)
         driver.get(page.as_uri())
         svg = driver.find_element("css selector", "svg")
-        assert (svg.size["width"], svg.size["height"]) == (L.PAGE_WIDTH, L.PAGE_HEIGHT)
+        assert (svg.size["width"], svg.size["height"]) == (L.PAGE_WIDTH, page_height(label.content))
         # the model name is real, laid-out text where the layout puts it
         box = driver.execute_script(
             "const t=[...document.querySelectorAll('text')].find(e=>e.textContent==='EfficientNetB0');"
             "const b=t.getBBox(); return [b.x, b.y, b.width, b.height, t.getComputedTextLength()];")
-        assert abs(box[0] - L.CONTENT_LEFT) < 1 and box[1] < L.MODEL_BASELINE < box[1] + box[3]
+        shift = page_height(label.content) - L.PAGE_HEIGHT  # the viewBox starts that much above 0
+        assert abs(box[0] - L.CONTENT_LEFT) < 1 and box[1] < L.MODEL_BASELINE - shift < box[1] + box[3]
         svg.screenshot(str(ARTIFACTS / "label_svg.png"))
     finally:
         driver.quit()
