@@ -266,3 +266,12 @@ def test_local_jobs_get_the_sweeps_time_limit_not_submitits_two_minutes(tmp_path
     pytest.importorskip("submitit")
     assert sweep._executor("local", tmp_path, {}).parameters["timeout_min"] == sweep.DEFAULT_TIMEOUT_MIN == 1440
     assert sweep._executor("local", tmp_path, {"timeout_min": 30}).parameters["timeout_min"] == 30
+
+
+@pytest.mark.parametrize("argv", [["--infer-args", "--trust"], ["--infer-args=--trust"]])
+def test_options_passed_on_may_start_with_a_dash(argv):
+    # argparse alone refuses "--infer-args --trust" ("expected one argument")
+    from mlel.apps.sweep import build_parser, joined_pass_on
+
+    args = build_parser().parse_args(joined_pass_on(["--models", "ResNet50", *argv, "--train-args", "-h"]))
+    assert (args.infer_args, args.train_args) == ("--trust", "-h")

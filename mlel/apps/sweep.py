@@ -340,8 +340,21 @@ def _mlflow_hook(uri: str | None, results: Path, progress) -> Callable[[Outcome]
     return log
 
 
+PASSED_ON = ("--train-args", "--infer-args")  # their value is another tool's options: it may start with "-"
+
+
+def joined_pass_on(argv: list[str]) -> list[str]:
+    """``--infer-args "--trust"`` as ``--infer-args=--trust``: argparse takes a value that starts with
+    "-" for an option of its own and refuses it ("expected one argument")."""
+    out, words = [], iter(argv)
+    for word in words:
+        follower = next(words, None) if word in PASSED_ON else None
+        out.append(word if follower is None else f"{word}={follower}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(joined_pass_on(sys.argv[1:] if argv is None else argv))
     experiments = grid(args.models, args.backends, args.seeds, args.tasks, Path(args.runs_dir).resolve(),
                        args.train_args.split(), args.infer_args.split())
     results = Path(args.results)
