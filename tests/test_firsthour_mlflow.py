@@ -85,6 +85,10 @@ def test_rated_against_the_reference_logs_values_indices_letters_compound_and_la
     assert row["tags.mlee.reference"] == "ResNet101"
     assert row["tags.mlee.rated_against"] == str(base / "results")
     for key, metric in direct["metrics"].items():
+        if metric["value"] is None:  # not measured (a run without --trust): its reason, never a letter
+            assert row[f"tags.mlee.not_rated.{key}"] == metric["not_rated"], key
+            assert f"tags.mlee.rating.{key}" not in row and f"metrics.{key}" not in row, key
+            continue
         assert row[f"tags.mlee.rating.{key}"] == metric["rating"], key
         assert row[f"metrics.index.{key}"] == pytest.approx(metric["index"]), key
         assert row[f"metrics.{key}"] == pytest.approx(metric["value"]), key

@@ -348,8 +348,8 @@ def metric_rating(entry: ModelResult, key: str, index: float | None, rating_p: S
 
 
 def _metric_from_dict(data: Mapping, levels: Sequence[str] = RATINGS) -> MetricRating:
-    ci, p = data.get("ci95"), data.get("rating_p")
+    ci, p, n = data.get("ci95"), data.get("rating_p"), data.get("n")
     return MetricRating(data.get("value"), data.get("index"), _letter(data.get("rating", "E"), levels),
-                        int(data.get("n") or 1), tuple(ci) if ci else None,
+                        1 if n is None else int(n), tuple(ci) if ci else None,  # n 0: no value
                         tuple(p[r] for r in levels) if p else None, data.get("invalid"), data.get("not_rated"))
 
