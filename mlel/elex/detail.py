@@ -64,7 +64,8 @@ def summary_view(summary: dict, preview: bool = False) -> list:
         why = metric.get("not_rated") if metric["rating"] is None else None
         why = None if why == "entry not rated" else why  # the entry's reason is said once, above
         rows.append(html.Tr([
-            html.Td(prop.name), html.Td(format_quantity(value, prop.unit), className="elex-value"),
+            html.Td(prop.name), html.Td(prop.missing_text if value is None else format_quantity(value, prop.unit),
+                    className="elex-value"),
             html.Td(_interval_text(metric, prop.unit) or "—", className="elex-value"),
             html.Td("—" if index is None else f"{index:.3f}"),
             html.Td([_level(metric["rating"], levels, metric.get("rating_p") if resampled else None)]

@@ -14,7 +14,6 @@ import math
 import numpy as np
 import orjson
 
-from mlel.base.formatting import format_quantity
 from mlel.elex import entries, state
 from mlel.elex import table as rated_table
 from mlel.elex.state import Rating
@@ -75,8 +74,7 @@ def _width(rating: Rating, column: str) -> int:
         elif column == "environment":
             texts = list(table.labels or table.environments)
         else:
-            unit = table.properties[column].unit
-            texts = [format_quantity(v, unit) for v in table.values[rows, table.column(column)].tolist()]
+            texts = rated_table.column_texts(table.properties[column], table.values[rows, table.column(column)].tolist())
         longest = max((len(t) for t in texts), default=4)
         return int(min(MAX_WIDTH, max(110, 8 * longest + 40)))  # ~8 px a character at 13 px
     return state.remembered(table, ("width", column), measure, bucket="grid widths", limit=64)

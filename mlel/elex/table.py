@@ -18,6 +18,11 @@ from mlel.base.formatting import format_quantity
 NOT_RATED_BACKGROUND = "#dddddd"  # a cell without a level: grey, never a rating colour
 
 
+
+def column_texts(prop, values: list[float]) -> list[str]:
+    """A column's values in readable units; a missing one (NaN) as the property says (``missing_text``)."""
+    return [prop.missing_text if v != v else format_quantity(v, prop.unit) for v in values]
+
 def table_columns(rating: Rating) -> list[dict]:
     columns = [{"name": ["", "Model"], "id": "model"}, {"name": ["", "Environment"], "id": "environment"},
                {"name": ["", "Rating"], "id": "compound"}, {"name": ["", "Runs"], "id": "runs"}]
@@ -69,8 +74,7 @@ def table_rows(rating: Rating, rows: np.ndarray | None = None) -> list[dict]:
     compound = letters[rating.compound[rows]].tolist()
     columns = {}
     for j, metric in enumerate(table.metrics):
-        unit = table.properties[metric].unit
-        columns[metric] = [format_quantity(v, unit) for v in table.values[rows, j].tolist()]
+        columns[metric] = column_texts(table.properties[metric], table.values[rows, j].tolist())
         columns[f"{metric}__rating"] = letters[rating.levels[rows, j]].tolist()
     labels = np.array(table.labels or table.environments, dtype=object)[table.env_code[rows]].tolist()
     keys = list(columns)

@@ -244,7 +244,7 @@ def _cells(summary: Mapping, task: str, levels: Levels) -> tuple[Cell, Cell, Cel
 
 def _trust_value(value: float | None, unit: str) -> str:
     if value is None:
-        return NOT_MEASURED
+        return NOT_MEASURED  # Property.missing_text of every Trust property
     return format_percent(value) if unit == "fraction" else format_quantity(value, unit_parts(unit).symbol)
 
 

@@ -23,6 +23,11 @@ from mlel.publish.site import ENTRY_FOLDER, GROUP_FOLDER, SiteEntry
 DEPTH = 1  # entries/<name>.html
 
 
+
+def _value_text(value, unit: str, prop) -> str:
+    """The value in readable units; a missing one as its property says (``missing_text``)."""
+    return prop.missing_text if value is None and prop is not None else format_quantity(value, unit)
+
 def label_figure(content) -> str:
     """The label as HTML: an inline SVG (mlel.labels.svg). The one call site of the drawing."""
     return render_svg(content)
@@ -86,7 +91,7 @@ def _metric_row(key: str, metric: Mapping, prop, summary: Mapping, levels, weigh
     name = prop.name if prop is not None else key
     source = metric_source(summary, key, prop)
     cells = [f'{esc(name)} <span class="key">{esc(key)}</span>',
-             f'<span data-value="{_raw(value)}">{esc(format_quantity(value, unit))}</span>',
+             f'<span data-value="{_raw(value)}">{esc(_value_text(value, unit, prop))}</span>',
              f'<span data-ci="{esc(dumps(ci, indent=False).decode())}">{esc(interval)}</span>',
              f'<span data-index="{_raw(index)}">{esc(format_number(index))}</span>',
              shown, esc(format_number(weight)) if weight is not None else "–", esc(source or "–")]

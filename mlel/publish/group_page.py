@@ -45,7 +45,7 @@ def _row(entry: SiteEntry, keys: list[str], prop_set: PropertySet) -> str:
         value, unit = metric.get("value"), prop_set[key].unit
         source = metric_source(summary, key, prop_set[key])
         rating = metric.get("rating")
-        shown = esc(format_quantity(value, unit))
+        shown = esc(prop_set[key].missing_text if value is None else format_quantity(value, unit))
         if source:
             shown += f' <span class="source">({esc(source)})</span>'
         if rating is not None:

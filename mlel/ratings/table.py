@@ -20,7 +20,7 @@ from mlel.base.environment import environment_label
 from mlel.base.formatting import format_quantity, visible_text
 from mlel.base.units import unit_parts
 from mlel.runlog.metrics import TASKS
-from mlel.tasks.properties import NOT_MEASURED, TRUST_GROUP, Property, PropertySet, load_property_set
+from mlel.tasks.properties import Property, PropertySet, load_property_set
 from mlel.ratings.engine import RATINGS
 from mlel.ratings.rated import MetricRating, RatedResult
 
@@ -57,10 +57,7 @@ def _cell(record: RatedResult, metric: MetricRating, prop: Property) -> str:
     rating = _label(record, metric.rating)
     if metric.invalid:  # why: under the row
         return f"invalid {NO_LEVEL}" if rating is None else f"invalid ({rating})"
-    if metric.value is None and prop.group == TRUST_GROUP:  # a run without infer.py --trust (issue 28)
-        value = NOT_MEASURED
-    else:
-        value = format_quantity(metric.value, unit_parts(prop.unit).symbol)
+    value = prop.missing_text if metric.value is None else format_quantity(metric.value, unit_parts(prop.unit).symbol)
     if not record.graded:
         return value
     return f"{value} {letter(rating, metric.probability, record.resampled)}"

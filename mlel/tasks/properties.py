@@ -27,6 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
+from mlel.base.formatting import NA
 from mlel.base.values import boundaries_problem
 from mlel.base.errors import InputError
 from mlel.tasks.catalog import Catalog
@@ -58,6 +59,12 @@ class Property:
             object.__setattr__(self, "kind", unit_kind(self.unit))
         elif self.kind not in _SUPPORTS:
             raise ValueError(f"property '{self.key}': kind must be one of {', '.join(_SUPPORTS)}, got {self.kind!r}")
+
+    @property
+    def missing_text(self) -> str:
+        """What every view shows for a value this property does not have: "not measured" for a Trust
+        property (a run without ``infer.py --trust``), else "n.a."."""
+        return NOT_MEASURED if self.group == TRUST_GROUP else NA
 
     @property
     def support(self) -> tuple[float, float] | None:
