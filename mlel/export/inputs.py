@@ -12,7 +12,7 @@ from mlel.base.io import read_file_bytes
 from mlel.ratings.rated import RatedResult
 from mlel.ratings.report import RatingReport
 from mlel.results import ResultRecord, parse_record_bytes
-from mlel.runlog.logs import PlatformInfo, RunLog, read_platform
+from mlel.runlog.logs import PlatformInfo, RunLog, platform_info
 from mlel.runlog.validation import check_merged_log, parse_json
 
 
@@ -69,16 +69,13 @@ def origin(entry: ExportEntry) -> Origin:
     provenance). Never raises: a file that changed or vanished since it was rated gives its problem."""
     path = entry.files[0]
     try:
-        found = parse_record_bytes(path.name, read_file_bytes(path))
-        if found is None:  # no result record: a merged log
-            return Origin(platform=read_platform(path), system=_execution_platform(path))
+        raw = read_file_bytes(path)
+        found = parse_record_bytes(path.name, raw)
+        if found is None:  # no result record: a merged log, read once and checked by the one decoder
+            checked = check_merged_log(parse_json(raw))
+            return Origin(platform=platform_info(checked), system=dict(checked.platform))
     except (OSError, ValueError, MleeError) as error:
         return Origin(problem=f"{path}: {error}")
     if isinstance(found, ResultRecord):
         return Origin(record=found)
     return Origin(problem=f"{path}: {found.reason}")
-
-
-def _execution_platform(path: Path) -> dict:
-    """The merged log's ``execution_platform`` as the one merged-log decoder checks it."""
-    return dict(check_merged_log(parse_json(read_file_bytes(path))).platform)

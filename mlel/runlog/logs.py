@@ -272,17 +272,21 @@ class PlatformInfo:
 def read_platform(path: str | os.PathLike) -> PlatformInfo:
     """The platform part of one merged log, read like :func:`read_log` (a regular file under the size
     cap: a FIFO or device is refused, never waited on; :class:`FileRefused` names the file)."""
-    from mlel.base.environment import package_versions
-
     try:
         raw = read_file_bytes(path)
     except FileRefused as error:
         raise FileRefused(f"{os.path.basename(path)}: {error}") from None
-    data = parse_json(raw)
     try:
-        checked = check_merged_log(data)
+        checked = check_merged_log(parse_json(raw))
     except InputError as error:
         raise LogFormatError(str(error)) from None
+    return platform_info(checked)
+
+
+def platform_info(checked) -> PlatformInfo:
+    """The platform part of a merged log the one decoder (``check_merged_log``) has checked."""
+    from mlel.base.environment import package_versions
+
     platform, requirements = checked.platform, list(checked.requirements)
     gpus = tuple(str(gpu.get("Name", "")) for _, gpu in sorted((platform.get("GPU") or {}).items()))
     python = next((line.lstrip("# ").split()[0] for line in requirements if line.startswith("#")), "")
