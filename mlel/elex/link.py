@@ -12,11 +12,11 @@ the pinned entry), e.g. ``?t=inference&r=ResNet50&b=top1_val:1.1,1,0.9,0.8&pe=A1
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import parse_qsl, quote, urlencode
 
+from mlel.base.values import parse_number
 from mlel.ratings import COMPOUND_MODES, SCALES, builtin_schemes
 from mlel.ratings.settings import SettingsError, check_bounds, check_weight
 from mlel.elex.data import ElexData
@@ -72,11 +72,8 @@ def encode(view: View) -> str:
 
 
 def _floats(text: str, count: int | None) -> tuple[float, ...] | None:
-    try:
-        numbers = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        return None
-    if (count is not None and len(numbers) != count) or not all(math.isfinite(n) for n in numbers):
+    numbers = tuple(parse_number(part) for part in text.split(","))  # the one parser of numbers as text
+    if (count is not None and len(numbers) != count) or None in numbers:
         return None
     return numbers
 
