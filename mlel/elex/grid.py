@@ -9,11 +9,10 @@ in the unit the column's header names; a rating cell keeps its letter on its lev
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import orjson
 
+from mlel.base.values import finite_float
 from mlel.elex import entries, state
 from mlel.elex import table as rated_table
 from mlel.elex.state import Rating
@@ -115,11 +114,11 @@ def _condition_mask(rating: Rating, column: str, condition) -> np.ndarray | None
         return None
     value = condition.get("filter")
     if kind == "number" and op not in ("blank", "notblank"):
-        value = _finite(value)
+        value = finite_float(value)
         if value is None:
             return None
         if op == "range":
-            upper = _finite(condition.get("filterTo"))
+            upper = finite_float(condition.get("filterTo"))
             low = rated_table.column_mask(rating, column, ">=", value)
             high = None if upper is None else rated_table.column_mask(rating, column, "<=", upper)
             return None if low is None or high is None else low & high
@@ -128,13 +127,6 @@ def _condition_mask(rating: Rating, column: str, condition) -> np.ndarray | None
             return None
         value = str(value)[:200]
     return rated_table.column_mask(rating, column, op, value)
-
-
-def _finite(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def filter_mask(rating: Rating, model) -> np.ndarray:
