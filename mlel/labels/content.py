@@ -16,7 +16,7 @@ from mlel.labels.qr import PROJECT_URL, label_link, paper_link
 import mlel.labels.tiles as tiles
 from mlel.monitoring.sources import device_of
 from mlel.runlog.metrics import LABEL_METRICS
-from mlel.tasks.properties import NOT_MEASURED, TRUST_GROUP, PropertySet, builtin_tasks, load_property_set
+from mlel.tasks.properties import TRUST_GROUP, PropertySet, builtin_tasks, load_property_set
 from mlel.base.units import MS_PER_S, j_to_wh, unit_parts
 from mlel.base.values import finite_float
 
@@ -242,12 +242,6 @@ def _cells(summary: Mapping, task: str, levels: Levels) -> tuple[Cell, Cell, Cel
             size_cell)
 
 
-def _trust_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return NOT_MEASURED  # Property.missing_text of every Trust property
-    return format_percent(value) if unit == "fraction" else format_quantity(value, unit_parts(unit).symbol)
-
-
 def trust_strip(summary: Mapping, prop_set: PropertySet | None, levels: Levels) -> tuple[tuple[TrustCell, ...], str]:
     """The trust strip's tiles and note: one tile per property of the task's trust group that the
     summary rates (a summary from before issue 28 lacks their keys: no strip); a value the run did
@@ -259,7 +253,9 @@ def trust_strip(summary: Mapping, prop_set: PropertySet | None, levels: Levels) 
     cells = []
     for key in keys:
         value, rating = _metric(summary, key, levels)
-        shown = INVALID if _entry(summary, key).get("invalid") else _trust_value(value, prop_set[key].unit)
+        prop = prop_set[key]
+        shown = (INVALID if _entry(summary, key).get("invalid") else prop.missing_text if value is None
+                 else format_quantity(value, unit_parts(prop.unit).symbol))  # a fraction reads as a percentage
         cells.append(TrustCell(prop_set[key].name, shown, rating if value is not None else ""))
     weights = summary.get("weights") if isinstance(summary.get("weights"), Mapping) else {}
     weighted = any((finite_float(weights.get(k)) or 0) > 0 for k in keys)
